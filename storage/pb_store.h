@@ -1,0 +1,232 @@
+/* pb_store.h — SQLite persistence: schema, migrations and one function group per aggregate. */
+#ifndef PB_STORE_H
+#define PB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pb_err.h"
+
+/*
+ * A pb_store is one SQLite connection (WAL, foreign_keys=ON, busy_timeout).
+ * It is NOT shared between threads: every worker opens its own. All writes
+ * that must be atomic are wrapped by the caller in pb_store_begin/commit.
+ *
+ * Return codes: 0 ok, <0 -errno style fatal (SQLite failure, with err set),
+ * PB_E_NOTFOUND, PB_E_CONFLICT, PB_E_BUSY as documented per function.
+ */
+typedef struct pb_store pb_store;
+
+#define PB_STORE_SCHEMA_VERSION 3 /* keep in sync with storage/migrations.c */
+
+/* Opens (creating parent-less file if needed) and migrates to the latest schema. */
+int pb_store_open(const char *path, pb_store **out, pb_err *err);
+void pb_store_close(pb_store *st);
+/* Current PRAGMA user_version (after open: PB_STORE_SCHEMA_VERSION). */
+int pb_store_schema_version(pb_store *st);
+/* Test helper: creates a fresh database at exactly `version` (0..latest) without
+ * migrating further, so migration tests can open it later. */
+int pb_store_create_at_version(const char *path, int version, pb_err *err);
+
+/* Transactions: BEGIN IMMEDIATE so writers serialise up front (no upgrade deadlocks). */
+int pb_store_begin(pb_store *st, pb_err *err);
+int pb_store_commit(pb_store *st, pb_err *err);
+void pb_store_rollback(pb_store *st);
+
+/* ---- promotion states (stored as text) ---- */
+typedef enum {
+	PB_ST_REQUESTED = 0,
+	PB_ST_VALIDATING,
+	PB_ST_IN_REVIEW,
+	PB_ST_BLOCKED,
+	PB_ST_APPROVED,
+	PB_ST_DEPLOYING,
+	PB_ST_OBSERVING,
+	PB_ST_COMPLETED,
+	PB_ST_FAILED,
+	PB_ST_ROLLED_BACK,
+	PB_ST_CANCELLED,
+	PB_ST_COUNT
+} pb_state;
+
+const char *pb_state_name(pb_state s);
+int pb_state_parse(const char *s, pb_state *out);
+/* Open = not completed/failed/rolled_back/cancelled. */
+bool pb_state_is_open(pb_state s);
+
+/* ---- components ---- */
+/* Inserts the component with `initial_stage` if absent; existing rows keep their stage. */
+int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, pb_err *err);
+/* PB_E_NOTFOUND when the component was never ensured. */
+int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *err);
+int pb_store_component_set_stage(pb_store *st, const char *id, int stage, pb_err *err);
+
+/* ---- promotions ---- */
+#define PB_ID_MAX 128
+#define PB_TEXT_MAX 1024
+
+typedef struct pb_promotion {
+	int64_t id;
+	char component[PB_ID_MAX];
+	int from_stage;
+	int target_stage;
+	pb_state state;
+	char requester[PB_ID_MAX];
+	char justification[PB_TEXT_MAX];
+	char revision[PB_ID_MAX];       /* validated revision, "" until validated */
+	char thread_ref[PB_ID_MAX];     /* chat thread (Slack ts), "" until posted */
+	char channel_ref[PB_ID_MAX];    /* chat channel of the thread */
+	int64_t issue_number;           /* GitHub issue, 0 when none */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t observing_since;        /* 0 until deployed */
+} pb_promotion;
+
+/*
+ * Inserts a promotion in state `requested`. PB_E_CONFLICT when an open
+ * promotion already exists for (component, target) — enforced by a unique
+ * partial index so two processes cannot both win. Sets p->id.
+ */
+int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err);
+int pb_store_promotion_get(pb_store *st, int64_t id, pb_promotion *out, pb_err *err);
+/* The open promotion of a component (any target), PB_E_NOTFOUND if none. */
+int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotion *out, pb_err *err);
+/* The most recent promotion of a component whatever its state, PB_E_NOTFOUND if none. */
+int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion *out, pb_err *err);
+/* Finds the promotion whose thread is (channel, thread_ref); PB_E_NOTFOUND otherwise. */
+int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *thread_ref,
+				 pb_promotion *out, pb_err *err);
+/*
+ * Compare-and-swap of the state: succeeds only if the row is still in
+ * `expected`; PB_E_CONFLICT otherwise (someone else moved it). Also sets
+ * updated_at, and observing_since when `next` is observing.
+ */
+int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, pb_err *err);
+int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, pb_err *err);
+int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref, pb_err *err);
+int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, pb_err *err);
+/* Every promotion in one of the given states, oldest first (caller frees *out). */
+int pb_store_promotions_in_state(pb_store *st, const pb_state *states, size_t nstates,
+				 pb_promotion **out, size_t *count, pb_err *err);
+
+/* ---- audit events (append-only) ---- */
+typedef struct pb_event {
+	int64_t id;
+	int64_t promotion_id;           /* 0 when not about a promotion */
+	char component[PB_ID_MAX];
+	char actor[PB_ID_MAX];
+	char kind[64];                  /* "requested", "state", "approved", "blocker.opened", … */
+	char from_state[32];            /* "" unless a transition */
+	char to_state[32];
+	char detail[PB_TEXT_MAX];
+	int64_t at;
+} pb_event;
+
+int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err);
+/* Events of a component, oldest first; `limit` 0 = all. Caller frees *out. */
+int pb_store_events_for_component(pb_store *st, const char *component, size_t limit,
+				  pb_event **out, size_t *count, pb_err *err);
+int pb_store_events_for_promotion(pb_store *st, int64_t promotion_id,
+				  pb_event **out, size_t *count, pb_err *err);
+
+/* ---- approvals ---- */
+typedef struct pb_approval {
+	int64_t promotion_id;
+	char approver[PB_ID_MAX];
+	char revision[PB_ID_MAX];
+	char comment[PB_TEXT_MAX];
+	int64_t at;
+} pb_approval;
+
+/* PB_E_CONFLICT when this approver already approved this revision (a no-op). */
+int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err);
+/* Approvals for the promotion's given revision. Caller frees *out. */
+int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revision,
+			    pb_approval **out, size_t *count, pb_err *err);
+/* Deletes approvals bound to any other revision than `keep_revision` (re-validation). */
+int pb_store_approvals_reset(pb_store *st, int64_t promotion_id, pb_err *err);
+
+/* ---- blockers ---- */
+typedef enum { PB_SEV_LOW = 0, PB_SEV_MEDIUM, PB_SEV_HIGH, PB_SEV_CRITICAL, PB_SEV_COUNT } pb_severity;
+const char *pb_severity_name(pb_severity s);   /* "low" … "critical" */
+int pb_severity_parse(const char *s, pb_severity *out);
+
+typedef struct pb_blocker {
+	int64_t id;
+	char component[PB_ID_MAX];
+	pb_severity severity;
+	char text[PB_TEXT_MAX];
+	char opened_by[PB_ID_MAX];
+	char resolved_by[PB_ID_MAX];    /* "" while open */
+	int64_t opened_at;
+	int64_t resolved_at;            /* 0 while open */
+	int64_t issue_number;
+} pb_blocker;
+
+int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err);   /* sets b->id */
+int pb_store_blocker_get(pb_store *st, int64_t id, pb_blocker *out, pb_err *err);
+/* PB_E_CONFLICT when already resolved. */
+int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, pb_err *err);
+/* Open blockers of a component, most severe first. Caller frees *out. */
+int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out,
+			   size_t *count, pb_err *err);
+/* Count of open critical blockers (0 when none). */
+int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err);
+
+/* ---- validations ---- */
+typedef struct pb_validation {
+	int64_t id;
+	int64_t promotion_id;
+	char revision[PB_ID_MAX];
+	bool passed;
+	double coverage;                /* -1 when unknown */
+	char *result_json;              /* owned; per-check results as JSON text */
+	int64_t started_at;
+	int64_t finished_at;
+} pb_validation;
+
+int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err); /* sets v->id */
+/* Latest validation of a promotion; PB_E_NOTFOUND if none. Free with pb_validation_deinit. */
+int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation *out, pb_err *err);
+void pb_validation_deinit(pb_validation *v);
+
+/* ---- deployments (issue: Docker deploy) ---- */
+typedef struct pb_deployment {
+	int64_t id;
+	int64_t promotion_id;
+	char component[PB_ID_MAX];
+	char environment[32];
+	char container_id[PB_ID_MAX];
+	char container_name[PB_ID_MAX];
+	char image[256];
+	char image_id[PB_ID_MAX];
+	char previous_container[PB_ID_MAX];  /* renamed previous container kept for rollback, "" if none */
+	char ports[256];                     /* "127.0.0.1:7476->7474/tcp, …" */
+	char status[32];                     /* "running", "succeeded", "failed", "rolled_back" */
+	char detail[PB_TEXT_MAX];
+	int64_t started_at;
+	int64_t finished_at;
+} pb_deployment;
+
+int pb_store_deployment_add(pb_store *st, pb_deployment *d, pb_err *err);   /* sets d->id */
+int pb_store_deployment_update(pb_store *st, const pb_deployment *d, pb_err *err);
+int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment *out, pb_err *err);
+
+/* ---- idempotency: processed chat event / envelope ids ---- */
+/* Records `key`; returns 0 when new, PB_E_CONFLICT when it was seen before. */
+int pb_store_event_id_claim(pb_store *st, const char *key, pb_err *err);
+/* Forgets ids older than `before` (epoch s). */
+int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err);
+
+/* ---- per-component locks (survive restarts; stale when the holder pid is gone) ---- */
+/*
+ * Takes the mutation lock of a component for `owner` (a unique token). A lock
+ * whose holder process no longer exists on this host is taken over. PB_E_BUSY
+ * with err naming the holder when someone else has it.
+ */
+int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner,
+			  const char *purpose, pb_err *err);
+void pb_store_lock_release(pb_store *st, const char *component, const char *owner);
+
+#endif
