@@ -1,5 +1,160 @@
-/* main.c — promobot entry point (placeholder until the CLI lands). */
-int main(void)
+/* main.c — promobot command line: run the bot, check a config, or exec one command. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pb_config.h"
+#include "pb_console.h"
+#include "pb_log.h"
+#include "pb_slack.h"
+#include "pb_str.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *out)
 {
+	fprintf(out,
+		"usage: promobot --config FILE              run the bot (chat.platform: console or slack)\n"
+		"       promobot --check-config FILE        validate a config; exit 0 valid, 2 invalid\n"
+		"       promobot exec --config FILE --as USER \"/promote …\"\n"
+		"                                           run one command as USER and print the replies;\n"
+		"                                           exit 0 ok, 1 refused/failed, 2 usage/config error\n"
+		"       promobot --version | --help\n"
+		"environment: PROMOBOT_LOG=debug|error sets the log level (default info)\n");
+}
+
+static int load_config(const char *path, pb_config **cfg)
+{
+	pb_problems probs = { 0 };
+	int r = pb_config_load(path, cfg, &probs);
+
+	for (size_t i = 0; i < probs.count; i++)
+		fprintf(stderr, "%s: %s\n", path, probs.items[i]);
+	pb_problems_deinit(&probs);
+	if (r)
+		fprintf(stderr, "%s: invalid configuration\n", path);
+	return r;
+}
+
+/* Creates the folder of the SQLite file (one level is enough for data/…). */
+static int ensure_storage_dir(const char *db_path)
+{
+	char dir[4096];
+	char *slash;
+
+	pb_strlcpy(dir, db_path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) && errno != EEXIST) {
+		fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
+		return -errno;
+	}
 	return 0;
+}
+
+static int cmd_check_config(const char *path)
+{
+	pb_config *cfg = NULL;
+
+	if (load_config(path, &cfg))
+		return EXIT_USAGE;
+	printf("%s: valid (%zu components, %zu users, chat %s)\n", path, cfg->ncomponents, cfg->nusers,
+	       cfg->platform);
+	pb_config_free(cfg);
+	return EXIT_OK;
+}
+
+static int cmd_run(const char *path)
+{
+	pb_config *cfg = NULL;
+	pb_err err;
+	int r;
+
+	pb_err_init(&err);
+	if (load_config(path, &cfg))
+		return EXIT_USAGE;
+	if (ensure_storage_dir(cfg->storage_path)) {
+		pb_config_free(cfg);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cfg->platform, "slack"))
+		r = pb_slack_run(cfg, &err);
+	else
+		r = pb_console_run(cfg, NULL, stdin, stdout, &err);
+	if (r)
+		pb_error("main", "%s", pb_err_text(&err));
+	pb_config_free(cfg);
+	return r ? EXIT_REFUSED : EXIT_OK;
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "as", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *user = NULL;
+	pb_config *cfg = NULL;
+	pb_err err;
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'c')
+			path = optarg;
+		else if (opt == 'a')
+			user = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (!path || !user || optind != argc - 1) {
+		fprintf(stderr, "usage: promobot exec --config FILE --as USER \"/promote …\"\n");
+		return EXIT_USAGE;
+	}
+	if (load_config(path, &cfg))
+		return EXIT_USAGE;
+	if (ensure_storage_dir(cfg->storage_path)) {
+		pb_config_free(cfg);
+		return EXIT_USAGE;
+	}
+	pb_err_init(&err);
+	r = pb_console_exec(cfg, user, argv[optind], stdout, &err);
+	if (r < 0)
+		fprintf(stderr, "promobot: %s\n", pb_err_text(&err));
+	pb_config_free(cfg);
+	if (r < 0)
+		return EXIT_USAGE;
+	return r ? EXIT_REFUSED : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const char *level = getenv("PROMOBOT_LOG");
+
+	if (level && !strcmp(level, "debug"))
+		pb_log_set_level(PB_LOG_DEBUG);
+	else if (level && !strcmp(level, "error"))
+		pb_log_set_level(PB_LOG_ERROR);
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return cmd_exec(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("promobot %s\n", PROMOBOT_VERSION);
+		return EXIT_OK;
+	}
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--check-config"))
+		return cmd_check_config(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--config"))
+		return cmd_run(argv[2]);
+	usage(stderr);
+	return EXIT_USAGE;
 }

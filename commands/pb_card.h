@@ -24,23 +24,25 @@ typedef enum {
 
 typedef enum { PB_ITEM_PASS = 0, PB_ITEM_FAIL, PB_ITEM_PENDING, PB_ITEM_SKIP } pb_item_state;
 
-typedef struct pb_card_field { char *label; char *value; } pb_card_field;
-typedef struct pb_card_item { pb_item_state state; char *text; } pb_card_item;
-typedef struct pb_card_button {
+/* Struct tags only: a typedef of the same name would clash with the builder
+ * functions pb_card_field()/pb_card_item()/pb_card_button() (one C namespace). */
+struct pb_card_field { char *label; char *value; };
+struct pb_card_item { pb_item_state state; char *text; };
+struct pb_card_button {
 	char *label;
 	char *action;  /* "approve" | "reject" …: the command verb it runs */
 	char *value;   /* its argument, e.g. the component id */
 	bool danger;
-} pb_card_button;
+};
 
 typedef struct pb_card {
 	char *title;
 	char *text;               /* free text, may hold several lines */
-	pb_card_field *fields;
+	struct pb_card_field *fields;
 	size_t nfields;
-	pb_card_item *items;      /* checklist */
+	struct pb_card_item *items; /* checklist */
 	size_t nitems;
-	pb_card_button *buttons;
+	struct pb_card_button *buttons;
 	size_t nbuttons;
 	char *pre;                /* preformatted block (tables, logs), optional */
 	bool is_error;            /* a refusal or failure */

@@ -155,6 +155,7 @@ typedef struct pb_slack_cfg {
 	char *bot_token_env;   /* default SLACK_BOT_TOKEN */
 	char *channel;
 	char *ca_file;         /* optional CA bundle; default: system store */
+	int min_post_interval_ms; /* pacing between chat.postMessage calls, default 1000 */
 } pb_slack_cfg;
 
 typedef struct pb_docker_cfg {

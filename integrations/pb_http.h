@@ -41,6 +41,9 @@ typedef struct pb_http_resp {
 	double total_ms;
 } pb_http_resp;
 
+/* Initialises libcurl once per process (thread-safe, pthread_once); pb_http_new calls it.
+ * 0 ok, PB_E_UNAVAILABLE when curl_global_init failed. */
+int pb_http_global_init(void);
 int pb_http_new(pb_http **out);
 void pb_http_free(pb_http *h);
 void pb_http_resp_init(pb_http_resp *r);

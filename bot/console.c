@@ -1,0 +1,186 @@
+/* console.c — terminal chat adapter: a prompt per user, /as to switch, cards rendered as text. */
+#include "pb_console.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pb_deploy.h"
+#include "pb_log.h"
+#include "pb_str.h"
+
+#define CONSOLE_LINE_MAX (PB_CMD_MAX_INPUT + 64)
+
+static void text_emit(pb_sink *sink, const pb_card *card)
+{
+	pb_text_sink *ts = sink->userdata;
+	pb_buf b;
+
+	if (card->role == PB_THREAD_PARENT_UPDATE)
+		return;
+	pb_buf_init(&b);
+	pb_card_render_text(card, &b);
+	fputs(pb_buf_str(&b), ts->out);
+	if (b.len && b.data[b.len - 1] != '\n')
+		fputc('\n', ts->out);
+	fflush(ts->out);
+	ts->emitted++;
+	pb_buf_deinit(&b);
+}
+
+void pb_text_sink_init(pb_text_sink *ts, FILE *out)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->sink.emit = text_emit;
+	ts->sink.userdata = ts;
+	ts->out = out;
+}
+
+/* Everything one console/exec session needs: store, engine, lock owner. */
+typedef struct console_env {
+	pb_dispatch_env env;
+	pb_store *store;
+	struct pb_engine *engine;
+	char owner[64];
+} console_env;
+
+static int env_open(console_env *ce, const pb_config *cfg, const char *kind, pb_err *err)
+{
+	int r;
+
+	memset(ce, 0, sizeof(*ce));
+	r = pb_store_open(cfg->storage_path, &ce->store, err);
+	if (r)
+		return r;
+	r = pb_engine_new(cfg, &ce->engine, err);
+	if (r) {
+		pb_store_close(ce->store);
+		return r;
+	}
+	snprintf(ce->owner, sizeof(ce->owner), "%s-%ld", kind, (long)getpid());
+	ce->env.cfg = cfg;
+	ce->env.store = ce->store;
+	ce->env.engine = ce->engine;
+	ce->env.lock_owner = ce->owner;
+	return 0;
+}
+
+static void env_close(console_env *ce)
+{
+	pb_engine_free(ce->engine);
+	pb_store_close(ce->store);
+}
+
+int pb_console_exec(const pb_config *cfg, const char *user, const char *text, FILE *out, pb_err *err)
+{
+	pb_text_sink ts;
+	console_env ce;
+	pb_caller caller;
+	int r = env_open(&ce, cfg, "exec", err);
+
+	if (r)
+		return r;
+	pb_text_sink_init(&ts, out);
+	caller = pb_caller_for(cfg, user, user);
+	r = pb_dispatch(&ce.env, &caller, text, &ts.sink);
+	env_close(&ce);
+	return r;
+}
+
+static void list_users(const pb_config *cfg, FILE *out)
+{
+	char roles[128];
+
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		pb_roles_fmt(cfg->users[i].roles, roles, sizeof(roles));
+		fprintf(out, "  %-12s %-16s %s\n", cfg->users[i].id, cfg->users[i].name, roles);
+	}
+}
+
+/* Handles console-only commands; returns 1 when the line was one, -1 to quit. */
+static int console_builtin(const pb_config *cfg, char *line, char *user, size_t usize, FILE *out)
+{
+	if (!strcmp(line, "/quit") || !strcmp(line, "/exit"))
+		return -1;
+	if (!strcmp(line, "/users")) {
+		list_users(cfg, out);
+		return 1;
+	}
+	if (!strncmp(line, "/as", 3) && (line[3] == ' ' || line[3] == '\0')) {
+		const char *who = line + 3;
+
+		while (*who == ' ')
+			who++;
+		if (!*who || !pb_config_user(cfg, who)) {
+			fprintf(out, "unknown user \"%s\"; known users:\n", who);
+			list_users(cfg, out);
+			return 1;
+		}
+		pb_strlcpy(user, who, usize);
+		fprintf(out, "now acting as %s\n", pb_config_user(cfg, who)->name);
+		return 1;
+	}
+	if (line[0] == '/' && strncmp(line, "/promote", 8)) {
+		fprintf(out, "console commands: /promote <verb> …, /as <user>, /users, /quit\n");
+		return 1;
+	}
+	return 0;
+}
+
+static void strip_newline(char *line)
+{
+	size_t n = strcspn(line, "\r\n");
+
+	line[n] = '\0';
+}
+
+int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE *out, pb_err *err)
+{
+	char line[CONSOLE_LINE_MAX], user[PB_ID_MAX];
+	bool tty = isatty(fileno(in));
+	pb_text_sink ts;
+	console_env ce;
+	int r = env_open(&ce, cfg, "console", err);
+
+	if (r)
+		return r;
+	pb_strlcpy(user, start_user ? start_user : (cfg->nusers ? cfg->users[0].id : "guest"), sizeof(user));
+	pb_text_sink_init(&ts, out);
+	fprintf(out, "promobot %s — console chat. Type /promote help, /as <user>, /users, /quit.\n",
+		PROMOBOT_VERSION);
+	for (;;) {
+		pb_caller caller;
+		int b;
+
+		fprintf(out, "%s> ", user);
+		fflush(out);
+		if (!fgets(line, sizeof(line), in))
+			break;
+		if (!strchr(line, '\n') && !feof(in)) {
+			int ch;
+
+			while ((ch = fgetc(in)) != EOF && ch != '\n')
+				;
+			fprintf(out, "line too long (more than %d bytes); ignored\n", PB_CMD_MAX_INPUT);
+			continue;
+		}
+		strip_newline(line);
+		if (!tty)
+			fprintf(out, "%s\n", line); /* echo piped input so transcripts read naturally */
+		if (!line[0])
+			continue;
+		b = console_builtin(cfg, line, user, sizeof(user), out);
+		if (b < 0)
+			break;
+		if (b > 0)
+			continue;
+		caller = pb_caller_for(cfg, user, user);
+		pb_dispatch(&ce.env, &caller, line, &ts.sink);
+	}
+	fputc('\n', out);
+	env_close(&ce);
+	return 0;
+}

@@ -1,0 +1,504 @@
+/* slack_run.c — pb_slack_run: wires the Socket Mode loop, the worker pool and the Web API sink. */
+#include "pb_slack.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pb_cmd.h"
+#include "pb_deploy.h"
+#include "pb_log.h"
+#include "pb_store.h"
+#include "pb_str.h"
+#include "slack_blocks.h"
+#include "slack_envelope.h"
+#include "slack_socket.h"
+#include "slack_web.h"
+#include "workers.h"
+
+#define JOB_QUEUE_CAP 256
+
+/* Shared, read-only after start (the pacer is internally locked). */
+typedef struct slack_app {
+	const pb_config *cfg;
+	char *bot_token;
+	pb_slack_pacer *pacer;
+	pb_workers *workers;
+} slack_app;
+
+/* One per worker thread: its own SQLite connection, engine and HTTP handle. */
+typedef struct slack_worker {
+	slack_app *app;
+	pb_store *store;
+	struct pb_engine *engine;
+	pb_slack_web web;
+	bool web_ok;
+	char lock_owner[64];
+} slack_worker;
+
+/* The sink of one job: where its cards go. */
+typedef struct job_sink {
+	pb_sink sink;
+	slack_worker *w;
+	const pb_slack_msg *m;
+	char reply_channel[PB_SLACK_ID_MAX];  /* where caller-only replies go */
+	char parent_ts[64];                   /* last parent card posted/updated by this job */
+	char *parent_blocks;                  /* …and its blocks (JSON) */
+} job_sink;
+
+static const char *str_or(const char *s, const char *dflt)
+{
+	return s && s[0] ? s : dflt;
+}
+
+/* Posts `c` with an extra field set (channel, thread_ts …) already in `body`. */
+static int web_send(slack_worker *w, const char *method, cJSON *body, const char *pace_channel,
+		    cJSON **resp)
+{
+	pb_err e;
+	int rc;
+
+	pb_err_init(&e);
+	rc = pb_slack_web_call(&w->web, method, body, pace_channel, resp, NULL, 0, &e);
+	if (rc)
+		pb_warn("slack", "%s", pb_err_text(&e));
+	return rc;
+}
+
+static cJSON *card_body(const pb_card *c, const char *channel)
+{
+	cJSON *body = cJSON_CreateObject();
+
+	if (!body || !cJSON_AddStringToObject(body, "channel", channel) ||
+	    pb_slack_card_to_message(c, body)) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+static void remember_parent(job_sink *js, const char *ts, const cJSON *body)
+{
+	const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(body, "blocks");
+
+	pb_strlcpy(js->parent_ts, ts, sizeof(js->parent_ts));
+	free(js->parent_blocks);
+	js->parent_blocks = blocks ? cJSON_PrintUnformatted(blocks) : NULL;
+}
+
+/* chat.postMessage; copies the new message's ts into ts_out when given. */
+static int post_message(slack_worker *w, cJSON *body, const char *channel, char *ts_out, size_t ts_size)
+{
+	cJSON *resp = NULL;
+	int rc = web_send(w, "chat.postMessage", body, channel, &resp);
+
+	if (!rc && ts_out) {
+		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(resp, "ts");
+
+		pb_strlcpy(ts_out, cJSON_IsString(ts) ? ts->valuestring : "", ts_size);
+	}
+	cJSON_Delete(resp);
+	return rc;
+}
+
+static void emit_caller(job_sink *js, const pb_card *c)
+{
+	cJSON *body = card_body(c, js->reply_channel);
+
+	if (!body || !cJSON_AddStringToObject(body, "user", js->m->user_id)) {
+		cJSON_Delete(body);
+		return;
+	}
+	web_send(js->w, "chat.postEphemeral", body, NULL, NULL);
+	cJSON_Delete(body);
+}
+
+static void emit_channel(job_sink *js, const pb_card *c)
+{
+	const char *channel = js->w->app->cfg->slack.channel;
+	cJSON *body = card_body(c, channel);
+
+	if (body)
+		post_message(js->w, body, channel, NULL, 0);
+	cJSON_Delete(body);
+}
+
+/* The parent message that starts a promotion's thread; its ts is stored with the promotion. */
+static void emit_open(job_sink *js, const pb_card *c)
+{
+	const char *channel = js->w->app->cfg->slack.channel;
+	cJSON *body = card_body(c, channel);
+	char ts[64] = "";
+	pb_err e;
+
+	if (!body)
+		return;
+	if (!post_message(js->w, body, channel, ts, sizeof(ts)) && ts[0]) {
+		pb_err_init(&e);
+		if (pb_store_promotion_set_thread(js->w->store, c->promotion_id, channel, ts, &e))
+			pb_warn("slack", "promotion %lld: cannot store its thread: %s",
+				(long long)c->promotion_id, pb_err_text(&e));
+		remember_parent(js, ts, body);
+	}
+	cJSON_Delete(body);
+}
+
+static void emit_thread(job_sink *js, const pb_card *c)
+{
+	pb_promotion p;
+	pb_err e;
+	cJSON *body;
+	const char *channel;
+
+	pb_err_init(&e);
+	if (!c->promotion_id || pb_store_promotion_get(js->w->store, c->promotion_id, &p, &e)) {
+		emit_channel(js, c);
+		return;
+	}
+	if (!p.thread_ref[0]) {
+		/* No thread yet (posted before a restart or a failed post): start one now. */
+		emit_open(js, c);
+		return;
+	}
+	channel = str_or(p.channel_ref, js->w->app->cfg->slack.channel);
+	body = card_body(c, channel);
+	if (!body)
+		return;
+	if (c->role == PB_THREAD_PARENT_UPDATE) {
+		cJSON_AddStringToObject(body, "ts", p.thread_ref);
+		if (!web_send(js->w, "chat.update", body, channel, NULL))
+			remember_parent(js, p.thread_ref, body);
+	} else {
+		/* Always the parent's ts, never a reply's. */
+		cJSON_AddStringToObject(body, "thread_ts", p.thread_ref);
+		post_message(js->w, body, channel, NULL, 0);
+	}
+	cJSON_Delete(body);
+}
+
+static void job_emit(pb_sink *sink, const pb_card *c)
+{
+	job_sink *js = (job_sink *)sink;
+
+	switch (c->audience) {
+	case PB_AUDIENCE_CALLER:
+		emit_caller(js, c);
+		break;
+	case PB_AUDIENCE_CHANNEL:
+		emit_channel(js, c);
+		break;
+	case PB_AUDIENCE_THREAD:
+		if (c->role == PB_THREAD_OPEN && c->promotion_id)
+			emit_open(js, c);
+		else
+			emit_thread(js, c);
+		break;
+	}
+}
+
+/* Slack ids are [A-Z0-9]; anything else is not spliced into a mention. */
+static bool id_safe(const char *s)
+{
+	if (!s[0])
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* The clicked card now says who decided (the same approval rules ran as for the command). */
+static void mark_clicked(job_sink *js, const char *verb)
+{
+	const pb_slack_msg *m = js->m;
+	const char *blocks_src = !strcmp(js->parent_ts, m->message_ts) && js->parent_blocks
+					 ? js->parent_blocks : m->message_blocks;
+	char note[256], stamp[64];
+	cJSON *blocks, *body;
+
+	pb_time_fmt(pb_now(), stamp, sizeof(stamp));
+	snprintf(note, sizeof(note), "%s by <@%s> (%s)",
+		 !strcmp(verb, "approve") ? ":white_check_mark: Approved" : ":x: Rejected",
+		 m->user_id, stamp);
+	blocks = pb_slack_blocks_with_note(blocks_src, note);
+	body = cJSON_CreateObject();
+	if (!blocks || !body) {
+		cJSON_Delete(blocks);
+		cJSON_Delete(body);
+		return;
+	}
+	cJSON_AddStringToObject(body, "channel", m->message_channel);
+	cJSON_AddStringToObject(body, "ts", m->message_ts);
+	cJSON_AddStringToObject(body, "text", note);
+	cJSON_AddItemToObject(body, "blocks", blocks);
+	web_send(js->w, "chat.update", body, m->message_channel, NULL);
+	cJSON_Delete(body);
+}
+
+/* Dedupe: the envelope, the event and the click each run once, whatever Slack retries. */
+static bool claim(slack_worker *w, const char *kind, const char *id)
+{
+	char key[256];
+	pb_err e;
+	int rc;
+
+	if (!id || !id[0])
+		return true;
+	snprintf(key, sizeof(key), "slack:%s:%s", kind, id);
+	pb_err_init(&e);
+	rc = pb_store_event_id_claim(w->store, key, &e);
+	if (rc == PB_E_CONFLICT) {
+		pb_info("slack", "duplicate %s %s skipped", kind, id);
+		return false;
+	}
+	if (rc)
+		pb_warn("slack", "cannot record %s %s (running it anyway): %s", kind, id, pb_err_text(&e));
+	return true;
+}
+
+static char *action_text(const pb_slack_msg *m)
+{
+	pb_buf b;
+
+	if (!id_safe(m->action_value))
+		return NULL;
+	pb_buf_init(&b);
+	if (!strcmp(m->action, "approve"))
+		pb_buf_printf(&b, "approve %s", m->action_value);
+	else if (!strcmp(m->action, "reject"))
+		pb_buf_printf(&b, "reject %s \"rejected from the thread button\"", m->action_value);
+	if (b.oom || !b.len) {
+		pb_buf_deinit(&b);
+		return NULL;
+	}
+	return pb_buf_steal(&b);
+}
+
+static void run_job(void *ud, void *state, void *job)
+{
+	slack_app *app = ud;
+	slack_worker *w = state;
+	pb_slack_msg *m = job;
+	job_sink js = { .sink = { .emit = job_emit } };
+	pb_dispatch_env env = { 0 };
+	pb_caller caller;
+	char *text = NULL;
+	int rc;
+
+	if (!w || !w->store || !w->web_ok) {
+		pb_error("slack", "worker not ready: envelope %s dropped", m->envelope_id);
+		goto out;
+	}
+	if (!claim(w, "envelope", m->envelope_id) || !claim(w, "event", m->event_id))
+		goto out;
+	if (m->kind == PB_SLACK_MSG_ACTION) {
+		char act[256];
+
+		snprintf(act, sizeof(act), "%s:%s:%s", m->message_ts, m->user_id, m->action_ts);
+		if (m->action_ts[0] && !claim(w, "action", act))
+			goto out;
+		text = action_text(m);
+		if (!text) {
+			pb_warn("slack", "button %s with value '%s' ignored", m->action, m->action_value);
+			goto out;
+		}
+	}
+	js.w = w;
+	js.m = m;
+	pb_strlcpy(js.reply_channel,
+		   str_or(m->kind == PB_SLACK_MSG_ACTION ? m->message_channel : m->channel_id,
+			  app->cfg->slack.channel),
+		   sizeof(js.reply_channel));
+	env.cfg = app->cfg;
+	env.store = w->store;
+	env.engine = w->engine;
+	env.lock_owner = w->lock_owner;
+	caller = pb_caller_for(app->cfg, m->user_id, m->user_name[0] ? m->user_name : m->user_id);
+	rc = pb_dispatch(&env, &caller, text ? text : m->text, &js.sink);
+	if (m->kind == PB_SLACK_MSG_ACTION && rc == 0)
+		mark_clicked(&js, m->action);
+	pb_debug("slack", "envelope %s done (%d)", m->envelope_id, rc);
+out:
+	free(text);
+	free(js.parent_blocks);
+	pb_slack_msg_deinit(m);
+	free(m);
+}
+
+static void *worker_init(void *ud, int index)
+{
+	slack_app *app = ud;
+	slack_worker *w = calloc(1, sizeof(*w));
+	pb_err e;
+
+	if (!w)
+		return NULL;
+	w->app = app;
+	snprintf(w->lock_owner, sizeof(w->lock_owner), "promobot-%ld-slack-%d", (long)getpid(), index);
+	pb_err_init(&e);
+	if (pb_store_open(app->cfg->storage_path, &w->store, &e))
+		pb_error("slack", "worker %d: %s", index, pb_err_text(&e));
+	pb_err_init(&e);
+	if (pb_engine_new(app->cfg, &w->engine, &e))
+		pb_warn("slack", "worker %d: no deploy engine: %s", index, pb_err_text(&e));
+	w->web_ok = pb_slack_web_init(&w->web, app->cfg->slack.api_url, app->bot_token,
+				      app->cfg->slack.ca_file, app->pacer) == 0;
+	return w;
+}
+
+static void worker_fini(void *ud, void *state)
+{
+	slack_worker *w = state;
+
+	if (!w)
+		return;
+	if (w->web_ok)
+		pb_slack_web_deinit(&w->web);
+	pb_engine_free(w->engine);
+	pb_store_close(w->store);
+	free(w);
+}
+
+static bool app_has_room(void *ud)
+{
+	slack_app *app = ud;
+
+	return !pb_workers_full(app->workers);
+}
+
+static void app_submit(void *ud, pb_slack_msg *m)
+{
+	slack_app *app = ud;
+	pb_slack_msg *job = malloc(sizeof(*job));
+
+	if (!job) {
+		pb_error("slack", "out of memory: envelope %s dropped", m->envelope_id);
+		pb_slack_msg_deinit(m);
+		return;
+	}
+	*job = *m;
+	if (pb_workers_submit(app->workers, job)) {
+		pb_error("slack", "job queue refused envelope %s", m->envelope_id);
+		pb_slack_msg_deinit(job);
+		free(job);
+	}
+}
+
+/* ---- signals: a dedicated thread waits for them, so no handler touches shared state ---- */
+
+typedef struct sig_waiter {
+	pthread_t thread;
+	sigset_t set;
+	pb_slack_loop *loop;
+	pthread_mutex_t lock;
+	bool quit;
+} sig_waiter;
+
+static void *sig_main(void *arg)
+{
+	sig_waiter *s = arg;
+
+	for (;;) {
+		int sig = 0;
+		bool quit;
+
+		if (sigwait(&s->set, &sig))
+			continue;
+		pthread_mutex_lock(&s->lock);
+		quit = s->quit;
+		pthread_mutex_unlock(&s->lock);
+		if (quit)
+			break;
+		pb_info("slack", "signal %d: shutting down", sig);
+		pb_slack_loop_stop(s->loop);
+	}
+	return NULL;
+}
+
+static char *read_token(const char *env_name, const char *prefix, pb_err *err)
+{
+	char *tok = pb_secret_read(env_name, NULL, err);
+
+	if (tok && strncmp(tok, prefix, strlen(prefix)) != 0)
+		pb_warn("slack", "%s does not look like an %s… token", env_name, prefix);
+	return tok;
+}
+
+int pb_slack_run(const pb_config *cfg, pb_err *err)
+{
+	slack_app app = { .cfg = cfg };
+	pb_slack_loop_cfg lc = { 0 };
+	pb_slack_loop *loop = NULL;
+	sig_waiter sw = { 0 };
+	sigset_t old;
+	bool sig_started = false;
+	char *app_token = NULL;
+	pb_workers_ops ops = { worker_init, run_job, worker_fini, &app };
+	size_t nworkers = cfg->workers > 0 ? (size_t)cfg->workers : 4;
+	int rc;
+
+	if (!cfg->slack.channel || !cfg->slack.channel[0])
+		return pb_err_set(err, PB_E_INVALID, "chat.slack.channel is not set");
+	app_token = read_token(str_or(cfg->slack.app_token_env, "SLACK_APP_TOKEN"), "xapp-", err);
+	app.bot_token = app_token ? read_token(str_or(cfg->slack.bot_token_env, "SLACK_BOT_TOKEN"),
+					       "xoxb-", err) : NULL;
+	if (!app_token || !app.bot_token) {
+		rc = PB_E_INVALID;
+		goto out;
+	}
+	rc = pb_slack_pacer_new(cfg->slack.min_post_interval_ms, &app.pacer);
+	if (rc) {
+		pb_err_set(err, rc, "out of memory");
+		goto out;
+	}
+	/* Block the stop signals before any thread starts: only sig_main receives them. */
+	sigemptyset(&sw.set);
+	sigaddset(&sw.set, SIGINT);
+	sigaddset(&sw.set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sw.set, &old);
+	rc = pb_workers_new(nworkers, JOB_QUEUE_CAP, &ops, &app.workers);
+	if (rc) {
+		pb_err_set(err, rc, "cannot start %zu workers", nworkers);
+		goto out_mask;
+	}
+	lc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
+	lc.app_token = app_token;
+	lc.ca_file = cfg->slack.ca_file;
+	lc.has_room = app_has_room;
+	lc.submit = app_submit;
+	lc.ud = &app;
+	rc = pb_slack_loop_new(&lc, &loop, err);
+	if (rc)
+		goto out_mask;
+	sw.loop = loop;
+	pthread_mutex_init(&sw.lock, NULL);
+	if (pthread_create(&sw.thread, NULL, sig_main, &sw) == 0)
+		sig_started = true;
+	pb_info("slack", "promobot on Slack: channel %s, %zu workers", cfg->slack.channel, nworkers);
+	rc = pb_slack_loop_run(loop, err);
+	if (sig_started) {
+		pthread_mutex_lock(&sw.lock);
+		sw.quit = true;
+		pthread_mutex_unlock(&sw.lock);
+		pthread_kill(sw.thread, SIGTERM);
+		pthread_join(sw.thread, NULL);
+	}
+	pthread_mutex_destroy(&sw.lock);
+out_mask:
+	pb_slack_loop_free(loop);
+	/* Acked commands still run: the pool drains its queue before joining. */
+	pb_workers_free(app.workers);
+	app.workers = NULL;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+	pb_workers_free(app.workers);
+	pb_slack_pacer_free(app.pacer);
+	free(app.bot_token);
+	free(app_token);
+	return rc;
+}

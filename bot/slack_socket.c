@@ -1,0 +1,653 @@
+/* slack_socket.c — Socket Mode over lws on one loop thread: every envelope acked before any work. */
+#include "slack_socket.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_log.h"
+#include "pb_str.h"
+#include "slack_web.h"
+
+#define RX_CAP (4u << 20)      /* a reassembled message larger than this is dropped */
+#define MAX_CONNS 4            /* current + retiring + spare */
+#define STOP_GRACE_US (2 * LWS_USEC_PER_SEC)
+
+typedef struct tx_msg {
+	struct tx_msg *next;
+	size_t len;
+	unsigned char data[];      /* LWS_PRE bytes of headroom, then the payload */
+} tx_msg;
+
+typedef enum { CONN_FREE = 0, CONN_CONNECTING, CONN_WAIT_HELLO, CONN_OPEN, CONN_RETIRING } conn_state;
+
+typedef struct slack_conn {
+	pb_slack_loop *loop;
+	struct lws *wsi;
+	conn_state state;
+	unsigned serial;
+	pb_buf rx;
+	bool rx_discard;
+	tx_msg *tx_head, *tx_tail;
+	bool close_requested;
+} slack_conn;
+
+struct pb_slack_loop {
+	pb_slack_loop_cfg cfg;
+	struct lws_context *ctx;
+	lws_retry_bo_t retry;
+	uint32_t retry_table[1];
+	slack_conn conns[MAX_CONNS];
+	unsigned next_serial;
+	unsigned attempt;
+	lws_sorted_usec_list_t retry_sul;
+	lws_sorted_usec_list_t stop_sul;
+	bool retry_armed, open_in_flight, stopping, done;
+	int exit_rc;
+	pb_err exit_err;
+
+	/* Shared with the opener and stopping threads, under `lock`. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop_requested, open_requested, opener_quit;
+	bool result_ready;
+	int result_rc;
+	char *result_url;
+	char result_code[64];
+	char result_msg[PB_ERR_MSG_MAX];
+	pthread_t opener;
+	bool opener_started;
+};
+
+static void ensure_connection(pb_slack_loop *l);
+static void request_open(pb_slack_loop *l);
+
+/* ---- opener thread: apps.connections.open is a blocking HTTP call, kept off the loop ---- */
+
+static void *opener_main(void *arg)
+{
+	pb_slack_loop *l = arg;
+	pb_slack_web web;
+	int init_rc = pb_slack_web_init(&web, l->cfg.api_url, l->cfg.app_token, l->cfg.ca_file, NULL);
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		char *url = NULL;
+		char code[64] = "";
+		pb_err e;
+		int rc;
+
+		while (!l->open_requested && !l->opener_quit)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (l->opener_quit)
+			break;
+		l->open_requested = false;
+		pthread_mutex_unlock(&l->lock);
+		pb_err_init(&e);
+		rc = init_rc ? pb_err_set(&e, init_rc, "cannot create an HTTP client")
+			     : pb_slack_connections_open(&web, &url, code, sizeof(code), &e);
+		pthread_mutex_lock(&l->lock);
+		free(l->result_url);
+		l->result_url = url;
+		l->result_rc = rc;
+		pb_strlcpy(l->result_code, code, sizeof(l->result_code));
+		pb_strlcpy(l->result_msg, rc ? pb_err_text(&e) : "", sizeof(l->result_msg));
+		l->result_ready = true;
+		pthread_mutex_unlock(&l->lock);
+		lws_cancel_service(l->ctx);
+		pthread_mutex_lock(&l->lock);
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (!init_rc)
+		pb_slack_web_deinit(&web);
+	return NULL;
+}
+
+/* ---- connections ---- */
+
+static bool conn_alive(const slack_conn *c)
+{
+	return c->state == CONN_CONNECTING || c->state == CONN_WAIT_HELLO || c->state == CONN_OPEN;
+}
+
+static bool any_conn(const pb_slack_loop *l)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (l->conns[i].state != CONN_FREE)
+			return true;
+	return false;
+}
+
+static void conn_release(slack_conn *c)
+{
+	while (c->tx_head) {
+		tx_msg *t = c->tx_head;
+
+		c->tx_head = t->next;
+		free(t);
+	}
+	c->tx_tail = NULL;
+	pb_buf_deinit(&c->rx);
+	c->wsi = NULL;
+	c->state = CONN_FREE;
+	c->rx_discard = false;
+	c->close_requested = false;
+}
+
+static void conn_gone(pb_slack_loop *l, slack_conn *c, const char *why)
+{
+	if (c->state == CONN_FREE)
+		return;
+	pb_info("slack", "connection %u closed%s%s", c->serial, why ? ": " : "", why ? why : "");
+	conn_release(c);
+	if (l->stopping) {
+		if (!any_conn(l))
+			l->done = true;
+		return;
+	}
+	ensure_connection(l);
+}
+
+/* Queues one text frame for WRITEABLE; the only place frames are written. */
+static int conn_send(slack_conn *c, const char *text)
+{
+	size_t len = strlen(text);
+	tx_msg *t = malloc(sizeof(*t) + LWS_PRE + len);
+
+	if (!t)
+		return -ENOMEM;
+	t->next = NULL;
+	t->len = len;
+	memcpy(t->data + LWS_PRE, text, len);
+	if (c->tx_tail)
+		c->tx_tail->next = t;
+	else
+		c->tx_head = t;
+	c->tx_tail = t;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void conn_close(slack_conn *c)
+{
+	if (c->state == CONN_FREE || !c->wsi)
+		return;
+	c->close_requested = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void send_ack(slack_conn *c, const char *envelope_id, const char *payload_text)
+{
+	char *ack = pb_slack_ack_json(envelope_id, payload_text);
+
+	if (!ack || conn_send(c, ack))
+		pb_error("slack", "out of memory acking envelope %s", envelope_id);
+	free(ack);
+}
+
+static void fatal(pb_slack_loop *l, const char *msg);
+
+static void on_hello(pb_slack_loop *l, slack_conn *c)
+{
+	pb_info("slack", "connection %u ready (hello)", c->serial);
+	c->state = CONN_OPEN;
+	l->attempt = 0;
+	/* The new link is up: only now let the old ones go (no window without a socket). */
+	for (int i = 0; i < MAX_CONNS; i++) {
+		slack_conn *o = &l->conns[i];
+
+		if (o != c && (o->state == CONN_RETIRING || o->state == CONN_OPEN)) {
+			o->state = CONN_RETIRING;
+			conn_close(o);
+		}
+	}
+}
+
+static void on_disconnect(pb_slack_loop *l, slack_conn *c, const char *reason)
+{
+	if (!strcmp(reason, "link_disabled")) {
+		fatal(l, "Slack disabled Socket Mode for this app (link_disabled); stopping: "
+		      "enable Socket Mode in the app settings");
+		return;
+	}
+	pb_info("slack", "connection %u: disconnect (%s), opening a new one first", c->serial,
+		reason[0] ? reason : "no reason");
+	c->state = CONN_RETIRING;
+	request_open(l);
+}
+
+static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size_t len)
+{
+	pb_slack_msg m;
+	pb_err e;
+	bool busy;
+
+	pb_err_init(&e);
+	if (pb_slack_msg_parse(data, len, &m, &e)) {
+		pb_warn("slack", "connection %u: ignoring malformed frame: %s", c->serial, pb_err_text(&e));
+		/* Ack what can be acked so Slack does not redeliver garbage forever. */
+		if (m.envelope_id[0] && !l->stopping)
+			send_ack(c, m.envelope_id, NULL);
+		goto out;
+	}
+	switch (m.kind) {
+	case PB_SLACK_MSG_HELLO:
+		on_hello(l, c);
+		break;
+	case PB_SLACK_MSG_DISCONNECT:
+		on_disconnect(l, c, m.reason);
+		break;
+	case PB_SLACK_MSG_COMMAND:
+	case PB_SLACK_MSG_ACTION:
+		/* Stopping: leave it unacked so Slack hands it to a live connection. */
+		if (l->stopping)
+			break;
+		busy = !l->cfg.has_room(l->cfg.ud);
+		send_ack(c, m.envelope_id,
+			 busy && m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL);
+		if (busy) {
+			pb_warn("slack", "job queue full: envelope %s answered busy", m.envelope_id);
+			break;
+		}
+		l->cfg.submit(l->cfg.ud, &m);
+		memset(&m, 0, sizeof(m));
+		break;
+	default:
+		if (m.envelope_id[0] && !l->stopping)
+			send_ack(c, m.envelope_id, NULL);
+		pb_debug("slack", "acked unhandled %s envelope", m.type);
+		break;
+	}
+out:
+	pb_slack_msg_deinit(&m);
+}
+
+static void conn_rx(pb_slack_loop *l, slack_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_frame_is_binary(wsi) && !c->rx_discard && !c->rx.len) {
+		pb_warn("slack", "connection %u: ignoring a binary message", c->serial);
+		c->rx_discard = true;
+	}
+	if (!c->rx_discard) {
+		if (c->rx.len + len > RX_CAP) {
+			pb_warn("slack", "connection %u: message over %u bytes dropped", c->serial, RX_CAP);
+			c->rx_discard = true;
+			pb_buf_deinit(&c->rx);
+		} else if (pb_buf_append(&c->rx, in, len) || c->rx.oom) {
+			pb_error("slack", "connection %u: out of memory reading a message", c->serial);
+			c->rx_discard = true;
+			pb_buf_deinit(&c->rx);
+		}
+	}
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return;
+	if (!c->rx_discard)
+		handle_frame(l, c, pb_buf_str(&c->rx), c->rx.len);
+	c->rx_discard = false;
+	/* Give big buffers back; small ones are cheap to regrow. */
+	pb_buf_deinit(&c->rx);
+}
+
+static int conn_writeable(slack_conn *c, struct lws *wsi)
+{
+	tx_msg *t = c->tx_head;
+
+	if (t) {
+		int n;
+
+		c->tx_head = t->next;
+		if (!c->tx_head)
+			c->tx_tail = NULL;
+		n = lws_write(wsi, t->data + LWS_PRE, t->len, LWS_WRITE_TEXT);
+		free(t);
+		if (n < 0)
+			return -1;
+		if (c->tx_head || c->close_requested)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (c->close_requested) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static slack_conn *conn_of(pb_slack_loop *l, void *user)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (user == &l->conns[i])
+			return &l->conns[i];
+	return NULL;
+}
+
+/* ---- loop control ---- */
+
+static void begin_stop(pb_slack_loop *l)
+{
+	if (l->stopping)
+		return;
+	l->stopping = true;
+	lws_sul_cancel(&l->retry_sul);
+	l->retry_armed = false;
+	for (int i = 0; i < MAX_CONNS; i++)
+		conn_close(&l->conns[i]);
+	if (!any_conn(l))
+		l->done = true;
+}
+
+static void stop_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	pb_slack_loop *l = lws_container_of(sul, pb_slack_loop, stop_sul);
+
+	l->done = true;
+}
+
+/* A permanent error: one clear log line, then a clean stop with a non-zero result. */
+static void fatal(pb_slack_loop *l, const char *msg)
+{
+	if (!l->exit_rc) {
+		l->exit_rc = PB_E_FAILED;
+		pb_err_set(&l->exit_err, PB_E_FAILED, "%s", msg);
+		pb_error("slack", "%s", l->exit_err.msg);
+	}
+	begin_stop(l);
+	lws_sul_schedule(l->ctx, 0, &l->stop_sul, stop_deadline_cb, STOP_GRACE_US);
+}
+
+static void request_open(pb_slack_loop *l)
+{
+	if (l->open_in_flight || l->stopping)
+		return;
+	l->open_in_flight = true;
+	pthread_mutex_lock(&l->lock);
+	l->open_requested = true;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void retry_cb(lws_sorted_usec_list_t *sul)
+{
+	pb_slack_loop *l = lws_container_of(sul, pb_slack_loop, retry_sul);
+
+	l->retry_armed = false;
+	request_open(l);
+}
+
+static void schedule_retry(pb_slack_loop *l)
+{
+	unsigned ms;
+
+	if (l->retry_armed || l->stopping)
+		return;
+	ms = pb_slack_backoff_ms(l->attempt, (unsigned)rand());
+	if (l->attempt < 16)
+		l->attempt++;
+	pb_info("slack", "reconnecting in %u ms", ms);
+	l->retry_armed = true;
+	lws_sul_schedule(l->ctx, 0, &l->retry_sul, retry_cb, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+/* Keeps exactly one live connection wanted: called after every loss. */
+static void ensure_connection(pb_slack_loop *l)
+{
+	if (l->stopping || l->open_in_flight || l->retry_armed)
+		return;
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conn_alive(&l->conns[i]))
+			return;
+	schedule_retry(l);
+}
+
+static void connect_url(pb_slack_loop *l, const char *url)
+{
+	struct lws_client_connect_info ci;
+	char *copy = strdup(url);
+	const char *prot, *ads, *path;
+	char fullpath[2048];
+	slack_conn *c = NULL;
+	int port;
+
+	if (!copy || lws_parse_uri(copy, &prot, &ads, &port, &path)) {
+		pb_warn("slack", "apps.connections.open returned an unusable URL");
+		goto retry;
+	}
+	for (int i = 0; i < MAX_CONNS && !c; i++)
+		if (l->conns[i].state == CONN_FREE)
+			c = &l->conns[i];
+	if (!c) {
+		pb_warn("slack", "too many connections open; retrying later");
+		goto retry;
+	}
+	snprintf(fullpath, sizeof(fullpath), "/%s", path);
+	memset(&ci, 0, sizeof(ci));
+	ci.context = l->ctx;
+	ci.address = ads;
+	ci.port = port;
+	ci.path = fullpath;
+	ci.host = ads;
+	ci.origin = ads;
+	ci.local_protocol_name = "slack-socket";
+	ci.ssl_connection = strcmp(prot, "wss") == 0 ? LCCSCF_USE_SSL : 0;
+	ci.userdata = c;
+	ci.pwsi = &c->wsi;
+	ci.retry_and_idle_policy = &l->retry;
+	c->loop = l;
+	c->serial = ++l->next_serial;
+	c->state = CONN_CONNECTING;
+	pb_buf_init(&c->rx);
+	pb_info("slack", "connection %u: connecting to %s://%s:%d", c->serial, prot, ads, port);
+	if (!lws_client_connect_via_info(&ci)) {
+		/* A synchronous failure may already have run CONNECTION_ERROR. */
+		if (c->state != CONN_FREE)
+			conn_release(c);
+		free(copy);
+		copy = NULL;
+		goto retry;
+	}
+	free(copy);
+	return;
+retry:
+	free(copy);
+	schedule_retry(l);
+}
+
+static void on_open_result(pb_slack_loop *l, int rc, char *url, const char *code, const char *msg)
+{
+	l->open_in_flight = false;
+	if (l->stopping)
+		return;
+	if (!rc) {
+		connect_url(l, url);
+		return;
+	}
+	if (pb_slack_error_is_permanent(code)) {
+		char text[PB_ERR_MSG_MAX];
+
+		snprintf(text, sizeof(text), "Slack refused the app-level token (%s); stopping: check "
+			 "chat.slack.app_token_env names an xapp- token with connections:write", code);
+		fatal(l, text);
+		return;
+	}
+	pb_warn("slack", "%s", msg);
+	schedule_retry(l);
+}
+
+static void on_wakeup(pb_slack_loop *l)
+{
+	bool stop, ready;
+	int rc = 0;
+	char *url = NULL;
+	char code[64] = "", msg[PB_ERR_MSG_MAX] = "";
+
+	pthread_mutex_lock(&l->lock);
+	stop = l->stop_requested;
+	ready = l->result_ready;
+	if (ready) {
+		l->result_ready = false;
+		rc = l->result_rc;
+		url = l->result_url;
+		l->result_url = NULL;
+		pb_strlcpy(code, l->result_code, sizeof(code));
+		pb_strlcpy(msg, l->result_msg, sizeof(msg));
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (ready)
+		on_open_result(l, rc, url, code, msg);
+	free(url);
+	if (stop && !l->stopping) {
+		pb_info("slack", "stopping");
+		begin_stop(l);
+		lws_sul_schedule(l->ctx, 0, &l->stop_sul, stop_deadline_cb, STOP_GRACE_US);
+	}
+}
+
+static int slack_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct lws_context *ctx = lws_get_context(wsi);
+	pb_slack_loop *l = ctx ? lws_context_user(ctx) : NULL;
+	slack_conn *c;
+
+	if (!l)
+		return 0;
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+		on_wakeup(l);
+		return 0;
+	}
+	c = conn_of(l, user);
+	if (!c)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		pb_warn("slack", "connection %u failed: %s", c->serial, in ? (const char *)in : "unknown error");
+		conn_gone(l, c, NULL);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (c->state == CONN_CONNECTING)
+			c->state = CONN_WAIT_HELLO;
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		conn_rx(l, c, wsi, in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return conn_writeable(c, wsi);
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		conn_gone(l, c, NULL);
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* Covers paths that never reported CLOSED/ERROR. */
+		if (c->wsi == wsi)
+			conn_gone(l, c, NULL);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols slack_protocols[] = {
+	{ "slack-socket", slack_cb, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+/* lws logs go through pb_log so registered secrets are redacted there too. */
+static void lws_log_emit(int level, const char *line)
+{
+	char buf[1024];
+	size_t n = pb_strlcpy(buf, line, sizeof(buf));
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	pb_log(level & LLL_ERR ? PB_LOG_ERROR : PB_LOG_WARN, "lws", "%s", buf);
+}
+
+int pb_slack_loop_new(const pb_slack_loop_cfg *cfg, pb_slack_loop **out, pb_err *err)
+{
+	struct lws_context_creation_info info;
+	pb_slack_loop *l;
+	int rc;
+
+	*out = NULL;
+	if (!cfg->api_url || !cfg->app_token || !cfg->has_room || !cfg->submit)
+		return pb_err_set(err, -EINVAL, "slack loop: missing configuration");
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return pb_err_set(err, -ENOMEM, "out of memory");
+	l->cfg = *cfg;
+	pb_err_init(&l->exit_err);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	l->retry_table[0] = 1000;
+	l->retry.retry_ms_table = l->retry_table;
+	l->retry.retry_ms_table_count = 1;
+	l->retry.secs_since_valid_ping = (uint16_t)(cfg->ping_s ? cfg->ping_s : 5);
+	l->retry.secs_since_valid_hangup = (uint16_t)(cfg->idle_s ? cfg->idle_s : 30);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = slack_protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.client_ssl_ca_filepath = cfg->ca_file;
+	info.user = l;
+	info.retry_and_idle_policy = &l->retry;
+	l->ctx = lws_create_context(&info);
+	if (!l->ctx) {
+		pb_slack_loop_free(l);
+		return pb_err_set(err, PB_E_FAILED, "cannot create the WebSocket context");
+	}
+	rc = pthread_create(&l->opener, NULL, opener_main, l);
+	if (rc) {
+		pb_slack_loop_free(l);
+		return pb_err_set(err, -rc, "cannot start the connection thread");
+	}
+	l->opener_started = true;
+	*out = l;
+	return 0;
+}
+
+int pb_slack_loop_run(pb_slack_loop *l, pb_err *err)
+{
+	request_open(l);
+	while (!l->done) {
+		if (lws_service(l->ctx, 0) < 0)
+			break;
+	}
+	if (l->exit_rc)
+		return pb_err_set(err, l->exit_rc, "%s", l->exit_err.msg);
+	return 0;
+}
+
+void pb_slack_loop_stop(pb_slack_loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stop_requested = true;
+	pthread_mutex_unlock(&l->lock);
+	lws_cancel_service(l->ctx);
+}
+
+void pb_slack_loop_free(pb_slack_loop *l)
+{
+	if (!l)
+		return;
+	if (l->opener_started) {
+		pthread_mutex_lock(&l->lock);
+		l->opener_quit = true;
+		pthread_cond_broadcast(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->opener, NULL);
+	}
+	l->stopping = true;
+	if (l->ctx)
+		lws_context_destroy(l->ctx);
+	for (int i = 0; i < MAX_CONNS; i++)
+		conn_release(&l->conns[i]);
+	free(l->result_url);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

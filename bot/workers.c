@@ -1,0 +1,154 @@
+/* workers.c — bounded job queue with worker threads: the loop thread never waits on slow work. */
+#include "workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "pb_err.h"
+
+struct pb_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty;
+	void **ring;
+	size_t cap, head, count, running;
+	bool stopping;
+	pb_workers_ops ops;
+	pthread_t *threads;
+	size_t nthreads, started;
+};
+
+typedef struct worker_arg {
+	pb_workers *pool;
+	int index;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+	worker_arg wa = *(worker_arg *)arg;
+	pb_workers *w = wa.pool;
+	void *state;
+
+	free(arg);
+	state = w->ops.init ? w->ops.init(w->ops.ud, wa.index) : NULL;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		void *job;
+
+		while (!w->count && !w->stopping)
+			pthread_cond_wait(&w->nonempty, &w->lock);
+		/* Stopping still drains: an acked command must run. */
+		if (!w->count)
+			break;
+		job = w->ring[w->head];
+		w->head = (w->head + 1) % w->cap;
+		w->count--;
+		w->running++;
+		pthread_mutex_unlock(&w->lock);
+		w->ops.run(w->ops.ud, state, job);
+		pthread_mutex_lock(&w->lock);
+		w->running--;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (w->ops.fini)
+		w->ops.fini(w->ops.ud, state);
+	return NULL;
+}
+
+int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, pb_workers **out)
+{
+	pb_workers *w;
+
+	*out = NULL;
+	if (!nthreads || !capacity || !ops || !ops->run)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->ring = calloc(capacity, sizeof(void *));
+	w->threads = calloc(nthreads, sizeof(pthread_t));
+	if (!w->ring || !w->threads) {
+		free(w->ring);
+		free(w->threads);
+		free(w);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->nonempty, NULL);
+	w->cap = capacity;
+	w->ops = *ops;
+	w->nthreads = nthreads;
+	for (size_t i = 0; i < nthreads; i++) {
+		worker_arg *wa = malloc(sizeof(*wa));
+		int rc;
+
+		if (!wa) {
+			pb_workers_free(w);
+			return -ENOMEM;
+		}
+		wa->pool = w;
+		wa->index = (int)i;
+		rc = pthread_create(&w->threads[i], NULL, worker_main, wa);
+		if (rc) {
+			free(wa);
+			pb_workers_free(w);
+			return -rc;
+		}
+		w->started++;
+	}
+	*out = w;
+	return 0;
+}
+
+int pb_workers_submit(pb_workers *w, void *job)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping || w->count == w->cap) {
+		rc = PB_E_BUSY;
+	} else {
+		w->ring[(w->head + w->count) % w->cap] = job;
+		w->count++;
+		pthread_cond_signal(&w->nonempty);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+bool pb_workers_full(pb_workers *w)
+{
+	bool full;
+
+	pthread_mutex_lock(&w->lock);
+	full = w->stopping || w->count == w->cap;
+	pthread_mutex_unlock(&w->lock);
+	return full;
+}
+
+size_t pb_workers_pending(pb_workers *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->count + w->running;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void pb_workers_free(pb_workers *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->nonempty);
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < w->started; i++)
+		pthread_join(w->threads[i], NULL);
+	pthread_cond_destroy(&w->nonempty);
+	pthread_mutex_destroy(&w->lock);
+	free(w->threads);
+	free(w->ring);
+	free(w);
+}

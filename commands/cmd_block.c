@@ -1,0 +1,65 @@
+/* cmd_block.c — /promote block <component> <severity> <text>: open a blocker. */
+#include "pb_workflow.h"
+
+#include <stdio.h>
+#include <string.h>
+
+pb_card *pb_cmd_component_card(pb_cmd_ctx *ctx, const char *component, const char *title)
+{
+	pb_promotion p;
+
+	if (pb_store_promotion_open_for(ctx->store, component, &p, &ctx->err) == 0)
+		return pb_cmd_thread_card(&p, title);
+	pb_err_init(&ctx->err);
+	return pb_cmd_caller_card(title);
+}
+
+int pb_cmd_block(pb_cmd_ctx *ctx, int argc, char **argv)
+{
+	const pb_component *c;
+	pb_severity sev;
+	pb_blocker b;
+	pb_card *card;
+	char detail[PB_TEXT_MAX];
+	int r;
+
+	(void)argc;
+	r = pb_cmd_component(ctx, argv[1], &c);
+	if (r)
+		return r;
+	if (pb_severity_parse(argv[2], &sev))
+		return pb_err_set(&ctx->err, PB_E_INVALID,
+				  "unknown severity \"%s\" (low, medium, high, critical)", argv[2]);
+	if (ctx->dry_run) {
+		pb_cmd_dry_run(ctx, "would open a %s blocker on %s: %s", pb_severity_name(sev), c->id, argv[3]);
+		return 0;
+	}
+	memset(&b, 0, sizeof(b));
+	pb_strlcpy(b.component, c->id, sizeof(b.component));
+	b.severity = sev;
+	pb_strlcpy(b.text, argv[3], sizeof(b.text));
+	pb_strlcpy(b.opened_by, ctx->caller.id, sizeof(b.opened_by));
+	b.opened_at = pb_now();
+	r = pb_store_begin(ctx->store, &ctx->err);
+	if (r)
+		return r;
+	r = pb_store_blocker_add(ctx->store, &b, &ctx->err);
+	snprintf(detail, sizeof(detail), "#%lld %s: %s", (long long)b.id, pb_severity_name(sev), b.text);
+	if (!r)
+		r = pb_cmd_audit(ctx, 0, c->id, "blocker.opened", detail);
+	if (!r)
+		r = pb_store_commit(ctx->store, &ctx->err);
+	if (r) {
+		pb_store_rollback(ctx->store);
+		return r;
+	}
+	card = pb_cmd_component_card(ctx, c->id, "🚧 Blocker opened");
+	pb_card_text(card, "#%lld [%s] %s — opened by %s", (long long)b.id, pb_severity_name(sev), b.text,
+		     ctx->caller.name);
+	if (sev == PB_SEV_CRITICAL)
+		pb_card_field(card, "Effect", "approval and deploy of %s are stopped until it is resolved", c->id);
+	pb_card_field(card, "Resolve", "/promote unblock %lld", (long long)b.id);
+	pb_sink_emit(ctx->sink, card);
+	pb_card_free(card);
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* cmd_deploy.c — /promote deploy <component>: preconditions, then the engine deploys (pb_deploy.h). */
+#include "pb_workflow.h"
+#include "pb_deploy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Everything that must hold before anything changes (also checked by --dry-run). */
+static int deploy_preconditions(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p,
+				const pb_deploy_cfg **d)
+{
+	int r;
+
+	if (p->state != PB_ST_APPROVED)
+		return pb_cmd_refuse_state(ctx, p, "deploy");
+	r = pb_cmd_refuse_if_critical(ctx, c->id, "deploying");
+	if (r)
+		return r;
+	*d = pb_config_deploy(c, (pb_stage)p->target_stage);
+	if (!*d)
+		return pb_err_set(&ctx->err, PB_E_REFUSED,
+				  "%s has no \"%s\" environment in the config: nothing to deploy to",
+				  c->id, pb_stage_name(p->target_stage));
+	if (!ctx->engine)
+		return pb_err_set(&ctx->err, PB_E_REFUSED,
+				  "no deploy engine is configured: add a \"docker\" section (host) to the "
+				  "config to let promobot deploy %s; the promotion stays approved", c->id);
+	return 0;
+}
+
+static void report(pb_cmd_ctx *ctx, const pb_promotion *p, int result, const pb_deploy_outcome *o)
+{
+	pb_card *card = pb_cmd_thread_card(p, result ? "💥 Deploy failed" : "📈 Deployed — observing");
+
+	if (!card)
+		return;
+	if (result) {
+		pb_card_text(card, "%s", o->cause[0] ? o->cause : pb_err_text(&ctx->err));
+		if (o->rolled_back)
+			pb_card_field(card, "Rollback", "%s", o->rollback_ok ? "previous deployment restored"
+							: "FAILED — the previous deployment is not back; act now");
+	} else {
+		pb_card_text(card, "Observation period: %d days. /promote complete %s afterwards.",
+			     ctx->cfg->policy.observation_days, p->component);
+	}
+	pb_sink_emit(ctx->sink, card);
+	pb_card_free(card);
+}
+
+int pb_cmd_deploy(pb_cmd_ctx *ctx, int argc, char **argv)
+{
+	const pb_deploy_cfg *d = NULL;
+	const pb_component *c;
+	pb_deploy_outcome out;
+	pb_promotion p;
+	char detail[600];
+	int r, result;
+
+	(void)argc;
+	r = pb_cmd_component(ctx, argv[1], &c);
+	if (!r)
+		r = pb_cmd_open_promotion(ctx, c, &p);
+	if (!r)
+		r = deploy_preconditions(ctx, c, &p, &d);
+	if (r)
+		return r;
+	if (ctx->dry_run)
+		return pb_deploy_plan(ctx, c, d, &p);
+	r = pb_cmd_transition(ctx, &p, PB_ST_DEPLOYING, "deploy started");
+	if (r)
+		return r;
+	pb_cmd_emit_parent(ctx, &p);
+	memset(&out, 0, sizeof(out));
+	result = pb_deploy_execute(ctx, c, d, &p, &out);
+	if (result == 0) {
+		r = pb_cmd_transition(ctx, &p, PB_ST_OBSERVING, "deployed and validated");
+	} else {
+		snprintf(detail, sizeof(detail), "%s%s", out.cause[0] ? out.cause : pb_err_text(&ctx->err),
+			 out.rolled_back ? (out.rollback_ok ? " (rolled back)" : " (rollback FAILED)") : "");
+		r = pb_cmd_transition(ctx, &p, PB_ST_FAILED, detail);
+	}
+	report(ctx, &p, result, &out);
+	pb_cmd_emit_parent(ctx, &p);
+	if (r)
+		return r;
+	return result;
+}

@@ -1,0 +1,120 @@
+/* cmd_status.c — /promote status [component]: the overview table, or one component in detail. */
+#include "pb_workflow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int status_table(pb_cmd_ctx *ctx)
+{
+	pb_card *card = pb_cmd_caller_card("Components");
+	pb_buf b;
+	int r = 0;
+
+	pb_buf_init(&b);
+	pb_buf_printf(&b, "%-16s %-12s %-24s %s\n", "COMPONENT", "STAGE", "PROMOTION", "BLOCKERS");
+	for (size_t i = 0; i < ctx->cfg->ncomponents && !r; i++) {
+		const pb_component *c = &ctx->cfg->components[i];
+		pb_blocker *bl = NULL;
+		size_t nb = 0;
+		pb_promotion p;
+		pb_stage st;
+		char promo[64] = "-";
+
+		r = pb_cmd_component_stage(ctx, c, &st);
+		if (!r)
+			r = pb_store_blockers_open(ctx->store, c->id, &bl, &nb, &ctx->err);
+		free(bl);
+		if (r)
+			break;
+		if (pb_store_promotion_open_for(ctx->store, c->id, &p, &ctx->err) == 0)
+			snprintf(promo, sizeof(promo), "#%lld %s %s", (long long)p.id,
+				 pb_stage_name(p.target_stage), pb_state_name(p.state));
+		pb_err_init(&ctx->err);
+		pb_buf_printf(&b, "%-16s %-12s %-24s %zu\n", c->id, pb_stage_name(st), promo, nb);
+	}
+	if (!r) {
+		pb_card_pre(card, pb_buf_str(&b));
+		pb_sink_emit(ctx->sink, card);
+	}
+	pb_card_free(card);
+	pb_buf_deinit(&b);
+	return r;
+}
+
+static void add_dependencies(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
+{
+	pb_buf b;
+
+	if (!c->ndeps)
+		return;
+	pb_buf_init(&b);
+	for (size_t i = 0; i < c->ndeps; i++) {
+		const pb_component *d = pb_config_component(ctx->cfg, c->deps[i]);
+		pb_stage st = PB_STAGE_DEVELOPMENT;
+
+		if (d && pb_cmd_component_stage(ctx, d, &st) != 0)
+			pb_err_init(&ctx->err);
+		pb_buf_printf(&b, "%s%s (%s)", i ? ", " : "", c->deps[i], pb_stage_name(st));
+	}
+	pb_card_field(card, "Depends on", "%s", pb_buf_str(&b));
+	pb_buf_deinit(&b);
+}
+
+static int add_blockers(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
+{
+	pb_blocker *bl = NULL;
+	size_t nb = 0;
+	int r = pb_store_blockers_open(ctx->store, c->id, &bl, &nb, &ctx->err);
+
+	if (r)
+		return r;
+	for (size_t i = 0; i < nb; i++)
+		pb_card_item(card, PB_ITEM_FAIL, "blocker #%lld [%s] %s", (long long)bl[i].id,
+			     pb_severity_name(bl[i].severity), bl[i].text);
+	pb_card_field(card, "Open blockers", "%zu", nb);
+	free(bl);
+	return 0;
+}
+
+static int status_one(pb_cmd_ctx *ctx, const char *id)
+{
+	const pb_component *c;
+	pb_promotion p;
+	pb_card *card;
+	pb_stage st;
+	int r;
+
+	r = pb_cmd_component(ctx, id, &c);
+	if (!r)
+		r = pb_cmd_component_stage(ctx, c, &st);
+	if (r)
+		return r;
+	r = pb_store_promotion_open_for(ctx->store, c->id, &p, &ctx->err);
+	if (r < 0)
+		return r;
+	pb_err_init(&ctx->err);
+	if (r == 0) {
+		card = pb_promotion_card(ctx, &p, PB_THREAD_REPLY);
+		if (card)
+			card->audience = PB_AUDIENCE_CALLER;
+	} else {
+		card = pb_cmd_caller_card(c->name);
+		pb_card_text(card, "No open promotion. /promote request %s %s to start one.", c->id,
+			     st + 1 < PB_STAGE_COUNT ? pb_stage_name(st + 1) : "<stage>");
+	}
+	if (!card)
+		return -1;
+	pb_card_field(card, "Component", "%s (%s)", c->id, c->group ? c->group : "no group");
+	pb_card_field(card, "Current stage", "%s", pb_stage_title(st));
+	add_dependencies(ctx, card, c);
+	r = add_blockers(ctx, card, c);
+	if (!r)
+		pb_sink_emit(ctx->sink, card);
+	pb_card_free(card);
+	return r;
+}
+
+int pb_cmd_status(pb_cmd_ctx *ctx, int argc, char **argv)
+{
+	return argc > 1 ? status_one(ctx, argv[1]) : status_table(ctx);
+}

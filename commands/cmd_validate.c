@@ -1,0 +1,325 @@
+/* cmd_validate.c — /promote validate <component>: run local checks, map them to the stage's criteria. */
+#include "pb_workflow.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_checks.h"
+#include "pb_log.h"
+
+#define TAIL_BYTES 1500 /* output kept in chat/JSON for a failing check */
+
+typedef struct crit_result {
+	pb_item_state state;
+	char summary[256];
+} crit_result;
+
+/* The last `max` bytes of s, starting at a line boundary when possible. */
+static const char *tail_of(const char *s, size_t len, size_t max)
+{
+	const char *t;
+
+	if (len <= max)
+		return s;
+	t = s + len - max;
+	for (const char *nl = t; nl < s + len; nl++)
+		if (*nl == '\n')
+			return nl + 1;
+	return t;
+}
+
+/* Revision: a fixed value from config, or the first line a configured command prints. */
+static int compute_revision(pb_cmd_ctx *ctx, const pb_component *c, char *out, size_t size)
+{
+	pb_check_spec spec = { 0 };
+	pb_check_result res;
+	size_t n;
+
+	if (c->revision_value || !c->revision_argv) {
+		pb_strlcpy(out, c->revision_value ? c->revision_value : "unversioned", size);
+		return 0;
+	}
+	spec.argv = (const char *const *)c->revision_argv;
+	spec.cwd = c->workdir;
+	spec.timeout_s = 30;
+	spec.max_output = 4096;
+	pb_check_run(&spec, &res);
+	if (!pb_check_passed(&res)) {
+		int r = pb_err_set(&ctx->err, PB_E_FAILED, "cannot determine the revision: %s %s",
+				   c->revision_argv[0], res.error[0] ? res.error : "failed");
+		pb_check_result_deinit(&res);
+		return r;
+	}
+	n = strcspn(res.output ? res.output : "", "\r\n");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, res.output ? res.output : "", n);
+	out[n] = '\0';
+	pb_check_result_deinit(&res);
+	if (!out[0])
+		return pb_err_set(&ctx->err, PB_E_FAILED, "cannot determine the revision: %s printed nothing",
+				  c->revision_argv[0]);
+	return 0;
+}
+
+static const char *outcome_text(const pb_check_result *r, char *buf, size_t size)
+{
+	switch (r->outcome) {
+	case PB_CHECK_EXITED:
+		snprintf(buf, size, "exit %d", r->exit_code);
+		break;
+	case PB_CHECK_SIGNALLED:
+		snprintf(buf, size, "killed by signal %d", r->signal);
+		break;
+	case PB_CHECK_TIMEOUT:
+		snprintf(buf, size, "timed out");
+		break;
+	case PB_CHECK_NOT_FOUND:
+		snprintf(buf, size, "not runnable: %s", r->error);
+		break;
+	default:
+		snprintf(buf, size, "error: %s", r->error);
+	}
+	return buf;
+}
+
+/* Runs one check and records it in the JSON array; returns whether it passed. */
+static bool run_check(pb_cmd_ctx *ctx, const pb_component *c, const pb_check_cfg *chk,
+		      cJSON *jchecks, double *coverage, pb_card *card)
+{
+	pb_check_spec spec = { 0 };
+	pb_check_result res;
+	char how[320];
+	bool ok;
+	cJSON *j = cJSON_CreateObject();
+
+	spec.argv = (const char *const *)chk->argv;
+	spec.cwd = c->workdir;
+	spec.timeout_s = chk->timeout_s;
+	spec.max_output = chk->max_output;
+	spec.coverage_regex = chk->coverage_regex;
+	pb_check_run(&spec, &res);
+	ok = pb_check_passed(&res);
+	if (chk->criterion == PB_CRIT_COVERAGE)
+		*coverage = res.coverage;
+	outcome_text(&res, how, sizeof(how));
+	cJSON_AddStringToObject(j, "name", chk->name);
+	cJSON_AddStringToObject(j, "criterion", pb_criterion_name(chk->criterion));
+	cJSON_AddBoolToObject(j, "passed", ok);
+	cJSON_AddStringToObject(j, "outcome", how);
+	cJSON_AddNumberToObject(j, "duration_ms", (double)res.duration_ms);
+	if (res.coverage >= 0)
+		cJSON_AddNumberToObject(j, "coverage", res.coverage);
+	if (!ok && res.output) {
+		const char *t = tail_of(res.output, res.output_len, TAIL_BYTES);
+
+		cJSON_AddStringToObject(j, "output_tail", t);
+		pb_card_pre(card, t);
+	}
+	cJSON_AddItemToArray(jchecks, j);
+	pb_info("validate", "%s: check \"%s\" %s (%ld ms)", c->id, chk->name, how, res.duration_ms);
+	pb_check_result_deinit(&res);
+	return ok;
+}
+
+/* Folds the checks of each criterion into one pass/fail line. */
+static void judge_criteria(const pb_cmd_ctx *ctx, const pb_component *c, const bool *ran,
+			   const bool *passed, double coverage, int threshold, crit_result *out)
+{
+	for (int k = 0; k < PB_CRIT_COUNT; k++) {
+		const char *name = pb_criterion_name((pb_criterion)k);
+		bool required = ctx->cfg->policy.required[k];
+
+		if (!ran[k]) {
+			out[k].state = required ? PB_ITEM_FAIL : PB_ITEM_SKIP;
+			snprintf(out[k].summary, sizeof(out[k].summary), "%s: no check configured%s",
+				 name, required ? " (required)" : "");
+		} else if (k == PB_CRIT_COVERAGE) {
+			bool enough = passed[k] && coverage >= 0 && coverage >= threshold;
+
+			out[k].state = enough ? PB_ITEM_PASS : PB_ITEM_FAIL;
+			if (coverage < 0)
+				snprintf(out[k].summary, sizeof(out[k].summary),
+					 "coverage: no percentage found in the output (≥ %d%% required)", threshold);
+			else
+				snprintf(out[k].summary, sizeof(out[k].summary), "coverage %.1f%% %s %d%%",
+					 coverage, coverage >= threshold ? "≥" : "<", threshold);
+			if (!passed[k] && coverage >= 0)
+				snprintf(out[k].summary, sizeof(out[k].summary), "coverage: check failed");
+		} else {
+			out[k].state = passed[k] ? PB_ITEM_PASS : PB_ITEM_FAIL;
+			snprintf(out[k].summary, sizeof(out[k].summary), "%s %s", name,
+				 passed[k] ? "passing" : "failing");
+		}
+		if (!required && out[k].state == PB_ITEM_FAIL)
+			out[k].state = PB_ITEM_SKIP;
+	}
+	(void)c;
+}
+
+/* Runs every check; fills criteria and the JSON document. Returns overall pass. */
+static bool run_all(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p,
+		    cJSON *doc, pb_card *card, double *coverage)
+{
+	bool ran[PB_CRIT_COUNT] = { false }, passed[PB_CRIT_COUNT];
+	crit_result crit[PB_CRIT_COUNT];
+	cJSON *jchecks = cJSON_AddArrayToObject(doc, "checks");
+	cJSON *jcrit = cJSON_AddArrayToObject(doc, "criteria");
+	int threshold = ctx->cfg->policy.coverage_min[p->target_stage];
+	bool all = true;
+
+	for (int k = 0; k < PB_CRIT_COUNT; k++)
+		passed[k] = true;
+	*coverage = -1;
+	for (size_t i = 0; i < c->nchecks; i++) {
+		const pb_check_cfg *chk = &c->checks[i];
+
+		ran[chk->criterion] = true;
+		if (!run_check(ctx, c, chk, jchecks, coverage, card))
+			passed[chk->criterion] = false;
+	}
+	judge_criteria(ctx, c, ran, passed, *coverage, threshold, crit);
+	for (int k = 0; k < PB_CRIT_COUNT; k++) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "criterion", pb_criterion_name((pb_criterion)k));
+		cJSON_AddStringToObject(j, "state", crit[k].state == PB_ITEM_PASS ? "pass" :
+					crit[k].state == PB_ITEM_FAIL ? "fail" : "skip");
+		cJSON_AddStringToObject(j, "summary", crit[k].summary);
+		cJSON_AddItemToArray(jcrit, j);
+		pb_card_item(card, crit[k].state, "%s", crit[k].summary);
+		if (crit[k].state == PB_ITEM_FAIL)
+			all = false;
+	}
+	return all;
+}
+
+/* Stores the result, resets approvals and moves to in_review/blocked in one transaction. */
+static int record_result(pb_cmd_ctx *ctx, pb_promotion *p, pb_validation *v, bool passed,
+			 size_t *reset)
+{
+	char detail[256];
+	int r = pb_store_begin(ctx->store, &ctx->err);
+
+	if (r)
+		return r;
+	r = pb_cmd_approval_count(ctx, p, reset);
+	if (!r)
+		r = pb_store_validation_add(ctx->store, v, &ctx->err);
+	if (!r)
+		r = pb_store_promotion_set_revision(ctx->store, p->id, v->revision, &ctx->err);
+	if (!r)
+		r = pb_store_approvals_reset(ctx->store, p->id, &ctx->err);
+	snprintf(detail, sizeof(detail), "validation of %s %s", v->revision, passed ? "passed" : "failed");
+	if (!r)
+		r = pb_cmd_transition_in_tx(ctx, p, passed ? PB_ST_IN_REVIEW : PB_ST_BLOCKED, detail);
+	if (!r)
+		r = pb_store_commit(ctx->store, &ctx->err);
+	if (r) {
+		pb_store_rollback(ctx->store);
+		return r;
+	}
+	pb_strlcpy(p->revision, v->revision, sizeof(p->revision));
+	return 0;
+}
+
+static void dry_run_plan(pb_cmd_ctx *ctx, const pb_component *c)
+{
+	pb_buf b;
+
+	pb_buf_init(&b);
+	pb_buf_printf(&b, "would run %zu check%s for %s in %s:\n", c->nchecks, c->nchecks == 1 ? "" : "s",
+		      c->id, c->workdir ? c->workdir : ".");
+	for (size_t i = 0; i < c->nchecks; i++) {
+		pb_buf_printf(&b, "  %s (%s):", c->checks[i].name, pb_criterion_name(c->checks[i].criterion));
+		for (size_t k = 0; k < c->checks[i].argc; k++)
+			pb_buf_printf(&b, " %s", c->checks[i].argv[k]);
+		pb_buf_printf(&b, "  [timeout %ds]\n", c->checks[i].timeout_s);
+	}
+	pb_buf_puts(&b, "then move the promotion to in_review (all required criteria pass) or blocked, "
+		    "resetting existing approvals");
+	pb_cmd_dry_run(ctx, "%s", pb_buf_str(&b));
+	pb_buf_deinit(&b);
+}
+
+static int validate_run(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *p)
+{
+	pb_validation v;
+	pb_card *card;
+	cJSON *doc = cJSON_CreateObject();
+	size_t reset = 0;
+	bool passed;
+	char *json;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	v.promotion_id = p->id;
+	v.started_at = pb_now();
+	card = pb_cmd_thread_card(p, "Validation");
+	r = compute_revision(ctx, c, v.revision, sizeof(v.revision));
+	if (r) {
+		/* the checks cannot be bound to a revision: record a failed validation */
+		pb_strlcpy(v.revision, "unknown", sizeof(v.revision));
+		pb_card_item(card, PB_ITEM_FAIL, "%s", pb_err_text(&ctx->err));
+		pb_err_init(&ctx->err);
+		passed = false;
+		cJSON_AddStringToObject(doc, "error", "revision unavailable");
+	} else {
+		passed = run_all(ctx, c, p, doc, card, &v.coverage);
+	}
+	if (r)
+		v.coverage = -1;
+	cJSON_AddStringToObject(doc, "revision", v.revision);
+	json = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	v.result_json = json;
+	v.passed = passed;
+	v.finished_at = pb_now();
+	r = record_result(ctx, p, &v, passed, &reset);
+	free(json);
+	if (r == 0) {
+		char title[160];
+
+		snprintf(title, sizeof(title), "%s Validation %s — %s", passed ? "✅" : "⛔",
+			 passed ? "passed" : "failed", c->id);
+		free(card->title);
+		card->title = pb_strdup0(title);
+		pb_card_field(card, "Revision", "%s", v.revision);
+		pb_card_field(card, "State", "%s", pb_state_name(p->state));
+		if (reset)
+			pb_card_field(card, "Approvals", "%zu reset (they bound the previous validation)", reset);
+		pb_card_text(card, passed ? "All required criteria pass. Next: an approver runs /promote approve %s"
+				 : "Required criteria fail. Fix them and run /promote validate %s again", c->id);
+		pb_sink_emit(ctx->sink, card);
+		pb_cmd_emit_parent(ctx, p);
+	}
+	pb_card_free(card);
+	return r;
+}
+
+int pb_cmd_validate(pb_cmd_ctx *ctx, int argc, char **argv)
+{
+	const pb_component *c;
+	pb_promotion p;
+	int r;
+
+	(void)argc;
+	r = pb_cmd_component(ctx, argv[1], &c);
+	if (!r)
+		r = pb_cmd_open_promotion(ctx, c, &p);
+	if (r)
+		return r;
+	if (!pb_workflow_allowed(p.state, PB_ST_VALIDATING))
+		return pb_cmd_refuse_state(ctx, &p, "validate");
+	if (ctx->dry_run) {
+		dry_run_plan(ctx, c);
+		return 0;
+	}
+	r = pb_cmd_transition(ctx, &p, PB_ST_VALIDATING, "validation started");
+	if (r)
+		return r;
+	pb_cmd_emit_parent(ctx, &p);
+	return validate_run(ctx, c, &p);
+}

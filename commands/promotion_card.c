@@ -1,0 +1,113 @@
+/* promotion_card.c — the live status card that heads every promotion thread. */
+#include "pb_workflow.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *state_icon(pb_state s)
+{
+	switch (s) {
+	case PB_ST_REQUESTED: return "📝";
+	case PB_ST_VALIDATING: return "🔎";
+	case PB_ST_IN_REVIEW: return "👀";
+	case PB_ST_BLOCKED: return "⛔";
+	case PB_ST_APPROVED: return "✅";
+	case PB_ST_DEPLOYING: return "🚀";
+	case PB_ST_OBSERVING: return "📈";
+	case PB_ST_COMPLETED: return "🏁";
+	case PB_ST_FAILED: return "💥";
+	case PB_ST_ROLLED_BACK: return "↩️";
+	case PB_ST_CANCELLED: return "🚫";
+	default: return "•";
+	}
+}
+
+/* Adds the checklist of the latest validation, or pending items before any. */
+static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
+{
+	pb_validation v;
+	cJSON *root = NULL, *crit;
+
+	memset(&v, 0, sizeof(v));
+	if (pb_store_validation_latest(ctx->store, p->id, &v, &ctx->err) != 0) {
+		pb_err_init(&ctx->err); /* no validation yet is normal, not an error */
+		pb_card_item(card, PB_ITEM_PENDING, "validation not run yet (/promote validate %s)",
+			     p->component);
+		return;
+	}
+	root = cJSON_Parse(v.result_json ? v.result_json : "");
+	crit = cJSON_GetObjectItemCaseSensitive(root, "criteria");
+	if (cJSON_IsArray(crit)) {
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, crit) {
+			const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "state");
+			const cJSON *summary = cJSON_GetObjectItemCaseSensitive(it, "summary");
+			pb_item_state s = PB_ITEM_PENDING;
+
+			if (cJSON_IsString(st)) {
+				if (!strcmp(st->valuestring, "pass"))
+					s = PB_ITEM_PASS;
+				else if (!strcmp(st->valuestring, "fail"))
+					s = PB_ITEM_FAIL;
+				else if (!strcmp(st->valuestring, "skip"))
+					s = PB_ITEM_SKIP;
+			}
+			pb_card_item(card, s, "%s",
+				     cJSON_IsString(summary) ? summary->valuestring : "?");
+		}
+	}
+	cJSON_Delete(root);
+	pb_validation_deinit(&v);
+}
+
+pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_role role)
+{
+	const pb_component *c = pb_config_component(ctx->cfg, p->component);
+	const pb_user *req = pb_config_user(ctx->cfg, p->requester);
+	char title[256], label[160], when[64], next[256];
+	size_t approvals = 0;
+	pb_card *card;
+
+	snprintf(title, sizeof(title), "%s Promotion: %s → %s", state_icon(p->state),
+		 c ? c->name : p->component, pb_stage_title((pb_stage)p->target_stage));
+	card = pb_card_new(title);
+	if (!card)
+		return NULL;
+	pb_cmd_thread_label(p, label, sizeof(label));
+	pb_card_thread(card, p->id, label, role);
+	card->audience = PB_AUDIENCE_THREAD;
+	pb_card_field(card, "State", "%s", pb_state_name(p->state));
+	pb_card_field(card, "Stages", "%s → %s", pb_stage_title((pb_stage)p->from_stage),
+		      pb_stage_title((pb_stage)p->target_stage));
+	pb_card_field(card, "Requester", "%s", req ? req->name : p->requester);
+	if (c && c->group)
+		pb_card_field(card, "Group", "%s", c->group);
+	if (p->revision[0])
+		pb_card_field(card, "Revision", "%s", p->revision);
+	if (pb_cmd_approval_count(ctx, p, &approvals) != 0)
+		pb_err_init(&ctx->err);
+	pb_card_field(card, "Approvals", "%zu/%d", approvals, ctx->cfg->policy.required_approvals);
+	pb_time_fmt(p->created_at, when, sizeof(when));
+	pb_card_field(card, "Requested", "%s", when);
+	if (p->justification[0])
+		pb_card_text(card, "%s", p->justification);
+	add_validation_items(ctx, card, p);
+	pb_workflow_next_verbs(p->state, next, sizeof(next));
+	pb_card_field(card, "Next", "%s", next);
+	if (p->state == PB_ST_IN_REVIEW) {
+		pb_card_button(card, "Approve", "approve", p->component, false);
+		pb_card_button(card, "Reject", "reject", p->component, true);
+	}
+	return card;
+}
+
+void pb_cmd_emit_parent(pb_cmd_ctx *ctx, const pb_promotion *p)
+{
+	pb_card *card = pb_promotion_card(ctx, p, PB_THREAD_PARENT_UPDATE);
+
+	pb_sink_emit(ctx->sink, card);
+	pb_card_free(card);
+}

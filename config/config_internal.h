@@ -1,0 +1,74 @@
+/* config_internal.h — helpers shared by the config loader's files (not part of the module API). */
+#ifndef PB_CONFIG_INTERNAL_H
+#define PB_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "pb_config.h"
+
+/* JSON paths are short in practice; longer ones are truncated in messages only. */
+#define CFG_PATH_MAX 256
+
+/* State of one parse: where problems go and what relative paths resolve against. */
+typedef struct cfg_ctx {
+	pb_problems *probs;
+	const char *base_dir;   /* absolute */
+	int oom;                /* an allocation failed: the result is unusable */
+} cfg_ctx;
+
+/* "parent.key" (or "key" at the root) and "parent[i]". */
+void cfg_path_key(char *out, size_t size, const char *parent, const char *key);
+void cfg_path_index(char *out, size_t size, const char *parent, size_t i);
+
+/* Reports every member of obj whose name is not in the NULL-terminated `allowed`
+ * list as "<path>.<key>: unknown key", and repeated names as "duplicate key". */
+void cfg_check_keys(cfg_ctx *c, const cJSON *obj, const char *path,
+		    const char *const *allowed);
+
+/*
+ * Typed getters. Each looks `key` up in `obj` (an object at `path`). An absent
+ * member or JSON null takes the default (or reports "missing" when required);
+ * a wrong type reports "expected <type>". They return true when the member
+ * was present and valid. String results are malloc'd (NULL when absent and no
+ * default); running out of memory sets c->oom.
+ */
+bool cfg_get_str(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+		 bool required, const char *def, char **out);
+bool cfg_get_int(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+		 bool required, long def, long min, long max, int *out);
+bool cfg_get_size(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+		  size_t def, size_t min, size_t max, size_t *out);
+bool cfg_get_double(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+		    double def, double min, double max, double *out);
+bool cfg_get_bool(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+		  bool def, bool *out);
+/* Array of strings; the result is NULL-terminated (an empty array gives a
+ * one-slot array holding NULL) unless the member is absent (then NULL/0). */
+bool cfg_get_strv(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+		  bool required, char ***out, size_t *n);
+/* The member when it is an object; NULL when absent/null (reporting "missing"
+ * when required) or of another type ("expected object"). */
+const cJSON *cfg_get_obj(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+			 bool required);
+/* Same for arrays. */
+const cJSON *cfg_get_arr(cfg_ctx *c, const cJSON *obj, const char *path, const char *key,
+			 bool required);
+
+/* A path from the config made absolute against base_dir and lexically
+ * normalised ("a/../b" → "b"). malloc'd; NULL when p is NULL or on OOM. */
+char *cfg_resolve_path(const char *base_dir, const char *p);
+
+/* strdup that records OOM in the context. */
+char *cfg_strdup(cfg_ctx *c, const char *s);
+
+void cfg_strv_free(char **v, size_t n);
+
+/* Reads the component list into cfg (config_components.c). */
+void cfg_parse_components(cfg_ctx *c, const cJSON *root, pb_config *cfg);
+/* Cross-component checks: duplicates, unknown/self dependencies, cycles (config_validate.c). */
+void cfg_validate_components(cfg_ctx *c, const pb_config *cfg);
+
+#endif

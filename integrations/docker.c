@@ -1,0 +1,1101 @@
+/* docker.c — Docker Engine API client over pb_http: images, containers, logs, stats. */
+#include "docker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pb_http.h"
+
+#define DK_DEFAULT_TIMEOUT_MS 60000L
+#define DK_ERRBODY_MAX 4096
+#define DK_LINE_MAX (1u << 20)
+#define DK_LOGS_MAX ((size_t)1 << 20)
+
+struct pb_docker {
+	pb_http *http;
+	char host[300];
+	char sock[256];     /* unix socket path, "" for tcp */
+	char base[300];     /* "http://localhost" (unix) or "http://h:p" */
+	char api[16];       /* negotiated, "" until pinged */
+	long timeout_ms;
+};
+
+/* ---- construction ---- */
+
+int pb_docker_new(const char *host, long timeout_ms, pb_docker **out, pb_err *err)
+{
+	const char *env = getenv("DOCKER_HOST");
+	pb_docker *d;
+	int r;
+
+	*out = NULL;
+	if (env && *env)
+		host = env;
+	if (!host || !*host)
+		host = PB_DOCKER_DEFAULT_HOST;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	if (strlen(host) >= sizeof(d->host)) {
+		free(d);
+		return pb_err_set(err, PB_E_INVALID, "docker host too long");
+	}
+	pb_strlcpy(d->host, host, sizeof(d->host));
+	if (strncmp(host, "unix://", 7) == 0 && host[7] == '/') {
+		pb_strlcpy(d->sock, host + 7, sizeof(d->sock));
+		pb_strlcpy(d->base, "http://localhost", sizeof(d->base));
+	} else if (strncmp(host, "tcp://", 6) == 0 && host[6] && !strpbrk(host + 6, "/?#@ ")) {
+		snprintf(d->base, sizeof(d->base), "http://%s", host + 6);
+	} else {
+		free(d);
+		return pb_err_set(err, PB_E_INVALID,
+				  "docker host \"%s\": expected unix:///path/to/docker.sock or tcp://host:port",
+				  host);
+	}
+	d->timeout_ms = timeout_ms > 0 ? timeout_ms : DK_DEFAULT_TIMEOUT_MS;
+	r = pb_http_new(&d->http);
+	if (r) {
+		free(d);
+		return r < 0 ? r : pb_err_set(err, r, "docker: cannot initialise libcurl");
+	}
+	*out = d;
+	return 0;
+}
+
+void pb_docker_free(pb_docker *d)
+{
+	if (!d)
+		return;
+	pb_http_free(d->http);
+	free(d);
+}
+
+const char *pb_docker_host(const pb_docker *d)
+{
+	return d->host;
+}
+
+const char *pb_docker_api_version(const pb_docker *d)
+{
+	return d->api;
+}
+
+/* ---- request plumbing ---- */
+
+typedef struct dk_call {
+	const char *method;
+	const char *path;          /* after the version prefix, with query */
+	const char *ctype;         /* Content-Type of body */
+	const void *body;
+	size_t body_len;
+	const char *reg_auth;      /* X-Registry-Auth */
+	long timeout_ms;           /* 0 = client default */
+	size_t max_body;
+	int (*on_data)(void *ud, const char *data, size_t len);
+	void *on_data_ud;
+	bool unversioned;
+} dk_call;
+
+/* Turns an engine error reply into err: "<what>: <message> (HTTP <status>)". */
+static int dk_status_error(long status, const char *body, size_t len, const char *what, pb_err *err)
+{
+	char msg[300] = "";
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	int code = status == 404 ? PB_E_NOTFOUND : status == 409 ? PB_E_CONFLICT : PB_E_FAILED;
+
+	if (cJSON_IsString(m))
+		pb_strlcpy(msg, m->valuestring, sizeof(msg));
+	else if (len) {
+		size_t n = len < sizeof(msg) - 1 ? len : sizeof(msg) - 1;
+		memcpy(msg, body, n);
+		msg[n] = '\0';
+		msg[strcspn(msg, "\r\n")] = '\0';
+	}
+	cJSON_Delete(j);
+	if (msg[0])
+		return pb_err_set(err, code, "%s: %s (HTTP %ld)", what, msg, status);
+	return pb_err_set(err, code, "%s: engine answered HTTP %ld", what, status);
+}
+
+static int dk_negotiate(pb_docker *d, pb_err *err);
+
+static int dk_do(pb_docker *d, const dk_call *c, pb_http_resp *resp, const char *what, pb_err *err)
+{
+	pb_http_header hd[2];
+	size_t nh = 0;
+	char url[2048];
+	pb_err herr;
+	pb_http_req q;
+	int r;
+
+	if (!c->unversioned && !d->api[0]) {
+		r = dk_negotiate(d, err);
+		if (r)
+			return r;
+	}
+	if (c->unversioned)
+		snprintf(url, sizeof(url), "%s%s", d->base, c->path);
+	else
+		snprintf(url, sizeof(url), "%s/v%s%s", d->base, d->api, c->path);
+	if (c->ctype)
+		hd[nh++] = (pb_http_header){ "Content-Type", c->ctype };
+	if (c->reg_auth)
+		hd[nh++] = (pb_http_header){ "X-Registry-Auth", c->reg_auth };
+	memset(&q, 0, sizeof(q));
+	q.method = c->method;
+	q.url = url;
+	q.unix_socket = d->sock[0] ? d->sock : NULL;
+	q.headers = hd;
+	q.nheaders = nh;
+	q.body = c->body;
+	q.body_len = c->body_len;
+	q.timeout_ms = c->timeout_ms ? c->timeout_ms : d->timeout_ms;
+	q.max_body = c->max_body;
+	q.on_data = c->on_data;
+	q.on_data_ud = c->on_data_ud;
+	pb_err_init(&herr);
+	r = pb_http_do(d->http, &q, resp, &herr);
+	if (r < 0)
+		return pb_err_set(err, r, "%s: %s", what, pb_err_text(&herr));
+	if (r)
+		return pb_err_set(err, PB_E_UNAVAILABLE, "%s: Docker engine at %s is unreachable: %s",
+				  what, d->host, pb_err_text(&herr));
+	return 0;
+}
+
+/* Plain JSON call: transport + status check; 2xx/304 → 0 with resp filled. */
+static int dk_json(pb_docker *d, const dk_call *c, pb_http_resp *resp, const char *what, pb_err *err)
+{
+	int r = dk_do(d, c, resp, what, err);
+
+	if (r)
+		return r;
+	if (resp->status >= 400 || resp->status < 200)
+		return dk_status_error(resp->status, resp->body.data, resp->body.len, what, err);
+	return 0;
+}
+
+/* "1.43" → 143-ish comparable integer; -1 when malformed. */
+static long api_num(const char *v)
+{
+	long maj, min;
+	char *e;
+
+	maj = strtol(v, &e, 10);
+	if (e == v || *e != '.')
+		return -1;
+	min = strtol(e + 1, &e, 10);
+	if (*e || maj < 0 || min < 0 || min > 999)
+		return -1;
+	return maj * 1000 + min;
+}
+
+int pb_docker_ping(pb_docker *d, pb_err *err)
+{
+	dk_call c = { .method = "GET", .path = "/_ping", .unversioned = true, .max_body = 4096 };
+	char theirs[32];
+	char what[400];
+	pb_http_resp resp;
+	int r;
+
+	snprintf(what, sizeof(what), "ping %s", d->host);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	if (r)
+		goto out;
+	if (pb_http_resp_header(&resp, "API-Version", theirs, sizeof(theirs)) == 0 && api_num(theirs) > 0 &&
+	    api_num(theirs) < api_num(PB_DOCKER_API_MAX))
+		pb_strlcpy(d->api, theirs, sizeof(d->api));
+	else
+		pb_strlcpy(d->api, PB_DOCKER_API_MAX, sizeof(d->api));
+out:
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+static int dk_negotiate(pb_docker *d, pb_err *err)
+{
+	return pb_docker_ping(d, err);
+}
+
+int pb_docker_version(pb_docker *d, char *out, size_t size, pb_err *err)
+{
+	dk_call c = { .method = "GET", .path = "/version", .max_body = 65536 };
+	pb_http_resp resp;
+	cJSON *j;
+	const cJSON *v;
+	int r;
+
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, "docker version", err);
+	if (!r) {
+		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+		v = cJSON_GetObjectItemCaseSensitive(j, "Version");
+		if (cJSON_IsString(v))
+			pb_strlcpy(out, v->valuestring, size);
+		else
+			r = pb_err_set(err, PB_E_FAILED, "docker version: unexpected reply");
+		cJSON_Delete(j);
+	}
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+/* ---- helpers ---- */
+
+/* Image references and container ids/names go into URL paths: allow only their alphabet. */
+static bool ref_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > 255)
+		return false;
+	for (; *s; s++) {
+		char ch = *s;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '-' || ch == '_' || ch == '/' || ch == ':' || ch == '@'))
+			return false;
+	}
+	return true;
+}
+
+static bool id_ok(const char *s)
+{
+	return ref_ok(s) && !strpbrk(s, "/:@");
+}
+
+static void copy_str(const cJSON *obj, const char *key, char *out, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(v))
+		pb_strlcpy(out, v->valuestring, size);
+	else if (size)
+		out[0] = '\0';
+}
+
+static double get_num(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+int pb_docker_ref_split(const char *ref, char *repo, size_t rsize, char *tag, size_t tsize)
+{
+	const char *at = strchr(ref, '@');
+	const char *slash = strrchr(ref, '/');
+	const char *colon = strrchr(ref, ':');
+	size_t n;
+
+	if (!ref_ok(ref))
+		return PB_E_INVALID;
+	if (at) {
+		n = (size_t)(at - ref);
+		pb_strlcpy(tag, at + 1, tsize);
+	} else if (colon && (!slash || colon > slash)) {
+		n = (size_t)(colon - ref);
+		pb_strlcpy(tag, colon + 1, tsize);
+	} else {
+		n = strlen(ref);
+		pb_strlcpy(tag, "latest", tsize);
+	}
+	if (n == 0 || n >= rsize || !tag[0])
+		return PB_E_INVALID;
+	memcpy(repo, ref, n);
+	repo[n] = '\0';
+	return 0;
+}
+
+/* ---- NDJSON progress streams (pull, push, import) ---- */
+
+#define DK_MAX_LAYERS 64
+
+typedef struct dk_stream {
+	pb_buf line;
+	pb_buf raw;                /* first bytes, for non-2xx error bodies */
+	char error[400];
+	pb_docker_pull_stats *stats;
+	char layer_ids[DK_MAX_LAYERS][24];
+	int nlayers;
+	pb_docker_progress_fn progress;
+	void *ud;
+	int oom;
+} dk_stream;
+
+static void stream_layer(dk_stream *s, const char *id)
+{
+	int i;
+
+	if (!id[0] || !s->stats)
+		return;
+	for (i = 0; i < s->nlayers; i++)
+		if (strcmp(s->layer_ids[i], id) == 0)
+			return;
+	if (s->nlayers < DK_MAX_LAYERS)
+		pb_strlcpy(s->layer_ids[s->nlayers++], id, sizeof(s->layer_ids[0]));
+	s->stats->layers++;
+}
+
+static void stream_line(dk_stream *s, const char *line, size_t len)
+{
+	cJSON *j;
+	const cJSON *e;
+	char status[256], id[64];
+
+	if (len == 0)
+		return;
+	j = cJSON_ParseWithLength(line, len);
+	if (!j)
+		return;
+	if (s->stats)
+		s->stats->lines++;
+	/* An in-band error: the HTTP status was already 200, so this is the only signal. */
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (!s->error[0]) {
+		const cJSON *det = cJSON_GetObjectItemCaseSensitive(j, "errorDetail");
+		const cJSON *dm = cJSON_GetObjectItemCaseSensitive(det, "message");
+
+		if (cJSON_IsString(e) && e->valuestring[0])
+			pb_strlcpy(s->error, e->valuestring, sizeof(s->error));
+		else if (cJSON_IsString(dm) && dm->valuestring[0])
+			pb_strlcpy(s->error, dm->valuestring, sizeof(s->error));
+	}
+	copy_str(j, "status", status, sizeof(status));
+	copy_str(j, "id", id, sizeof(id));
+	if (s->stats && status[0]) {
+		if (strncmp(status, "Status: ", 8) == 0)
+			pb_strlcpy(s->stats->last_status, status + 8, sizeof(s->stats->last_status));
+		else if (strncmp(status, "Digest: ", 8) == 0)
+			pb_strlcpy(s->stats->digest, status + 8, sizeof(s->stats->digest));
+		else if (id[0] && strcmp(status, id) != 0) {
+			stream_layer(s, id);
+			if (strcmp(status, "Pull complete") == 0 || strcmp(status, "Already exists") == 0)
+				s->stats->layers_done++;
+		}
+	}
+	if (s->progress && status[0])
+		s->progress(s->ud, status, id);
+	cJSON_Delete(j);
+}
+
+static int stream_data(void *ud, const char *data, size_t len)
+{
+	dk_stream *s = ud;
+	size_t i, start = 0;
+
+	if (s->raw.len < DK_ERRBODY_MAX)
+		pb_buf_append(&s->raw, data, len < DK_ERRBODY_MAX ? len : DK_ERRBODY_MAX);
+	for (i = 0; i < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (s->line.len) {
+			pb_buf_append(&s->line, data + start, i - start);
+			stream_line(s, s->line.data, s->line.len);
+			pb_buf_reset(&s->line);
+		} else {
+			stream_line(s, data + start, i - start);
+		}
+		start = i + 1;
+	}
+	if (start < len)
+		pb_buf_append(&s->line, data + start, len - start);
+	if (s->line.oom || s->raw.oom || s->line.len > DK_LINE_MAX) {
+		s->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Runs a streaming call and turns in-band or HTTP errors into err. */
+static int dk_stream_call(pb_docker *d, dk_call *c, dk_stream *s, const char *what, pb_err *err)
+{
+	pb_http_resp resp;
+	int r;
+
+	pb_buf_init(&s->line);
+	pb_buf_init(&s->raw);
+	c->on_data = stream_data;
+	c->on_data_ud = s;
+	/* Pulls and imports move whole images: allow far more than one API call. */
+	c->timeout_ms = d->timeout_ms * 10;
+	pb_http_resp_init(&resp);
+	r = dk_do(d, c, &resp, what, err);
+	if (s->oom && (r == 0 || r == PB_E_UNAVAILABLE)) {
+		pb_err_init(err);
+		r = pb_err_set(err, PB_E_FAILED, "%s: progress line too long or out of memory", what);
+	}
+	if (r)
+		goto out;
+	if (s->line.len)
+		stream_line(s, s->line.data, s->line.len);
+	if (resp.status >= 400 || resp.status < 200)
+		r = dk_status_error(resp.status, s->raw.data, s->raw.len, what, err);
+	else if (s->error[0])
+		r = pb_err_set(err, PB_E_FAILED, "%s: %s (in the progress stream, HTTP %ld)", what,
+			       s->error, resp.status);
+out:
+	pb_http_resp_deinit(&resp);
+	pb_buf_deinit(&s->line);
+	pb_buf_deinit(&s->raw);
+	return r;
+}
+
+/* ---- images ---- */
+
+int pb_docker_image_inspect(pb_docker *d, const char *ref, char *id, size_t size, pb_err *err)
+{
+	char path[512], what[400];
+	dk_call c = { .method = "GET", .path = path, .max_body = 1 << 20 };
+	pb_http_resp resp;
+	cJSON *j;
+	int r;
+
+	snprintf(what, sizeof(what), "inspect image %s", ref ? ref : "");
+	if (!ref_ok(ref))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid image reference", what);
+	snprintf(path, sizeof(path), "/images/%s/json", ref);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	if (!r) {
+		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+		copy_str(j, "Id", id, size);
+		cJSON_Delete(j);
+		if (!id[0])
+			r = pb_err_set(err, PB_E_FAILED, "%s: reply without Id", what);
+	}
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+static int query_escape(char *out, size_t size, const char *fmt_key, const char *value)
+{
+	char *e = pb_http_escape(value);
+
+	if (!e)
+		return -ENOMEM;
+	snprintf(out, size, "%s%s", fmt_key, e);
+	free(e);
+	return 0;
+}
+
+int pb_docker_image_pull(pb_docker *d, const char *ref, pb_docker_pull_stats *stats,
+			 pb_docker_progress_fn progress, void *ud, pb_err *err)
+{
+	char repo[256], tag[160], path[800], what[400], q1[600], q2[200];
+	dk_call c = { .method = "POST", .path = path };
+	dk_stream s;
+
+	snprintf(what, sizeof(what), "pull %s", ref ? ref : "");
+	if (!ref || pb_docker_ref_split(ref, repo, sizeof(repo), tag, sizeof(tag)))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid image reference", what);
+	if (query_escape(q1, sizeof(q1), "fromImage=", repo) || query_escape(q2, sizeof(q2), "&tag=", tag))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/images/create?%s%s", q1, q2);
+	memset(&s, 0, sizeof(s));
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	s.stats = stats;
+	s.progress = progress;
+	s.ud = ud;
+	return dk_stream_call(d, &c, &s, what, err);
+}
+
+int pb_docker_image_import(pb_docker *d, const void *tar, size_t len, const char *repo,
+			   const char *tag, pb_err *err)
+{
+	char path[800], what[400], q1[400], q2[200];
+	dk_call c = { .method = "POST", .path = path, .ctype = "application/x-tar", .body = tar,
+		      .body_len = len };
+	dk_stream s;
+
+	snprintf(what, sizeof(what), "import %s:%s", repo ? repo : "", tag ? tag : "");
+	if (!ref_ok(repo) || !id_ok(tag))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid repository or tag", what);
+	if (query_escape(q1, sizeof(q1), "&repo=", repo) || query_escape(q2, sizeof(q2), "&tag=", tag))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/images/create?fromSrc=-%s%s", q1, q2);
+	memset(&s, 0, sizeof(s));
+	return dk_stream_call(d, &c, &s, what, err);
+}
+
+int pb_docker_image_tag(pb_docker *d, const char *ref, const char *repo, const char *tag, pb_err *err)
+{
+	char path[1200], what[600], q1[400], q2[200];
+	dk_call c = { .method = "POST", .path = path, .max_body = 65536 };
+	pb_http_resp resp;
+	int r;
+
+	snprintf(what, sizeof(what), "tag %s as %s:%s", ref ? ref : "", repo ? repo : "", tag ? tag : "");
+	if (!ref_ok(ref) || !ref_ok(repo) || !id_ok(tag))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid reference", what);
+	if (query_escape(q1, sizeof(q1), "repo=", repo) || query_escape(q2, sizeof(q2), "&tag=", tag))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/images/%s/tag?%s%s", ref, q1, q2);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+int pb_docker_image_push(pb_docker *d, const char *name, const char *tag, pb_err *err)
+{
+	char path[800], what[400], q[200];
+	/* base64("{}"): the engine requires the header even for an anonymous registry. */
+	dk_call c = { .method = "POST", .path = path, .reg_auth = "e30=" };
+	dk_stream s;
+
+	snprintf(what, sizeof(what), "push %s:%s", name ? name : "", tag ? tag : "");
+	if (!ref_ok(name) || !id_ok(tag))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid reference", what);
+	if (query_escape(q, sizeof(q), "tag=", tag))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/images/%s/push?%s", name, q);
+	memset(&s, 0, sizeof(s));
+	return dk_stream_call(d, &c, &s, what, err);
+}
+
+int pb_docker_image_remove(pb_docker *d, const char *ref, bool force, pb_err *err)
+{
+	char path[512], what[400];
+	dk_call c = { .method = "DELETE", .path = path, .max_body = 1 << 20 };
+	pb_http_resp resp;
+	int r;
+
+	snprintf(what, sizeof(what), "remove image %s", ref ? ref : "");
+	if (!ref_ok(ref))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid image reference", what);
+	snprintf(path, sizeof(path), "/images/%s?force=%s", ref, force ? "true" : "false");
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+/* ---- containers ---- */
+
+static void parse_ports(const cJSON *arr, pb_docker_container *c)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, arr) {
+		pb_docker_port *o;
+
+		if (c->nports >= sizeof(c->ports) / sizeof(c->ports[0]))
+			break;
+		o = &c->ports[c->nports++];
+		copy_str(p, "IP", o->ip, sizeof(o->ip));
+		copy_str(p, "Type", o->type, sizeof(o->type));
+		o->private_port = (int)get_num(p, "PrivatePort");
+		o->public_port = (int)get_num(p, "PublicPort");
+	}
+}
+
+int pb_docker_container_list(pb_docker *d, bool all, const char *const *labels, size_t nlabels,
+			     pb_docker_container **out, size_t *count, pb_err *err)
+{
+	char path[4096], fq[3600] = "";
+	dk_call c = { .method = "GET", .path = path, .max_body = 8 << 20 };
+	pb_docker_container *list = NULL;
+	pb_http_resp resp;
+	cJSON *j = NULL, *f = NULL, *arr;
+	const cJSON *it;
+	size_t n = 0, i;
+	char *ftxt = NULL;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	pb_http_resp_init(&resp);
+	if (nlabels) {
+		/* filters={"label":["k=v",…]} built with cJSON so label text cannot break the JSON. */
+		f = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(f, "label");
+		if (!arr) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < nlabels; i++)
+			if (!cJSON_AddItemToArray(arr, cJSON_CreateString(labels[i]))) {
+				r = -ENOMEM;
+				goto out;
+			}
+		ftxt = cJSON_PrintUnformatted(f);
+		if (!ftxt || query_escape(fq, sizeof(fq), "&filters=", ftxt)) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "/containers/json?all=%s%s", all ? "true" : "false", fq);
+	r = dk_json(d, &c, &resp, "list containers", err);
+	if (r)
+		goto out;
+	j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+	if (!cJSON_IsArray(j)) {
+		r = pb_err_set(err, PB_E_FAILED, "list containers: unexpected reply");
+		goto out;
+	}
+	n = (size_t)cJSON_GetArraySize(j);
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (!list) {
+		r = -ENOMEM;
+		goto out;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, j) {
+		pb_docker_container *o = &list[i++];
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(it, "Names");
+		const cJSON *first = cJSON_GetArrayItem(names, 0);
+		const cJSON *hc = cJSON_GetObjectItemCaseSensitive(it, "HostConfig");
+
+		copy_str(it, "Id", o->id, sizeof(o->id));
+		if (cJSON_IsString(first))
+			pb_strlcpy(o->name, first->valuestring + (first->valuestring[0] == '/'), sizeof(o->name));
+		copy_str(it, "Image", o->image, sizeof(o->image));
+		copy_str(it, "State", o->state, sizeof(o->state));
+		copy_str(hc, "NetworkMode", o->network_mode, sizeof(o->network_mode));
+		parse_ports(cJSON_GetObjectItemCaseSensitive(it, "Ports"), o);
+	}
+	*out = list;
+	*count = n;
+	list = NULL;
+out:
+	free(list);
+	free(ftxt);
+	cJSON_Delete(f);
+	cJSON_Delete(j);
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+static int add_strings(cJSON *obj, const char *key, const char *const *v, size_t n)
+{
+	cJSON *arr;
+	size_t i;
+
+	if (!n)
+		return 0;
+	arr = cJSON_AddArrayToObject(obj, key);
+	if (!arr)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(v[i])))
+			return -ENOMEM;
+	return 0;
+}
+
+static int add_health(cJSON *root, const pb_container_health_cfg *h)
+{
+	const double ns = 1e9;
+	cJSON *o;
+
+	if (!h || !h->test || !h->ntest)
+		return 0;
+	o = cJSON_AddObjectToObject(root, "Healthcheck");
+	if (!o || add_strings(o, "Test", (const char *const *)h->test, h->ntest))
+		return -ENOMEM;
+	/* Durations are nanoseconds; 0 leaves the engine's default. */
+	if (!cJSON_AddNumberToObject(o, "Interval", h->interval_s * ns) ||
+	    !cJSON_AddNumberToObject(o, "Timeout", h->timeout_s * ns) ||
+	    !cJSON_AddNumberToObject(o, "Retries", h->retries) ||
+	    !cJSON_AddNumberToObject(o, "StartPeriod", h->start_period_s * ns))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_ports(cJSON *root, cJSON *hc, const pb_docker_create *s)
+{
+	cJSON *exposed, *bindings;
+	size_t i;
+
+	if (!s->nports)
+		return 0;
+	exposed = cJSON_AddObjectToObject(root, "ExposedPorts");
+	bindings = cJSON_AddObjectToObject(hc, "PortBindings");
+	if (!exposed || !bindings)
+		return -ENOMEM;
+	for (i = 0; i < s->nports; i++) {
+		const pb_port_cfg *p = &s->ports[i];
+		char key[32], hp[16];
+		cJSON *arr, *b;
+
+		snprintf(key, sizeof(key), "%d/%s", p->container_port, p->proto ? p->proto : "tcp");
+		snprintf(hp, sizeof(hp), "%d", p->host_port);
+		if (!cJSON_GetObjectItemCaseSensitive(exposed, key) &&
+		    !cJSON_AddObjectToObject(exposed, key))
+			return -ENOMEM;
+		arr = cJSON_GetObjectItemCaseSensitive(bindings, key);
+		if (!arr)
+			arr = cJSON_AddArrayToObject(bindings, key);
+		b = cJSON_CreateObject();
+		if (!arr || !b || !cJSON_AddItemToArray(arr, b))
+			return -ENOMEM;
+		if (!cJSON_AddStringToObject(b, "HostIp", p->host_ip ? p->host_ip : "127.0.0.1") ||
+		    !cJSON_AddStringToObject(b, "HostPort", hp))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static cJSON *create_body(const pb_docker_create *s)
+{
+	cJSON *root = cJSON_CreateObject(), *hc, *labels, *rp;
+	size_t i;
+	bool host_net = s->network_mode && strcmp(s->network_mode, "host") == 0;
+
+	if (!root || !cJSON_AddStringToObject(root, "Image", s->image))
+		goto fail;
+	if (add_strings(root, "Env", s->env, s->nenv) || add_strings(root, "Cmd", s->cmd, s->ncmd))
+		goto fail;
+	labels = cJSON_AddObjectToObject(root, "Labels");
+	if (!labels)
+		goto fail;
+	for (i = 0; i < s->nlabels; i++)
+		if (!cJSON_AddStringToObject(labels, s->label_keys[i], s->label_values[i]))
+			goto fail;
+	if (add_health(root, s->health))
+		goto fail;
+	hc = cJSON_AddObjectToObject(root, "HostConfig");
+	if (!hc)
+		goto fail;
+	/* Host networking shares the host's ports: publishing would be discarded anyway. */
+	if (!host_net && add_ports(root, hc, s))
+		goto fail;
+	if (add_strings(hc, "Binds", s->binds, s->nbinds))
+		goto fail;
+	rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
+	if (!rp || !cJSON_AddStringToObject(rp, "Name", s->restart_policy ? s->restart_policy : "no"))
+		goto fail;
+	if (s->network_mode && !cJSON_AddStringToObject(hc, "NetworkMode", s->network_mode))
+		goto fail;
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+int pb_docker_container_create(pb_docker *d, const pb_docker_create *spec, char *id, size_t size,
+			       pb_err *err)
+{
+	char path[600], what[300], q[400];
+	dk_call c = { .method = "POST", .path = path, .ctype = "application/json", .max_body = 1 << 20 };
+	pb_http_resp resp;
+	cJSON *body, *j = NULL;
+	char *txt = NULL;
+	int r;
+
+	snprintf(what, sizeof(what), "create container %s", spec->name ? spec->name : "");
+	if (!id_ok(spec->name) || !ref_ok(spec->image))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid name or image", what);
+	if (query_escape(q, sizeof(q), "name=", spec->name))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/containers/create?%s", q);
+	body = create_body(spec);
+	txt = body ? cJSON_PrintUnformatted(body) : NULL;
+	cJSON_Delete(body);
+	if (!txt)
+		return -ENOMEM;
+	c.body = txt;
+	c.body_len = strlen(txt);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	if (!r) {
+		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+		copy_str(j, "Id", id, size);
+		if (!id[0])
+			r = pb_err_set(err, PB_E_FAILED, "%s: reply without Id", what);
+	}
+	cJSON_Delete(j);
+	/* The body holds secret env values: wipe it before freeing. */
+	memset(txt, 0, strlen(txt));
+	free(txt);
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+/* POST/DELETE without a body; 304 means "already so". */
+static int dk_simple(pb_docker *d, const char *method, const char *path, long timeout_ms, const char *what,
+		     pb_err *err)
+{
+	dk_call c = { .method = method, .path = path, .max_body = 1 << 20, .timeout_ms = timeout_ms };
+	pb_http_resp resp;
+	int r;
+
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+int pb_docker_container_start(pb_docker *d, const char *id, pb_err *err)
+{
+	char path[300], what[300];
+
+	snprintf(what, sizeof(what), "start container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	snprintf(path, sizeof(path), "/containers/%s/start", id);
+	return dk_simple(d, "POST", path, 0, what, err);
+}
+
+int pb_docker_container_stop(pb_docker *d, const char *id, int timeout_s, pb_err *err)
+{
+	char path[300], what[300];
+
+	snprintf(what, sizeof(what), "stop container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	if (timeout_s < 0)
+		timeout_s = 10;
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, timeout_s);
+	/* The engine waits up to t seconds before killing: give the call that long extra. */
+	return dk_simple(d, "POST", path, d->timeout_ms + timeout_s * 1000L, what, err);
+}
+
+int pb_docker_container_rename(pb_docker *d, const char *id, const char *new_name, pb_err *err)
+{
+	char path[600], what[400], q[300];
+
+	snprintf(what, sizeof(what), "rename container %s to %s", id ? id : "", new_name ? new_name : "");
+	if (!id_ok(id) || !id_ok(new_name))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid name", what);
+	if (query_escape(q, sizeof(q), "name=", new_name))
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/containers/%s/rename?%s", id, q);
+	return dk_simple(d, "POST", path, 0, what, err);
+}
+
+int pb_docker_container_remove(pb_docker *d, const char *id, pb_err *err)
+{
+	char path[300], what[300];
+
+	snprintf(what, sizeof(what), "remove container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", id);
+	return dk_simple(d, "DELETE", path, 0, what, err);
+}
+
+static void parse_state(const cJSON *j, pb_docker_state *st)
+{
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "State");
+	const cJSON *health = cJSON_GetObjectItemCaseSensitive(state, "Health");
+	const cJSON *log = cJSON_GetObjectItemCaseSensitive(health, "Log");
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "Config");
+	int nlog = cJSON_GetArraySize(log);
+	char name[130];
+
+	copy_str(j, "Id", st->id, sizeof(st->id));
+	copy_str(j, "Name", name, sizeof(name));
+	pb_strlcpy(st->name, name + (name[0] == '/'), sizeof(st->name));
+	copy_str(j, "Image", st->image_id, sizeof(st->image_id));
+	copy_str(state, "Status", st->status, sizeof(st->status));
+	st->running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"));
+	copy_str(health, "Status", st->health, sizeof(st->health));
+	if (nlog > 0)
+		copy_str(cJSON_GetArrayItem(log, nlog - 1), "Output", st->health_output,
+			 sizeof(st->health_output));
+	st->restart_count = (int)get_num(j, "RestartCount");
+	st->exit_code = (int)get_num(state, "ExitCode");
+	st->pid = (int)get_num(state, "Pid");
+	st->tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "Tty"));
+	copy_str(state, "StartedAt", st->started_at, sizeof(st->started_at));
+	copy_str(state, "Error", st->error, sizeof(st->error));
+}
+
+int pb_docker_container_inspect(pb_docker *d, const char *id, pb_docker_state *st, pb_err *err)
+{
+	char path[300], what[300];
+	dk_call c = { .method = "GET", .path = path, .max_body = 4 << 20 };
+	pb_http_resp resp;
+	cJSON *j;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(what, sizeof(what), "inspect container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	if (!r) {
+		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+		if (j)
+			parse_state(j, st);
+		else
+			r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+		cJSON_Delete(j);
+	}
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+/* ---- logs ---- */
+
+void pb_docker_demux_init(pb_docker_demux *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+int pb_docker_demux_feed(pb_docker_demux *m, const char *data, size_t len, pb_docker_frame_fn fn,
+			 void *ud)
+{
+	while (len) {
+		if (m->remaining == 0) {
+			size_t need = sizeof(m->hdr) - m->hdr_len;
+			size_t take = len < need ? len : need;
+
+			memcpy(m->hdr + m->hdr_len, data, take);
+			m->hdr_len += take;
+			data += take;
+			len -= take;
+			if (m->hdr_len < sizeof(m->hdr))
+				return 0;
+			if (m->hdr[0] > 2)
+				return PB_E_INVALID;
+			m->stream = m->hdr[0];
+			m->remaining = (uint32_t)m->hdr[4] << 24 | (uint32_t)m->hdr[5] << 16 |
+				       (uint32_t)m->hdr[6] << 8 | (uint32_t)m->hdr[7];
+			m->hdr_len = 0;
+			continue;
+		} else {
+			size_t take = len < m->remaining ? len : m->remaining;
+
+			if (fn)
+				fn(ud, m->stream, data, take);
+			data += take;
+			len -= take;
+			m->remaining -= (uint32_t)take;
+		}
+	}
+	return 0;
+}
+
+typedef struct dk_logs {
+	pb_docker_demux demux;
+	bool tty;
+	pb_buf *out;
+	int bad;
+} dk_logs;
+
+static void logs_frame(void *ud, int stream, const char *data, size_t len)
+{
+	dk_logs *l = ud;
+
+	(void)stream;
+	if (l->out->len + len <= DK_LOGS_MAX)
+		pb_buf_append(l->out, data, len);
+}
+
+static int logs_data(void *ud, const char *data, size_t len)
+{
+	dk_logs *l = ud;
+
+	if (l->tty) {
+		logs_frame(l, 1, data, len);
+		return 0;
+	}
+	if (pb_docker_demux_feed(&l->demux, data, len, logs_frame, l)) {
+		l->bad = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, pb_buf *out,
+			     pb_err *err)
+{
+	char path[300], what[300];
+	dk_call c = { .method = "GET", .path = path };
+	pb_http_resp resp;
+	dk_logs l;
+	int r;
+
+	snprintf(what, sizeof(what), "logs of container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail > 0 ? tail : 100);
+	memset(&l, 0, sizeof(l));
+	pb_docker_demux_init(&l.demux);
+	l.tty = tty;
+	l.out = out;
+	c.on_data = logs_data;
+	c.on_data_ud = &l;
+	pb_http_resp_init(&resp);
+	r = dk_do(d, &c, &resp, what, err);
+	if (l.bad) {
+		pb_err_init(err);
+		r = pb_err_set(err, PB_E_FAILED, "%s: malformed log stream", what);
+	} else if (!r && resp.status >= 400) {
+		r = dk_status_error(resp.status, pb_buf_str(out), out->len, what, err);
+	}
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+/* ---- stats ---- */
+
+int pb_docker_stats_parse(const char *json, size_t len, pb_docker_stats *out)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	const cJSON *cpu, *pre, *mem, *ms, *percpu, *v1, *v2;
+	double cpu_delta, sys_delta, online, usage;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return PB_E_INVALID;
+	}
+	cpu = cJSON_GetObjectItemCaseSensitive(j, "cpu_stats");
+	pre = cJSON_GetObjectItemCaseSensitive(j, "precpu_stats");
+	cpu_delta = get_num(cJSON_GetObjectItemCaseSensitive(cpu, "cpu_usage"), "total_usage") -
+		    get_num(cJSON_GetObjectItemCaseSensitive(pre, "cpu_usage"), "total_usage");
+	sys_delta = get_num(cpu, "system_cpu_usage") - get_num(pre, "system_cpu_usage");
+	online = get_num(cpu, "online_cpus");
+	if (online <= 0) {
+		/* Older engines: count the per-CPU entries like the docker CLI does. */
+		percpu = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cpu, "cpu_usage"),
+							  "percpu_usage");
+		online = cJSON_GetArraySize(percpu);
+	}
+	if (sys_delta > 0 && cpu_delta > 0)
+		out->cpu_percent = cpu_delta / sys_delta * online * 100.0;
+
+	mem = cJSON_GetObjectItemCaseSensitive(j, "memory_stats");
+	ms = cJSON_GetObjectItemCaseSensitive(mem, "stats");
+	usage = get_num(mem, "usage");
+	v1 = cJSON_GetObjectItemCaseSensitive(ms, "total_inactive_file");
+	v2 = cJSON_GetObjectItemCaseSensitive(ms, "inactive_file");
+	if (cJSON_IsNumber(v1) && v1->valuedouble < usage)
+		usage -= v1->valuedouble;          /* cgroup v1 */
+	else if (cJSON_IsNumber(v2) && v2->valuedouble < usage)
+		usage -= v2->valuedouble;          /* cgroup v2 */
+	out->mem_used = usage > 0 ? (uint64_t)usage : 0;
+	out->mem_limit = (uint64_t)get_num(mem, "limit");
+	if (out->mem_limit)
+		out->mem_percent = (double)out->mem_used / (double)out->mem_limit * 100.0;
+	cJSON_Delete(j);
+	return 0;
+}
+
+int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out, pb_err *err)
+{
+	char path[300], what[300];
+	dk_call c = { .method = "GET", .path = path, .max_body = 1 << 20 };
+	pb_http_resp resp;
+	int r;
+
+	snprintf(what, sizeof(what), "stats of container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	snprintf(path, sizeof(path), "/containers/%s/stats?stream=false", id);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, what, err);
+	if (!r && pb_docker_stats_parse(resp.body.data, resp.body.len, out))
+		r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+	pb_http_resp_deinit(&resp);
+	return r;
+}

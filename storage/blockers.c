@@ -1,0 +1,179 @@
+/* blockers.c — blockers on a component: open, resolve, list by severity. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_str.h"
+#include "store_priv.h"
+
+#define BLOCKER_COLS \
+	"id, component, severity, text, opened_by, resolved_by, opened_at, resolved_at, issue_number"
+
+/* Severity is stored by name (readable audit); this ranks it for ORDER BY. */
+#define SEVERITY_RANK \
+	"CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END"
+
+static int blocker_row(sqlite3_stmt *s, pb_blocker *b, pb_err *err)
+{
+	char sev[16];
+
+	memset(b, 0, sizeof(*b));
+	b->id = sqlite3_column_int64(s, 0);
+	pb_sql_col_text(s, 1, b->component, sizeof(b->component));
+	pb_sql_col_text(s, 2, sev, sizeof(sev));
+	pb_sql_col_text(s, 3, b->text, sizeof(b->text));
+	pb_sql_col_text(s, 4, b->opened_by, sizeof(b->opened_by));
+	pb_sql_col_text(s, 5, b->resolved_by, sizeof(b->resolved_by));
+	b->opened_at = sqlite3_column_int64(s, 6);
+	b->resolved_at = sqlite3_column_int64(s, 7);
+	b->issue_number = sqlite3_column_int64(s, 8);
+	if (pb_severity_parse(sev, &b->severity))
+		return pb_err_set(err, -EIO, "storage: blocker #%lld has unknown severity '%s'",
+				  (long long)b->id, sev);
+	return 0;
+}
+
+int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = b->opened_at ? b->opened_at : pb_now();
+	int r;
+
+	if ((unsigned)b->severity >= PB_SEV_COUNT)
+		return pb_err_set(err, PB_E_INVALID, "storage: invalid blocker severity");
+	if (!b->component[0])
+		return pb_err_set(err, PB_E_INVALID, "storage: a blocker needs a component");
+	r = pb_sql_prepare(st,
+			   "INSERT INTO blockers(component, severity, text, opened_by, opened_at, issue_number)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   &stmt, "blocker add", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, b->component);
+	pb_sql_bind_text(stmt, 2, pb_severity_name(b->severity));
+	pb_sql_bind_text(stmt, 3, b->text);
+	pb_sql_bind_text(stmt, 4, b->opened_by);
+	sqlite3_bind_int64(stmt, 5, now);
+	sqlite3_bind_int64(stmt, 6, b->issue_number);
+	r = pb_sql_step_done(st, stmt, "blocker add", err);
+	if (r > 0)
+		return pb_err_set(err, -EIO, "storage: blocker add: unexpected constraint failure");
+	if (r)
+		return r;
+	b->id = sqlite3_last_insert_rowid(st->db);
+	b->opened_at = now;
+	b->resolved_at = 0;
+	b->resolved_by[0] = '\0';
+	return 0;
+}
+
+int pb_store_blocker_get(pb_store *st, int64_t id, pb_blocker *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, r;
+
+	r = pb_sql_prepare(st, "SELECT " BLOCKER_COLS " FROM blockers WHERE id = ?1", &stmt, "blocker get",
+			   err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		r = blocker_row(stmt, out, err);
+	else if (rc == SQLITE_DONE)
+		r = pb_err_set(err, PB_E_NOTFOUND, "blocker #%lld does not exist", (long long)id);
+	else
+		r = pb_sql_fail(st->db, rc, "blocker get", err);
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = pb_now();
+	pb_blocker b;
+	char when[64];
+	int r;
+
+	/* resolved_at = 0 means open; the UPDATE only wins while it still is. */
+	r = pb_sql_prepare(st,
+			   "UPDATE blockers SET resolved_by = ?1, resolved_at = ?2 WHERE id = ?3 AND resolved_at = 0",
+			   &stmt, "blocker resolve", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, actor);
+	sqlite3_bind_int64(stmt, 2, now > 0 ? now : 1);
+	sqlite3_bind_int64(stmt, 3, id);
+	r = pb_sql_step_done(st, stmt, "blocker resolve", err);
+	if (r)
+		return r;
+	if (sqlite3_changes(st->db) > 0)
+		return 0;
+	r = pb_store_blocker_get(st, id, &b, err);
+	if (r)
+		return r;
+	pb_time_fmt(b.resolved_at, when, sizeof(when));
+	return pb_err_set(err, PB_E_CONFLICT, "blocker #%lld was already resolved by %s at %s", (long long)id,
+			  b.resolved_by[0] ? b.resolved_by : "someone", when);
+}
+
+int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out,
+			   size_t *count, pb_err *err)
+{
+	pb_blocker *list = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	int rc, r;
+
+	*out = NULL;
+	*count = 0;
+	r = pb_sql_prepare(st,
+			   "SELECT " BLOCKER_COLS " FROM blockers WHERE component = ?1 AND resolved_at = 0"
+			   " ORDER BY " SEVERITY_RANK " DESC, opened_at, id",
+			   &stmt, "open blockers", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
+		if (r == 0)
+			r = blocker_row(stmt, &list[n], err);
+		if (r)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		r = pb_sql_fail(st->db, rc, "open blockers", err);
+out:
+	sqlite3_finalize(stmt);
+	if (r) {
+		free(list);
+		return r;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, r;
+
+	*count = 0;
+	r = pb_sql_prepare(st,
+			   "SELECT count(*) FROM blockers WHERE component = ?1 AND resolved_at = 0"
+			   " AND severity = 'critical'",
+			   &stmt, "critical blockers", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int(stmt, 0);
+	else
+		r = pb_sql_fail(st->db, rc, "critical blockers", err);
+	sqlite3_finalize(stmt);
+	return r;
+}

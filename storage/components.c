@@ -1,0 +1,56 @@
+/* components.c — the current maturity stage of each component. */
+#include "pb_str.h"
+#include "store_priv.h"
+
+int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "INSERT OR IGNORE INTO components(id, stage, updated_at) VALUES (?1, ?2, ?3)",
+			   &stmt, "component ensure", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, id);
+	sqlite3_bind_int(stmt, 2, initial_stage);
+	sqlite3_bind_int64(stmt, 3, pb_now());
+	return pb_sql_step_done(st, stmt, "component ensure", err);
+}
+
+int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, r;
+
+	r = pb_sql_prepare(st, "SELECT stage FROM components WHERE id = ?1", &stmt, "component stage", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*stage = sqlite3_column_int(stmt, 0);
+	else if (rc == SQLITE_DONE)
+		r = pb_err_set(err, PB_E_NOTFOUND, "component %s is unknown to storage", id);
+	else
+		r = pb_sql_fail(st->db, rc, "component stage", err);
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+int pb_store_component_set_stage(pb_store *st, const char *id, int stage, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "UPDATE components SET stage = ?1, updated_at = ?2 WHERE id = ?3", &stmt,
+			   "component set stage", err);
+	if (r)
+		return r;
+	sqlite3_bind_int(stmt, 1, stage);
+	sqlite3_bind_int64(stmt, 2, pb_now());
+	pb_sql_bind_text(stmt, 3, id);
+	r = pb_sql_step_done(st, stmt, "component set stage", err);
+	if (r == 0 && sqlite3_changes(st->db) == 0)
+		r = pb_err_set(err, PB_E_NOTFOUND, "component %s is unknown to storage", id);
+	return r;
+}

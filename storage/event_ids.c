@@ -1,0 +1,42 @@
+/* event_ids.c — processed chat event / envelope ids, so redeliveries are handled once. */
+#include <errno.h>
+
+#include "pb_str.h"
+#include "store_priv.h"
+
+int pb_store_event_id_claim(pb_store *st, const char *key, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	if (!key || !*key)
+		return pb_err_set(err, PB_E_INVALID, "storage: empty event id");
+	/* OR IGNORE + changes() is atomic: of two racing claimers exactly one sees 1. */
+	r = pb_sql_prepare(st, "INSERT OR IGNORE INTO processed_event_ids(key, seen_at) VALUES (?1, ?2)",
+			   &stmt, "event id claim", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, key);
+	sqlite3_bind_int64(stmt, 2, pb_now());
+	r = pb_sql_step_done(st, stmt, "event id claim", err);
+	if (r > 0)
+		return pb_err_set(err, -EIO, "storage: event id claim: unexpected constraint failure");
+	if (r)
+		return r;
+	if (sqlite3_changes(st->db) == 0)
+		return pb_err_set(err, PB_E_CONFLICT, "event %s was already processed", key);
+	return 0;
+}
+
+int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "DELETE FROM processed_event_ids WHERE seen_at < ?1", &stmt,
+			   "event id prune", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, before);
+	return pb_sql_step_done(st, stmt, "event id prune", err);
+}

@@ -1,0 +1,190 @@
+/* migrations.c — the schema, as forward-only steps keyed by PRAGMA user_version. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "store_priv.h"
+
+/*
+ * migrations[v] takes a database from version v-1 to v. Never edit a step
+ * that has shipped: add a new one and bump PB_STORE_SCHEMA_VERSION.
+ */
+static const char *const migrations[] = {
+	[0] = NULL,
+	/* v1: components, promotions, audit events. */
+	[1] =
+	"CREATE TABLE components ("
+	"  id TEXT PRIMARY KEY,"
+	"  stage INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE promotions ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  component TEXT NOT NULL,"
+	"  from_stage INTEGER NOT NULL,"
+	"  target_stage INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('requested','validating','in_review','blocked',"
+	"    'approved','deploying','observing','completed','failed','rolled_back','cancelled')),"
+	"  requester TEXT NOT NULL,"
+	"  justification TEXT NOT NULL DEFAULT '',"
+	"  revision TEXT NOT NULL DEFAULT '',"
+	"  thread_ref TEXT NOT NULL DEFAULT '',"
+	"  channel_ref TEXT NOT NULL DEFAULT '',"
+	"  issue_number INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	/* One open promotion per (component, target), enforced by the database
+	 * itself so two processes cannot both win the race. */
+	"CREATE UNIQUE INDEX promotions_one_open ON promotions(component, target_stage)"
+	"  WHERE state NOT IN " PB_SQL_TERMINAL ";"
+	"CREATE INDEX promotions_by_component ON promotions(component, id);"
+	"CREATE INDEX promotions_by_thread ON promotions(channel_ref, thread_ref);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  promotion_id INTEGER REFERENCES promotions(id),"
+	"  component TEXT NOT NULL DEFAULT '',"
+	"  actor TEXT NOT NULL DEFAULT '',"
+	"  kind TEXT NOT NULL,"
+	"  from_state TEXT NOT NULL DEFAULT '',"
+	"  to_state TEXT NOT NULL DEFAULT '',"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX events_by_component ON events(component, id);"
+	"CREATE INDEX events_by_promotion ON events(promotion_id, id);"
+	/* The audit trail is append-only even for someone holding the sqlite3 shell. */
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;",
+	/* v2: approvals, blockers, validations. */
+	[2] =
+	"CREATE TABLE approvals ("
+	"  promotion_id INTEGER NOT NULL REFERENCES promotions(id),"
+	"  approver TEXT NOT NULL,"
+	"  revision TEXT NOT NULL,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (promotion_id, revision, approver));"
+	"CREATE TABLE blockers ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  component TEXT NOT NULL,"
+	"  severity TEXT NOT NULL CHECK (severity IN ('low','medium','high','critical')),"
+	"  text TEXT NOT NULL,"
+	"  opened_by TEXT NOT NULL,"
+	"  resolved_by TEXT NOT NULL DEFAULT '',"
+	"  opened_at INTEGER NOT NULL,"
+	"  resolved_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX blockers_open ON blockers(component) WHERE resolved_at = 0;"
+	"CREATE TABLE validations ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  promotion_id INTEGER NOT NULL REFERENCES promotions(id),"
+	"  revision TEXT NOT NULL DEFAULT '',"
+	"  passed INTEGER NOT NULL CHECK (passed IN (0, 1)),"
+	"  coverage REAL NOT NULL DEFAULT -1,"
+	"  result_json TEXT,"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX validations_by_promotion ON validations(promotion_id, id);",
+	/* v3: deployments, processed event ids, component locks; two ALTERs for
+	 * columns the first versions lacked. */
+	[3] =
+	"ALTER TABLE promotions ADD COLUMN observing_since INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE blockers ADD COLUMN issue_number INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE deployments ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  promotion_id INTEGER REFERENCES promotions(id),"
+	"  component TEXT NOT NULL,"
+	"  environment TEXT NOT NULL DEFAULT '',"
+	"  container_id TEXT NOT NULL DEFAULT '',"
+	"  container_name TEXT NOT NULL DEFAULT '',"
+	"  image TEXT NOT NULL DEFAULT '',"
+	"  image_id TEXT NOT NULL DEFAULT '',"
+	"  previous_container TEXT NOT NULL DEFAULT '',"
+	"  ports TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL DEFAULT '',"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX deployments_by_promotion ON deployments(promotion_id, id);"
+	"CREATE TABLE processed_event_ids ("
+	"  key TEXT PRIMARY KEY,"
+	"  seen_at INTEGER NOT NULL);"
+	"CREATE INDEX processed_event_ids_seen ON processed_event_ids(seen_at);"
+	"CREATE TABLE component_locks ("
+	"  component TEXT PRIMARY KEY,"
+	"  owner TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  purpose TEXT NOT NULL DEFAULT '',"
+	"  acquired_at INTEGER NOT NULL);",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,
+	       "one migration per schema version");
+
+int pb_store_user_version(sqlite3 *db, int *out, pb_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return pb_sql_fail(db, rc, "reading user_version", err);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(stmt, 0);
+	else
+		r = pb_sql_fail(db, rc, "reading user_version", err);
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* One step in its own IMMEDIATE transaction; re-reads the version under the
+ * write lock so a concurrent process that migrated first is not repeated. */
+static int migrate_step(sqlite3 *db, int v, pb_err *err)
+{
+	char what[64], pragma[64];
+	int current = 0;
+	int r;
+
+	snprintf(what, sizeof(what), "migration to schema v%d", v);
+	r = pb_sql_exec(db, "BEGIN IMMEDIATE", what, err);
+	if (r)
+		return r;
+	r = pb_store_user_version(db, &current, err);
+	if (r || current >= v)
+		goto out;
+	if (current != v - 1) {
+		r = pb_err_set(err, -EIO, "storage: %s: database is at v%d", what, current);
+		goto out;
+	}
+	r = pb_sql_exec(db, migrations[v], what, err);
+	if (r)
+		goto out;
+	/* PRAGMA takes no bound parameters; v is our own integer, not input. */
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v);
+	r = pb_sql_exec(db, pragma, what, err);
+out:
+	if (r) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	r = pb_sql_exec(db, "COMMIT", what, err);
+	if (r)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int pb_store_migrate(sqlite3 *db, int target, pb_err *err)
+{
+	int current = 0;
+	int r;
+
+	r = pb_store_user_version(db, &current, err);
+	if (r)
+		return r;
+	for (int v = current + 1; v <= target; v++) {
+		r = migrate_step(db, v, err);
+		if (r)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,337 @@
+/* promotions.c — the promotion aggregate: insert, lookups and compare-and-swap transitions. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_str.h"
+#include "store_priv.h"
+
+#define PROMO_COLS                                                                          \
+	"id, component, from_stage, target_stage, state, requester, justification, revision, " \
+	"thread_ref, channel_ref, issue_number, created_at, updated_at, observing_since"
+
+static int promo_row(sqlite3_stmt *s, pb_promotion *p, pb_err *err)
+{
+	char state[32];
+
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(s, 0);
+	pb_sql_col_text(s, 1, p->component, sizeof(p->component));
+	p->from_stage = sqlite3_column_int(s, 2);
+	p->target_stage = sqlite3_column_int(s, 3);
+	pb_sql_col_text(s, 4, state, sizeof(state));
+	pb_sql_col_text(s, 5, p->requester, sizeof(p->requester));
+	pb_sql_col_text(s, 6, p->justification, sizeof(p->justification));
+	pb_sql_col_text(s, 7, p->revision, sizeof(p->revision));
+	pb_sql_col_text(s, 8, p->thread_ref, sizeof(p->thread_ref));
+	pb_sql_col_text(s, 9, p->channel_ref, sizeof(p->channel_ref));
+	p->issue_number = sqlite3_column_int64(s, 10);
+	p->created_at = sqlite3_column_int64(s, 11);
+	p->updated_at = sqlite3_column_int64(s, 12);
+	p->observing_since = sqlite3_column_int64(s, 13);
+	if (pb_state_parse(state, &p->state))
+		return pb_err_set(err, -EIO, "storage: promotion #%lld has unknown state '%s'",
+				  (long long)p->id, state);
+	return 0;
+}
+
+/* Steps a bound single-row query: 0 with *out filled, PB_E_NOTFOUND (err not
+ * set, the caller words it) or a storage error. Finalizes the statement. */
+static int promo_one(pb_store *st, sqlite3_stmt *stmt, pb_promotion *out, const char *what, pb_err *err)
+{
+	int rc = sqlite3_step(stmt);
+	int r;
+
+	if (rc == SQLITE_ROW)
+		r = promo_row(stmt, out, err);
+	else if (rc == SQLITE_DONE)
+		r = PB_E_NOTFOUND;
+	else
+		r = pb_sql_fail(st->db, rc, what, err);
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* The open promotion for (component, target), used to word conflicts. */
+static int promo_open_for_target(pb_store *st, const char *component, int target, pb_promotion *out,
+				 pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "SELECT " PROMO_COLS " FROM promotions WHERE component = ?1 AND target_stage = ?2"
+			   " AND state NOT IN " PB_SQL_TERMINAL " ORDER BY id DESC LIMIT 1",
+			   &stmt, "promotion lookup", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	sqlite3_bind_int(stmt, 2, target);
+	return promo_one(st, stmt, out, "promotion lookup", err);
+}
+
+int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = p->created_at ? p->created_at : pb_now();
+	int r;
+
+	if (!p->component[0])
+		return pb_err_set(err, PB_E_INVALID, "storage: a promotion needs a component");
+	r = pb_sql_prepare(st,
+			   "INSERT INTO promotions(component, from_stage, target_stage, state, requester,"
+			   " justification, revision, thread_ref, channel_ref, issue_number, created_at,"
+			   " updated_at) VALUES (?1, ?2, ?3, 'requested', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+			   &stmt, "promotion insert", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, p->component);
+	sqlite3_bind_int(stmt, 2, p->from_stage);
+	sqlite3_bind_int(stmt, 3, p->target_stage);
+	pb_sql_bind_text(stmt, 4, p->requester);
+	pb_sql_bind_text(stmt, 5, p->justification);
+	pb_sql_bind_text(stmt, 6, p->revision);
+	pb_sql_bind_text(stmt, 7, p->thread_ref);
+	pb_sql_bind_text(stmt, 8, p->channel_ref);
+	sqlite3_bind_int64(stmt, 9, p->issue_number);
+	sqlite3_bind_int64(stmt, 10, now);
+	r = pb_sql_step_done(st, stmt, "promotion insert", err);
+	if (r == PB_E_CONFLICT) {
+		pb_promotion other;
+
+		if (promo_open_for_target(st, p->component, p->target_stage, &other, NULL) == 0)
+			return pb_err_set(err, PB_E_CONFLICT,
+					  "%s already has an open promotion to stage %d (#%lld, %s)",
+					  p->component, p->target_stage, (long long)other.id,
+					  pb_state_name(other.state));
+		return pb_err_set(err, PB_E_CONFLICT, "%s already has an open promotion to stage %d",
+				  p->component, p->target_stage);
+	}
+	if (r)
+		return r;
+	p->id = sqlite3_last_insert_rowid(st->db);
+	p->state = PB_ST_REQUESTED;
+	p->created_at = now;
+	p->updated_at = now;
+	p->observing_since = 0;
+	return 0;
+}
+
+int pb_store_promotion_get(pb_store *st, int64_t id, pb_promotion *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "SELECT " PROMO_COLS " FROM promotions WHERE id = ?1", &stmt,
+			   "promotion get", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, id);
+	r = promo_one(st, stmt, out, "promotion get", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "promotion #%lld does not exist", (long long)id);
+	return r;
+}
+
+int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotion *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "SELECT " PROMO_COLS " FROM promotions WHERE component = ?1"
+			   " AND state NOT IN " PB_SQL_TERMINAL " ORDER BY id DESC LIMIT 1",
+			   &stmt, "open promotion", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	r = promo_one(st, stmt, out, "open promotion", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "%s has no open promotion", component);
+	return r;
+}
+
+int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "SELECT " PROMO_COLS " FROM promotions WHERE component = ?1 ORDER BY id DESC LIMIT 1",
+			   &stmt, "latest promotion", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	r = promo_one(st, stmt, out, "latest promotion", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "%s has never been promoted", component);
+	return r;
+}
+
+int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *thread_ref,
+				 pb_promotion *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	/* "" means "not posted yet": it must never match another unposted promotion. */
+	if (!thread_ref || !thread_ref[0])
+		return pb_err_set(err, PB_E_NOTFOUND, "no promotion has an empty thread");
+	r = pb_sql_prepare(st,
+			   "SELECT " PROMO_COLS " FROM promotions WHERE channel_ref = ?1 AND thread_ref = ?2"
+			   " ORDER BY id DESC LIMIT 1",
+			   &stmt, "promotion by thread", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, channel);
+	pb_sql_bind_text(stmt, 2, thread_ref);
+	r = promo_one(st, stmt, out, "promotion by thread", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "no promotion belongs to this thread");
+	return r;
+}
+
+/* Words a lost compare-and-swap from the row as it is now. */
+static int promo_cas_lost(pb_store *st, int64_t id, pb_state expected, pb_err *err)
+{
+	pb_promotion now;
+
+	if (pb_store_promotion_get(st, id, &now, NULL) != 0)
+		return pb_err_set(err, PB_E_CONFLICT, "promotion #%lld does not exist", (long long)id);
+	return pb_err_set(err, PB_E_CONFLICT, "promotion #%lld is %s, no longer %s", (long long)id,
+			  pb_state_name(now.state), pb_state_name(expected));
+}
+
+int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	if ((unsigned)expected >= PB_ST_COUNT || (unsigned)next >= PB_ST_COUNT)
+		return pb_err_set(err, PB_E_INVALID, "storage: invalid promotion state");
+	r = pb_sql_prepare(st,
+			   "UPDATE promotions SET state = ?1, updated_at = ?2,"
+			   " observing_since = CASE WHEN ?1 = 'observing' THEN ?2 ELSE observing_since END"
+			   " WHERE id = ?3 AND state = ?4",
+			   &stmt, "promotion transition", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, pb_state_name(next));
+	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 3, id);
+	pb_sql_bind_text(stmt, 4, pb_state_name(expected));
+	r = pb_sql_step_done(st, stmt, "promotion transition", err);
+	if (r == PB_E_CONFLICT)
+		return pb_err_set(err, r, "promotion #%lld cannot become %s: another promotion of its "
+				  "component to the same stage is open", (long long)id, pb_state_name(next));
+	if (r)
+		return r;
+	if (sqlite3_changes(st->db) == 0)
+		return promo_cas_lost(st, id, expected, err);
+	return 0;
+}
+
+/* UPDATE of one promotion row; PB_E_NOTFOUND when the id does not exist. */
+static int promo_update(pb_store *st, sqlite3_stmt *stmt, int64_t id, const char *what, pb_err *err)
+{
+	int r = pb_sql_step_done(st, stmt, what, err);
+
+	if (r == 0 && sqlite3_changes(st->db) == 0)
+		r = pb_err_set(err, PB_E_NOTFOUND, "promotion #%lld does not exist", (long long)id);
+	return r;
+}
+
+int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "UPDATE promotions SET revision = ?1, updated_at = ?2 WHERE id = ?3", &stmt,
+			   "promotion set revision", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, revision);
+	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 3, id);
+	return promo_update(st, stmt, id, "promotion set revision", err);
+}
+
+int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref,
+				  pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "UPDATE promotions SET channel_ref = ?1, thread_ref = ?2, updated_at = ?3 WHERE id = ?4",
+			   &stmt, "promotion set thread", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, channel);
+	pb_sql_bind_text(stmt, 2, thread_ref);
+	sqlite3_bind_int64(stmt, 3, pb_now());
+	sqlite3_bind_int64(stmt, 4, id);
+	return promo_update(st, stmt, id, "promotion set thread", err);
+}
+
+int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "UPDATE promotions SET issue_number = ?1, updated_at = ?2 WHERE id = ?3",
+			   &stmt, "promotion set issue", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, issue_number);
+	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 3, id);
+	return promo_update(st, stmt, id, "promotion set issue", err);
+}
+
+int pb_store_promotions_in_state(pb_store *st, const pb_state *states, size_t nstates,
+				 pb_promotion **out, size_t *count, pb_err *err)
+{
+	/* Only "?" placeholders are added to the SQL text; the states are bound. */
+	char sql[512 + 4 * PB_ST_COUNT];
+	pb_promotion *list = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *stmt = NULL;
+	int rc, r;
+
+	*out = NULL;
+	*count = 0;
+	if (nstates == 0)
+		return 0;
+	if (nstates > PB_ST_COUNT)
+		return pb_err_set(err, PB_E_INVALID, "storage: too many states in query");
+	snprintf(sql, sizeof(sql), "SELECT " PROMO_COLS " FROM promotions WHERE state IN (?");
+	for (size_t i = 1; i < nstates; i++)
+		strncat(sql, ",?", sizeof(sql) - strlen(sql) - 1);
+	strncat(sql, ") ORDER BY created_at, id", sizeof(sql) - strlen(sql) - 1);
+	r = pb_sql_prepare(st, sql, &stmt, "promotions in state", err);
+	if (r)
+		return r;
+	for (size_t i = 0; i < nstates; i++)
+		pb_sql_bind_text(stmt, (int)i + 1, pb_state_name(states[i]));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
+		if (r == 0)
+			r = promo_row(stmt, &list[n], err);
+		if (r)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		r = pb_sql_fail(st->db, rc, "promotions in state", err);
+out:
+	sqlite3_finalize(stmt);
+	if (r) {
+		free(list);
+		return r;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}

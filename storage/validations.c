@@ -1,0 +1,88 @@
+/* validations.c — validation runs of a promotion, with their per-check JSON results. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_str.h"
+#include "store_priv.h"
+
+int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int64_t started = v->started_at ? v->started_at : pb_now();
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "INSERT INTO validations(promotion_id, revision, passed, coverage, result_json,"
+			   " started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			   &stmt, "validation add", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, v->promotion_id);
+	pb_sql_bind_text(stmt, 2, v->revision);
+	sqlite3_bind_int(stmt, 3, v->passed ? 1 : 0);
+	sqlite3_bind_double(stmt, 4, v->coverage);
+	if (v->result_json)
+		sqlite3_bind_text(stmt, 5, v->result_json, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, 5);
+	sqlite3_bind_int64(stmt, 6, started);
+	sqlite3_bind_int64(stmt, 7, v->finished_at);
+	r = pb_sql_step_done(st, stmt, "validation add", err);
+	if (r == PB_E_NOTFOUND)
+		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)v->promotion_id);
+	if (r > 0)
+		return pb_err_set(err, -EIO, "storage: validation add: unexpected constraint failure");
+	if (r)
+		return r;
+	v->id = sqlite3_last_insert_rowid(st->db);
+	v->started_at = started;
+	return 0;
+}
+
+int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	r = pb_sql_prepare(st,
+			   "SELECT id, promotion_id, revision, passed, coverage, result_json, started_at,"
+			   " finished_at FROM validations WHERE promotion_id = ?1 ORDER BY id DESC LIMIT 1",
+			   &stmt, "latest validation", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, promotion_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *json = sqlite3_column_text(stmt, 5);
+
+		out->id = sqlite3_column_int64(stmt, 0);
+		out->promotion_id = sqlite3_column_int64(stmt, 1);
+		pb_sql_col_text(stmt, 2, out->revision, sizeof(out->revision));
+		out->passed = sqlite3_column_int(stmt, 3) != 0;
+		out->coverage = sqlite3_column_double(stmt, 4);
+		out->started_at = sqlite3_column_int64(stmt, 6);
+		out->finished_at = sqlite3_column_int64(stmt, 7);
+		if (json) {
+			out->result_json = strdup((const char *)json);
+			if (!out->result_json)
+				r = pb_err_set(err, -ENOMEM, "storage: out of memory");
+		}
+	} else if (rc == SQLITE_DONE) {
+		r = pb_err_set(err, PB_E_NOTFOUND, "promotion #%lld has not been validated yet",
+			       (long long)promotion_id);
+	} else {
+		r = pb_sql_fail(st->db, rc, "latest validation", err);
+	}
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+void pb_validation_deinit(pb_validation *v)
+{
+	if (!v)
+		return;
+	free(v->result_json);
+	v->result_json = NULL;
+}

@@ -1,0 +1,147 @@
+/* harness.c — builds a throwaway config/store and records what commands reply. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHECKS(cov) \
+	"\"checks\": [" \
+	"{\"name\":\"unit\",\"criterion\":\"tests\",\"argv\":[\"true\"]}," \
+	"{\"name\":\"cov\",\"criterion\":\"coverage\",\"argv\":[\"echo\",\"TOTAL 120 10 " cov "%%\"]," \
+	" \"coverage_regex\":\"TOTAL[^%%]* ([0-9.]+)%%\"}," \
+	"{\"name\":\"lint\",\"criterion\":\"lint\",\"argv\":[\"true\"]}," \
+	"{\"name\":\"types\",\"criterion\":\"types\",\"argv\":[\"true\"]}," \
+	"{\"name\":\"sec\",\"criterion\":\"security\",\"argv\":[\"true\"]}]"
+
+#define CONFIG_FMT \
+	"{" \
+	"\"storage\": {\"path\": \"%s/promobot.db\"}," \
+	"\"chat\": {\"platform\": \"console\"}," \
+	"\"users\": {" \
+	"  \"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]}," \
+	"  \"bob\": {\"name\": \"Bob\", \"roles\": [\"approver\"]}," \
+	"  \"erin\": {\"name\": \"Erin\", \"roles\": [\"approver\"]}," \
+	"  \"carol\": {\"name\": \"Carol\", \"roles\": [\"deployer\", \"admin\"]}," \
+	"  \"dave\": {\"name\": \"Dave\", \"roles\": [\"requester\"]}" \
+	"}," \
+	"\"policy\": %s," \
+	"\"components\": [" \
+	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\"," \
+	"  \"revision\": {\"command\": [\"cat\", \"%s/rev\"]}, " CHECKS("85") "," \
+	"  \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"," \
+	"     \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 7687}}}}," \
+	" {\"id\": \"graph-api\", \"name\": \"Graph API\", \"group\": \"Apps\", \"stage\": \"development\"," \
+	"  \"dependencies\": [\"neo4j\"], \"revision\": {\"value\": \"v1\"}, " CHECKS("90") "}," \
+	" {\"id\": \"lowcov\", \"name\": \"Low Coverage\", \"group\": \"Apps\", \"stage\": \"development\"," \
+	"  \"revision\": {\"value\": \"v1\"}, " CHECKS("64.5") "}" \
+	"]}"
+
+static void capture(pb_sink *sink, const pb_card *card)
+{
+	th *h = sink->userdata;
+
+	h->ncards++;
+	if (card->is_error)
+		h->nerrors++;
+	if (card->audience == PB_AUDIENCE_THREAD)
+		h->nthread++;
+	if (card->role == PB_THREAD_OPEN)
+		h->nopen++;
+	pb_card_render_text(card, &h->out);
+	pb_buf_puts(&h->out, "\n");
+}
+
+void th_set_revision(th *h, const char *rev)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rev", h->dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "%s\n", rev);
+	fclose(f);
+}
+
+void th_setup(th *h, const char *policy)
+{
+	pb_problems probs = { 0 };
+	char *json;
+	size_t size = 16384;
+	pb_err err;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->dir, sizeof(h->dir), "/tmp/promobot-th-XXXXXX");
+	cr_assert_not_null(mkdtemp(h->dir));
+	th_set_revision(h, "rev-1");
+	json = malloc(size);
+	snprintf(json, size, CONFIG_FMT, h->dir,
+		 policy ? policy : "{\"required_approvals\": 1}", h->dir);
+	r = pb_config_parse(json, strlen(json), h->dir, &h->cfg, &probs);
+	for (size_t i = 0; i < probs.count; i++)
+		fprintf(stderr, "harness config: %s\n", probs.items[i]);
+	cr_assert_eq(r, 0, "harness config invalid");
+	pb_problems_deinit(&probs);
+	free(json);
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_open(h->cfg->storage_path, &h->store, &err), 0, "%s", pb_err_text(&err));
+	h->sink.emit = capture;
+	h->sink.userdata = h;
+	pb_buf_init(&h->out);
+}
+
+void th_teardown(th *h)
+{
+	char path[300];
+
+	pb_store_close(h->store);
+	pb_config_free(h->cfg);
+	pb_buf_deinit(&h->out);
+	const char *files[] = { "promobot.db", "promobot.db-wal", "promobot.db-shm", "rev" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", h->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(h->dir);
+}
+
+int th_run(th *h, const char *user, const char *text)
+{
+	pb_dispatch_env env = { h->cfg, h->store, NULL, "test-owner" };
+	pb_caller caller = pb_caller_for(h->cfg, user, user);
+
+	pb_buf_reset(&h->out);
+	h->ncards = h->nerrors = h->nthread = h->nopen = 0;
+	return pb_dispatch(&env, &caller, text, &h->sink);
+}
+
+void th_force_state(th *h, const char *component, pb_state st)
+{
+	pb_promotion p;
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_promotion_open_for(h->store, component, &p, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_state(h->store, p.id, p.state, st, &err), 0, "%s",
+		     pb_err_text(&err));
+}
+
+int th_state(th *h, const char *component)
+{
+	pb_promotion p;
+	pb_err err;
+
+	pb_err_init(&err);
+	if (pb_store_promotion_open_for(h->store, component, &p, &err))
+		return -1;
+	return (int)p.state;
+}
+
+const char *th_out(th *h)
+{
+	return pb_buf_str(&h->out);
+}

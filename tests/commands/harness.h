@@ -1,0 +1,33 @@
+/* harness.h — a temp config + SQLite store + capturing sink for driving the dispatcher in tests. */
+#ifndef TEST_HARNESS_H
+#define TEST_HARNESS_H
+
+#include "pb_cmd.h"
+#include "pb_str.h"
+
+typedef struct th {
+	char dir[256];           /* temp folder: db, revision file */
+	pb_config *cfg;
+	pb_store *store;
+	pb_sink sink;
+	pb_buf out;              /* rendered text of every card of the last run */
+	int ncards;
+	int nerrors;             /* cards with is_error */
+	int nthread;             /* cards for the promotion thread (audience THREAD) */
+	int nopen;               /* PB_THREAD_OPEN cards */
+} th;
+
+/* `policy` is a JSON object text for the "policy" key, NULL for the default. */
+void th_setup(th *h, const char *policy);
+void th_teardown(th *h);
+/* Runs one command as `user`; returns pb_dispatch's result; h->out holds the replies. */
+int th_run(th *h, const char *user, const char *text);
+/* Writes the revision the neo4j revision command prints. */
+void th_set_revision(th *h, const char *rev);
+/* Forces a promotion's state in storage (for states only a deploy engine reaches). */
+void th_force_state(th *h, const char *component, pb_state st);
+/* Current state of a component's open promotion, or -1 when none. */
+int th_state(th *h, const char *component);
+const char *th_out(th *h);
+
+#endif

@@ -1,0 +1,260 @@
+/* test_e2e.c — drives the real promobot binary (exec, console, --check-config) on a temp database. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pb_str.h"
+
+static char dir[256];
+static char config_path[300];
+
+/* PROMOBOT_WRAPPER (e.g. "valgrind --error-exitcode=99 …") is prepended to every run. */
+static int build_argv(char **argv, int max, char *const *args)
+{
+	static char wrapper[1024];
+	const char *w = getenv("PROMOBOT_WRAPPER");
+	int n = 0;
+
+	if (w && *w) {
+		pb_strlcpy(wrapper, w, sizeof(wrapper));
+		for (char *tok = strtok(wrapper, " "); tok && n < max - 1; tok = strtok(NULL, " "))
+			argv[n++] = tok;
+	}
+	argv[n++] = getenv("PROMOBOT_BIN");
+	for (int i = 0; args[i] && n < max - 1; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return n;
+}
+
+/* Runs promobot with `args`, feeding `input` on stdin; returns its exit status, output in *out. */
+static int run_bot(char *const *args, const char *input, pb_buf *out)
+{
+	int in_pipe[2], out_pipe[2], status = 0;
+	char *argv[64];
+	pid_t pid;
+
+	cr_assert_not_null(getenv("PROMOBOT_BIN"), "PROMOBOT_BIN must name the promobot binary");
+	build_argv(argv, 64, args);
+	cr_assert_eq(pipe(in_pipe), 0);
+	cr_assert_eq(pipe(out_pipe), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(in_pipe[0], 0);
+		dup2(out_pipe[1], 1);
+		dup2(out_pipe[1], 2);
+		close(in_pipe[1]);
+		close(out_pipe[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	signal(SIGPIPE, SIG_IGN);
+	if (input && write(in_pipe[1], input, strlen(input)) < 0)
+		cr_log_warn("write to promobot stdin: %s", strerror(errno));
+	close(in_pipe[1]);
+	pb_buf_reset(out);
+	for (;;) {
+		char chunk[4096];
+		ssize_t n = read(out_pipe[0], chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pb_buf_append(out, chunk, (size_t)n);
+	}
+	close(out_pipe[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "promobot died: %s", pb_buf_str(out));
+	return WEXITSTATUS(status);
+}
+
+static int exec_as(const char *user, const char *command, pb_buf *out)
+{
+	char *args[] = { "exec", "--config", config_path, "--as", (char *)user, (char *)command, NULL };
+
+	return run_bot(args, NULL, out);
+}
+
+/* The example config with its storage moved into a temp folder and paths made absolute. */
+static void write_config(void)
+{
+	char src[512], *text;
+	const char *root = getenv("PROMOBOT_SRC");
+	cJSON *cfg, *comp;
+	FILE *f;
+	long size;
+
+	cr_assert_not_null(root, "PROMOBOT_SRC must name the source tree");
+	snprintf(src, sizeof(src), "%s/config/promobot.example.json", root);
+	f = fopen(src, "r");
+	cr_assert_not_null(f, "%s", src);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)size + 1);
+	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	cfg = cJSON_Parse(text);
+	free(text);
+	cr_assert_not_null(cfg);
+	snprintf(src, sizeof(src), "%s/promobot.db", dir);
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "storage"), "path", cJSON_CreateString(src));
+	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
+		const char *keys[] = { "workdir", "maturity_file" };
+
+		for (int k = 0; k < 2; k++) {
+			cJSON *v = cJSON_GetObjectItem(comp, keys[k]);
+
+			if (cJSON_IsString(v)) {
+				snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
+				cJSON_ReplaceItemInObject(comp, keys[k], cJSON_CreateString(src));
+			}
+		}
+	}
+	text = cJSON_Print(cfg);
+	cJSON_Delete(cfg);
+	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
+	f = fopen(config_path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/promobot-e2e-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	write_config();
+}
+
+static void teardown(void)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir); /* our own mkdtemp path, no user text */
+	cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 300);
+
+#define EXPECT_IN(buf, needle) \
+	cr_expect(strstr(pb_buf_str(&(buf)), (needle)), "missing \"%s\" in:\n%s", (needle), pb_buf_str(&(buf)))
+
+Test(e2e, full_flow_across_processes)
+{
+	pb_buf out;
+
+	pb_buf_init(&out);
+	cr_assert_eq(exec_as("alice", "/promote request neo4j staging pilot for the graph team", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "neo4j → staging #1");
+	cr_assert_eq(exec_as("alice", "/promote validate neo4j", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "Validation passed");
+	EXPECT_IN(out, "coverage 83.0% ≥ 70%");
+	cr_assert_eq(exec_as("alice", "/promote approve neo4j", &out), 1, "%s", out.data);
+	EXPECT_IN(out, "Alice requested this promotion and cannot approve it");
+	cr_assert_eq(exec_as("bob", "/promote approve neo4j ship it", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "Bob approved revision neo4j-5.13.0 (1/1): ship it");
+	cr_assert_eq(exec_as("carol", "/promote deploy neo4j", &out), 1, "%s", out.data);
+	EXPECT_IN(out, "no deploy engine is configured");
+	/* a separate process sees everything the others stored */
+	cr_assert_eq(exec_as("bob", "/promote status neo4j", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "approved");
+	EXPECT_IN(out, "1/1");
+	cr_assert_eq(exec_as("bob", "/promote history neo4j", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "requested → validating");
+	EXPECT_IN(out, "validating → in_review");
+	EXPECT_IN(out, "in_review → approved");
+	EXPECT_IN(out, "approved — revision neo4j-5.13.0: ship it");
+	cr_assert_eq(exec_as("bob", "/promote status", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "graph-api");
+	pb_buf_deinit(&out);
+}
+
+Test(e2e, exec_exit_codes)
+{
+	pb_buf out;
+	char *no_user[] = { "exec", "--config", config_path, "/promote status", NULL };
+	char *bad_cfg[] = { "exec", "--config", "/nonexistent/promobot.json", "--as", "bob", "/promote status", NULL };
+
+	pb_buf_init(&out);
+	cr_expect_eq(exec_as("bob", "/promote frobnicate", &out), 1);
+	EXPECT_IN(out, "unknown command");
+	cr_expect_eq(exec_as("bob", "/promote request neo4j staging", &out), 1, "bob is no requester");
+	cr_expect_eq(exec_as("nobody", "/promote status", &out), 0, "unknown users may read");
+	cr_expect_eq(run_bot(no_user, NULL, &out), 2);
+	cr_expect_eq(run_bot(bad_cfg, NULL, &out), 2);
+	EXPECT_IN(out, "cannot read");
+	pb_buf_deinit(&out);
+}
+
+Test(e2e, check_config_reports_paths)
+{
+	char bad[320], *args[] = { "--check-config", bad, NULL }, *good[] = { "--check-config", config_path, NULL };
+	pb_buf out;
+	FILE *f;
+
+	pb_buf_init(&out);
+	cr_assert_eq(run_bot(good, NULL, &out), 0, "%s", out.data);
+	EXPECT_IN(out, "valid");
+	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+	f = fopen(bad, "w");
+	cr_assert_not_null(f);
+	fputs("{\"storage\":{\"path\":\"x.db\"},\"chat\":{\"platform\":\"console\"},"
+	      "\"users\":{\"bob\":{\"name\":\"Bob\",\"roles\":[\"aprover\"]}},"
+	      "\"components\":[{\"id\":\"neo4j\",\"name\":\"N\",\"stage\":\"development\","
+	      "\"environments\":{\"staging\":{\"container_name\":\"n\"}}}]}", f);
+	fclose(f);
+	cr_assert_eq(run_bot(args, NULL, &out), 2, "%s", out.data);
+	EXPECT_IN(out, "components[0].environments.staging.image: missing");
+	EXPECT_IN(out, "users.bob.roles[0]");
+	pb_buf_deinit(&out);
+}
+
+Test(e2e, console_session_with_user_switching)
+{
+	char *args[] = { "--config", config_path, NULL };
+	pb_buf out;
+
+	pb_buf_init(&out);
+	cr_assert_eq(run_bot(args,
+			     "/promote request neo4j staging\n"
+			     "/promote validate neo4j\n"
+			     "/as bob\n"
+			     "/promote approve neo4j\n"
+			     "/as mallory\n"
+			     "status neo4j\n"
+			     "/quit\n", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "alice> /promote request neo4j staging");
+	EXPECT_IN(out, "now acting as Bob");
+	EXPECT_IN(out, "bob> /promote approve neo4j");
+	EXPECT_IN(out, "Bob approved revision");
+	EXPECT_IN(out, "unknown user \"mallory\"");
+	EXPECT_IN(out, "[neo4j → staging #1]");
+	pb_buf_deinit(&out);
+}
+
+Test(e2e, version_and_help)
+{
+	char *v[] = { "--version", NULL }, *h[] = { "--help", NULL }, *bad[] = { "--bogus", NULL };
+	pb_buf out;
+
+	pb_buf_init(&out);
+	cr_expect_eq(run_bot(v, NULL, &out), 0);
+	EXPECT_IN(out, "promobot ");
+	cr_expect_eq(run_bot(h, NULL, &out), 0);
+	EXPECT_IN(out, "--check-config");
+	cr_expect_eq(run_bot(bad, NULL, &out), 2);
+	pb_buf_deinit(&out);
+}

@@ -1,0 +1,32 @@
+/* test_event_ids.c — idempotency keys: first claim wins, prune forgets old ones. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "st_helpers.h"
+
+TestSuite(event_ids, .init = st_fixture_init, .fini = st_fixture_fini);
+
+Test(event_ids, second_claim_conflicts_even_from_another_connection)
+{
+	pb_store *other = st_open();
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_event_id_claim(st_store, "Ev123", &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_event_id_claim(st_store, "Ev123", &err), PB_E_CONFLICT);
+	cr_assert(strstr(pb_err_text(&err), "already processed"), "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_event_id_claim(other, "Ev123", NULL), PB_E_CONFLICT);
+	cr_assert_eq(pb_store_event_id_claim(other, "Ev124", NULL), 0);
+	cr_assert_eq(pb_store_event_id_claim(st_store, "", NULL), PB_E_INVALID);
+	pb_store_close(other);
+}
+
+Test(event_ids, prune_forgets_only_older_ids)
+{
+	cr_assert_eq(pb_store_event_id_claim(st_store, "old", NULL), 0);
+	cr_assert_eq(st_sql(st_db_path(), "UPDATE processed_event_ids SET seen_at = 100 WHERE key = 'old'"), 0);
+	cr_assert_eq(pb_store_event_id_claim(st_store, "new", NULL), 0);
+	cr_assert_eq(pb_store_event_ids_prune(st_store, 1000, NULL), 0);
+	cr_assert_eq(pb_store_event_id_claim(st_store, "old", NULL), 0);
+	cr_assert_eq(pb_store_event_id_claim(st_store, "new", NULL), PB_E_CONFLICT);
+}

@@ -1,0 +1,193 @@
+/* test_migrations.c — every older schema version migrates to the latest with its data intact. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "st_helpers.h"
+
+TestSuite(migrations, .init = st_tmp_init, .fini = st_tmp_fini);
+
+/* Rows a database at version v could hold, written with that version's columns. */
+static const char *const rows_at[] = {
+	[0] = NULL,
+	[1] = "INSERT INTO components(id, stage, updated_at) VALUES ('neo4j', 2, 1700000000);"
+	      "INSERT INTO promotions(id, component, from_stage, target_stage, state, requester,"
+	      "  justification, revision, thread_ref, channel_ref, issue_number, created_at, updated_at)"
+	      "  VALUES (7, 'neo4j', 2, 3, 'in_review', 'U-old', 'legacy row', 'rev9', '123.4', 'C9', 31,"
+	      "  1700000000, 1700000050);"
+	      "INSERT INTO events(promotion_id, component, actor, kind, from_state, to_state, detail, at)"
+	      "  VALUES (7, 'neo4j', 'U-old', 'requested', '', 'requested', 'from v1', 1700000000);",
+	[2] = "INSERT INTO approvals(promotion_id, approver, revision, comment, at)"
+	      "  VALUES (7, 'U-appr', 'rev9', 'ok', 1700000060);"
+	      "INSERT INTO blockers(id, component, severity, text, opened_by, opened_at)"
+	      "  VALUES (3, 'neo4j', 'critical', 'v2 blocker', 'U-blk', 1700000070);"
+	      "INSERT INTO validations(promotion_id, revision, passed, coverage, result_json, started_at,"
+	      "  finished_at) VALUES (7, 'rev9', 1, 80.5, '{\"v\":2}', 1700000080, 1700000090);",
+};
+
+static void check_v1_data(pb_store *st)
+{
+	pb_promotion p;
+	pb_event *evs = NULL;
+	size_t n = 0;
+	int stage = 0;
+
+	cr_assert_eq(pb_store_component_stage(st, "neo4j", &stage, NULL), 0);
+	cr_assert_eq(stage, 2);
+	cr_assert_eq(pb_store_promotion_get(st, 7, &p, NULL), 0);
+	cr_assert_str_eq(p.component, "neo4j");
+	cr_assert_eq(p.state, PB_ST_IN_REVIEW);
+	cr_assert_str_eq(p.requester, "U-old");
+	cr_assert_str_eq(p.justification, "legacy row");
+	cr_assert_str_eq(p.revision, "rev9");
+	cr_assert_str_eq(p.thread_ref, "123.4");
+	cr_assert_eq(p.issue_number, 31);
+	cr_assert_eq(p.updated_at, 1700000050);
+	cr_assert_eq(p.observing_since, 0); /* column added by v3 with its default */
+	cr_assert_eq(pb_store_events_for_promotion(st, 7, &evs, &n, NULL), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(evs[0].detail, "from v1");
+	free(evs);
+	/* The unique open index still holds after migration. */
+	memset(&p, 0, sizeof(p));
+	strcpy(p.component, "neo4j");
+	p.target_stage = 3;
+	cr_assert_eq(pb_store_promotion_insert(st, &p, NULL), PB_E_CONFLICT);
+}
+
+static void check_v2_data(pb_store *st)
+{
+	pb_approval *list = NULL;
+	pb_validation v;
+	pb_blocker b;
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_approvals_list(st, 7, "rev9", &list, &n, NULL), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0].approver, "U-appr");
+	free(list);
+	cr_assert_eq(pb_store_blocker_get(st, 3, &b, NULL), 0);
+	cr_assert_eq(b.severity, PB_SEV_CRITICAL);
+	cr_assert_str_eq(b.text, "v2 blocker");
+	cr_assert_eq(b.issue_number, 0); /* column added by v3 */
+	cr_assert_eq(pb_store_validation_latest(st, 7, &v, NULL), 0);
+	cr_assert_str_eq(v.result_json, "{\"v\":2}");
+	cr_assert_float_eq(v.coverage, 80.5, 1e-9);
+	pb_validation_deinit(&v);
+}
+
+static void migrate_from(int version)
+{
+	pb_store *st = NULL;
+	pb_err err;
+	int r;
+
+	pb_err_init(&err);
+	r = pb_store_create_at_version(st_db_path(), version, &err);
+	cr_assert_eq(r, 0, "create at v%d: %d %s", version, r, pb_err_text(&err));
+	cr_assert_eq(st_sql_int(st_db_path(), "PRAGMA user_version"), version);
+	for (int v = 1; v <= version && v < (int)(sizeof(rows_at) / sizeof(rows_at[0])); v++)
+		cr_assert_eq(st_sql(st_db_path(), rows_at[v]), 0, "rows for v%d", v);
+
+	r = pb_store_open(st_db_path(), &st, &err);
+	cr_assert_eq(r, 0, "open from v%d: %d %s", version, r, pb_err_text(&err));
+	cr_assert_eq(pb_store_schema_version(st), PB_STORE_SCHEMA_VERSION);
+	cr_assert_eq(st_sql_int(st_db_path(), "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
+	if (version >= 1)
+		check_v1_data(st);
+	if (version >= 2)
+		check_v2_data(st);
+	/* Every table of the latest schema is usable. */
+	cr_assert_eq(pb_store_event_id_claim(st, "after-migration", NULL), 0);
+	cr_assert_eq(pb_store_lock_acquire(st, "neo4j", "me", "test", NULL), 0);
+	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+	pb_store_close(st);
+}
+
+Test(migrations, from_v0) { migrate_from(0); }
+Test(migrations, from_v1) { migrate_from(1); }
+Test(migrations, from_v2) { migrate_from(2); }
+Test(migrations, at_latest_is_a_no_op) { migrate_from(PB_STORE_SCHEMA_VERSION); }
+
+Test(migrations, each_version_has_exactly_its_tables)
+{
+	static const char *const q =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+		" ('components','promotions','events','approvals','blockers','validations',"
+		"  'deployments','processed_event_ids','component_locks')";
+	static const int expected[] = { 0, 3, 6, 9 };
+
+	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
+	for (int v = 0; v <= PB_STORE_SCHEMA_VERSION; v++) {
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s.v%d", st_db_path(), v);
+		cr_assert_eq(pb_store_create_at_version(path, v, NULL), 0);
+		cr_assert_eq(st_sql_int(path, q), expected[v], "tables at v%d", v);
+		remove(path);
+	}
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	cr_assert_geq(n, 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+Test(migrations, newer_database_is_refused_untouched)
+{
+	pb_store *st = NULL;
+	size_t n1, n2;
+	char *before, *after;
+	char want[64];
+	pb_err err;
+	int r;
+
+	cr_assert_eq(pb_store_create_at_version(st_db_path(), PB_STORE_SCHEMA_VERSION, NULL), 0);
+	snprintf(want, sizeof(want), "PRAGMA user_version = %d", PB_STORE_SCHEMA_VERSION + 1);
+	cr_assert_eq(st_sql(st_db_path(), want), 0);
+	/* Fold the WAL into the main file so the bytes we compare are the whole DB. */
+	cr_assert_eq(st_sql(st_db_path(), "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	before = slurp(st_db_path(), &n1);
+
+	pb_err_init(&err);
+	r = pb_store_open(st_db_path(), &st, &err);
+	cr_assert_lt(r, 0);
+	cr_assert_null(st);
+	snprintf(want, sizeof(want), "schema version %d", PB_STORE_SCHEMA_VERSION + 1);
+	cr_assert(strstr(pb_err_text(&err), want), "%s", pb_err_text(&err));
+	cr_assert(strstr(pb_err_text(&err), "refusing"), "%s", pb_err_text(&err));
+
+	after = slurp(st_db_path(), &n2);
+	cr_assert_eq(n1, n2);
+	cr_assert(memcmp(before, after, n1) == 0, "the refused database was modified");
+	free(before);
+	free(after);
+	cr_assert_eq(st_sql_int(st_db_path(), "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION + 1);
+}
+
+Test(migrations, create_at_version_checks_its_arguments)
+{
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_create_at_version(st_db_path(), -1, &err), -EINVAL);
+	cr_assert_eq(pb_store_create_at_version(st_db_path(), PB_STORE_SCHEMA_VERSION + 1, NULL), -EINVAL);
+	cr_assert_eq(pb_store_create_at_version(st_db_path(), 1, NULL), 0);
+	cr_assert_eq(pb_store_create_at_version(st_db_path(), 2, NULL), -EEXIST);
+}

@@ -1,0 +1,120 @@
+/* test_store.c — opening, pragmas, transactions and error mapping. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pb_str.h"
+#include "st_helpers.h"
+
+TestSuite(store, .init = st_fixture_init, .fini = st_fixture_fini);
+
+Test(store, open_sets_wal_and_latest_version)
+{
+	cr_assert_eq(pb_store_schema_version(st_store), PB_STORE_SCHEMA_VERSION);
+	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+	/* Reopening an up-to-date database is a no-op. */
+	pb_store_close(st_store);
+	st_store = st_open();
+	cr_assert_eq(pb_store_schema_version(st_store), PB_STORE_SCHEMA_VERSION);
+}
+
+Test(store, foreign_keys_are_enforced)
+{
+	pb_approval a;
+
+	memset(&a, 0, sizeof(a));
+	a.promotion_id = 5;
+	pb_strlcpy(a.approver, "U-x", sizeof(a.approver));
+	cr_assert_eq(pb_store_approval_add(st_store, &a, NULL), PB_E_NOTFOUND);
+}
+
+Test(store, unopenable_path_is_a_clear_error)
+{
+	pb_store *st = (pb_store *)1;
+	pb_err err;
+	int r;
+
+	pb_err_init(&err);
+	r = pb_store_open("/nonexistent-dir/x/db.sqlite", &st, &err);
+	cr_assert_lt(r, 0);
+	cr_assert_null(st);
+	cr_assert(strstr(pb_err_text(&err), "storage: "), "%s", pb_err_text(&err));
+}
+
+Test(store, not_a_database_is_refused)
+{
+	pb_store *st = NULL;
+	pb_err err;
+	FILE *f;
+
+	pb_store_close(st_store);
+	st_store = NULL;
+	f = fopen(st_db_path(), "w");
+	cr_assert_not_null(f);
+	fputs("this is not an sqlite file, just some text that is long enough to matter......"
+	      "..............................................................................", f);
+	fclose(f);
+	pb_err_init(&err);
+	cr_assert_lt(pb_store_open(st_db_path(), &st, &err), 0);
+	cr_assert(strstr(pb_err_text(&err), "not a database"), "%s", pb_err_text(&err));
+}
+
+Test(store, transactions_commit_and_roll_back)
+{
+	pb_promotion p;
+	pb_err err;
+	int64_t id;
+
+	pb_err_init(&err);
+	/* rollback without a transaction is harmless; commit is an error. */
+	pb_store_rollback(st_store);
+	cr_assert_lt(pb_store_commit(st_store, &err), 0);
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_begin(st_store, &err), 0);
+	cr_assert_lt(pb_store_begin(st_store, &err), 0, "nested begin must fail");
+	id = st_promotion(st_store, "neo4j", 2);
+	pb_store_rollback(st_store);
+	cr_assert_eq(pb_store_promotion_get(st_store, id, &p, NULL), PB_E_NOTFOUND);
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_begin(st_store, &err), 0);
+	id = st_promotion(st_store, "neo4j", 2);
+	cr_assert_eq(pb_store_commit(st_store, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_promotion_get(st_store, id, &p, NULL), 0);
+}
+
+/* A second writer gives up with PB_E_BUSY once the 5 s busy timeout expires. */
+Test(store, busy_timeout_maps_to_pb_e_busy)
+{
+	pb_store *other = st_open();
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_begin(st_store, &err), 0);
+	cr_assert_eq(pb_store_begin(other, &err), PB_E_BUSY);
+	cr_assert(strstr(pb_err_text(&err), "storage: begin: "), "%s", pb_err_text(&err));
+	pb_store_rollback(st_store);
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_begin(other, &err), 0, "%s", pb_err_text(&err));
+	pb_store_rollback(other);
+	pb_store_close(other);
+}
+
+Test(store, components_keep_their_stage)
+{
+	int stage = -1;
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, &err), PB_E_NOTFOUND);
+	cr_assert_eq(pb_store_component_ensure(st_store, "neo4j", 1, NULL), 0);
+	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, NULL), 0);
+	cr_assert_eq(stage, 1);
+	cr_assert_eq(pb_store_component_set_stage(st_store, "neo4j", 3, NULL), 0);
+	/* ensure never resets an existing stage */
+	cr_assert_eq(pb_store_component_ensure(st_store, "neo4j", 1, NULL), 0);
+	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, NULL), 0);
+	cr_assert_eq(stage, 3);
+	cr_assert_eq(pb_store_component_set_stage(st_store, "ghost", 2, NULL), PB_E_NOTFOUND);
+}
