@@ -313,7 +313,7 @@ int pb_slack_card_to_message(const pb_card *c, cJSON *msg)
 	return rc;
 }
 
-cJSON *pb_slack_blocks_with_note(const char *blocks_json, const char *note)
+cJSON *pb_slack_blocks_with_note(const char *blocks_json, const char *note, bool drop_actions)
 {
 	cJSON *blocks = blocks_json ? cJSON_Parse(blocks_json) : NULL;
 	cJSON *ctx, *els, *t;
@@ -325,8 +325,8 @@ cJSON *pb_slack_blocks_with_note(const char *blocks_json, const char *note)
 		if (!blocks)
 			return NULL;
 	}
-	/* The decision is made: the buttons go, the note says who decided. */
-	for (int i = cJSON_GetArraySize(blocks) - 1; i >= 0; i--) {
+	/* A final decision removes the buttons; an approval keeps them for further approvers. */
+	for (int i = cJSON_GetArraySize(blocks) - 1; drop_actions && i >= 0; i--) {
 		const cJSON *b = cJSON_GetArrayItem(blocks, i);
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
 

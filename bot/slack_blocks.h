@@ -3,6 +3,7 @@
 #define PB_SLACK_BLOCKS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "pb_card.h"
 
@@ -16,11 +17,11 @@ int pb_slack_card_to_message(const pb_card *c, cJSON *msg);
 
 /*
  * Returns a copy of `blocks_json` (a JSON array of blocks, may be NULL)
- * without its actions blocks and with a context block saying `note`
+ * (without its actions blocks when drop_actions) and with a context block saying `note`
  * appended: the clicked card after a decision. `note` is mrkdwn used as-is
  * (the caller escapes any peer text in it). The caller owns the result.
  */
-cJSON *pb_slack_blocks_with_note(const char *blocks_json, const char *note);
+cJSON *pb_slack_blocks_with_note(const char *blocks_json, const char *note, bool drop_actions);
 
 /* Escapes &, <, > for mrkdwn into a malloc'd string, cut to at most `max` code points. */
 char *pb_slack_mrkdwn_escape(const char *s, size_t max);

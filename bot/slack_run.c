@@ -225,7 +225,7 @@ static void mark_clicked(job_sink *js, const char *verb)
 	snprintf(note, sizeof(note), "%s by <@%s> (%s)",
 		 !strcmp(verb, "approve") ? ":white_check_mark: Approved" : ":x: Rejected",
 		 m->user_id, stamp);
-	blocks = pb_slack_blocks_with_note(blocks_src, note);
+	blocks = pb_slack_blocks_with_note(blocks_src, note, strcmp(verb, "approve") != 0);
 	body = cJSON_CreateObject();
 	if (!blocks || !body) {
 		cJSON_Delete(blocks);

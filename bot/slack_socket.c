@@ -351,8 +351,8 @@ static void fatal(pb_slack_loop *l, const char *msg)
 {
 	if (!l->exit_rc) {
 		l->exit_rc = PB_E_FAILED;
+		/* pb_slack_run's caller logs it: one clear line, not two. */
 		pb_err_set(&l->exit_err, PB_E_FAILED, "%s", msg);
-		pb_error("slack", "%s", l->exit_err.msg);
 	}
 	begin_stop(l);
 	lws_sul_schedule(l->ctx, 0, &l->stop_sul, stop_deadline_cb, STOP_GRACE_US);

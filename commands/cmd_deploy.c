@@ -25,7 +25,33 @@ static int deploy_preconditions(pb_cmd_ctx *ctx, const pb_component *c, const pb
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "no deploy engine is configured: add a \"docker\" section (host) to the "
 				  "config to let promobot deploy %s; the promotion stays approved", c->id);
-	return 0;
+	/* an unreachable engine must be refused before the state moves to deploying */
+	return pb_engine_check(ctx->engine, &ctx->err);
+}
+
+/*
+ * A promotion found in `deploying` while we hold the component lock means the
+ * process that deployed it died mid-way (a live deployer would hold the lock).
+ * Record that as a failure so the promotion is not stuck; people must look at
+ * the environment, so say so instead of guessing what was left running.
+ */
+static int recover_interrupted(pb_cmd_ctx *ctx, pb_promotion *p)
+{
+	int r = pb_cmd_transition(ctx, p, PB_ST_FAILED,
+				  "deploy interrupted: the deploying process stopped before it finished");
+	pb_card *card;
+
+	if (r)
+		return r;
+	card = pb_cmd_thread_card(p, "💥 Deploy interrupted");
+	pb_card_text(card, "The process deploying %s stopped before it finished; the promotion is marked "
+		     "failed. Check the %s environment, then request the promotion again.", p->component,
+		     pb_stage_name(p->target_stage));
+	pb_sink_emit(ctx->sink, card);
+	pb_card_free(card);
+	pb_cmd_emit_parent(ctx, p);
+	return pb_err_set(&ctx->err, PB_E_FAILED, "the previous deploy of %s was interrupted; marked failed",
+			  p->component);
 }
 
 static void report(pb_cmd_ctx *ctx, const pb_promotion *p, int result, const pb_deploy_outcome *o)
@@ -60,6 +86,8 @@ int pb_cmd_deploy(pb_cmd_ctx *ctx, int argc, char **argv)
 	r = pb_cmd_component(ctx, argv[1], &c);
 	if (!r)
 		r = pb_cmd_open_promotion(ctx, c, &p);
+	if (!r && p.state == PB_ST_DEPLOYING && !ctx->dry_run)
+		return recover_interrupted(ctx, &p);
 	if (!r)
 		r = deploy_preconditions(ctx, c, &p, &d);
 	if (r)

@@ -26,6 +26,9 @@ int pb_cmd_rollback(pb_cmd_ctx *ctx, int argc, char **argv)
 	if (!d || !ctx->engine)
 		return pb_err_set(&ctx->err, PB_E_REFUSED, "no deploy engine is configured for %s: cannot roll back",
 				  c->id);
+	r = pb_engine_check(ctx->engine, &ctx->err);
+	if (r)
+		return r;
 	if (ctx->dry_run) {
 		pb_cmd_dry_run(ctx, "would remove the deployed %s container %s, restore and start the previous "
 			       "one, verify it, and mark the promotion rolled_back", c->id, d->container_name);

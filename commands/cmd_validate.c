@@ -208,10 +208,15 @@ static int record_result(pb_cmd_ctx *ctx, pb_promotion *p, pb_validation *v, boo
 	r = pb_cmd_approval_count(ctx, p, reset);
 	if (!r)
 		r = pb_store_validation_add(ctx->store, v, &ctx->err);
+	/* Approvals reset on every re-validation (even of the same revision): the
+	 * store keeps only approvals of the promotion's current revision, so clear
+	 * the revision first, reset, then bind the new one. */
 	if (!r)
-		r = pb_store_promotion_set_revision(ctx->store, p->id, v->revision, &ctx->err);
+		r = pb_store_promotion_set_revision(ctx->store, p->id, "", &ctx->err);
 	if (!r)
 		r = pb_store_approvals_reset(ctx->store, p->id, &ctx->err);
+	if (!r)
+		r = pb_store_promotion_set_revision(ctx->store, p->id, v->revision, &ctx->err);
 	snprintf(detail, sizeof(detail), "validation of %s %s", v->revision, passed ? "passed" : "failed");
 	if (!r)
 		r = pb_cmd_transition_in_tx(ctx, p, passed ? PB_ST_IN_REVIEW : PB_ST_BLOCKED, detail);

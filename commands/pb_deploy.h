@@ -15,6 +15,9 @@
 struct pb_engine;
 int pb_engine_new(const pb_config *cfg, struct pb_engine **out, pb_err *err);
 void pb_engine_free(struct pb_engine *engine);
+/* Pings the engine (and negotiates the API version): 0 reachable, PB_E_UNAVAILABLE with
+ * err naming the engine's socket/address otherwise. Lets callers refuse before any state change. */
+int pb_engine_check(struct pb_engine *engine, pb_err *err);
 
 /* Result of a deploy or rollback run, filled by the engine side. */
 typedef struct pb_deploy_outcome {

@@ -1,6 +1,7 @@
 /* config_components.c — parses the "components" list: identity, checks, revision, environments. */
 #include "config_internal.h"
 
+#include <arpa/inet.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,13 @@ static bool container_name_valid(const char *s)
 			return false;
 	}
 	return true;
+}
+
+static bool ip_literal_valid(const char *s)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }
 
 static bool is_http_url(const char *s)
@@ -161,7 +169,10 @@ static void parse_port(cfg_ctx *c, const cJSON *o, const char *path, pb_port_cfg
 	cfg_check_keys(c, o, path, keys);
 	cfg_get_int(c, o, path, "container", true, 0, 1, 65535, &port->container_port);
 	cfg_get_int(c, o, path, "host", false, port->container_port, 1, 65535, &port->host_port);
-	cfg_get_str(c, o, path, "host_ip", false, "127.0.0.1", &port->host_ip);
+	/* An empty HostIp makes Docker publish on every interface: require an address. */
+	if (cfg_get_str(c, o, path, "host_ip", false, "127.0.0.1", &port->host_ip) &&
+	    !ip_literal_valid(port->host_ip))
+		pb_problems_add(c->probs, "%s.host_ip: not an IP address \"%s\"", path, port->host_ip);
 	cfg_get_str(c, o, path, "proto", false, "tcp", &port->proto);
 	if (port->proto && strcmp(port->proto, "tcp") != 0 && strcmp(port->proto, "udp") != 0 &&
 	    strcmp(port->proto, "sctp") != 0)

@@ -20,6 +20,9 @@
 
 extern char **environ;
 
+/* From linux/close_range.h (5.11+); an older kernel returns EINVAL and we carry on. */
+#define PB_CLOSE_RANGE_CLOEXEC (1u << 2)
+
 /* What the child reports through the exec-status pipe before _exit. */
 enum { STEP_CHDIR = 1, STEP_EXEC = 2 };
 
@@ -83,7 +86,7 @@ static char *resolve_argv0(const char *name)
 }
 
 /* Child side: async-signal-safe calls only (setpgid, sigaction, sigprocmask,
- * chdir, dup2, execve, write, _exit). */
+ * raw close_range syscall, chdir, dup2, execve, write, _exit). */
 static void __attribute__((noreturn)) child_exec(const launch *l)
 {
 	child_report rep = { 0, 0 };
@@ -101,6 +104,11 @@ static void __attribute__((noreturn)) child_exec(const launch *l)
 	sigaction(SIGCHLD, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The bot's own descriptors (chat socket, database) opened without
+	 * O_CLOEXEC must not leak into a check; status_w stays open until exec. */
+#ifdef SYS_close_range
+	syscall(SYS_close_range, 3u, ~0u, PB_CLOSE_RANGE_CLOEXEC);
+#endif
 	if (l->cwd && chdir(l->cwd) != 0) {
 		rep.step = STEP_CHDIR;
 		rep.err = errno;
@@ -151,12 +159,16 @@ typedef struct sink {
 	size_t len, cap, dropped;
 } sink;
 
-/* Reads what is available; returns false at EOF or on a read error. */
+/* Reads what is available, at most DRAIN_ROUNDS chunks so a child that writes
+ * faster than we read cannot keep us from checking the deadline; returns
+ * false at EOF or on a read error. */
+#define DRAIN_ROUNDS 16
+
 static bool drain(int fd, sink *s)
 {
 	char chunk[65536];
 
-	for (;;) {
+	for (int round = 0; round < DRAIN_ROUNDS; round++) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		size_t keep;
 
@@ -171,6 +183,7 @@ static bool drain(int fd, sink *s)
 		s->len += keep;
 		s->dropped += (size_t)n - keep;
 	}
+	return true;
 }
 
 static int pidfd_open_compat(pid_t pid)
@@ -334,6 +347,22 @@ static void run_child(const pb_check_spec *spec, launch *l, int out_r, int statu
 	}
 }
 
+/* Moves a descriptor above stdio: when the bot runs with 0/1/2 closed a pipe
+ * could land there and the child's dup2 onto 0..2 would clobber or no-op it. */
+static int lift(int *fd)
+{
+	int nfd;
+
+	if (*fd > STDERR_FILENO)
+		return 0;
+	nfd = fcntl(*fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (nfd < 0)
+		return -errno;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
 /* Creates both pipes and /dev/null, all CLOEXEC (dup2 in the child clears it). */
 static int open_fds(int *out_r, int *status_r, launch *l)
 {
@@ -347,11 +376,14 @@ static int open_fds(int *out_r, int *status_r, launch *l)
 		return -errno;
 	*status_r = p[0];
 	l->status_w = p[1];
-	/* Non-blocking read end so drain() empties it without stalling the deadline. */
-	if (fcntl(*out_r, F_SETFL, O_NONBLOCK) != 0)
-		return -errno;
 	l->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (l->devnull < 0)
+		return -errno;
+	if (lift(out_r) || lift(&l->out_w) || lift(status_r) || lift(&l->status_w) ||
+	    lift(&l->devnull))
+		return -EMFILE;
+	/* Non-blocking read end so drain() empties it without stalling the deadline. */
+	if (fcntl(*out_r, F_SETFL, O_NONBLOCK) != 0)
 		return -errno;
 	return 0;
 }

@@ -371,7 +371,8 @@ static void stream_line(dk_stream *s, const char *line, size_t len)
 			pb_strlcpy(s->stats->last_status, status + 8, sizeof(s->stats->last_status));
 		else if (strncmp(status, "Digest: ", 8) == 0)
 			pb_strlcpy(s->stats->digest, status + 8, sizeof(s->stats->digest));
-		else if (id[0] && strcmp(status, id) != 0) {
+		else if (id[0] && strncmp(status, "Pulling from ", 13) != 0) {
+			/* "Pulling from <repo>" carries the tag as its id, not a layer. */
 			stream_layer(s, id);
 			if (strcmp(status, "Pull complete") == 0 || strcmp(status, "Already exists") == 0)
 				s->stats->layers_done++;

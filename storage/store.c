@@ -120,6 +120,9 @@ static int store_pragmas(sqlite3 *db, pb_err *err)
 		pb_warn("storage", "journal_mode is %s, not wal", mode ? (const char *)mode : "?");
 	sqlite3_finalize(stmt);
 	r = pb_sql_exec(db, "PRAGMA foreign_keys=ON", "foreign_keys=ON", err);
+	/* NORMAL in WAL mode: a commit survives a crash of the process (the crash
+	 * test kills writers with SIGKILL); only an OS crash / power loss may drop
+	 * the last commits, never corrupt the file. */
 	if (r == 0)
 		r = pb_sql_exec(db, "PRAGMA synchronous=NORMAL", "synchronous=NORMAL", err);
 	return r;

@@ -99,3 +99,14 @@ Test(approvals, critical_blocker_prevents_approval, .init = setup_one, .fini = t
 	cr_assert_eq(th_run(&h, "dave", "unblock 1"), 0, "%s", th_out(&h));
 	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0, "%s", th_out(&h));
 }
+
+Test(approvals, revalidation_of_same_revision_also_resets, .init = setup_two, .fini = teardown)
+{
+	to_review("alice");
+	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0);
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "1 reset"), "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "erin", "approve neo4j"), 0);
+	cr_expect(strstr(th_out(&h), "(1/2)"), "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_IN_REVIEW);
+}

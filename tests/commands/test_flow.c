@@ -143,3 +143,17 @@ Test(flow, status_table_and_history)
 	cr_expect(strstr(th_out(&h), "in_review"), "%s", th_out(&h));
 	cr_expect(strstr(th_out(&h), "Approvals"));
 }
+
+Test(flow, interrupted_deploy_is_marked_failed)
+{
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
+	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
+	th_force_state(&h, "neo4j", PB_ST_APPROVED);
+	th_force_state(&h, "neo4j", PB_ST_DEPLOYING); /* the deployer died here */
+	cr_assert_eq(th_run(&h, "carol", "cancel neo4j"), PB_E_REFUSED, "deploying cannot be cancelled");
+	cr_assert_eq(th_run(&h, "carol", "deploy neo4j"), PB_E_FAILED, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "was interrupted"), "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), -1, "the promotion is closed as failed");
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "a new promotion can start");
+}

@@ -547,6 +547,12 @@ static int health(void)
 	return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : 1;
 }
 
+static void on_term(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
 static long num_arg(const char *s)
 {
 	char *e;
@@ -566,6 +572,9 @@ int main(int argc, char **argv)
 	int i, lfd, one = 1, health_mode = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* As PID 1 in a container, default-action signals are ignored: exit on stop explicitly. */
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
 	O.port = 7474;
 	O.auth = 1;
 	O.fail_after = -1;

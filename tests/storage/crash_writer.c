@@ -1,12 +1,19 @@
 /* crash_writer.c — writes promotion transitions + audit events in transactions until killed. */
 /*
- * Usage: crash_writer DB_PATH
+ * Usage: crash_writer DB_PATH [PAUSE_AT [STOP_AFTER]]
  * Each loop iteration is one transaction: either a new promotion (state
  * requested, with its "requested" event) or one compare-and-swap step along
  * requested → validating → in_review → approved → deploying → observing →
  * completed with its "state" event. After COMMIT it writes "<n>\n" (n = commits
  * so far) to stdout, so the test knows what is durable when it SIGKILLs us.
+ *
+ * With PAUSE_AT, transaction number PAUSE_AT stops halfway (promotion row
+ * written, audit event not yet), prints "paused" and blocks reading stdin, so
+ * the test can kill it exactly inside a transaction without any timing
+ * (PAUSE_AT 0 = never). With STOP_AFTER it closes the store and exits 0 after
+ * that many commits, so a sanitizer build reports leaks through its exit code.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,7 +39,20 @@ static int next_state(pb_state s, pb_state *out)
 	return -1;
 }
 
-static int step(pb_store *st, const char *component, pb_err *err)
+/* Announces the half-done transaction and waits until we are killed. */
+static void pause_in_tx(void)
+{
+	static const char msg[] = "paused\n";
+	char c;
+
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) != (ssize_t)(sizeof(msg) - 1))
+		_exit(3);
+	while (read(STDIN_FILENO, &c, 1) > 0)
+		;
+	_exit(3); /* stdin closed without a kill: leave without committing */
+}
+
+static int step(pb_store *st, const char *component, bool pause, pb_err *err)
 {
 	pb_promotion p;
 	pb_event ev;
@@ -70,6 +90,8 @@ static int step(pb_store *st, const char *component, pb_err *err)
 		return r;
 	}
 	ev.promotion_id = p.id;
+	if (pause)
+		pause_in_tx();
 	return pb_store_event_append(st, &ev, err);
 }
 
@@ -78,11 +100,13 @@ int main(int argc, char **argv)
 	pb_store *st = NULL;
 	pb_err err;
 	char comp[32], line[32];
-	long n = 0;
+	long n = 0, pause_at = 0, stop_after = 0;
 	int r;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DB_PATH\n", argv[0]);
+	if (argc < 2 || argc > 4 ||
+	    (argc >= 3 && pb_parse_long(argv[2], 0, 1000000000L, &pause_at) != 0) ||
+	    (argc == 4 && pb_parse_long(argv[3], 1, 1000000000L, &stop_after) != 0)) {
+		fprintf(stderr, "usage: %s DB_PATH [PAUSE_AT [STOP_AFTER]]\n", argv[0]);
 		return 2;
 	}
 	pb_err_init(&err);
@@ -91,13 +115,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crash_writer: %s\n", pb_err_text(&err));
 		return 1;
 	}
-	for (;;) {
+	while (stop_after == 0 || n < stop_after) {
 		int len;
 
 		snprintf(comp, sizeof(comp), "comp-%ld", n % NCOMPONENTS);
 		r = pb_store_begin(st, &err);
 		if (r == 0)
-			r = step(st, comp, &err);
+			r = step(st, comp, n + 1 == pause_at, &err);
 		if (r == 0)
 			r = pb_store_commit(st, &err);
 		if (r) {

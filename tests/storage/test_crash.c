@@ -1,9 +1,11 @@
 /* test_crash.c — SIGKILL a writer mid-stream; every commit it reported survives, nothing is half done. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,42 +40,65 @@ static void writer_path(char *out, size_t size)
 	cr_assert_eq(access(out, X_OK), 0, "crash writer %s not found: %s", out, strerror(errno));
 }
 
-/* Runs the writer until it reported `kill_after` more commits, SIGKILLs it and
- * returns the last commit number it reported. */
-static long run_and_kill(long kill_after)
+/*
+ * Runs the writer on the test database. pause_at == 0: SIGKILL it once it has
+ * reported `kill_after` commits (wherever it is by then). pause_at > 0: the
+ * writer stops inside transaction pause_at and says "paused"; it is killed
+ * exactly there. Returns the last commit number it reported.
+ */
+static long run_and_kill(long kill_after, long pause_at)
 {
-	char path[PATH_MAX], line[64];
+	char path[PATH_MAX], line[64], pause_arg[32];
 	long last = 0, seen = 0;
-	int fds[2], status = 0;
-	FILE *in;
+	int out[2], in[2], status = 0;
+	bool paused = false;
+	FILE *rd;
 	pid_t pid;
 
 	writer_path(path, sizeof(path));
-	cr_assert_eq(pipe(fds), 0);
+	snprintf(pause_arg, sizeof(pause_arg), "%ld", pause_at);
+	cr_assert_eq(pipe(out), 0);
+	cr_assert_eq(pipe(in), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		close(fds[0]);
-		if (dup2(fds[1], STDOUT_FILENO) < 0)
+		close(out[0]);
+		close(in[1]);
+		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(in[0], STDIN_FILENO) < 0)
 			_exit(126);
-		close(fds[1]);
-		execl(path, path, st_db_path(), (char *)NULL);
+		close(out[1]);
+		close(in[0]);
+		if (pause_at > 0)
+			execl(path, path, st_db_path(), pause_arg, (char *)NULL);
+		else
+			execl(path, path, st_db_path(), (char *)NULL);
 		_exit(127);
 	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	cr_assert_not_null(in);
-	while (seen < kill_after && fgets(line, sizeof(line), in)) {
+	close(out[1]);
+	close(in[0]);
+	rd = fdopen(out[0], "r");
+	cr_assert_not_null(rd);
+	while ((pause_at > 0 || seen < kill_after) && fgets(line, sizeof(line), rd)) {
 		char *end = NULL;
 
+		if (strcmp(line, "paused\n") == 0) {
+			paused = true;
+			break;
+		}
 		last = strtol(line, &end, 10);
 		cr_assert(end && *end == '\n', "bad line from writer: %s", line);
 		seen++;
 	}
 	kill(pid, SIGKILL);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	fclose(in);
-	cr_assert_eq(seen, kill_after, "writer stopped early (status %d)", status);
+	fclose(rd);
+	close(in[1]);
+	if (pause_at > 0) {
+		cr_assert(paused, "writer never paused (status %d)", status);
+		cr_assert_eq(seen, pause_at - 1);
+	} else {
+		cr_assert_eq(seen, kill_after, "writer stopped early (status %d)", status);
+	}
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "writer exited on its own: %d",
 		  status);
 	return last;
@@ -141,7 +166,7 @@ static size_t check_invariants(void)
 
 static void crash_once(long kill_after)
 {
-	long last = run_and_kill(kill_after);
+	long last = run_and_kill(kill_after, 0);
 	size_t commits = check_invariants();
 
 	cr_assert_eq(last, kill_after);
@@ -149,9 +174,47 @@ static void crash_once(long kill_after)
 	cr_assert_geq((long)commits, last, "reported %ld commits, found %zu", last, commits);
 }
 
+/* Killed inside a transaction: exactly the reported commits exist, none of the half one. */
+static void crash_in_tx(long pause_at)
+{
+	long last = run_and_kill(0, pause_at);
+	size_t commits = check_invariants();
+
+	cr_assert_eq(last, pause_at - 1);
+	cr_assert_eq((long)commits, last, "expected exactly %ld commits, found %zu", last, commits);
+}
+
 Test(crash, kill_after_50) { crash_once(50); }
 Test(crash, kill_after_200) { crash_once(200); }
 Test(crash, kill_after_500) { crash_once(500); }
+/* With 7 components and 7 commits per promotion: commits 5 and 301 insert a
+ * promotion (301 into a slot freed by a completed one), 60 and 305 transition. */
+Test(crash, kill_inside_insert_tx) { crash_in_tx(5); }
+Test(crash, kill_inside_transition_tx) { crash_in_tx(60); }
+Test(crash, kill_inside_late_insert_tx) { crash_in_tx(301); }
+Test(crash, kill_inside_late_transition_tx) { crash_in_tx(305); }
+
+/* A clean run to the end: the sanitizer build turns a leak into a non-zero exit. */
+Test(crash, clean_exit_is_leak_free)
+{
+	char path[PATH_MAX];
+	int status = 0, devnull;
+	pid_t pid;
+
+	writer_path(path, sizeof(path));
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		devnull = open("/dev/null", O_WRONLY);
+		if (devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0)
+			_exit(126);
+		execl(path, path, st_db_path(), "0", "300", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer status %d", status);
+	cr_assert_eq(check_invariants(), 300);
+}
 
 /* Restarting on the recovered database continues cleanly, several times. */
 Test(crash, repeated_kills_on_the_same_database)
@@ -160,7 +223,7 @@ Test(crash, repeated_kills_on_the_same_database)
 	size_t before = 0;
 
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
-		long last = run_and_kill(points[i]);
+		long last = run_and_kill(points[i], 0);
 		size_t commits = check_invariants();
 
 		cr_assert_geq((long)commits, (long)before + last, "round %zu lost commits", i);

@@ -46,6 +46,9 @@ Test(locks, dead_holder_is_taken_over)
 	pb_err err;
 	pid_t pid;
 
+	/* Never carry a live SQLite connection across fork. */
+	pb_store_close(st_store);
+	st_store = NULL;
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -63,6 +66,7 @@ Test(locks, dead_holder_is_taken_over)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 	cr_assert_eq(st_sql_int(st_db_path(), "SELECT pid FROM component_locks WHERE component = 'neo4j'"),
 		     pid);
+	st_store = st_open();
 	pb_err_init(&err);
 	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "parent-owner", "deploy", &err), 0, "%s",
 		     pb_err_text(&err));

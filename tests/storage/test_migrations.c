@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_str.h"
 #include "st_helpers.h"
 
 TestSuite(migrations, .init = st_tmp_init, .fini = st_tmp_fini);
@@ -52,7 +53,7 @@ static void check_v1_data(pb_store *st)
 	free(evs);
 	/* The unique open index still holds after migration. */
 	memset(&p, 0, sizeof(p));
-	strcpy(p.component, "neo4j");
+	pb_strlcpy(p.component, "neo4j", sizeof(p.component));
 	p.target_stage = 3;
 	cr_assert_eq(pb_store_promotion_insert(st, &p, NULL), PB_E_CONFLICT);
 }

@@ -246,9 +246,12 @@ Test(promotions, racing_processes_one_winner)
 {
 	enum { N = 6 };
 	pid_t pids[N];
-	int fds[2], wins = 0, conflicts = 0;
+	int fds[2], wins = 0, conflicts = 0, statuses[N];
 	char go = 'g';
 
+	/* Children must not inherit a live connection (SQLite forbids using it across fork). */
+	pb_store_close(st_store);
+	st_store = NULL;
 	cr_assert_eq(pipe(fds), 0);
 	for (int i = 0; i < N; i++) {
 		pids[i] = fork();
@@ -282,14 +285,17 @@ Test(promotions, racing_processes_one_winner)
 		int status = 0;
 
 		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
-		cr_assert(WIFEXITED(status));
+		cr_assert(WIFEXITED(status), "child %d: status %d", i, status);
+		statuses[i] = WEXITSTATUS(status);
 		if (WEXITSTATUS(status) == 0)
 			wins++;
 		else if (WEXITSTATUS(status) == 1)
 			conflicts++;
 	}
-	cr_assert_eq(wins, 1);
-	cr_assert_eq(conflicts, N - 1);
+	cr_assert_eq(wins, 1, "exit codes %d %d %d %d %d %d", statuses[0], statuses[1], statuses[2],
+		     statuses[3], statuses[4], statuses[5]);
+	cr_assert_eq(conflicts, N - 1, "exit codes %d %d %d %d %d %d", statuses[0], statuses[1],
+		     statuses[2], statuses[3], statuses[4], statuses[5]);
 	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM promotions"), 1);
 }
 

@@ -1,0 +1,537 @@
+/* test_slack_e2e.c — the real promobot binary on Slack against the fake: acks, threads, buttons, refresh, restarts. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_slack.h"
+
+#define APP_TOKEN "xapp-1-A0FAKE-1234567890-e2e-app-token"
+#define BOT_TOKEN "xoxb-1111-2222-e2e-bot-token-value"
+#define CHANNEL "C0PROMO"
+#define WAIT_MS 20000
+
+typedef struct bot {
+	fake_slack *fake;
+	char dir[256];
+	char log[300];
+	pid_t pid;
+} bot;
+
+static void sleep_poll(void)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void write_config(bot *b, const char *app_token_env)
+{
+	char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/promobot.json", b->dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+		"{\n"
+		" \"storage\": {\"path\": \"%s/promobot.db\"},\n"
+		" \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\",\n"
+		"   \"app_token_env\": \"%s\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
+		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": 0}},\n"
+		" \"workers\": 4,\n"
+		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
+		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
+		"            \"U0CAROL\": {\"name\": \"Carol\", \"roles\": [\"admin\"]}},\n"
+		" \"policy\": {\"required_approvals\": 1, \"self_approval\": false, \"required_checks\": [\"tests\"]},\n"
+		" \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core\", \"stage\": \"development\",\n"
+		"   \"workdir\": \"%s\", \"revision\": {\"value\": \"neo4j-5.13.0\"},\n"
+		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": [\"true\"]}],\n"
+		"   \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}}}]\n"
+		"}\n",
+		b->dir, fake_slack_api_url(b->fake), app_token_env, b->dir);
+	fclose(f);
+}
+
+/* Starts the fake and promobot (its stderr goes to b->log). */
+static void bot_start_with(bot *b, const char *app_token)
+{
+	const char *bin = getenv("PROMOBOT_BIN");
+	char cfg[320];
+
+	cr_assert_not_null(bin, "PROMOBOT_BIN not set");
+	memset(b, 0, sizeof(*b));
+	snprintf(b->dir, sizeof(b->dir), "/tmp/pb-slack-e2e-XXXXXX");
+	cr_assert_not_null(mkdtemp(b->dir));
+	snprintf(b->log, sizeof(b->log), "%s/bot.log", b->dir);
+	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &b->fake), 0);
+	write_config(b, "TEST_SLACK_APP");
+	snprintf(cfg, sizeof(cfg), "%s/promobot.json", b->dir);
+	b->pid = fork();
+	cr_assert_geq(b->pid, 0);
+	if (b->pid == 0) {
+		int fd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		/* A failed assertion ends the test process: the bot must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+			close(fd);
+		}
+		setenv("TEST_SLACK_APP", app_token, 1);
+		setenv("TEST_SLACK_BOT", BOT_TOKEN, 1);
+		execl(bin, bin, "--config", cfg, (char *)NULL);
+		_exit(127);
+	}
+}
+
+static void bot_start(bot *b)
+{
+	bot_start_with(b, APP_TOKEN);
+	cr_assert(fake_slack_wait_hellos(b->fake, 1, WAIT_MS), "the bot never connected");
+}
+
+/* Waits for the process to exit by itself; returns its wait status or -1 on timeout. */
+static int bot_wait_exit(bot *b, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int status;
+
+	while (now_ms() < deadline) {
+		pid_t r = waitpid(b->pid, &status, WNOHANG);
+
+		if (r == b->pid) {
+			b->pid = 0;
+			return status;
+		}
+		sleep_poll();
+	}
+	return -1;
+}
+
+/* SIGTERM, then the exit status: 0 means a clean stop (and no leak under ASan). */
+static int bot_stop(bot *b)
+{
+	int status;
+
+	if (b->pid <= 0)
+		return -1;
+	kill(b->pid, SIGTERM);
+	status = bot_wait_exit(b, 60000);
+	if (status == -1) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, &status, 0);
+		b->pid = 0;
+		return -1;
+	}
+	return status;
+}
+
+static char *read_log(const bot *b)
+{
+	FILE *f = fopen(b->log, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static size_t count_lines_with(const char *text, const char *needle)
+{
+	size_t n = 0;
+	const char *line = text;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *copy = strndup(line, len);
+
+		if (copy && strstr(copy, needle))
+			n++;
+		free(copy);
+		line = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+static void bot_finish(bot *b, bool expect_clean)
+{
+	int status = bot_stop(b);
+	char *log = read_log(b);
+
+	if (expect_clean)
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "promobot did not stop cleanly (status %d); log:\n%s", status, log);
+	/* Tokens never reach the logs. */
+	cr_expect_null(strstr(log, APP_TOKEN), "app token leaked into the log");
+	cr_expect_null(strstr(log, BOT_TOKEN), "bot token leaked into the log");
+	free(log);
+	fake_slack_free(b->fake);
+	b->fake = NULL;
+	if (getenv("PB_TEST_KEEP")) {
+		fprintf(stderr, "kept %s\n", b->dir);
+	} else {
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+		cr_expect_eq(system(cmd), 0);
+	}
+}
+
+static void run_slash(bot *b, const char *env_id, const char *user, const char *text)
+{
+	fake_slack_ack ack;
+
+	cr_assert_gt(fake_slack_send_slash(b->fake, env_id, user, CHANNEL, text), 0);
+	cr_assert(fake_slack_wait_ack(b->fake, env_id, WAIT_MS, &ack), "no ack for %s", env_id);
+	/* Slack's limit is 3 s; the ack must not wait for the command. */
+	cr_expect_lt(ack.acked_ms - ack.sent_ms, 3000, "ack took %lld ms",
+		     (long long)(ack.acked_ms - ack.sent_ms));
+	free(ack.payload);
+}
+
+/* Finds the ts of the first ok chat.postMessage without thread_ts (the thread's parent). */
+static bool parent_ts(bot *b, char *out, size_t size)
+{
+	fake_slack_call c;
+
+	for (size_t i = 0; fake_slack_call_get(b->fake, "chat.postMessage", i, &c); i++) {
+		bool parent = c.ok && !strstr(c.body, "\"thread_ts\"");
+
+		if (parent)
+			snprintf(out, size, "%s", c.ts);
+		fake_slack_call_deinit(&c);
+		if (parent)
+			return true;
+	}
+	return false;
+}
+
+static bool wait_matching(bot *b, const char *method, const char *needle, size_t n, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	while (fake_slack_calls_matching(b->fake, method, needle) < n) {
+		if (now_ms() > deadline)
+			return false;
+		sleep_poll();
+	}
+	return true;
+}
+
+/*
+ * Runs "validate neo4j" as Alice until it replies in the thread `ts`: the
+ * request that just opened the thread may still hold the component lock, and
+ * then the bot answers "busy" to her (which is the documented behaviour).
+ */
+/* Clicks approve as `user` until `method` records a body with `needle` (retrying on "busy"). */
+static char last_click[64], last_action_ts[32];
+
+static void click_until(bot *b, const char *user, const char *ts, const char *method, const char *needle,
+			const char *tag)
+{
+	char *id = last_click, *action_ts = last_action_ts;
+
+	for (int attempt = 0; attempt < 20; attempt++) {
+		size_t busy = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy");
+		int64_t deadline = now_ms() + WAIT_MS;
+
+		snprintf(id, sizeof(last_click), "env-%s-%d", tag, attempt);
+		snprintf(action_ts, sizeof(last_action_ts), "17000002%02d.000001", attempt);
+		cr_assert_gt(fake_slack_send_action(b->fake, id, user, CHANNEL, ts, "approve:0", "neo4j",
+						    action_ts), 0);
+		cr_assert(fake_slack_wait_ack(b->fake, id, WAIT_MS, NULL));
+		while (now_ms() < deadline) {
+			if (fake_slack_calls_matching(b->fake, method, needle) >= 1)
+				return;
+			if (fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy") > busy)
+				break;
+			sleep_poll();
+		}
+	}
+	cr_assert_fail("clicking approve as %s never produced %s", user, needle);
+}
+
+static void validate_in_thread(bot *b, const char *ts)
+{
+	char needle[64], id[64];
+
+	snprintf(needle, sizeof(needle), "\"thread_ts\":\"%s\"", ts);
+	for (int attempt = 0; attempt < 20; attempt++) {
+		size_t busy = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy");
+		int64_t deadline = now_ms() + WAIT_MS;
+
+		snprintf(id, sizeof(id), "env-validate-%d", attempt);
+		run_slash(b, id, "U0ALICE", "validate neo4j");
+		while (now_ms() < deadline) {
+			if (fake_slack_calls_matching(b->fake, "chat.postMessage", needle) >= 1)
+				return;
+			if (fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy") > busy)
+				break;
+			sleep_poll();
+		}
+	}
+	cr_assert_fail("validation never replied in the thread");
+}
+
+Test(slack_e2e, slash_command_is_acked_and_answered_to_the_caller, .timeout = 90)
+{
+	bot b;
+
+	bot_start(&b);
+	run_slash(&b, "env-status-1", "U0ALICE", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS),
+		  "no ephemeral reply to the caller");
+	cr_expect_geq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "neo4j"), 1);
+	/* Unknown users are read-only: status works, request is refused to them only. */
+	run_slash(&b, "env-status-2", "U0STRANGER", "request neo4j staging");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0STRANGER\"", 1, WAIT_MS));
+	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postMessage", false), 0,
+		     "a refusal must not reach the channel");
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, request_opens_a_thread_and_steps_reply_in_it, .timeout = 90)
+{
+	bot b;
+	char ts[32], needle[64];
+
+	bot_start(&b);
+	run_slash(&b, "env-req-1", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
+	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	cr_expect_geq(fake_slack_calls_matching(b.fake, "chat.postMessage", "approve:"), 0);
+	validate_in_thread(&b, ts);
+	/* The parent card is kept current. */
+	snprintf(needle, sizeof(needle), "\"ts\":\"%s\"", ts);
+	cr_assert(wait_matching(&b, "chat.update", needle, 1, WAIT_MS), "parent card not updated");
+	/* Every thread reply used the parent ts: the fake rejects anything else. */
+	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postMessage", false),
+		     fake_slack_call_count(b.fake, "chat.postMessage", true));
+	cr_expect_eq(fake_slack_call_count(b.fake, "chat.update", false),
+		     fake_slack_call_count(b.fake, "chat.update", true));
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, approve_button_follows_the_approval_rules, .timeout = 120)
+{
+	bot b;
+	char ts[32];
+
+	bot_start(&b);
+	run_slash(&b, "env-req-2", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
+	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	validate_in_thread(&b, ts);
+
+	/* Self-approval by the requester's click is refused, to her only. */
+	click_until(&b, "U0ALICE", ts, "chat.postEphemeral", "cannot approve", "self");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by"), 0);
+
+	/* Bob approves with the button: the clicked card says so. */
+	click_until(&b, "U0BOB", ts, "chat.update", "Approved by <@U0BOB>", "bob");
+	/* A redelivered click (the same envelope id again) is acked and runs once. */
+	{
+		size_t acks = fake_slack_ack_count(b.fake);
+		int64_t deadline = now_ms() + WAIT_MS;
+
+		cr_assert_gt(fake_slack_send_action(b.fake, last_click, "U0BOB", CHANNEL, ts, "approve:0", "neo4j",
+						    last_action_ts), 0);
+		while (fake_slack_ack_count(b.fake) <= acks && now_ms() < deadline)
+			sleep_poll();
+		cr_assert_gt(fake_slack_ack_count(b.fake), acks, "redelivered click not acked");
+	}
+	{
+		size_t acks_before = fake_slack_ack_count(b.fake);
+
+		run_slash(&b, "env-status-3", "U0BOB", "status neo4j");
+		cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
+		cr_expect_gt(fake_slack_ack_count(b.fake), acks_before);
+	}
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by <@U0BOB>"), 1,
+		     "the duplicate click ran again");
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, app_mention_runs_like_the_slash_command_once, .timeout = 90)
+{
+	bot b;
+	fake_slack_ack ack;
+
+	bot_start(&b);
+	cr_assert_gt(fake_slack_send_mention(b.fake, "env-m-1", "Ev0001", "U0CAROL", CHANNEL,
+					     "<@U0BOT> status neo4j", 0), 0);
+	cr_assert(fake_slack_wait_ack(b.fake, "env-m-1", WAIT_MS, &ack));
+	free(ack.payload);
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", 1, WAIT_MS));
+	/* Slack's retry of the same event (new envelope, same event_id) is acked and not run again. */
+	cr_assert_gt(fake_slack_send_mention(b.fake, "env-m-2", "Ev0001", "U0CAROL", CHANNEL,
+					     "<@U0BOT> status neo4j", 1), 0);
+	cr_assert(fake_slack_wait_ack(b.fake, "env-m-2", WAIT_MS, &ack));
+	free(ack.payload);
+	run_slash(&b, "env-after-m", "U0BOB", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\""), 1);
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, refresh_during_200_commands_loses_none_and_runs_none_twice, .timeout = 240)
+{
+	bot b;
+	const size_t n = 200;
+	size_t per_cmd;
+	char id[64], user[32];
+
+	bot_start(&b);
+	/* One command first: how many replies a status produces. */
+	run_slash(&b, "env-probe", "U0PROBE", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0PROBE\"", 1, WAIT_MS));
+	per_cmd = fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0PROBE\"");
+	cr_assert_eq(per_cmd, 1);
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "env-stream-%03zu", i);
+		snprintf(user, sizeof(user), "U%03zuX", i);
+		if (i == n / 2)
+			cr_assert_gt(fake_slack_disconnect(b.fake, "refresh_requested", 3000), 0);
+		cr_assert_gt(fake_slack_send_slash(b.fake, id, user, CHANNEL, "status neo4j"), 0);
+	}
+	cr_assert(fake_slack_wait_acked_envelopes(b.fake, n + 1, 60000), "only %zu of %zu acked",
+		  fake_slack_acked_envelopes(b.fake), n + 1);
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postEphemeral", n + 1, 120000), "only %zu replies",
+		  fake_slack_call_count(b.fake, "chat.postEphemeral", true));
+	cr_expect_geq(fake_slack_hellos(b.fake), 2, "no new connection after refresh_requested");
+	cr_assert(fake_slack_wait_live(b.fake, 1, WAIT_MS), "the old connection was not closed");
+	/* Stopping drains the queue: after that, exactly one reply per command. */
+	{
+		int status = bot_stop(&b);
+
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char needle[48];
+
+		snprintf(needle, sizeof(needle), "\"user\":\"U%03zuX\"", i);
+		cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", needle), 1,
+			     "command %zu ran %zu times", i,
+			     fake_slack_calls_matching(b.fake, "chat.postEphemeral", needle));
+	}
+	bot_finish(&b, false);
+}
+
+Test(slack_e2e, fake_killed_and_restarted_bot_reconnects, .timeout = 120)
+{
+	bot b;
+
+	bot_start(&b);
+	run_slash(&b, "env-before-kill", "U0ALICE", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS));
+	fake_slack_kill(b.fake);
+	cr_assert_eq(fake_slack_restart(b.fake), 0);
+	cr_assert(fake_slack_wait_hellos(b.fake, 2, 60000), "the bot did not reconnect");
+	run_slash(&b, "env-after-kill", "U0BOB", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, invalid_auth_stops_with_one_clear_line, .timeout = 60)
+{
+	bot b;
+	int status;
+	char *log;
+
+	bot_start_with(&b, "xapp-1-A0FAKE-revoked-token-0000");
+	status = bot_wait_exit(&b, 30000);
+	cr_assert_neq(status, -1, "promobot kept running after invalid_auth");
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) != 0, "exit status %d", status);
+	/* No retry storm: one attempt. */
+	cr_expect_eq(fake_slack_call_count(b.fake, "apps.connections.open", false), 1);
+	log = read_log(&b);
+	cr_expect_eq(count_lines_with(log, "Slack refused the app-level token (invalid_auth)"), 1, "log:\n%s", log);
+	cr_expect_null(strstr(log, "revoked-token"));
+	free(log);
+	bot_finish(&b, false);
+}
+
+Test(slack_e2e, rate_limited_posts_are_delayed_not_dropped, .timeout = 90)
+{
+	bot b;
+
+	bot_start(&b);
+	fake_slack_rate_limit(b.fake, "chat.postEphemeral", 2, 1);
+	run_slash(&b, "env-429", "U0ALICE", "status neo4j");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postEphemeral", 1, WAIT_MS), "reply dropped after 429");
+	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postEphemeral", false), 3);
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, malformed_traffic_is_survived, .timeout = 120)
+{
+	bot b;
+	size_t big = (1u << 20) + 4096;
+	char *huge = malloc(big + 200);
+	char *frag;
+	fake_slack_ack ack;
+
+	cr_assert_not_null(huge);
+	bot_start(&b);
+	cr_assert_gt(fake_slack_send_raw(b.fake, "this is not json", 0), 0);
+	cr_assert_gt(fake_slack_send_raw(b.fake, "{}", 0), 0);
+	cr_assert_gt(fake_slack_send_raw(b.fake, "{\"type\":\"slash_commands\",\"envelope_id\":\"env-nopayload\"}", 0), 0);
+	cr_assert_gt(fake_slack_send_raw(b.fake, "{\"type\":\"mystery\",\"envelope_id\":\"env-mystery\",\"payload\":{}}", 0), 0);
+	cr_assert_gt(fake_slack_send_raw(b.fake, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 0), 0);
+	/* A valid envelope over 1 MiB: acked; the dispatcher refuses the oversized text to the caller. */
+	{
+		int off = snprintf(huge, 200, "{\"envelope_id\":\"env-huge\",\"type\":\"slash_commands\","
+				   "\"payload\":{\"user_id\":\"U0ALICE\",\"channel_id\":\"" CHANNEL "\",\"text\":\"status ");
+
+		memset(huge + off, 'x', big);
+		strcpy(huge + off + big, "\"}}");
+	}
+	cr_assert_gt(fake_slack_send_raw(b.fake, huge, 0), 0);
+	/* A fragmented envelope is reassembled. */
+	frag = strdup("{\"envelope_id\":\"env-frag\",\"type\":\"slash_commands\",\"accepts_response_payload\":true,"
+		      "\"payload\":{\"user_id\":\"U0BOB\",\"user_name\":\"bob\",\"channel_id\":\"" CHANNEL "\","
+		      "\"command\":\"/promote\",\"text\":\"status neo4j\"}}");
+	cr_assert_gt(fake_slack_send_raw(b.fake, frag, 7), 0);
+	cr_assert(fake_slack_wait_ack(b.fake, "env-nopayload", WAIT_MS, NULL), "broken envelope not acked");
+	cr_assert(fake_slack_wait_ack(b.fake, "env-mystery", WAIT_MS, NULL));
+	cr_assert(fake_slack_wait_ack(b.fake, "env-huge", WAIT_MS, &ack), "1 MiB envelope not acked");
+	free(ack.payload);
+	cr_assert(fake_slack_wait_ack(b.fake, "env-frag", WAIT_MS, NULL), "fragmented envelope not acked");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS));
+	/* Still the same connection, still working. */
+	cr_expect_eq(fake_slack_hellos(b.fake), 1);
+	run_slash(&b, "env-after-garbage", "U0CAROL", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", 1, WAIT_MS));
+	free(frag);
+	free(huge);
+	bot_finish(&b, true);
+}

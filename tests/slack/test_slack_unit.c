@@ -1,0 +1,442 @@
+/* test_slack_unit.c — Slack adapter pieces without the bot: envelopes, blocks, backoff, workers, Web API vs the fake. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_slack.h"
+#include "pb_card.h"
+#include "pb_err.h"
+#include "slack_blocks.h"
+#include "slack_envelope.h"
+#include "slack_web.h"
+#include "workers.h"
+
+/* ---- envelopes ---- */
+
+Test(slack_envelope, slash_command)
+{
+	const char *j = "{\"envelope_id\":\"e1\",\"type\":\"slash_commands\",\"accepts_response_payload\":true,"
+			"\"payload\":{\"command\":\"/promote\",\"text\":\"status neo4j\",\"user_id\":\"U1\","
+			"\"user_name\":\"alice\",\"channel_id\":\"C1\"}}";
+	pb_slack_msg m;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_msg_parse(j, strlen(j), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_COMMAND);
+	cr_assert_str_eq(m.envelope_id, "e1");
+	cr_assert_str_eq(m.text, "status neo4j");
+	cr_assert_str_eq(m.user_id, "U1");
+	cr_assert_str_eq(m.channel_id, "C1");
+	cr_assert(m.accepts_response_payload);
+	pb_slack_msg_deinit(&m);
+}
+
+Test(slack_envelope, app_mention_strips_the_mention)
+{
+	const char *j = "{\"envelope_id\":\"e2\",\"type\":\"events_api\",\"retry_attempt\":1,"
+			"\"payload\":{\"event_id\":\"Ev1\",\"event\":{\"type\":\"app_mention\",\"user\":\"U2\","
+			"\"channel\":\"C1\",\"text\":\"<@U0BOT>  status neo4j\"}}}";
+	pb_slack_msg m;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_msg_parse(j, strlen(j), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_COMMAND);
+	cr_assert_str_eq(m.text, "status neo4j");
+	cr_assert_str_eq(m.event_id, "Ev1");
+	pb_slack_msg_deinit(&m);
+}
+
+Test(slack_envelope, bot_messages_and_other_events_are_ignored)
+{
+	const char *j = "{\"envelope_id\":\"e3\",\"type\":\"events_api\",\"payload\":{\"event_id\":\"Ev2\","
+			"\"event\":{\"type\":\"app_mention\",\"bot_id\":\"B1\",\"user\":\"U2\",\"channel\":\"C1\",\"text\":\"x\"}}}";
+	const char *k = "{\"envelope_id\":\"e4\",\"type\":\"some_future_type\",\"payload\":{}}";
+	pb_slack_msg m;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_msg_parse(j, strlen(j), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_IGNORED);
+	pb_slack_msg_deinit(&m);
+	cr_assert_eq(pb_slack_msg_parse(k, strlen(k), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_IGNORED);
+	cr_assert_str_eq(m.envelope_id, "e4");
+	pb_slack_msg_deinit(&m);
+}
+
+Test(slack_envelope, block_actions)
+{
+	const char *j = "{\"envelope_id\":\"e5\",\"type\":\"interactive\",\"payload\":{\"type\":\"block_actions\","
+			"\"user\":{\"id\":\"U3\",\"username\":\"bob\"},\"channel\":{\"id\":\"C1\"},"
+			"\"container\":{\"type\":\"message\",\"message_ts\":\"1.2\",\"channel_id\":\"C1\"},"
+			"\"message\":{\"ts\":\"1.2\",\"blocks\":[{\"type\":\"divider\"}]},"
+			"\"actions\":[{\"action_id\":\"approve:0\",\"value\":\"neo4j\",\"type\":\"button\",\"action_ts\":\"9.9\"}]}}";
+	pb_slack_msg m;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_msg_parse(j, strlen(j), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_ACTION);
+	cr_assert_str_eq(m.action, "approve");
+	cr_assert_str_eq(m.action_value, "neo4j");
+	cr_assert_str_eq(m.message_ts, "1.2");
+	cr_assert_str_eq(m.message_channel, "C1");
+	cr_assert_str_eq(m.action_ts, "9.9");
+	cr_assert_not_null(m.message_blocks);
+	pb_slack_msg_deinit(&m);
+}
+
+Test(slack_envelope, malformed_frames_are_reported_not_fatal)
+{
+	static const char *const bad[] = {
+		"not json", "[1,2]", "{}", "{\"type\":\"slash_commands\"}",
+		"{\"envelope_id\":\"e6\",\"type\":\"slash_commands\"}",
+		"{\"envelope_id\":\"e7\",\"type\":\"slash_commands\",\"payload\":{\"text\":\"x\"}}",
+		"{\"envelope_id\":\"e8\",\"type\":\"interactive\",\"payload\":{\"type\":\"block_actions\",\"actions\":[]}}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pb_slack_msg m;
+		pb_err e;
+
+		pb_err_init(&e);
+		cr_assert_eq(pb_slack_msg_parse(bad[i], strlen(bad[i]), &m, &e), PB_E_INVALID, "%s", bad[i]);
+		cr_assert_eq(m.kind, PB_SLACK_MSG_INVALID);
+		cr_assert(e.set);
+		pb_slack_msg_deinit(&m);
+	}
+	{
+		/* The envelope id survives a broken payload so the frame can still be acked. */
+		const char *j = bad[5];
+		pb_slack_msg m;
+		pb_err e;
+
+		pb_err_init(&e);
+		pb_slack_msg_parse(j, strlen(j), &m, &e);
+		cr_assert_str_eq(m.envelope_id, "e7");
+		pb_slack_msg_deinit(&m);
+	}
+}
+
+Test(slack_envelope, hello_and_disconnect)
+{
+	const char *h = "{\"type\":\"hello\",\"num_connections\":1}";
+	const char *d = "{\"type\":\"disconnect\",\"reason\":\"refresh_requested\"}";
+	pb_slack_msg m;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_msg_parse(h, strlen(h), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_HELLO);
+	pb_slack_msg_deinit(&m);
+	cr_assert_eq(pb_slack_msg_parse(d, strlen(d), &m, &e), 0);
+	cr_assert_eq(m.kind, PB_SLACK_MSG_DISCONNECT);
+	cr_assert_str_eq(m.reason, "refresh_requested");
+	pb_slack_msg_deinit(&m);
+}
+
+Test(slack_envelope, ack_json)
+{
+	char *a = pb_slack_ack_json("e\"1", NULL);
+	char *b = pb_slack_ack_json("e2", "busy");
+
+	cr_assert_str_eq(a, "{\"envelope_id\":\"e\\\"1\"}");
+	cr_assert_str_eq(b, "{\"envelope_id\":\"e2\",\"payload\":{\"text\":\"busy\"}}");
+	free(a);
+	free(b);
+}
+
+Test(slack_envelope, permanent_errors)
+{
+	cr_assert(pb_slack_error_is_permanent("invalid_auth"));
+	cr_assert(pb_slack_error_is_permanent("not_authed"));
+	cr_assert(pb_slack_error_is_permanent("account_inactive"));
+	cr_assert(pb_slack_error_is_permanent("link_disabled"));
+	cr_assert_not(pb_slack_error_is_permanent("ratelimited"));
+	cr_assert_not(pb_slack_error_is_permanent("internal_error"));
+	cr_assert_not(pb_slack_error_is_permanent(NULL));
+}
+
+Test(slack_backoff, grows_with_jitter_and_caps)
+{
+	unsigned prev_max = 0;
+
+	for (unsigned a = 0; a < 12; a++) {
+		unsigned lo = pb_slack_backoff_ms(a, 0), hi = pb_slack_backoff_ms(a, ~0u);
+
+		cr_assert_leq(lo, hi);
+		cr_assert_leq(hi, 30000u);
+		cr_assert_geq(lo, 250u);
+		cr_assert_geq(hi, prev_max / 2, "attempt %u", a);
+		prev_max = hi;
+		for (unsigned r = 0; r < 1000; r += 37) {
+			unsigned d = pb_slack_backoff_ms(a, r * 7919u);
+
+			cr_assert(d >= lo / 1 && d <= 30000u);
+		}
+	}
+	cr_assert_geq(pb_slack_backoff_ms(20, 0), 15000u);
+	cr_assert_lt(pb_slack_backoff_ms(0, ~0u), 1000u);
+}
+
+/* ---- blocks ---- */
+
+static const cJSON *block_of_type(const cJSON *blocks, const char *type, int nth)
+{
+	const cJSON *b;
+
+	cJSON_ArrayForEach(b, blocks) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
+
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, type) && nth-- == 0)
+			return b;
+	}
+	return NULL;
+}
+
+Test(slack_blocks, card_renders_within_limits)
+{
+	pb_card *c = pb_card_new("Promotion neo4j → staging <#3>");
+	char longtitle[600];
+	cJSON *msg = cJSON_CreateObject();
+	const cJSON *blocks, *hdr, *sec, *acts;
+	char *json;
+
+	cr_assert_not_null(c);
+	pb_card_text(c, "Requested by <@U1> & team: <script>");
+	for (int i = 0; i < 12; i++)
+		pb_card_field(c, "Field", "value %d", i);
+	pb_card_item(c, PB_ITEM_PASS, "tests");
+	pb_card_item(c, PB_ITEM_FAIL, "coverage 50%% < 70%%");
+	pb_card_button(c, "Approve", "approve", "neo4j", false);
+	pb_card_button(c, "Reject", "reject", "neo4j", true);
+	cr_assert_eq(pb_slack_card_to_message(c, msg), 0);
+	blocks = cJSON_GetObjectItemCaseSensitive(msg, "blocks");
+	cr_assert(cJSON_IsArray(blocks));
+	hdr = block_of_type(blocks, "header", 0);
+	cr_assert_not_null(hdr);
+	sec = block_of_type(blocks, "section", 0);
+	json = cJSON_PrintUnformatted(sec);
+	/* Peer text cannot inject mentions or links into mrkdwn. */
+	cr_assert_not_null(strstr(json, "&lt;@U1&gt; &amp; team"));
+	cr_assert_null(strstr(json, "<script>"));
+	free(json);
+	/* 12 fields: two sections (10 + 2). */
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(block_of_type(blocks, "section", 1), "fields")), 10);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(block_of_type(blocks, "section", 2), "fields")), 2);
+	acts = block_of_type(blocks, "actions", 0);
+	cr_assert_not_null(acts);
+	{
+		const cJSON *els = cJSON_GetObjectItem(acts, "elements");
+		const char *a0 = cJSON_GetObjectItem(cJSON_GetArrayItem(els, 0), "action_id")->valuestring;
+		const char *a1 = cJSON_GetObjectItem(cJSON_GetArrayItem(els, 1), "action_id")->valuestring;
+
+		cr_assert_str_eq(a0, "approve:0");
+		cr_assert_str_eq(a1, "reject:1");
+		cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(els, 1), "style")->valuestring, "danger");
+		cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(els, 0), "value")->valuestring, "neo4j");
+	}
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(msg, "text")));
+	cJSON_Delete(msg);
+	pb_card_free(c);
+
+	/* A title over 150 characters is cut (UTF-8 safe) rather than rejected by Slack. */
+	memset(longtitle, 0, sizeof(longtitle));
+	for (int i = 0; i < 100; i++)
+		strcat(longtitle, "é→");
+	c = pb_card_new(longtitle);
+	msg = cJSON_CreateObject();
+	cr_assert_eq(pb_slack_card_to_message(c, msg), 0);
+	{
+		const char *t = cJSON_GetObjectItem(cJSON_GetObjectItem(
+			block_of_type(cJSON_GetObjectItem(msg, "blocks"), "header", 0), "text"), "text")->valuestring;
+		size_t cps = 0;
+
+		for (const char *p = t; *p; p++)
+			if (((unsigned char)*p & 0xC0) != 0x80)
+				cps++;
+		cr_assert_leq(cps, 150u);
+		cr_assert_gt(cps, 100u);
+	}
+	cJSON_Delete(msg);
+	pb_card_free(c);
+}
+
+Test(slack_blocks, long_text_is_cut_to_section_limit)
+{
+	pb_card *c = pb_card_new("t");
+	char *big = malloc(10001);
+	cJSON *msg = cJSON_CreateObject();
+	const char *t;
+
+	memset(big, 'x', 10000);
+	big[10000] = '\0';
+	pb_card_pre(c, big);
+	cr_assert_eq(pb_slack_card_to_message(c, msg), 0);
+	t = cJSON_GetObjectItem(cJSON_GetObjectItem(block_of_type(cJSON_GetObjectItem(msg, "blocks"), "section", 0),
+						    "text"), "text")->valuestring;
+	cr_assert_leq(strlen(t), 3000u + 16);
+	cr_assert_eq(strncmp(t, "```", 3), 0);
+	free(big);
+	cJSON_Delete(msg);
+	pb_card_free(c);
+}
+
+Test(slack_blocks, note_keeps_blocks_and_appends_context)
+{
+	cJSON *b = pb_slack_blocks_with_note("[{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":\"x\"}},"
+					     "{\"type\":\"actions\",\"elements\":[]}]", "Approved by <@U1>", false);
+	const cJSON *ctx;
+
+	cr_assert_not_null(b);
+	cr_assert_eq(cJSON_GetArraySize(b), 3);
+	ctx = cJSON_GetArrayItem(b, 2);
+	cr_assert_str_eq(cJSON_GetObjectItem(ctx, "type")->valuestring, "context");
+	cJSON_Delete(b);
+	/* A final decision drops the buttons. */
+	b = pb_slack_blocks_with_note("[{\"type\":\"actions\",\"elements\":[]}]", "Rejected", true);
+	cr_assert_eq(cJSON_GetArraySize(b), 1);
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(b, 0), "type")->valuestring, "context");
+	cJSON_Delete(b);
+	b = pb_slack_blocks_with_note(NULL, "n", false);
+	cr_assert_eq(cJSON_GetArraySize(b), 1);
+	cJSON_Delete(b);
+}
+
+/* ---- workers ---- */
+
+typedef struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool open;
+	int ran;
+} gate;
+
+static void gated_run(void *ud, void *state, void *job)
+{
+	gate *g = ud;
+
+	pthread_mutex_lock(&g->lock);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->ran++;
+	pthread_mutex_unlock(&g->lock);
+	free(job);
+}
+
+Test(slack_workers, full_queue_is_busy_and_free_drains)
+{
+	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0 };
+	pb_workers_ops ops = { NULL, gated_run, NULL, &g };
+	pb_workers *w;
+	int accepted = 0;
+
+	cr_assert_eq(pb_workers_new(1, 3, &ops, &w), 0);
+	/* One job may be taken by the (blocked) worker, three more fill the queue. */
+	for (int i = 0; i < 10; i++) {
+		void *job = malloc(1);
+
+		if (pb_workers_submit(w, job) == 0)
+			accepted++;
+		else
+			free(job);
+	}
+	cr_assert(accepted >= 3 && accepted <= 4, "accepted %d", accepted);
+	cr_assert(pb_workers_full(w));
+	pthread_mutex_lock(&g.lock);
+	g.open = true;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pb_workers_free(w);
+	cr_assert_eq(g.ran, accepted);
+}
+
+/* ---- pacing and the Web API against the fake ---- */
+
+Test(slack_pacer, spaces_posts_per_channel)
+{
+	pb_slack_pacer *p;
+	long a, b, c;
+
+	cr_assert_eq(pb_slack_pacer_new(1000, &p), 0);
+	a = pb_slack_pacer_reserve(p, "C1");
+	b = pb_slack_pacer_reserve(p, "C1");
+	c = pb_slack_pacer_reserve(p, "C2");
+	cr_assert_eq(a, 0);
+	cr_assert(b > 900 && b <= 1000, "b=%ld", b);
+	cr_assert_eq(c, 0);
+	pb_slack_pacer_defer(p, "C2", 5000);
+	cr_assert_gt(pb_slack_pacer_reserve(p, "C2"), 4000);
+	pb_slack_pacer_free(p);
+}
+
+#define APP_TOKEN "xapp-1-A0FAKE-test-app-token"
+#define BOT_TOKEN "xoxb-0000-test-bot-token"
+
+Test(slack_web, calls_check_auth_ok_and_rate_limits)
+{
+	fake_slack *f;
+	pb_slack_web web, app, bad;
+	cJSON *body = cJSON_CreateObject(), *resp = NULL;
+	char code[64];
+	char *url = NULL;
+	pb_err e;
+
+	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &f), 0);
+	cr_assert_eq(pb_slack_web_init(&web, fake_slack_api_url(f), BOT_TOKEN, NULL, NULL), 0);
+	cr_assert_eq(pb_slack_web_init(&app, fake_slack_api_url(f), APP_TOKEN, NULL, NULL), 0);
+	cr_assert_eq(pb_slack_web_init(&bad, fake_slack_api_url(f), "xoxb-wrong-token", NULL, NULL), 0);
+	cJSON_AddStringToObject(body, "channel", "C0PROMO");
+	cJSON_AddStringToObject(body, "text", "hello");
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_web_call(&web, "chat.postMessage", body, "C0PROMO", &resp, code, sizeof(code), &e), 0,
+		     "%s", pb_err_text(&e));
+	cr_assert_str_eq(cJSON_GetObjectItem(resp, "ts")->valuestring, "1700000000.000001");
+	cJSON_Delete(resp);
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_web_call(&bad, "chat.postMessage", body, NULL, NULL, code, sizeof(code), &e), PB_E_FAILED);
+	cr_assert_str_eq(code, "invalid_auth");
+	cr_assert_null(strstr(e.msg, "wrong-token"));
+
+	/* The app token is the wrong type for chat.*, and the bot token for connections.open. */
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_web_call(&app, "chat.postMessage", body, NULL, NULL, code, sizeof(code), &e), PB_E_FAILED);
+	cr_assert_str_eq(code, "not_allowed_token_type");
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_connections_open(&web, &url, code, sizeof(code), &e), PB_E_FAILED);
+	cr_assert_null(url);
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_connections_open(&app, &url, code, sizeof(code), &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(strncmp(url, "ws://127.0.0.1:", 15), 0);
+	free(url);
+
+	/* 429 with Retry-After: delayed, then delivered. */
+	fake_slack_rate_limit(f, "chat.postMessage", 1, 1);
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_web_call(&web, "chat.postMessage", body, "C0PROMO", NULL, code, sizeof(code), &e), 0,
+		     "%s", pb_err_text(&e));
+	cr_assert_eq(fake_slack_call_count(f, "chat.postMessage", false), 5);
+	cr_assert_eq(fake_slack_call_count(f, "chat.postMessage", true), 2);
+
+	/* Unknown channel and reply to a non-parent ts are Slack errors, reported not crashed. */
+	cJSON_ReplaceItemInObject(body, "channel", cJSON_CreateString("C0NOPE"));
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_web_call(&web, "chat.postMessage", body, NULL, NULL, code, sizeof(code), &e), PB_E_FAILED);
+	cr_assert_str_eq(code, "channel_not_found");
+	cJSON_ReplaceItemInObject(body, "channel", cJSON_CreateString("C0PROMO"));
+	cJSON_AddStringToObject(body, "thread_ts", "1.000000");
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_web_call(&web, "chat.postMessage", body, NULL, NULL, code, sizeof(code), &e), PB_E_FAILED);
+	cr_assert_str_eq(code, "thread_not_found");
+
+	cJSON_Delete(body);
+	pb_slack_web_deinit(&web);
+	pb_slack_web_deinit(&app);
+	pb_slack_web_deinit(&bad);
+	fake_slack_free(f);
+}
