@@ -1,9 +1,9 @@
 #!/bin/sh
 # slack_bench.sh — builds an optimised (non-sanitizer) tree and runs the Slack benchmark.
-# usage: bench/slack_bench.sh [N=1000] [workers=4]   (BUILD=/tmp/build-bench to choose the dir)
+# usage: bench/slack_bench.sh [N=1000] [workers=4] [in-flight window=200]   (BUILD=/tmp/build-bench to choose the dir)
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-/tmp/build-bench}
-[ -d "$build" ] || meson setup "$build" "$src" -Dbuildtype=release -Dtests=enabled >/dev/null
+[ -d "$build" ] || meson setup "$build" "$src" -Dbuildtype=release >/dev/null
 ninja -C "$build" promobot bench/slack_bench >/dev/null
-PROMOBOT_BIN="$build/promobot" exec "$build/bench/slack_bench" "${1:-1000}" "${2:-4}"
+PROMOBOT_BIN="$build/promobot" exec "$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}"

@@ -469,6 +469,16 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	lc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
 	lc.app_token = app_token;
 	lc.ca_file = cfg->slack.ca_file;
+	/* Undocumented, for tests only: a shorter dead-link watchdog. */
+	{
+		const char *idle = getenv("PROMOBOT_SLACK_IDLE_S");
+		long v;
+
+		if (idle && pb_parse_long(idle, 2, 300, &v) == 0) {
+			lc.idle_s = (unsigned)v;
+			lc.ping_s = (unsigned)(v / 3 ? v / 3 : 1);
+		}
+	}
 	lc.has_room = app_has_room;
 	lc.submit = app_submit;
 	lc.ud = &app;

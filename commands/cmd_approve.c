@@ -60,9 +60,7 @@ int pb_cmd_approve(pb_cmd_ctx *ctx, int argc, char **argv)
 	pb_card *card;
 	int r;
 
-	r = pb_cmd_component(ctx, argv[1], &c);
-	if (!r)
-		r = pb_cmd_open_promotion(ctx, c, &p);
+	r = pb_cmd_lookup(ctx, argv[1], &c, &p);
 	if (!r)
 		r = check_approvable(ctx, &p);
 	if (r)

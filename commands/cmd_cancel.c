@@ -11,9 +11,7 @@ int pb_cmd_cancel(pb_cmd_ctx *ctx, int argc, char **argv)
 	pb_card *card;
 	int r;
 
-	r = pb_cmd_component(ctx, argv[1], &c);
-	if (!r)
-		r = pb_cmd_open_promotion(ctx, c, &p);
+	r = pb_cmd_lookup(ctx, argv[1], &c, &p);
 	if (r)
 		return r;
 	if (strcmp(p.requester, ctx->caller.id) && !(ctx->caller.roles & PB_ROLE_ADMIN))

@@ -27,9 +27,7 @@ int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
 	int r;
 
 	(void)argc;
-	r = pb_cmd_component(ctx, argv[1], &c);
-	if (!r)
-		r = pb_cmd_open_promotion(ctx, c, &p);
+	r = pb_cmd_lookup(ctx, argv[1], &c, &p);
 	if (!r)
 		r = check_observation(ctx, &p);
 	if (r)

@@ -9,9 +9,7 @@ int pb_cmd_reject(pb_cmd_ctx *ctx, int argc, char **argv)
 	int r;
 
 	(void)argc;
-	r = pb_cmd_component(ctx, argv[1], &c);
-	if (!r)
-		r = pb_cmd_open_promotion(ctx, c, &p);
+	r = pb_cmd_lookup(ctx, argv[1], &c, &p);
 	if (r)
 		return r;
 	if (!pb_workflow_allowed(p.state, PB_ST_BLOCKED) || p.state == PB_ST_VALIDATING)

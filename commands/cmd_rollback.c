@@ -15,9 +15,7 @@ int pb_cmd_rollback(pb_cmd_ctx *ctx, int argc, char **argv)
 	int r, result;
 
 	(void)argc;
-	r = pb_cmd_component(ctx, argv[1], &c);
-	if (!r)
-		r = pb_cmd_open_promotion(ctx, c, &p);
+	r = pb_cmd_lookup(ctx, argv[1], &c, &p);
 	if (r)
 		return r;
 	if (p.state != PB_ST_OBSERVING)

@@ -56,6 +56,13 @@ int pb_cmd_open_promotion(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *
 	return r;
 }
 
+int pb_cmd_lookup(pb_cmd_ctx *ctx, const char *id, const pb_component **c, pb_promotion *p)
+{
+	int r = pb_cmd_component(ctx, id, c);
+
+	return r ? r : pb_cmd_open_promotion(ctx, *c, p);
+}
+
 int pb_cmd_audit(pb_cmd_ctx *ctx, int64_t promotion_id, const char *component,
 		 const char *kind, const char *detail)
 {
@@ -164,36 +171,38 @@ pb_card *pb_cmd_caller_card(const char *title)
 	return c;
 }
 
-void pb_cmd_say(pb_cmd_ctx *ctx, const char *title, const char *fmt, ...)
+/* One caller-only card with formatted text: shared by pb_cmd_say and pb_cmd_dry_run. */
+static void say_v(pb_cmd_ctx *ctx, const char *title, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void say_v(pb_cmd_ctx *ctx, const char *title, const char *fmt, va_list ap)
 {
 	pb_card *c = pb_cmd_caller_card(title);
-	char text[1024];
-	va_list ap;
+	char text[2048];
 
 	if (!c)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	pb_card_text(c, "%s", text);
 	pb_sink_emit(ctx->sink, c);
 	pb_card_free(c);
 }
 
-void pb_cmd_dry_run(pb_cmd_ctx *ctx, const char *fmt, ...)
+void pb_cmd_say(pb_cmd_ctx *ctx, const char *title, const char *fmt, ...)
 {
-	pb_card *c = pb_cmd_caller_card("Dry run — nothing was changed");
-	char text[2048];
 	va_list ap;
 
-	if (!c)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	say_v(ctx, title, fmt, ap);
 	va_end(ap);
-	pb_card_text(c, "%s", text);
-	pb_sink_emit(ctx->sink, c);
-	pb_card_free(c);
+}
+
+void pb_cmd_dry_run(pb_cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v(ctx, "Dry run — nothing was changed", fmt, ap);
+	va_end(ap);
 }
 
 int pb_cmd_approval_count(pb_cmd_ctx *ctx, const pb_promotion *p, size_t *count)

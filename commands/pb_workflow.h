@@ -24,6 +24,9 @@ int pb_cmd_component_stage(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out
 /* The component's open promotion; PB_E_NOTFOUND with a hint to request one. */
 int pb_cmd_open_promotion(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *out);
 
+/* Both lookups above in one call: the usual start of a handler. */
+int pb_cmd_lookup(pb_cmd_ctx *ctx, const char *id, const pb_component **c, pb_promotion *p);
+
 /*
  * Moves p to `next` and appends its audit event in ONE transaction
  * (compare-and-swap on p->state). Illegal edges are refused with the reason

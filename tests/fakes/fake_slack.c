@@ -76,6 +76,7 @@ struct fake_slack {
 	struct lws_context *ctx;
 	pthread_t thread;
 	bool running, quit;
+	bool frozen;            /* the server thread stops servicing: sockets stay open, nothing answers */
 	int port;
 	char api_url[64];
 	char app_token[256], bot_token[256];
@@ -821,6 +822,8 @@ static void *fake_main(void *arg)
 		bool quit;
 
 		pthread_mutex_lock(&f->lock);
+		while (f->frozen && !f->quit)
+			pthread_cond_wait(&f->changed, &f->lock);
 		quit = f->quit;
 		pthread_mutex_unlock(&f->lock);
 		if (quit || lws_service(f->ctx, 0) < 0)
@@ -882,12 +885,24 @@ int fake_slack_start(const char *app_token, const char *bot_token, fake_slack **
 	return 0;
 }
 
+void fake_slack_freeze(fake_slack *f, bool frozen)
+{
+	pthread_mutex_lock(&f->lock);
+	f->frozen = frozen;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	if (f->running)
+		lws_cancel_service(f->ctx);
+}
+
 void fake_slack_kill(fake_slack *f)
 {
 	if (!f->running)
 		return;
 	pthread_mutex_lock(&f->lock);
 	f->quit = true;
+	f->frozen = false;
+	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
 	lws_cancel_service(f->ctx);
 	pthread_join(f->thread, NULL);

@@ -48,6 +48,8 @@ void fake_slack_add_channel(fake_slack *f, const char *channel);
 
 /* Kills the server (every socket closes, nothing answers) and brings it back on the same port. */
 void fake_slack_kill(fake_slack *f);
+/* Freezes the server thread (a dead link: sockets open, no pongs, no replies) or thaws it. */
+void fake_slack_freeze(fake_slack *f, bool frozen);
 int fake_slack_restart(fake_slack *f);
 
 /* Socket side. Connection serials count every hello the fake sent (1, 2 …). */

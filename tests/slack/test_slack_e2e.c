@@ -96,6 +96,7 @@ static void bot_start_with(bot *b, const char *app_token)
 			close(fd);
 		}
 		setenv("TEST_SLACK_APP", app_token, 1);
+		setenv("PROMOBOT_SLACK_IDLE_S", "3", 1);
 		setenv("TEST_SLACK_BOT", BOT_TOKEN, 1);
 		execl(bin, bin, "--config", cfg, (char *)NULL);
 		_exit(127);
@@ -457,6 +458,38 @@ Test(slack_e2e, fake_killed_and_restarted_bot_reconnects, .timeout = 120)
 	cr_assert(fake_slack_wait_hellos(b.fake, 2, 60000), "the bot did not reconnect");
 	run_slash(&b, "env-after-kill", "U0BOB", "status neo4j");
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
+	bot_finish(&b, true);
+}
+
+static bool wait_log(const bot *b, const char *needle, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *log = read_log(b);
+		bool found = log && strstr(log, needle);
+
+		free(log);
+		if (found)
+			return true;
+		if (now_ms() > deadline)
+			return false;
+		sleep_poll();
+	}
+}
+
+Test(slack_e2e, dead_link_is_detected_and_replaced, .timeout = 120)
+{
+	bot b;
+
+	bot_start(&b);
+	/* Sockets stay open but nothing answers, not even pongs. */
+	fake_slack_freeze(b.fake, true);
+	cr_assert(wait_log(&b, "connection 1 closed", 30000), "the watchdog never dropped the dead link");
+	fake_slack_freeze(b.fake, false);
+	cr_assert(fake_slack_wait_hellos(b.fake, 2, 60000), "no new connection after the dead link");
+	run_slash(&b, "env-after-dead", "U0ALICE", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS));
 	bot_finish(&b, true);
 }
 
