@@ -343,6 +343,10 @@ static void *worker_init(void *ud, int index)
 	pb_err_init(&e);
 	if (pb_store_open(app->cfg->storage_path, &w->store, &e))
 		pb_error("slack", "worker %d: %s", index, pb_err_text(&e));
+	/* Slack retries within minutes; a week of remembered ids is plenty. */
+	pb_err_init(&e);
+	if (w->store && index == 0 && pb_store_event_ids_prune(w->store, pb_now() - 7 * 86400, &e))
+		pb_warn("slack", "cannot prune old event ids: %s", pb_err_text(&e));
 	pb_err_init(&e);
 	if (pb_engine_new(app->cfg, &w->engine, &e))
 		pb_warn("slack", "worker %d: no deploy engine: %s", index, pb_err_text(&e));

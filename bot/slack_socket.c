@@ -379,11 +379,15 @@ static void retry_cb(lws_sorted_usec_list_t *sul)
 
 static void schedule_retry(pb_slack_loop *l)
 {
-	unsigned ms;
+	unsigned ms, rnd = 0;
 
 	if (l->retry_armed || l->stopping)
 		return;
-	ms = pb_slack_backoff_ms(l->attempt, (unsigned)rand());
+
+	/* Real randomness: bots restarted together must not retry in lockstep. */
+	if (lws_get_random(l->ctx, &rnd, sizeof(rnd)) != sizeof(rnd))
+		rnd = (unsigned)pb_mono_ms();
+	ms = pb_slack_backoff_ms(l->attempt, rnd);
 	if (l->attempt < 16)
 		l->attempt++;
 	pb_info("slack", "reconnecting in %u ms", ms);

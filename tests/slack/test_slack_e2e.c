@@ -41,7 +41,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_config(bot *b, const char *app_token_env)
+static void write_config(bot *b, int workers, const char *check_argv)
 {
 	char path[320];
 	FILE *f;
@@ -53,24 +53,24 @@ static void write_config(bot *b, const char *app_token_env)
 		"{\n"
 		" \"storage\": {\"path\": \"%s/promobot.db\"},\n"
 		" \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\",\n"
-		"   \"app_token_env\": \"%s\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
+		"   \"app_token_env\": \"TEST_SLACK_APP\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
 		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": 0}},\n"
-		" \"workers\": 4,\n"
+		" \"workers\": %d,\n"
 		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
 		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
 		"            \"U0CAROL\": {\"name\": \"Carol\", \"roles\": [\"admin\"]}},\n"
 		" \"policy\": {\"required_approvals\": 1, \"self_approval\": false, \"required_checks\": [\"tests\"]},\n"
 		" \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core\", \"stage\": \"development\",\n"
 		"   \"workdir\": \"%s\", \"revision\": {\"value\": \"neo4j-5.13.0\"},\n"
-		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": [\"true\"]}],\n"
+		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": %s}],\n"
 		"   \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}}}]\n"
 		"}\n",
-		b->dir, fake_slack_api_url(b->fake), app_token_env, b->dir);
+		b->dir, fake_slack_api_url(b->fake), workers, b->dir, check_argv);
 	fclose(f);
 }
 
 /* Starts the fake and promobot (its stderr goes to b->log). */
-static void bot_start_with(bot *b, const char *app_token)
+static void bot_start_full(bot *b, const char *app_token, int workers, const char *check_argv)
 {
 	const char *bin = getenv("PROMOBOT_BIN");
 	char cfg[320];
@@ -81,7 +81,7 @@ static void bot_start_with(bot *b, const char *app_token)
 	cr_assert_not_null(mkdtemp(b->dir));
 	snprintf(b->log, sizeof(b->log), "%s/bot.log", b->dir);
 	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &b->fake), 0);
-	write_config(b, "TEST_SLACK_APP");
+	write_config(b, workers, check_argv);
 	snprintf(cfg, sizeof(cfg), "%s/promobot.json", b->dir);
 	b->pid = fork();
 	cr_assert_geq(b->pid, 0);
@@ -101,6 +101,11 @@ static void bot_start_with(bot *b, const char *app_token)
 		execl(bin, bin, "--config", cfg, (char *)NULL);
 		_exit(127);
 	}
+}
+
+static void bot_start_with(bot *b, const char *app_token)
+{
+	bot_start_full(b, app_token, 4, "[\"true\"]");
 }
 
 static void bot_start(bot *b)
@@ -483,13 +488,55 @@ Test(slack_e2e, dead_link_is_detected_and_replaced, .timeout = 120)
 	bot b;
 
 	bot_start(&b);
-	/* Sockets stay open but nothing answers, not even pongs. */
+	/* The link is fully up (hello read, a command answered) … */
+	run_slash(&b, "env-before-dead", "U0BOB", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
+	cr_assert(wait_log(&b, "connection 1 ready", WAIT_MS));
+	/* … then sockets stay open but nothing answers, not even pongs. */
 	fake_slack_freeze(b.fake, true);
 	cr_assert(wait_log(&b, "connection 1 closed", 30000), "the watchdog never dropped the dead link");
 	fake_slack_freeze(b.fake, false);
 	cr_assert(fake_slack_wait_hellos(b.fake, 2, 60000), "no new connection after the dead link");
 	run_slash(&b, "env-after-dead", "U0ALICE", "status neo4j");
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS));
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, full_queue_answers_busy_to_the_caller, .timeout = 180)
+{
+	bot b;
+	const int n = 300;
+	size_t busy = 0, answered;
+	char id[64];
+
+	/* One worker held by a slow validation: the job queue (256) fills up. */
+	bot_start_full(&b, APP_TOKEN, 1, "[\"sleep\", \"3\"]");
+	cr_assert(fake_slack_wait_hellos(b.fake, 1, WAIT_MS), "the bot never connected");
+	run_slash(&b, "env-slow-req", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
+	run_slash(&b, "env-slow-val", "U0ALICE", "validate neo4j");
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "env-flood-%03d", i);
+		cr_assert_gt(fake_slack_send_slash(b.fake, id, "U0CAROL", CHANNEL, "status neo4j"), 0);
+	}
+	for (int i = 0; i < n; i++) {
+		fake_slack_ack ack;
+
+		snprintf(id, sizeof(id), "env-flood-%03d", i);
+		cr_assert(fake_slack_wait_ack(b.fake, id, WAIT_MS, &ack), "%s not acked", id);
+		if (ack.payload) {
+			cr_expect_not_null(strstr(ack.payload, "busy"), "payload %s", ack.payload);
+			busy++;
+		}
+		free(ack.payload);
+	}
+	cr_expect_gt(busy, 0, "a full queue must answer busy");
+	cr_expect_lt(busy, (size_t)n);
+	/* Every command that was not answered busy runs. */
+	answered = (size_t)n - busy;
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", answered, 120000),
+		  "only %zu of %zu accepted commands answered",
+		  fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\""), answered);
 	bot_finish(&b, true);
 }
 
