@@ -28,6 +28,7 @@ typedef struct slack_app {
 	char *bot_token;
 	pb_slack_pacer *pacer;
 	pb_workers *workers;
+	pthread_mutex_t open_lock;   /* store opens one at a time: a fresh file is being set up */
 } slack_app;
 
 /* One per worker thread: its own SQLite connection, engine and HTTP handle. */
@@ -290,6 +291,16 @@ static void run_job(void *ud, void *state, void *job)
 	char *text = NULL;
 	int rc;
 
+	if (w && !w->store) {
+		pb_err e;
+
+		/* Opening failed at start (e.g. the file was locked): try again before giving up. */
+		pb_err_init(&e);
+		pthread_mutex_lock(&app->open_lock);
+		if (pb_store_open(app->cfg->storage_path, &w->store, &e))
+			pb_error("slack", "storage: %s", pb_err_text(&e));
+		pthread_mutex_unlock(&app->open_lock);
+	}
 	if (!w || !w->store || !w->web_ok) {
 		pb_error("slack", "worker not ready: envelope %s dropped", m->envelope_id);
 		goto out;
@@ -341,8 +352,10 @@ static void *worker_init(void *ud, int index)
 	w->app = app;
 	snprintf(w->lock_owner, sizeof(w->lock_owner), "promobot-%ld-slack-%d", (long)getpid(), index);
 	pb_err_init(&e);
+	pthread_mutex_lock(&app->open_lock);
 	if (pb_store_open(app->cfg->storage_path, &w->store, &e))
 		pb_error("slack", "worker %d: %s", index, pb_err_text(&e));
+	pthread_mutex_unlock(&app->open_lock);
 	/* Slack retries within minutes; a week of remembered ids is plenty. */
 	pb_err_init(&e);
 	if (w->store && index == 0 && pb_store_event_ids_prune(w->store, pb_now() - 7 * 86400, &e))
@@ -435,7 +448,8 @@ static char *read_token(const char *env_name, const char *prefix, pb_err *err)
 
 int pb_slack_run(const pb_config *cfg, pb_err *err)
 {
-	slack_app app = { .cfg = cfg };
+	slack_app app = { .cfg = cfg, .open_lock = PTHREAD_MUTEX_INITIALIZER };
+	pb_store *probe = NULL;
 	pb_slack_loop_cfg lc = { 0 };
 	pb_slack_loop *loop = NULL;
 	sig_waiter sw = { 0 };
@@ -455,6 +469,11 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 		rc = PB_E_INVALID;
 		goto out;
 	}
+	/* Open (and migrate) storage once up front: a broken database stops here, clearly. */
+	rc = pb_store_open(cfg->storage_path, &probe, err);
+	pb_store_close(probe);
+	if (rc)
+		goto out;
 	rc = pb_slack_pacer_new(cfg->slack.min_post_interval_ms, &app.pacer);
 	if (rc) {
 		pb_err_set(err, rc, "out of memory");

@@ -73,6 +73,10 @@ static void *opener_main(void *arg)
 	pb_slack_web web;
 	int init_rc = pb_slack_web_init(&web, l->cfg.api_url, l->cfg.app_token, l->cfg.ca_file, NULL);
 
+	/* The loop has its own backoff with jitter; fail fast here so stopping stays quick. */
+	web.transport_retries = 0;
+	web.timeout_ms = 10000;
+
 	pthread_mutex_lock(&l->lock);
 	for (;;) {
 		char *url = NULL;

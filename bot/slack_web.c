@@ -115,6 +115,7 @@ int pb_slack_web_init(pb_slack_web *w, const char *api_url, const char *token,
 	w->ca_file = ca_file;
 	w->pacer = pacer;
 	w->max_429_retries = 10;
+	w->transport_retries = 2;
 	w->timeout_ms = 15000;
 	return 0;
 }
@@ -211,7 +212,7 @@ int pb_slack_web_call(pb_slack_web *w, const char *method, const cJSON *body,
 			sleep_ms(wait);
 		pb_err_init(&e);
 		rc = post_once(w, url, json, &root, &retry_ms, &e);
-		if (rc == PB_E_UNAVAILABLE && ++transport < 3) {
+		if (rc == PB_E_UNAVAILABLE && transport++ < w->transport_retries) {
 			pb_warn("slack", "%s: %s; retrying", method, pb_err_text(&e));
 			sleep_ms(500L * transport);
 			continue;

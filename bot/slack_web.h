@@ -30,6 +30,7 @@ typedef struct pb_slack_web {
 	const char *ca_file;     /* optional */
 	pb_slack_pacer *pacer;   /* optional */
 	int max_429_retries;     /* default 10 */
+	int transport_retries;   /* retries when Slack cannot be reached, default 2 */
 	long timeout_ms;         /* default 15000 */
 } pb_slack_web;
 

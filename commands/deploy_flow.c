@@ -896,6 +896,7 @@ int pb_deploy_plan(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *
 	pb_err e;
 	size_t i, n;
 	flow f;
+	int r;
 
 	flow_init(&f, ctx, c, d, p, &out);
 	card = flow_card(&f, "📝 Deploy plan (dry run)");
@@ -922,13 +923,15 @@ int pb_deploy_plan(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *
 		      d->health.kind == PB_HEALTH_TCP ? "tcp" : "none", d->health.url ? " " : "",
 		      d->health.url ? d->health.url : "");
 	pb_err_init(&e);
-	if (f.dk && pb_docker_container_inspect(f.dk, d->container_name, &st, &e) == 0)
+	r = f.dk ? pb_docker_container_inspect(f.dk, d->container_name, &st, &e) : PB_E_UNAVAILABLE;
+	if (r == 0)
 		pb_card_item(card, PB_ITEM_PENDING, "stop %s (%.12s, %s) and keep it as %s-previous-%lld", d->container_name,
 			     st.id, st.status, d->container_name, (long long)p->id);
-	else if (f.dk && !e.set)
-		pb_card_item(card, PB_ITEM_PENDING, "no existing %s container", d->container_name);
-	else if (e.set)
-		pb_card_item(card, PB_ITEM_PENDING, "existing container unknown: %s", pb_err_text(&e));
+	else if (r == PB_E_NOTFOUND)
+		pb_card_item(card, PB_ITEM_PENDING, "no existing %s container: first deployment", d->container_name);
+	else
+		pb_card_item(card, PB_ITEM_PENDING, "existing container unknown: %s",
+			     e.set ? pb_err_text(&e) : "no engine");
 	pb_card_item(card, PB_ITEM_PENDING, "create and start %s from %s, wait until %s", d->container_name, d->image,
 		     d->container_health.test ? "healthy" : "running");
 	pb_card_item(card, PB_ITEM_PENDING, "validate; on failure remove it and restore the previous container");

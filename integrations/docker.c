@@ -979,6 +979,7 @@ typedef struct dk_logs {
 	pb_docker_demux demux;
 	bool tty;
 	pb_buf *out;
+	pb_buf raw;                /* first bytes: an error reply is JSON, not frames */
 	int bad;
 } dk_logs;
 
@@ -995,6 +996,8 @@ static int logs_data(void *ud, const char *data, size_t len)
 {
 	dk_logs *l = ud;
 
+	if (l->raw.len < DK_ERRBODY_MAX)
+		pb_buf_append(&l->raw, data, len < DK_ERRBODY_MAX ? len : DK_ERRBODY_MAX);
 	if (l->tty) {
 		logs_frame(l, 1, data, len);
 		return 0;
@@ -1020,6 +1023,7 @@ int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, p
 		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
 	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail > 0 ? tail : 100);
 	memset(&l, 0, sizeof(l));
+	pb_buf_init(&l.raw);
 	pb_docker_demux_init(&l.demux);
 	l.tty = tty;
 	l.out = out;
@@ -1027,12 +1031,15 @@ int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, p
 	c.on_data_ud = &l;
 	pb_http_resp_init(&resp);
 	r = dk_do(d, &c, &resp, what, err);
-	if (l.bad) {
+	if (resp.status >= 400) {
+		/* The demuxer choked on (or swallowed) the JSON error body: report the engine's message. */
+		pb_err_init(err);
+		r = dk_status_error(resp.status, l.raw.data, l.raw.len, what, err);
+	} else if (l.bad) {
 		pb_err_init(err);
 		r = pb_err_set(err, PB_E_FAILED, "%s: malformed log stream", what);
-	} else if (!r && resp.status >= 400) {
-		r = dk_status_error(resp.status, pb_buf_str(out), out->len, what, err);
 	}
+	pb_buf_deinit(&l.raw);
 	pb_http_resp_deinit(&resp);
 	return r;
 }

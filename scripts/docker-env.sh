@@ -23,7 +23,14 @@ ping_engine() {
 }
 
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+		return
+	fi
+	# Without python: the first port from a pid-derived start that nothing listens on.
+	p=$((20000 + $$ % 20000))
+	while grep -qi ":$(printf %04X $p) 00000000:0000 0A" /proc/net/tcp 2>/dev/null; do p=$((p + 1)); done
+	echo $p
 }
 
 # wait_for SECONDS CMD…: polls CMD every 0.1 s until it succeeds or the deadline passes.

@@ -26,7 +26,7 @@ else
 		fail=1
 	}
 	eval "$env_lines"
-	docker_dir=${PROMOBOT_DOCKER_DIR:-}
+	docker_dir=${PROMOBOT_DOCKER_ENV_DIR:-}
 fi
 cleanup() { [ -n "$docker_dir" ] && scripts/docker-env.sh stop "$docker_dir" >/dev/null 2>&1; }
 trap cleanup EXIT
@@ -66,5 +66,9 @@ fi
 
 echo
 for n in "${notes[@]}"; do echo "note: $n"; done
-echo "tests: $ok passed, $bad failed"
+if [ "$skip" -gt 0 ]; then
+	echo "tests: $ok passed, $bad failed, $skip skipped"
+else
+	echo "tests: $ok passed, $bad failed"
+fi
 exit $fail

@@ -1,5 +1,4 @@
 /* approvals.c — approvals, each bound to the revision that was validated. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "pb_str.h"
@@ -32,13 +31,25 @@ int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err)
 	return r;
 }
 
+static int approval_row(sqlite3_stmt *s, void *elem, pb_err *err)
+{
+	pb_approval *a = elem;
+
+	(void)err;
+	memset(a, 0, sizeof(*a));
+	a->promotion_id = sqlite3_column_int64(s, 0);
+	pb_sql_col_text(s, 1, a->approver, sizeof(a->approver));
+	pb_sql_col_text(s, 2, a->revision, sizeof(a->revision));
+	pb_sql_col_text(s, 3, a->comment, sizeof(a->comment));
+	a->at = sqlite3_column_int64(s, 4);
+	return 0;
+}
+
 int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revision,
 			    pb_approval **out, size_t *count, pb_err *err)
 {
-	pb_approval *list = NULL;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	*out = NULL;
 	*count = 0;
@@ -50,31 +61,8 @@ int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revi
 		return r;
 	sqlite3_bind_int64(stmt, 1, promotion_id);
 	pb_sql_bind_text(stmt, 2, revision);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		pb_approval *a;
-
-		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
-		if (r)
-			goto out;
-		a = &list[n++];
-		memset(a, 0, sizeof(*a));
-		a->promotion_id = sqlite3_column_int64(stmt, 0);
-		pb_sql_col_text(stmt, 1, a->approver, sizeof(a->approver));
-		pb_sql_col_text(stmt, 2, a->revision, sizeof(a->revision));
-		pb_sql_col_text(stmt, 3, a->comment, sizeof(a->comment));
-		a->at = sqlite3_column_int64(stmt, 4);
-	}
-	if (rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, "approvals list", err);
-out:
-	sqlite3_finalize(stmt);
-	if (r) {
-		free(list);
-		return r;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	return pb_sql_collect(st, stmt, sizeof(**out), approval_row, "approvals list", (void **)out, count,
+			      err);
 }
 
 /*

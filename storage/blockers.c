@@ -1,6 +1,5 @@
 /* blockers.c — blockers on a component: open, resolve, list by severity. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "pb_str.h"
@@ -13,8 +12,9 @@
 #define SEVERITY_RANK \
 	"CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END"
 
-static int blocker_row(sqlite3_stmt *s, pb_blocker *b, pb_err *err)
+static int blocker_row(sqlite3_stmt *s, void *elem, pb_err *err)
 {
+	pb_blocker *b = elem;
 	char sev[16];
 
 	memset(b, 0, sizeof(*b));
@@ -70,21 +70,16 @@ int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
 int pb_store_blocker_get(pb_store *st, int64_t id, pb_blocker *out, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	r = pb_sql_prepare(st, "SELECT " BLOCKER_COLS " FROM blockers WHERE id = ?1", &stmt, "blocker get",
 			   err);
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		r = blocker_row(stmt, out, err);
-	else if (rc == SQLITE_DONE)
-		r = pb_err_set(err, PB_E_NOTFOUND, "blocker #%lld does not exist", (long long)id);
-	else
-		r = pb_sql_fail(st->db, rc, "blocker get", err);
-	sqlite3_finalize(stmt);
+	r = pb_sql_one(st, stmt, blocker_row, out, "blocker get", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "blocker #%lld does not exist", (long long)id);
 	return r;
 }
 
@@ -121,10 +116,8 @@ int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, pb_err
 int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out,
 			   size_t *count, pb_err *err)
 {
-	pb_blocker *list = NULL;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	*out = NULL;
 	*count = 0;
@@ -135,25 +128,8 @@ int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
-		if (r == 0)
-			r = blocker_row(stmt, &list[n], err);
-		if (r)
-			goto out;
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, "open blockers", err);
-out:
-	sqlite3_finalize(stmt);
-	if (r) {
-		free(list);
-		return r;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	return pb_sql_collect(st, stmt, sizeof(**out), blocker_row, "open blockers", (void **)out, count,
+			      err);
 }
 
 int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err)

@@ -17,23 +17,25 @@ int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, p
 	return pb_sql_step_done(st, stmt, "component ensure", err);
 }
 
+static int stage_row(sqlite3_stmt *s, void *elem, pb_err *err)
+{
+	(void)err;
+	*(int *)elem = sqlite3_column_int(s, 0);
+	return 0;
+}
+
 int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	r = pb_sql_prepare(st, "SELECT stage FROM components WHERE id = ?1", &stmt, "component stage", err);
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*stage = sqlite3_column_int(stmt, 0);
-	else if (rc == SQLITE_DONE)
-		r = pb_err_set(err, PB_E_NOTFOUND, "component %s is unknown to storage", id);
-	else
-		r = pb_sql_fail(st->db, rc, "component stage", err);
-	sqlite3_finalize(stmt);
+	r = pb_sql_one(st, stmt, stage_row, stage, "component stage", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "component %s is unknown to storage", id);
 	return r;
 }
 

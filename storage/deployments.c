@@ -75,10 +75,33 @@ int pb_store_deployment_update(pb_store *st, const pb_deployment *d, pb_err *err
 	return r;
 }
 
+static int deployment_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+{
+	pb_deployment *out = elem;
+
+	(void)err;
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(stmt, 0);
+	out->promotion_id = sqlite3_column_int64(stmt, 1);
+	pb_sql_col_text(stmt, 2, out->component, sizeof(out->component));
+	pb_sql_col_text(stmt, 3, out->environment, sizeof(out->environment));
+	pb_sql_col_text(stmt, 4, out->container_id, sizeof(out->container_id));
+	pb_sql_col_text(stmt, 5, out->container_name, sizeof(out->container_name));
+	pb_sql_col_text(stmt, 6, out->image, sizeof(out->image));
+	pb_sql_col_text(stmt, 7, out->image_id, sizeof(out->image_id));
+	pb_sql_col_text(stmt, 8, out->previous_container, sizeof(out->previous_container));
+	pb_sql_col_text(stmt, 9, out->ports, sizeof(out->ports));
+	pb_sql_col_text(stmt, 10, out->status, sizeof(out->status));
+	pb_sql_col_text(stmt, 11, out->detail, sizeof(out->detail));
+	out->started_at = sqlite3_column_int64(stmt, 12);
+	out->finished_at = sqlite3_column_int64(stmt, 13);
+	return 0;
+}
+
 int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment *out, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	r = pb_sql_prepare(st,
 			   "SELECT id, promotion_id, component, environment, container_id, container_name,"
@@ -88,28 +111,8 @@ int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, promotion_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(stmt, 0);
-		out->promotion_id = sqlite3_column_int64(stmt, 1);
-		pb_sql_col_text(stmt, 2, out->component, sizeof(out->component));
-		pb_sql_col_text(stmt, 3, out->environment, sizeof(out->environment));
-		pb_sql_col_text(stmt, 4, out->container_id, sizeof(out->container_id));
-		pb_sql_col_text(stmt, 5, out->container_name, sizeof(out->container_name));
-		pb_sql_col_text(stmt, 6, out->image, sizeof(out->image));
-		pb_sql_col_text(stmt, 7, out->image_id, sizeof(out->image_id));
-		pb_sql_col_text(stmt, 8, out->previous_container, sizeof(out->previous_container));
-		pb_sql_col_text(stmt, 9, out->ports, sizeof(out->ports));
-		pb_sql_col_text(stmt, 10, out->status, sizeof(out->status));
-		pb_sql_col_text(stmt, 11, out->detail, sizeof(out->detail));
-		out->started_at = sqlite3_column_int64(stmt, 12);
-		out->finished_at = sqlite3_column_int64(stmt, 13);
-	} else if (rc == SQLITE_DONE) {
-		r = pb_err_set(err, PB_E_NOTFOUND, "promotion #%lld has no deployment", (long long)promotion_id);
-	} else {
-		r = pb_sql_fail(st->db, rc, "latest deployment", err);
-	}
-	sqlite3_finalize(stmt);
+	r = pb_sql_one(st, stmt, deployment_row, out, "latest deployment", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "promotion #%lld has no deployment", (long long)promotion_id);
 	return r;
 }

@@ -1,6 +1,5 @@
 /* events.c — the append-only audit trail (no update or delete API; triggers forbid both). */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "pb_str.h"
@@ -38,8 +37,11 @@ int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err)
 	return r;
 }
 
-static void event_row(sqlite3_stmt *s, pb_event *ev)
+static int event_row(sqlite3_stmt *s, void *elem, pb_err *err)
 {
+	pb_event *ev = elem;
+
+	(void)err;
 	memset(ev, 0, sizeof(*ev));
 	ev->id = sqlite3_column_int64(s, 0);
 	ev->promotion_id = sqlite3_column_int64(s, 1); /* NULL reads as 0 */
@@ -50,32 +52,13 @@ static void event_row(sqlite3_stmt *s, pb_event *ev)
 	pb_sql_col_text(s, 6, ev->to_state, sizeof(ev->to_state));
 	pb_sql_col_text(s, 7, ev->detail, sizeof(ev->detail));
 	ev->at = sqlite3_column_int64(s, 8);
+	return 0;
 }
 
 /* Collects every row of a bound statement; finalizes it. */
 static int event_list(pb_store *st, sqlite3_stmt *stmt, pb_event **out, size_t *count, pb_err *err)
 {
-	pb_event *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc, r = 0;
-
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
-		if (r)
-			goto out;
-		event_row(stmt, &list[n++]);
-	}
-	if (rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, "event list", err);
-out:
-	sqlite3_finalize(stmt);
-	if (r) {
-		free(list);
-		return r;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	return pb_sql_collect(st, stmt, sizeof(**out), event_row, "event list", (void **)out, count, err);
 }
 
 /* With a limit, the *most recent* `limit` events are returned, still oldest first,

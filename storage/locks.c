@@ -24,11 +24,24 @@ static void lock_hostname(char *out, size_t size)
 	out[size - 1] = '\0';
 }
 
-/* 0 with *row filled, PB_E_NOTFOUND when the component is not locked. */
+static int lock_fill(sqlite3_stmt *stmt, void *elem, pb_err *err)
+{
+	lock_row *row = elem;
+
+	(void)err;
+	pb_sql_col_text(stmt, 0, row->owner, sizeof(row->owner));
+	row->pid = sqlite3_column_int64(stmt, 1);
+	pb_sql_col_text(stmt, 2, row->host, sizeof(row->host));
+	pb_sql_col_text(stmt, 3, row->purpose, sizeof(row->purpose));
+	row->acquired_at = sqlite3_column_int64(stmt, 4);
+	return 0;
+}
+
+/* 0 with *row filled, PB_E_NOTFOUND (err not set) when the component is not locked. */
 static int lock_read(pb_store *st, const char *component, lock_row *row, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	r = pb_sql_prepare(st,
 			   "SELECT owner, pid, host, purpose, acquired_at FROM component_locks WHERE component = ?1",
@@ -36,20 +49,7 @@ static int lock_read(pb_store *st, const char *component, lock_row *row, pb_err 
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		pb_sql_col_text(stmt, 0, row->owner, sizeof(row->owner));
-		row->pid = sqlite3_column_int64(stmt, 1);
-		pb_sql_col_text(stmt, 2, row->host, sizeof(row->host));
-		pb_sql_col_text(stmt, 3, row->purpose, sizeof(row->purpose));
-		row->acquired_at = sqlite3_column_int64(stmt, 4);
-	} else if (rc == SQLITE_DONE) {
-		r = PB_E_NOTFOUND;
-	} else {
-		r = pb_sql_fail(st->db, rc, "lock read", err);
-	}
-	sqlite3_finalize(stmt);
-	return r;
+	return pb_sql_one(st, stmt, lock_fill, row, "lock read", err);
 }
 
 /* Stale = held by a process of this host that no longer exists. Locks of other

@@ -1,7 +1,6 @@
 /* promotions.c — the promotion aggregate: insert, lookups and compare-and-swap transitions. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "pb_str.h"
@@ -11,8 +10,9 @@
 	"id, component, from_stage, target_stage, state, requester, justification, revision, " \
 	"thread_ref, channel_ref, issue_number, created_at, updated_at, observing_since"
 
-static int promo_row(sqlite3_stmt *s, pb_promotion *p, pb_err *err)
+static int promo_row(sqlite3_stmt *s, void *elem, pb_err *err)
 {
+	pb_promotion *p = elem;
 	char state[32];
 
 	memset(p, 0, sizeof(*p));
@@ -36,23 +36,6 @@ static int promo_row(sqlite3_stmt *s, pb_promotion *p, pb_err *err)
 	return 0;
 }
 
-/* Steps a bound single-row query: 0 with *out filled, PB_E_NOTFOUND (err not
- * set, the caller words it) or a storage error. Finalizes the statement. */
-static int promo_one(pb_store *st, sqlite3_stmt *stmt, pb_promotion *out, const char *what, pb_err *err)
-{
-	int rc = sqlite3_step(stmt);
-	int r;
-
-	if (rc == SQLITE_ROW)
-		r = promo_row(stmt, out, err);
-	else if (rc == SQLITE_DONE)
-		r = PB_E_NOTFOUND;
-	else
-		r = pb_sql_fail(st->db, rc, what, err);
-	sqlite3_finalize(stmt);
-	return r;
-}
-
 /* The open promotion for (component, target), used to word conflicts. */
 static int promo_open_for_target(pb_store *st, const char *component, int target, pb_promotion *out,
 				 pb_err *err)
@@ -68,7 +51,7 @@ static int promo_open_for_target(pb_store *st, const char *component, int target
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
 	sqlite3_bind_int(stmt, 2, target);
-	return promo_one(st, stmt, out, "promotion lookup", err);
+	return pb_sql_one(st, stmt, promo_row, out, "promotion lookup", err);
 }
 
 int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
@@ -128,7 +111,7 @@ int pb_store_promotion_get(pb_store *st, int64_t id, pb_promotion *out, pb_err *
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, id);
-	r = promo_one(st, stmt, out, "promotion get", err);
+	r = pb_sql_one(st, stmt, promo_row, out, "promotion get", err);
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "promotion #%lld does not exist", (long long)id);
 	return r;
@@ -146,7 +129,7 @@ int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotio
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	r = promo_one(st, stmt, out, "open promotion", err);
+	r = pb_sql_one(st, stmt, promo_row, out, "open promotion", err);
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "%s has no open promotion", component);
 	return r;
@@ -163,7 +146,7 @@ int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion 
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	r = promo_one(st, stmt, out, "latest promotion", err);
+	r = pb_sql_one(st, stmt, promo_row, out, "latest promotion", err);
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "%s has never been promoted", component);
 	return r;
@@ -186,7 +169,7 @@ int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *
 		return r;
 	pb_sql_bind_text(stmt, 1, channel);
 	pb_sql_bind_text(stmt, 2, thread_ref);
-	r = promo_one(st, stmt, out, "promotion by thread", err);
+	r = pb_sql_one(st, stmt, promo_row, out, "promotion by thread", err);
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "no promotion belongs to this thread");
 	return r;
@@ -295,10 +278,8 @@ int pb_store_promotions_in_state(pb_store *st, const pb_state *states, size_t ns
 {
 	/* Only "?" placeholders are added to the SQL text; the states are bound. */
 	char sql[512 + 4 * PB_ST_COUNT];
-	pb_promotion *list = NULL;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt = NULL;
-	int rc, r;
+	int r;
 
 	*out = NULL;
 	*count = 0;
@@ -315,23 +296,6 @@ int pb_store_promotions_in_state(pb_store *st, const pb_state *states, size_t ns
 		return r;
 	for (size_t i = 0; i < nstates; i++)
 		pb_sql_bind_text(stmt, (int)i + 1, pb_state_name(states[i]));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
-		if (r == 0)
-			r = promo_row(stmt, &list[n], err);
-		if (r)
-			goto out;
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, "promotions in state", err);
-out:
-	sqlite3_finalize(stmt);
-	if (r) {
-		free(list);
-		return r;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	return pb_sql_collect(st, stmt, sizeof(**out), promo_row, "promotions in state", (void **)out,
+			      count, err);
 }

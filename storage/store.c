@@ -97,6 +97,50 @@ int pb_sql_grow(void **arr, size_t *cap, size_t need, size_t elem, pb_err *err)
 	return 0;
 }
 
+int pb_sql_one(pb_store *st, sqlite3_stmt *stmt, pb_sql_row_fn row, void *elem, const char *what,
+	       pb_err *err)
+{
+	int rc = sqlite3_step(stmt);
+	int r;
+
+	if (rc == SQLITE_ROW)
+		r = row(stmt, elem, err);
+	else if (rc == SQLITE_DONE)
+		r = PB_E_NOTFOUND;
+	else
+		r = pb_sql_fail(st->db, rc, what, err);
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+int pb_sql_collect(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
+		   const char *what, void **out, size_t *count, pb_err *err)
+{
+	void *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r = 0;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r = pb_sql_grow(&list, &cap, n + 1, elem_size, err);
+		if (r == 0)
+			r = row(stmt, (char *)list + n * elem_size, err);
+		if (r)
+			goto out;
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		r = pb_sql_fail(st->db, rc, what, err);
+out:
+	sqlite3_finalize(stmt);
+	if (r) {
+		free(list);
+		return r;
+	}
+	*out = list;
+	*count = n;
+	return 0;
+}
+
 /* ---- open / close ---- */
 
 static int store_pragmas(sqlite3 *db, pb_err *err)
@@ -271,6 +315,18 @@ void pb_store_rollback(pb_store *st)
 
 /* ---- state and severity names ---- */
 
+/* Case-insensitive index of s in names[0..n), or -1 (also for NULL). */
+static int name_index(const char *const *names, int n, const char *s)
+{
+	if (!s)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
 static const char *const state_names[PB_ST_COUNT] = {
 	[PB_ST_REQUESTED] = "requested",     [PB_ST_VALIDATING] = "validating",
 	[PB_ST_IN_REVIEW] = "in_review",     [PB_ST_BLOCKED] = "blocked",
@@ -289,15 +345,12 @@ const char *pb_state_name(pb_state s)
 
 int pb_state_parse(const char *s, pb_state *out)
 {
-	if (!s)
+	int i = name_index(state_names, PB_ST_COUNT, s);
+
+	if (i < 0)
 		return PB_E_INVALID;
-	for (int i = 0; i < PB_ST_COUNT; i++) {
-		if (strcasecmp(s, state_names[i]) == 0) {
-			*out = (pb_state)i;
-			return 0;
-		}
-	}
-	return PB_E_INVALID;
+	*out = (pb_state)i;
+	return 0;
 }
 
 bool pb_state_is_open(pb_state s)
@@ -320,13 +373,10 @@ const char *pb_severity_name(pb_severity s)
 
 int pb_severity_parse(const char *s, pb_severity *out)
 {
-	if (!s)
+	int i = name_index(severity_names, PB_SEV_COUNT, s);
+
+	if (i < 0)
 		return PB_E_INVALID;
-	for (int i = 0; i < PB_SEV_COUNT; i++) {
-		if (strcasecmp(s, severity_names[i]) == 0) {
-			*out = (pb_severity)i;
-			return 0;
-		}
-	}
-	return PB_E_INVALID;
+	*out = (pb_severity)i;
+	return 0;
 }

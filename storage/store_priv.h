@@ -38,6 +38,22 @@ void pb_sql_col_text(sqlite3_stmt *stmt, int col, char *dst, size_t size);
 int pb_sql_step_done(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_err *err);
 /* Grows *arr (element size `elem`) to hold at least need elements; -ENOMEM on failure. */
 int pb_sql_grow(void **arr, size_t *cap, size_t need, size_t elem, pb_err *err);
+/* Fills *elem from the current row of stmt; 0 or an error set in err. */
+typedef int (*pb_sql_row_fn)(sqlite3_stmt *stmt, void *elem, pb_err *err);
+/*
+ * Steps a bound single-row query and finalizes it: 0 with *elem filled by
+ * row, PB_E_NOTFOUND when there is no row (err not set: the caller words it),
+ * row's error, or the pb_sql_fail mapping under `what`.
+ */
+int pb_sql_one(pb_store *st, sqlite3_stmt *stmt, pb_sql_row_fn row, void *elem, const char *what,
+	       pb_err *err);
+/*
+ * Steps a bound query to the end, one element of elem_size per row filled by
+ * row, and finalizes it. On success *out (free() it; NULL when no row) and
+ * *count are set; on failure they are left alone and nothing is allocated.
+ */
+int pb_sql_collect(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
+		   const char *what, void **out, size_t *count, pb_err *err);
 
 /* Schema version helpers (migrations.c). */
 int pb_store_user_version(sqlite3 *db, int *out, pb_err *err);

@@ -40,10 +40,31 @@ int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err)
 	return 0;
 }
 
+/* Fills the fields of an already zeroed *out; only result_json is allocated. */
+static int validation_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+{
+	pb_validation *out = elem;
+	const unsigned char *json = sqlite3_column_text(stmt, 5);
+
+	out->id = sqlite3_column_int64(stmt, 0);
+	out->promotion_id = sqlite3_column_int64(stmt, 1);
+	pb_sql_col_text(stmt, 2, out->revision, sizeof(out->revision));
+	out->passed = sqlite3_column_int(stmt, 3) != 0;
+	out->coverage = sqlite3_column_double(stmt, 4);
+	out->started_at = sqlite3_column_int64(stmt, 6);
+	out->finished_at = sqlite3_column_int64(stmt, 7);
+	if (json) {
+		out->result_json = strdup((const char *)json);
+		if (!out->result_json)
+			return pb_err_set(err, -ENOMEM, "storage: out of memory");
+	}
+	return 0;
+}
+
 int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation *out, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int rc, r;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	r = pb_sql_prepare(st,
@@ -53,29 +74,9 @@ int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, promotion_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *json = sqlite3_column_text(stmt, 5);
-
-		out->id = sqlite3_column_int64(stmt, 0);
-		out->promotion_id = sqlite3_column_int64(stmt, 1);
-		pb_sql_col_text(stmt, 2, out->revision, sizeof(out->revision));
-		out->passed = sqlite3_column_int(stmt, 3) != 0;
-		out->coverage = sqlite3_column_double(stmt, 4);
-		out->started_at = sqlite3_column_int64(stmt, 6);
-		out->finished_at = sqlite3_column_int64(stmt, 7);
-		if (json) {
-			out->result_json = strdup((const char *)json);
-			if (!out->result_json)
-				r = pb_err_set(err, -ENOMEM, "storage: out of memory");
-		}
-	} else if (rc == SQLITE_DONE) {
-		r = pb_err_set(err, PB_E_NOTFOUND, "promotion #%lld has not been validated yet",
-			       (long long)promotion_id);
-	} else {
-		r = pb_sql_fail(st->db, rc, "latest validation", err);
-	}
-	sqlite3_finalize(stmt);
+	r = pb_sql_one(st, stmt, validation_row, out, "latest validation", err);
+	if (r == PB_E_NOTFOUND)
+		pb_err_set(err, r, "promotion #%lld has not been validated yet", (long long)promotion_id);
 	return r;
 }
 

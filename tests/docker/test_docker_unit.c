@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -201,6 +203,7 @@ typedef struct fake_engine {
 	char path[108];
 	const char *body;      /* reply for /images/create */
 	char last_request[4096];
+	int port;              /* tcp variant */
 } fake_engine;
 
 static void write_all(int fd, const char *p, size_t n)
@@ -272,6 +275,23 @@ static void fake_start(fake_engine *f, const char *body)
 	cr_assert(pthread_create(&f->th, NULL, fake_main, f) == 0);
 }
 
+static void fake_start_tcp(fake_engine *f, const char *body)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+
+	memset(f, 0, sizeof(*f));
+	f->body = body;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	cr_assert(listen(f->lfd, 8) == 0);
+	cr_assert(getsockname(f->lfd, (struct sockaddr *)&a, &al) == 0);
+	f->port = ntohs(a.sin_port);
+	cr_assert(pipe(f->stop) == 0);
+	cr_assert(pthread_create(&f->th, NULL, fake_main, f) == 0);
+}
+
 static void fake_stop(fake_engine *f)
 {
 	write_all(f->stop[1], "x", 1);
@@ -279,8 +299,10 @@ static void fake_stop(fake_engine *f)
 	close(f->lfd);
 	close(f->stop[0]);
 	close(f->stop[1]);
-	unlink(f->path);
-	rmdir(f->dir);
+	if (f->path[0]) {
+		unlink(f->path);
+		rmdir(f->dir);
+	}
 }
 
 Test(stream, pull_error_mid_stream_with_http_200)
@@ -364,4 +386,38 @@ Test(stream, label_filters_are_url_encoded_json)
 		  "%s", f.last_request);
 	pb_docker_free(d);
 	fake_stop(&f);
+}
+
+Test(stream, tcp_host_and_version_negotiation)
+{
+	char host[64], v[32];
+	fake_engine f;
+	pb_docker *d = NULL;
+	pb_err e;
+
+	fake_start_tcp(&f, "{\"Version\":\"24.0.7\"}");
+	snprintf(host, sizeof(host), "tcp://127.0.0.1:%d", f.port);
+	unsetenv("DOCKER_HOST");
+	pb_err_init(&e);
+	/* Config host used when DOCKER_HOST is absent. */
+	cr_assert_eq(pb_docker_new(host, 5000, &d, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_str_eq(pb_docker_host(d), host);
+	cr_assert_eq(pb_docker_version(d, v, sizeof(v), &e), 0, "%s", pb_err_text(&e));
+	cr_assert_str_eq(v, "24.0.7");
+	/* The engine speaks 1.43; we never go above 1.41. */
+	cr_assert_str_eq(pb_docker_api_version(d), "1.41");
+	cr_assert(strstr(f.last_request, "GET /v1.41/version HTTP/1.1"), "%s", f.last_request);
+	pb_docker_free(d);
+	fake_stop(&f);
+	/* DOCKER_HOST overrides the config. */
+	setenv("DOCKER_HOST", "unix:///run/other.sock", 1);
+	cr_assert_eq(pb_docker_new(host, 5000, &d, &e), 0);
+	cr_assert_str_eq(pb_docker_host(d), "unix:///run/other.sock");
+	pb_docker_free(d);
+	cr_assert_eq(pb_docker_new("tcp://h:1/path", 5000, &d, &e), 0); /* env still wins */
+	pb_docker_free(d);
+	unsetenv("DOCKER_HOST");
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_new("tcp://h:1/path", 5000, &d, &e), PB_E_INVALID);
+	cr_assert_eq(pb_docker_new("/var/run/docker.sock", 5000, &d, &e), PB_E_INVALID);
 }

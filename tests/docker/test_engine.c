@@ -146,6 +146,14 @@ Test(engine, errors_carry_engine_message_and_status)
 	char name[128];
 	pb_docker_create spec = { 0 };
 
+	pb_buf logs;
+
+	pb_buf_init(&logs);
+	cr_assert_eq(pb_docker_container_logs(D, "pb-no-such-container", false, 5, &logs, &E), PB_E_NOTFOUND);
+	cr_assert(strstr(pb_err_text(&E), "No such container: pb-no-such-container (HTTP 404)"), "%s",
+		  pb_err_text(&E));
+	pb_buf_deinit(&logs);
+	pb_err_init(&E);
 	cr_assert_eq(pb_docker_container_inspect(D, "pb-no-such-container", &st, &E), PB_E_NOTFOUND);
 	cr_assert(strstr(pb_err_text(&E), "No such container: pb-no-such-container"), "%s", pb_err_text(&E));
 	cr_assert(strstr(pb_err_text(&E), "HTTP 404"), "%s", pb_err_text(&E));

@@ -1,82 +1,20 @@
 /* test_e2e.c — drives the real promobot binary (exec, console, --check-config) on a temp database. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pb_str.h"
+#include "testproc.h"
 
 static char dir[256];
 static char config_path[300];
 
-/* PROMOBOT_WRAPPER (e.g. "valgrind --error-exitcode=99 …") is prepended to every run. */
-static int build_argv(char **argv, int max, char *const *args)
-{
-	static char wrapper[1024];
-	const char *w = getenv("PROMOBOT_WRAPPER");
-	int n = 0;
-
-	if (w && *w) {
-		pb_strlcpy(wrapper, w, sizeof(wrapper));
-		for (char *tok = strtok(wrapper, " "); tok && n < max - 1; tok = strtok(NULL, " "))
-			argv[n++] = tok;
-	}
-	argv[n++] = getenv("PROMOBOT_BIN");
-	for (int i = 0; args[i] && n < max - 1; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	return n;
-}
-
-/* Runs promobot with `args`, feeding `input` on stdin; returns its exit status, output in *out. */
 static int run_bot(char *const *args, const char *input, pb_buf *out)
 {
-	int in_pipe[2], out_pipe[2], status = 0;
-	char *argv[64];
-	pid_t pid;
-
-	cr_assert_not_null(getenv("PROMOBOT_BIN"), "PROMOBOT_BIN must name the promobot binary");
-	build_argv(argv, 64, args);
-	cr_assert_eq(pipe(in_pipe), 0);
-	cr_assert_eq(pipe(out_pipe), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		dup2(in_pipe[0], 0);
-		dup2(out_pipe[1], 1);
-		dup2(out_pipe[1], 2);
-		close(in_pipe[1]);
-		close(out_pipe[0]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(in_pipe[0]);
-	close(out_pipe[1]);
-	signal(SIGPIPE, SIG_IGN);
-	if (input && write(in_pipe[1], input, strlen(input)) < 0)
-		cr_log_warn("write to promobot stdin: %s", strerror(errno));
-	close(in_pipe[1]);
-	pb_buf_reset(out);
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(out_pipe[0], chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		pb_buf_append(out, chunk, (size_t)n);
-	}
-	close(out_pipe[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status), "promobot died: %s", pb_buf_str(out));
-	return WEXITSTATUS(status);
+	return tp_run(args, NULL, input, out);
 }
 
 static int exec_as(const char *user, const char *command, pb_buf *out)

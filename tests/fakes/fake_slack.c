@@ -80,6 +80,7 @@ struct fake_slack {
 	int port;
 	char api_url[64];
 	char app_token[256], bot_token[256];
+	char cert[256], key[256];   /* TLS (https/wss) when set */
 	char channels[FAKE_MAX_CHANNELS][32];
 	int nchannels;
 	rate_limit limits[FAKE_MAX_LIMITS];
@@ -511,8 +512,8 @@ static void http_respond(fake_slack *f, pss *p)
 	if (is_open) {
 		char url[160];
 
-		snprintf(url, sizeof(url), "ws://127.0.0.1:%d/link/?ticket=fake-%d&app_id=A0FAKE", f->port,
-			 ++f->ticket);
+		snprintf(url, sizeof(url), "%s://127.0.0.1:%d/link/?ticket=fake-%d&app_id=A0FAKE",
+			 f->cert[0] ? "wss" : "ws", f->port, ++f->ticket);
 		cJSON_AddStringToObject(reply, "url", url);
 		goto done;
 	}
@@ -843,12 +844,18 @@ static int server_up(fake_slack *f)
 	info.user = f;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.pt_serv_buf_size = 64 * 1024;
+	if (f->cert[0]) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = f->cert;
+		info.ssl_private_key_filepath = f->key;
+	}
 	f->ctx = lws_create_context(&info);
 	if (!f->ctx)
 		return -1;
 	if (!f->port) {
 		f->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(f->ctx, "default"));
-		snprintf(f->api_url, sizeof(f->api_url), "http://127.0.0.1:%d/api/", f->port);
+		snprintf(f->api_url, sizeof(f->api_url), "%s://127.0.0.1:%d/api/", f->cert[0] ? "https" : "http",
+			 f->port);
 	}
 	f->quit = false;
 	lws_sul_schedule(f->ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
@@ -863,6 +870,12 @@ static int server_up(fake_slack *f)
 
 int fake_slack_start(const char *app_token, const char *bot_token, fake_slack **out)
 {
+	return fake_slack_start_tls(app_token, bot_token, NULL, NULL, out);
+}
+
+int fake_slack_start_tls(const char *app_token, const char *bot_token, const char *cert_pem,
+			 const char *key_pem, fake_slack **out)
+{
 	fake_slack *f = calloc(1, sizeof(*f));
 
 	*out = NULL;
@@ -873,6 +886,10 @@ int fake_slack_start(const char *app_token, const char *bot_token, fake_slack **
 	pthread_cond_init(&f->changed, NULL);
 	snprintf(f->app_token, sizeof(f->app_token), "%s", app_token);
 	snprintf(f->bot_token, sizeof(f->bot_token), "%s", bot_token);
+	if (cert_pem && key_pem) {
+		snprintf(f->cert, sizeof(f->cert), "%s", cert_pem);
+		snprintf(f->key, sizeof(f->key), "%s", key_pem);
+	}
 	snprintf(f->channels[0], sizeof(f->channels[0]), "C0PROMO");
 	snprintf(f->channels[1], sizeof(f->channels[1]), "C0OTHER");
 	f->nchannels = 2;

@@ -38,6 +38,9 @@ typedef struct fake_slack_ack {
 } fake_slack_ack;
 
 int fake_slack_start(const char *app_token, const char *bot_token, fake_slack **out);
+/* The same over TLS (https:// API, wss:// socket) with this certificate and key (PEM files). */
+int fake_slack_start_tls(const char *app_token, const char *bot_token, const char *cert_pem,
+			 const char *key_pem, fake_slack **out);
 /* Stops the server and frees everything. NULL-safe. */
 void fake_slack_free(fake_slack *f);
 int fake_slack_port(const fake_slack *f);

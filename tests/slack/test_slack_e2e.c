@@ -41,7 +41,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_config(bot *b, int workers, const char *check_argv)
+static void write_config(bot *b, int workers, const char *check_argv, const char *ca_file)
 {
 	char path[320];
 	FILE *f;
@@ -54,7 +54,7 @@ static void write_config(bot *b, int workers, const char *check_argv)
 		" \"storage\": {\"path\": \"%s/promobot.db\"},\n"
 		" \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\",\n"
 		"   \"app_token_env\": \"TEST_SLACK_APP\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
-		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": 0}},\n"
+		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": 0%s%s%s}},\n"
 		" \"workers\": %d,\n"
 		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
 		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
@@ -65,23 +65,44 @@ static void write_config(bot *b, int workers, const char *check_argv)
 		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": %s}],\n"
 		"   \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}}}]\n"
 		"}\n",
-		b->dir, fake_slack_api_url(b->fake), workers, b->dir, check_argv);
+		b->dir, fake_slack_api_url(b->fake), ca_file ? ", \"ca_file\": \"" : "", ca_file ? ca_file : "",
+		ca_file ? "\"" : "", workers, b->dir, check_argv);
 	fclose(f);
 }
 
 /* Starts the fake and promobot (its stderr goes to b->log). */
-static void bot_start_full(bot *b, const char *app_token, int workers, const char *check_argv)
+/* Makes a self-signed certificate for 127.0.0.1 in b->dir (cert.pem, key.pem). */
+static void make_cert(const bot *b)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s/key.pem' -out '%s/cert.pem' >/dev/null 2>&1",
+		 b->dir, b->dir);
+	cr_assert_eq(system(cmd), 0, "openssl could not make a test certificate");
+}
+
+/* tls: 0 plain ws://, 1 wss:// with ca_file trusting the fake, 2 wss:// with no ca_file. */
+static void bot_start_tls(bot *b, const char *app_token, int workers, const char *check_argv, int tls)
 {
 	const char *bin = getenv("PROMOBOT_BIN");
-	char cfg[320];
+	char cfg[320], cert[320], key[320];
 
 	cr_assert_not_null(bin, "PROMOBOT_BIN not set");
 	memset(b, 0, sizeof(*b));
 	snprintf(b->dir, sizeof(b->dir), "/tmp/pb-slack-e2e-XXXXXX");
 	cr_assert_not_null(mkdtemp(b->dir));
 	snprintf(b->log, sizeof(b->log), "%s/bot.log", b->dir);
-	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &b->fake), 0);
-	write_config(b, workers, check_argv);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", b->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", b->dir);
+	if (tls) {
+		make_cert(b);
+		cr_assert_eq(fake_slack_start_tls(APP_TOKEN, BOT_TOKEN, cert, key, &b->fake), 0);
+	} else {
+		cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &b->fake), 0);
+	}
+	write_config(b, workers, check_argv, tls == 1 ? cert : NULL);
 	snprintf(cfg, sizeof(cfg), "%s/promobot.json", b->dir);
 	b->pid = fork();
 	cr_assert_geq(b->pid, 0);
@@ -101,6 +122,11 @@ static void bot_start_full(bot *b, const char *app_token, int workers, const cha
 		execl(bin, bin, "--config", cfg, (char *)NULL);
 		_exit(127);
 	}
+}
+
+static void bot_start_full(bot *b, const char *app_token, int workers, const char *check_argv)
+{
+	bot_start_tls(b, app_token, workers, check_argv, 0);
 }
 
 static void bot_start_with(bot *b, const char *app_token)
@@ -259,8 +285,8 @@ static bool wait_matching(bot *b, const char *method, const char *needle, size_t
 /* Clicks approve as `user` until `method` records a body with `needle` (retrying on "busy"). */
 static char last_click[64], last_action_ts[32];
 
-static void click_until(bot *b, const char *user, const char *ts, const char *method, const char *needle,
-			const char *tag)
+static void click_action_until(bot *b, const char *user, const char *ts, const char *action_id,
+			       const char *method, const char *needle, const char *tag)
 {
 	char *id = last_click, *action_ts = last_action_ts;
 
@@ -270,7 +296,7 @@ static void click_until(bot *b, const char *user, const char *ts, const char *me
 
 		snprintf(id, sizeof(last_click), "env-%s-%d", tag, attempt);
 		snprintf(action_ts, sizeof(last_action_ts), "17000002%02d.000001", attempt);
-		cr_assert_gt(fake_slack_send_action(b->fake, id, user, CHANNEL, ts, "approve:0", "neo4j",
+		cr_assert_gt(fake_slack_send_action(b->fake, id, user, CHANNEL, ts, action_id, "neo4j",
 						    action_ts), 0);
 		cr_assert(fake_slack_wait_ack(b->fake, id, WAIT_MS, NULL));
 		while (now_ms() < deadline) {
@@ -281,7 +307,13 @@ static void click_until(bot *b, const char *user, const char *ts, const char *me
 			sleep_poll();
 		}
 	}
-	cr_assert_fail("clicking approve as %s never produced %s", user, needle);
+	cr_assert_fail("clicking %s as %s never produced %s", action_id, user, needle);
+}
+
+static void click_until(bot *b, const char *user, const char *ts, const char *method, const char *needle,
+			const char *tag)
+{
+	click_action_until(b, user, ts, "approve:0", method, needle, tag);
 }
 
 static void validate_in_thread(bot *b, const char *ts)
@@ -385,6 +417,30 @@ Test(slack_e2e, approve_button_follows_the_approval_rules, .timeout = 120)
 	bot_finish(&b, true);
 }
 
+Test(slack_e2e, reject_button_rejects_and_removes_the_buttons, .timeout = 120)
+{
+	bot b;
+	char ts[32];
+	fake_slack_call c;
+	bool found = false;
+
+	bot_start(&b);
+	run_slash(&b, "env-req-3", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
+	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	validate_in_thread(&b, ts);
+	click_action_until(&b, "U0BOB", ts, "reject:1", "chat.update", "Rejected by <@U0BOB>", "rej");
+	for (size_t i = 0; fake_slack_call_get(b.fake, "chat.update", i, &c); i++) {
+		if (strstr(c.body, "Rejected by <@U0BOB>")) {
+			found = true;
+			cr_expect_null(strstr(c.body, "\"actions\""), "a rejected card keeps its buttons");
+		}
+		fake_slack_call_deinit(&c);
+	}
+	cr_expect(found);
+	bot_finish(&b, true);
+}
+
 Test(slack_e2e, app_mention_runs_like_the_slash_command_once, .timeout = 90)
 {
 	bot b;
@@ -434,6 +490,20 @@ Test(slack_e2e, refresh_during_200_commands_loses_none_and_runs_none_twice, .tim
 		  fake_slack_call_count(b.fake, "chat.postEphemeral", true));
 	cr_expect_geq(fake_slack_hellos(b.fake), 2, "no new connection after refresh_requested");
 	cr_assert(fake_slack_wait_live(b.fake, 1, WAIT_MS), "the old connection was not closed");
+	/* Slack retries a few (same envelope ids) on the new connection: acked, not run again. */
+	{
+		size_t acks = fake_slack_ack_count(b.fake);
+		int64_t deadline = now_ms() + WAIT_MS;
+
+		for (size_t i = 0; i < 10; i++) {
+			snprintf(id, sizeof(id), "env-stream-%03zu", i * 17);
+			snprintf(user, sizeof(user), "U%03zuX", i * 17);
+			cr_assert_gt(fake_slack_send_slash(b.fake, id, user, CHANNEL, "status neo4j"), 0);
+		}
+		while (fake_slack_ack_count(b.fake) < acks + 10 && now_ms() < deadline)
+			sleep_poll();
+		cr_assert_geq(fake_slack_ack_count(b.fake), acks + 10, "retried envelopes not acked");
+	}
 	/* Stopping drains the queue: after that, exactly one reply per command. */
 	{
 		int status = bot_stop(&b);
@@ -537,6 +607,30 @@ Test(slack_e2e, full_queue_answers_busy_to_the_caller, .timeout = 180)
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", answered, 120000),
 		  "only %zu of %zu accepted commands answered",
 		  fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\""), answered);
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, wss_with_a_trusted_certificate_works, .timeout = 90)
+{
+	bot b;
+
+	bot_start_tls(&b, APP_TOKEN, 2, "[\"true\"]", 1);
+	cr_assert(fake_slack_wait_hellos(b.fake, 1, WAIT_MS), "no wss:// connection");
+	cr_assert_eq(strncmp(fake_slack_api_url(b.fake), "https://", 8), 0);
+	run_slash(&b, "env-tls-1", "U0ALICE", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS));
+	bot_finish(&b, true);
+}
+
+Test(slack_e2e, tls_certificate_is_verified, .timeout = 90)
+{
+	bot b;
+
+	/* No ca_file: the system store does not trust the fake's self-signed certificate. */
+	bot_start_tls(&b, APP_TOKEN, 2, "[\"true\"]", 2);
+	cr_assert(wait_log(&b, "certificate", WAIT_MS), "no certificate error logged");
+	cr_expect_eq(fake_slack_hellos(b.fake), 0, "connected to an untrusted server");
+	cr_expect_eq(fake_slack_call_count(b.fake, NULL, false), 0, "spoke HTTP to an untrusted server");
 	bot_finish(&b, true);
 }
 

@@ -1,0 +1,95 @@
+/* testproc.c — fork/exec of the promobot binary with captured output, for end-to-end suites. */
+#include "testproc.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TP_MAX_ARGS 64
+
+/* PROMOBOT_WRAPPER words, then the binary, then args. Strings live in `store`. */
+static void build_argv(char **argv, char *store, size_t size, char *const *args)
+{
+	const char *w = getenv("PROMOBOT_WRAPPER");
+	int n = 0;
+
+	store[0] = '\0';
+	if (w && *w) {
+		pb_strlcpy(store, w, size);
+		for (char *save = NULL, *tok = strtok_r(store, " ", &save); tok && n < TP_MAX_ARGS / 2;
+		     tok = strtok_r(NULL, " ", &save))
+			argv[n++] = tok;
+	}
+	argv[n++] = getenv("PROMOBOT_BIN");
+	for (int i = 0; args[i] && n < TP_MAX_ARGS - 1; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+}
+
+pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd)
+{
+	int in_pipe[2], out_pipe[2];
+	char *argv[TP_MAX_ARGS];
+	char wrapper[1024];
+	pid_t pid;
+
+	cr_assert_not_null(getenv("PROMOBOT_BIN"), "PROMOBOT_BIN must name the promobot binary");
+	build_argv(argv, wrapper, sizeof(wrapper), args);
+	cr_assert_eq(pipe(in_pipe), 0);
+	cr_assert_eq(pipe(out_pipe), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(in_pipe[0], 0);
+		dup2(out_pipe[1], 1);
+		dup2(out_pipe[1], 2);
+		close(in_pipe[1]);
+		close(out_pipe[0]);
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	signal(SIGPIPE, SIG_IGN);
+	if (input && write(in_pipe[1], input, strlen(input)) < 0)
+		cr_log_warn("write to promobot stdin: %s", strerror(errno));
+	close(in_pipe[1]);
+	*fd = out_pipe[0];
+	return pid;
+}
+
+int tp_finish(pid_t pid, int fd, pb_buf *out)
+{
+	int status = 0;
+
+	pb_buf_reset(out);
+	for (;;) {
+		char chunk[4096];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pb_buf_append(out, chunk, (size_t)n);
+	}
+	close(fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "promobot died from a signal: %s", pb_buf_str(out));
+	return WEXITSTATUS(status);
+}
+
+int tp_run(char *const *args, char *const *env, const char *input, pb_buf *out)
+{
+	int fd;
+	pid_t pid = tp_start(args, env, input, &fd);
+
+	return tp_finish(pid, fd, out);
+}

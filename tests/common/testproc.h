@@ -1,0 +1,21 @@
+/* testproc.h — run the real promobot binary from a test: args, stdin, extra env, captured output. */
+#ifndef TEST_TESTPROC_H
+#define TEST_TESTPROC_H
+
+#include <sys/types.h>
+
+#include "pb_str.h"
+
+/*
+ * Starts $PROMOBOT_BIN (prefixed by $PROMOBOT_WRAPPER, e.g. valgrind) with `args`
+ * (NULL-terminated, without argv[0]); `env` holds extra "NAME=value" entries (or NULL).
+ * stdout and stderr go to one pipe. tp_start returns the pid and the read end in *fd;
+ * tp_finish feeds nothing more, collects the output and returns the exit status
+ * (the test fails if the process died from a signal).
+ */
+pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd);
+int tp_finish(pid_t pid, int fd, pb_buf *out);
+/* Both in one call. */
+int tp_run(char *const *args, char *const *env, const char *input, pb_buf *out);
+
+#endif
