@@ -21,6 +21,7 @@
 #include "workers.h"
 
 #define JOB_QUEUE_CAP 256
+#define NOTICE_QUEUE_CAP 64
 
 /* Shared, read-only after start (the pacer is internally locked). */
 typedef struct slack_app {
@@ -28,6 +29,7 @@ typedef struct slack_app {
 	char *bot_token;
 	pb_slack_pacer *pacer;
 	pb_workers *workers;
+	pb_workers *notices;         /* one thread posting "busy" notices when workers are saturated */
 	pthread_mutex_t open_lock;   /* store opens one at a time: a fresh file is being set up */
 } slack_app;
 
@@ -363,8 +365,8 @@ static void *worker_init(void *ud, int index)
 	pb_err_init(&e);
 	if (pb_engine_new(app->cfg, &w->engine, &e))
 		pb_warn("slack", "worker %d: no deploy engine: %s", index, pb_err_text(&e));
-	w->web_ok = pb_slack_web_init(&w->web, app->cfg->slack.api_url, app->bot_token,
-				      app->cfg->slack.ca_file, app->pacer) == 0;
+	w->web_ok = pb_slack_web_init(&w->web, str_or(app->cfg->slack.api_url, "https://slack.com/api/"),
+				      app->bot_token, app->cfg->slack.ca_file, app->pacer) == 0;
 	return w;
 }
 
@@ -379,6 +381,70 @@ static void worker_fini(void *ud, void *state)
 	pb_engine_free(w->engine);
 	pb_store_close(w->store);
 	free(w);
+}
+
+/* ---- busy notices: the caller learns the command was not run, even for clicks and mentions ---- */
+
+typedef struct busy_notice {
+	char channel[PB_SLACK_ID_MAX];
+	char user[PB_SLACK_ID_MAX];
+} busy_notice;
+
+static void *notice_init(void *ud, int index)
+{
+	slack_app *app = ud;
+	pb_slack_web *web = calloc(1, sizeof(*web));
+
+	if (web && pb_slack_web_init(web, str_or(app->cfg->slack.api_url, "https://slack.com/api/"),
+				     app->bot_token, app->cfg->slack.ca_file, NULL)) {
+		free(web);
+		web = NULL;
+	}
+	return web;
+}
+
+static void notice_run(void *ud, void *state, void *job)
+{
+	pb_slack_web *web = state;
+	busy_notice *n = job;
+	cJSON *body = cJSON_CreateObject();
+	pb_err e;
+
+	pb_err_init(&e);
+	if (web && body && cJSON_AddStringToObject(body, "channel", n->channel) &&
+	    cJSON_AddStringToObject(body, "user", n->user) &&
+	    cJSON_AddStringToObject(body, "text", PB_SLACK_BUSY_TEXT) &&
+	    pb_slack_web_call(web, "chat.postEphemeral", body, NULL, NULL, NULL, 0, &e))
+		pb_warn("slack", "busy notice: %s", pb_err_text(&e));
+	cJSON_Delete(body);
+	free(n);
+}
+
+static void notice_fini(void *ud, void *state)
+{
+	pb_slack_web *web = state;
+
+	if (web)
+		pb_slack_web_deinit(web);
+	free(web);
+}
+
+static void app_busy(void *ud, const pb_slack_msg *m)
+{
+	slack_app *app = ud;
+	busy_notice *n = calloc(1, sizeof(*n));
+	const char *channel = m->kind == PB_SLACK_MSG_ACTION ? m->message_channel : m->channel_id;
+
+	if (!n || !app->notices || !m->user_id[0]) {
+		free(n);
+		return;
+	}
+	pb_strlcpy(n->channel, str_or(channel, app->cfg->slack.channel), sizeof(n->channel));
+	pb_strlcpy(n->user, m->user_id, sizeof(n->user));
+	if (pb_workers_submit(app->notices, n)) {
+		pb_warn("slack", "busy notice for %s dropped: notice queue full too", n->user);
+		free(n);
+	}
 }
 
 static bool app_has_room(void *ud)
@@ -457,6 +523,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	bool sig_started = false;
 	char *app_token = NULL;
 	pb_workers_ops ops = { worker_init, run_job, worker_fini, &app };
+	pb_workers_ops notice_ops = { notice_init, notice_run, notice_fini, &app };
 	size_t nworkers = cfg->workers > 0 ? (size_t)cfg->workers : 4;
 	int rc;
 
@@ -485,6 +552,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	sigaddset(&sw.set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sw.set, &old);
 	rc = pb_workers_new(nworkers, JOB_QUEUE_CAP, &ops, &app.workers);
+	if (!rc)
+		rc = pb_workers_new(1, NOTICE_QUEUE_CAP, &notice_ops, &app.notices);
 	if (rc) {
 		pb_err_set(err, rc, "cannot start %zu workers", nworkers);
 		goto out_mask;
@@ -504,6 +573,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	}
 	lc.has_room = app_has_room;
 	lc.submit = app_submit;
+	lc.busy = app_busy;
 	lc.ud = &app;
 	rc = pb_slack_loop_new(&lc, &loop, err);
 	if (rc)
@@ -527,9 +597,12 @@ out_mask:
 	/* Acked commands still run: the pool drains its queue before joining. */
 	pb_workers_free(app.workers);
 	app.workers = NULL;
+	pb_workers_free(app.notices);
+	app.notices = NULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
 	pb_workers_free(app.workers);
+	pb_workers_free(app.notices);
 	pb_slack_pacer_free(app.pacer);
 	free(app.bot_token);
 	free(app_token);

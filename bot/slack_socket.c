@@ -254,6 +254,8 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 			 busy && m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL);
 		if (busy) {
 			pb_warn("slack", "job queue full: envelope %s answered busy", m.envelope_id);
+			if (!m.accepts_response_payload && l->cfg.busy)
+				l->cfg.busy(l->cfg.ud, &m);
 			break;
 		}
 		l->cfg.submit(l->cfg.ud, &m);

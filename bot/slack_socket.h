@@ -20,6 +20,9 @@ typedef struct pb_slack_loop_cfg {
 	/* Called on the loop thread after the envelope's ack was queued; takes
 	 * ownership of m's allocations (the struct itself is the caller's). */
 	void (*submit)(void *ud, pb_slack_msg *m);
+	/* Optional, loop thread: the queue was full and the envelope cannot carry a
+	 * reply (buttons, mentions): tell the user some other way. m stays the caller's. */
+	void (*busy)(void *ud, const pb_slack_msg *m);
 	void *ud;
 } pb_slack_loop_cfg;
 

@@ -58,6 +58,7 @@ typedef struct rate_limit {
 typedef struct pss {
 	char path[256];
 	char auth[512];
+	char ctype[128];
 	char *body;
 	size_t body_len;
 	bool too_big;
@@ -458,6 +459,60 @@ static const char *chat_call(fake_slack *f, const char *method, const cJSON *req
 	return NULL;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes one application/x-www-form-urlencoded component in place. */
+static void form_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '+') {
+			*o++ = ' ';
+		} else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Slack takes JSON bodies and form-encoded ones (what its SDKs send); in a
+ * form, structured arguments such as blocks are JSON strings.
+ */
+static cJSON *parse_form(const char *body, size_t len)
+{
+	cJSON *obj = cJSON_CreateObject();
+	char *copy = strndup(body, len), *save = NULL;
+
+	if (!obj || !copy)
+		abort();
+	for (char *pair = strtok_r(copy, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(pair, '=');
+		char *val = eq ? eq + 1 : (char *)"";
+
+		if (eq)
+			*eq = '\0';
+		form_decode(pair);
+		form_decode(val);
+		if (!strcmp(pair, "blocks") || !strcmp(pair, "attachments")) {
+			cJSON *j = cJSON_Parse(val);
+
+			cJSON_AddItemToObject(obj, pair, j ? j : cJSON_CreateString(val));
+		} else {
+			cJSON_AddStringToObject(obj, pair, val);
+		}
+	}
+	free(copy);
+	return obj;
+}
+
 static void http_respond(fake_slack *f, pss *p)
 {
 	const char *method = strncmp(p->path, "/api/", 5) == 0 ? p->path + 5 : NULL;
@@ -530,7 +585,10 @@ static void http_respond(fake_slack *f, pss *p)
 		error = "request_too_large";
 		goto done;
 	}
-	req = p->body ? cJSON_ParseWithLength(p->body, p->body_len) : NULL;
+	if (p->body && !strncmp(p->ctype, "application/x-www-form-urlencoded", 33))
+		req = parse_form(p->body, p->body_len);
+	else
+		req = p->body ? cJSON_ParseWithLength(p->body, p->body_len) : NULL;
 	if (!cJSON_IsObject(req)) {
 		error = "invalid_json";
 		goto done;
@@ -602,6 +660,9 @@ static void http_start(fake_slack *f, struct lws *wsi, pss *p, const char *uri)
 	if (lws_hdr_copy(wsi, p->auth, sizeof(p->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 		p->auth[0] = '\0';
 	lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	p->ctype[0] = '\0';
+	if (lws_hdr_copy(wsi, p->ctype, sizeof(p->ctype), WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+		p->ctype[0] = '\0';
 	free(p->body);
 	p->body = NULL;
 	p->body_len = 0;

@@ -41,6 +41,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* min_post_interval_ms of the next bot (each Criterion test runs in its own process). */
+static int post_interval_ms;
+
 static void write_config(bot *b, int workers, const char *check_argv, const char *ca_file)
 {
 	char path[320];
@@ -54,7 +57,7 @@ static void write_config(bot *b, int workers, const char *check_argv, const char
 		" \"storage\": {\"path\": \"%s/promobot.db\"},\n"
 		" \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\",\n"
 		"   \"app_token_env\": \"TEST_SLACK_APP\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
-		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": 0%s%s%s}},\n"
+		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": %d%s%s%s}},\n"
 		" \"workers\": %d,\n"
 		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
 		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
@@ -65,7 +68,7 @@ static void write_config(bot *b, int workers, const char *check_argv, const char
 		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": %s}],\n"
 		"   \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}}}]\n"
 		"}\n",
-		b->dir, fake_slack_api_url(b->fake), ca_file ? ", \"ca_file\": \"" : "", ca_file ? ca_file : "",
+		b->dir, fake_slack_api_url(b->fake), post_interval_ms, ca_file ? ", \"ca_file\": \"" : "", ca_file ? ca_file : "",
 		ca_file ? "\"" : "", workers, b->dir, check_argv);
 	fclose(f);
 }
@@ -360,6 +363,8 @@ Test(slack_e2e, request_opens_a_thread_and_steps_reply_in_it, .timeout = 90)
 	bot b;
 	char ts[32], needle[64];
 
+	/* Posts to the channel go through the pacing queue here (delayed, none dropped). */
+	post_interval_ms = 250;
 	bot_start(&b);
 	run_slash(&b, "env-req-1", "U0ALICE", "request neo4j staging");
 	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
@@ -589,6 +594,12 @@ Test(slack_e2e, full_queue_answers_busy_to_the_caller, .timeout = 180)
 		snprintf(id, sizeof(id), "env-flood-%03d", i);
 		cr_assert_gt(fake_slack_send_slash(b.fake, id, "U0CAROL", CHANNEL, "status neo4j"), 0);
 	}
+	/* A mention cannot carry a reply in its ack: the busy notice comes as an ephemeral message. */
+	cr_assert_gt(fake_slack_send_mention(b.fake, "env-flood-mention", "Ev-flood", "U0BOB", CHANNEL,
+					     "<@U0BOT> status neo4j", 0), 0);
+	cr_assert(fake_slack_wait_ack(b.fake, "env-flood-mention", WAIT_MS, NULL));
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "promobot is busy", 1, WAIT_MS), "no busy notice");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0BOB\""), 1);
 	for (int i = 0; i < n; i++) {
 		fake_slack_ack ack;
 
@@ -689,6 +700,21 @@ Test(slack_e2e, malformed_traffic_is_survived, .timeout = 120)
 		strcpy(huge + off + big, "\"}}");
 	}
 	cr_assert_gt(fake_slack_send_raw(b.fake, huge, 0), 0);
+	/* Over the 4 MiB reassembly cap: dropped with a log line, the link survives. */
+	{
+		size_t over = 5u << 20;
+		char *monster = malloc(over + 64);
+
+		cr_assert_not_null(monster);
+		size_t pre;
+
+		strcpy(monster, "{\"envelope_id\":\"env-monster\",\"pad\":\"");
+		pre = strlen(monster);
+		memset(monster + pre, 'y', over);
+		strcpy(monster + pre + over, "\"}");
+		cr_assert_gt(fake_slack_send_raw(b.fake, monster, 1u << 20), 0);
+		free(monster);
+	}
 	/* A fragmented envelope is reassembled. */
 	frag = strdup("{\"envelope_id\":\"env-frag\",\"type\":\"slash_commands\",\"accepts_response_payload\":true,"
 		      "\"payload\":{\"user_id\":\"U0BOB\",\"user_name\":\"bob\",\"channel_id\":\"" CHANNEL "\","
@@ -701,6 +727,8 @@ Test(slack_e2e, malformed_traffic_is_survived, .timeout = 120)
 	cr_assert(fake_slack_wait_ack(b.fake, "env-frag", WAIT_MS, NULL), "fragmented envelope not acked");
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS));
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0ALICE\"", 1, WAIT_MS));
+	cr_expect(wait_log(&b, "dropped", WAIT_MS), "the oversized message was not reported");
+	cr_expect(!fake_slack_wait_ack(b.fake, "env-monster", 0, NULL), "an oversized message was acked");
 	/* Still the same connection, still working. */
 	cr_expect_eq(fake_slack_hellos(b.fake), 1);
 	run_slash(&b, "env-after-garbage", "U0CAROL", "status neo4j");
