@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pb_log.h"
 #include "pb_str.h"
@@ -149,6 +150,33 @@ static void unknown_command(const char *name, pb_sink *sink)
 	pb_buf_deinit(&b);
 }
 
+/*
+ * Mutations on one component are serialised: a short command that arrives
+ * while another holds the lock (two approvers clicking at once) waits a
+ * moment instead of failing; a long holder (validate, deploy) still gets a
+ * clear "busy" naming who holds it once the wait is over.
+ */
+#define PB_LOCK_WAIT_MS 2000
+
+static int lock_with_wait(pb_cmd_ctx *ctx, const char *component, const char *purpose)
+{
+	int64_t deadline = pb_mono_ms() + PB_LOCK_WAIT_MS;
+	long pause_ms = 10;
+	int r;
+
+	for (;;) {
+		r = pb_store_lock_acquire(ctx->store, component, ctx->lock_owner, purpose, &ctx->err);
+		if (r != PB_E_BUSY || pb_mono_ms() >= deadline)
+			return r;
+		pb_err_init(&ctx->err);
+		struct timespec ts = { 0, pause_ms * 1000000L };
+
+		nanosleep(&ts, NULL);
+		if (pause_ms < 200)
+			pause_ms *= 2;
+	}
+}
+
 /* Runs the handler with the component lock held for mutating commands. */
 static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 {
@@ -158,7 +186,7 @@ static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 
 	if ((cmd->flags & PB_CMD_LOCKS) && !ctx->dry_run && component &&
 	    pb_config_component(ctx->cfg, component)) {
-		r = pb_store_lock_acquire(ctx->store, component, ctx->lock_owner, cmd->name, &ctx->err);
+		r = lock_with_wait(ctx, component, cmd->name);
 		if (r)
 			return r;
 		locked = true;

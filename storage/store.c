@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "pb_log.h"
@@ -196,7 +197,7 @@ static int store_connect(const char *path, sqlite3 **out, pb_err *err)
 	return 0;
 }
 
-int pb_store_open(const char *path, pb_store **out, pb_err *err)
+static int store_open_once(const char *path, pb_store **out, pb_err *err)
 {
 	pb_store *st = NULL;
 	sqlite3 *db = NULL;
@@ -236,6 +237,36 @@ out:
 	if (db)
 		sqlite3_close(db);
 	return r;
+}
+
+/*
+ * Switching a fresh file to WAL and running the first migration need an
+ * exclusive lock, and SQLite reports SQLITE_BUSY for that without always
+ * calling the busy handler. Several workers opening one new database at once
+ * hit it, so the whole open is retried with a short backoff, bounded in time.
+ */
+int pb_store_open(const char *path, pb_store **out, pb_err *err)
+{
+	int64_t deadline = pb_mono_ms() + PB_BUSY_TIMEOUT_MS;
+	long pause_ms = 5;
+	int r;
+
+	for (;;) {
+		pb_err attempt;
+
+		pb_err_init(&attempt);
+		r = store_open_once(path, out, &attempt);
+		if (r != PB_E_BUSY || pb_mono_ms() >= deadline) {
+			if (r)
+				pb_err_set(err, r, "%s", pb_err_text(&attempt));
+			return r;
+		}
+		struct timespec ts = { 0, pause_ms * 1000000L };
+
+		nanosleep(&ts, NULL);
+		if (pause_ms < 100)
+			pause_ms *= 2;
+	}
 }
 
 void pb_store_close(pb_store *st)

@@ -1,8 +1,10 @@
 /* test_store.c — opening, pragmas, transactions and error mapping. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pb_str.h"
 #include "st_helpers.h"
@@ -117,4 +119,49 @@ Test(store, components_keep_their_stage)
 	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, NULL), 0);
 	cr_assert_eq(stage, 3);
 	cr_assert_eq(pb_store_component_set_stage(st_store, "ghost", 2, NULL), PB_E_NOTFOUND);
+}
+
+/* Workers of one process open their connections at the same time on a new file. */
+#define RACERS 16
+static pthread_barrier_t race_start;
+static char race_path[512];
+
+static void *race_open(void *arg)
+{
+	pb_store *st = NULL;
+	pb_err e;
+	int *result = arg;
+
+	pb_err_init(&e);
+	pthread_barrier_wait(&race_start);
+	*result = pb_store_open(race_path, &st, &e);
+	if (*result)
+		fprintf(stderr, "racer: %s\n", pb_err_text(&e));
+	pb_store_close(st);
+	return NULL;
+}
+
+Test(store, concurrent_first_open_of_a_new_file_succeeds)
+{
+	pthread_t th[RACERS];
+	int results[RACERS];
+
+	for (int round = 0; round < 60; round++) {
+		snprintf(race_path, sizeof(race_path), "%s.race%d", st_db_path(), round);
+		pthread_barrier_init(&race_start, NULL, RACERS);
+		for (int i = 0; i < RACERS; i++)
+			cr_assert_eq(pthread_create(&th[i], NULL, race_open, &results[i]), 0);
+		for (int i = 0; i < RACERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&race_start);
+		for (int i = 0; i < RACERS; i++)
+			cr_expect_eq(results[i], 0, "round %d racer %d failed to open", round, i);
+		cr_expect_eq(st_sql_int(race_path, "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
+		for (const char *const *sfx = (const char *const[]){ "", "-wal", "-shm", NULL }; *sfx; sfx++) {
+			char f[600];
+
+			snprintf(f, sizeof(f), "%s%s", race_path, *sfx);
+			unlink(f);
+		}
+	}
 }
