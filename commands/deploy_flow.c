@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -208,19 +209,33 @@ static void dep_record(flow *f, const char *status, const char *detail)
 
 /* ---- step 2: image ---- */
 
+#define PULL_MAX_LAYERS 64
+
 typedef struct pull_progress {
 	int complete;
+	char seen[PULL_MAX_LAYERS][24];
+	int nseen;
 } pull_progress;
 
 static void on_pull(void *ud, const char *status, const char *id)
 {
 	pull_progress *pp = ud;
+	int i;
 
-	/* Summarised in one card afterwards; only the log sees individual layers. */
-	if (strcmp(status, "Pull complete") == 0) {
-		pp->complete++;
-		pb_debug("deploy", "layer %s pulled", id);
-	}
+	/*
+	 * Summarised in one card afterwards; only the log sees individual layers. A layer counts
+	 * once: dockerd finishes it with "Pull complete" (after "Download complete"), podman's
+	 * compat stream only with "Download complete", sometimes repeated.
+	 */
+	if (strcmp(status, "Pull complete") != 0 && strcmp(status, "Download complete") != 0)
+		return;
+	for (i = 0; i < pp->nseen; i++)
+		if (strcmp(pp->seen[i], id) == 0)
+			return;
+	if (pp->nseen < PULL_MAX_LAYERS)
+		pb_strlcpy(pp->seen[pp->nseen++], id, sizeof(pp->seen[0]));
+	pp->complete++;
+	pb_debug("deploy", "layer %s pulled", id);
 }
 
 static int step_image(flow *f)
@@ -336,7 +351,9 @@ static int inode_pid(unsigned long inode)
 				continue;
 			link[n] = '\0';
 			if (strcmp(link, want) == 0) {
-				pid = atoi(de->d_name);
+				long v;
+
+				pid = pb_parse_long(de->d_name, 1, INT_MAX, &v) == 0 ? (int)v : 0;
 				break;
 			}
 		}

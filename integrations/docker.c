@@ -2,9 +2,11 @@
 #include "docker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -14,6 +16,7 @@
 #define DK_ERRBODY_MAX 4096
 #define DK_LINE_MAX (1u << 20)
 #define DK_LOGS_MAX ((size_t)1 << 20)
+#define DK_STATS_WINDOW_MS 1000   /* dockerd's stats collection interval */
 
 struct pb_docker {
 	pb_http *http;
@@ -21,6 +24,7 @@ struct pb_docker {
 	char sock[256];     /* unix socket path, "" for tcp */
 	char base[300];     /* "http://localhost" (unix) or "http://h:p" */
 	char api[16];       /* negotiated, "" until pinged */
+	char libpod[32];    /* podman's Libpod-Api-Version ("4.3.1"); "" for dockerd */
 	long timeout_ms;
 };
 
@@ -84,6 +88,11 @@ const char *pb_docker_api_version(const pb_docker *d)
 	return d->api;
 }
 
+bool pb_docker_is_podman(const pb_docker *d)
+{
+	return d->libpod[0] != '\0';
+}
+
 /* ---- request plumbing ---- */
 
 typedef struct dk_call {
@@ -98,15 +107,32 @@ typedef struct dk_call {
 	int (*on_data)(void *ud, const char *data, size_t len);
 	void *on_data_ud;
 	bool unversioned;
+	const char *container;     /* the container a 404 is about (see dk_status_error) */
 } dk_call;
 
-/* Turns an engine error reply into err: "<what>: <message> (HTTP <status>)". */
-static int dk_status_error(long status, const char *body, size_t len, const char *what, pb_err *err)
+/*
+ * Turns an engine error reply into err: "<what>: <message> (HTTP <status>)".
+ * container: the container a 404 is about, or NULL. dockerd says "No such container: <id>";
+ * podman says "no container with name or ID \"<id>\" found: no such container". Callers and
+ * operators match on Docker's wording, so podman's 404 gets it in front and keeps its own text:
+ * "<what>: No such container: <id> (HTTP 404), engine said: <podman's message>".
+ */
+static int dk_status_error(long status, const char *body, size_t len, const char *what,
+			   const char *container, pb_err *err)
 {
 	char msg[300] = "";
 	cJSON *j = cJSON_ParseWithLength(body, len);
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	const cJSON *cause = cJSON_GetObjectItemCaseSensitive(j, "cause");
 	int code = status == 404 ? PB_E_NOTFOUND : status == 409 ? PB_E_CONFLICT : PB_E_FAILED;
+
+	/*
+	 * podman (4.x) answers a taken container name with HTTP 500 and cause "that name is already
+	 * in use" where dockerd sends 409: same condition, so the same code. The message keeps the
+	 * status the engine really sent.
+	 */
+	if (status == 500 && cJSON_IsString(cause) && strcmp(cause->valuestring, "that name is already in use") == 0)
+		code = PB_E_CONFLICT;
 
 	if (cJSON_IsString(m))
 		pb_strlcpy(msg, m->valuestring, sizeof(msg));
@@ -117,12 +143,16 @@ static int dk_status_error(long status, const char *body, size_t len, const char
 		msg[strcspn(msg, "\r\n")] = '\0';
 	}
 	cJSON_Delete(j);
+	if (status == 404 && container && msg[0] && !strstr(msg, "No such container"))
+		return pb_err_set(err, code, "%s: No such container: %s (HTTP %ld), engine said: %s", what,
+				  container, status, msg);
 	if (msg[0])
 		return pb_err_set(err, code, "%s: %s (HTTP %ld)", what, msg, status);
 	return pb_err_set(err, code, "%s: engine answered HTTP %ld", what, status);
 }
 
 static int dk_negotiate(pb_docker *d, pb_err *err);
+static bool ref_ok(const char *s);
 
 static int dk_do(pb_docker *d, const dk_call *c, pb_http_resp *resp, const char *what, pb_err *err)
 {
@@ -176,7 +206,7 @@ static int dk_json(pb_docker *d, const dk_call *c, pb_http_resp *resp, const cha
 	if (r)
 		return r;
 	if (resp->status >= 400 || resp->status < 200)
-		return dk_status_error(resp->status, resp->body.data, resp->body.len, what, err);
+		return dk_status_error(resp->status, resp->body.data, resp->body.len, what, c->container, err);
 	return 0;
 }
 
@@ -213,6 +243,10 @@ int pb_docker_ping(pb_docker *d, pb_err *err)
 		pb_strlcpy(d->api, theirs, sizeof(d->api));
 	else
 		pb_strlcpy(d->api, PB_DOCKER_API_MAX, sizeof(d->api));
+	/* podman's compat API says who it is in every reply; dockerd never sends this header. */
+	if (pb_http_resp_header(&resp, "Libpod-Api-Version", theirs, sizeof(theirs)) != 0 || !ref_ok(theirs))
+		theirs[0] = '\0';
+	pb_strlcpy(d->libpod, theirs, sizeof(d->libpod));
 out:
 	pb_http_resp_deinit(&resp);
 	return r;
@@ -320,24 +354,27 @@ typedef struct dk_stream {
 	char error[400];
 	pb_docker_pull_stats *stats;
 	char layer_ids[DK_MAX_LAYERS][24];
+	bool layer_done[DK_MAX_LAYERS];
 	int nlayers;
+	int layers_present;        /* "Already exists" */
 	pb_docker_progress_fn progress;
 	void *ud;
 	int oom;
 } dk_stream;
 
-static void stream_layer(dk_stream *s, const char *id)
+/* Index of layer id in s (added when new), -1 when the table is full. */
+static int stream_layer(dk_stream *s, const char *id)
 {
 	int i;
 
-	if (!id[0] || !s->stats)
-		return;
 	for (i = 0; i < s->nlayers; i++)
 		if (strcmp(s->layer_ids[i], id) == 0)
-			return;
-	if (s->nlayers < DK_MAX_LAYERS)
-		pb_strlcpy(s->layer_ids[s->nlayers++], id, sizeof(s->layer_ids[0]));
+			return i;
 	s->stats->layers++;
+	if (s->nlayers >= DK_MAX_LAYERS)
+		return -1;
+	pb_strlcpy(s->layer_ids[s->nlayers], id, sizeof(s->layer_ids[0]));
+	return s->nlayers++;
 }
 
 static void stream_line(dk_stream *s, const char *line, size_t len)
@@ -373,9 +410,20 @@ static void stream_line(dk_stream *s, const char *line, size_t len)
 			pb_strlcpy(s->stats->digest, status + 8, sizeof(s->stats->digest));
 		else if (id[0] && strncmp(status, "Pulling from ", 13) != 0) {
 			/* "Pulling from <repo>" carries the tag as its id, not a layer. */
-			stream_layer(s, id);
-			if (strcmp(status, "Pull complete") == 0 || strcmp(status, "Already exists") == 0)
+			int k = stream_layer(s, id);
+			bool present = strcmp(status, "Already exists") == 0;
+
+			/*
+			 * A layer is done once: dockerd ends each with "Pull complete" (after "Download
+			 * complete" and extraction); podman's compat stream has no extraction phase and ends
+			 * each with "Download complete", sometimes twice.
+			 */
+			if (k >= 0 && !s->layer_done[k] &&
+			    (present || strcmp(status, "Pull complete") == 0 || strcmp(status, "Download complete") == 0)) {
+				s->layer_done[k] = true;
 				s->stats->layers_done++;
+				s->layers_present += present;
+			}
 		}
 	}
 	if (s->progress && status[0])
@@ -433,8 +481,18 @@ static int dk_stream_call(pb_docker *d, dk_call *c, dk_stream *s, const char *wh
 		goto out;
 	if (s->line.len)
 		stream_line(s, s->line.data, s->line.len);
+	/*
+	 * dockerd ends a pull with "Status: Downloaded newer image for …" / "Status: Image is up to
+	 * date for …"; podman's compat stream just stops after the last layer. Summarise what it did
+	 * report so callers always have a final status to show.
+	 */
+	if (s->stats && !s->stats->last_status[0] && !s->error[0] && resp.status >= 200 && resp.status < 300 &&
+	    s->stats->lines > 0)
+		snprintf(s->stats->last_status, sizeof(s->stats->last_status),
+			 "%d layer(s) done, %d already present (the engine sent no final status line)",
+			 s->stats->layers_done, s->layers_present);
 	if (resp.status >= 400 || resp.status < 200)
-		r = dk_status_error(resp.status, s->raw.data, s->raw.len, what, err);
+		r = dk_status_error(resp.status, s->raw.data, s->raw.len, what, NULL, err);
 	else if (s->error[0])
 		r = pb_err_set(err, PB_E_FAILED, "%s: %s (in the progress stream, HTTP %ld)", what,
 			       s->error, resp.status);
@@ -508,15 +566,21 @@ int pb_docker_image_pull(pb_docker *d, const char *ref, pb_docker_pull_stats *st
 int pb_docker_image_import(pb_docker *d, const void *tar, size_t len, const char *repo,
 			   const char *tag, pb_err *err)
 {
-	char path[800], what[400], q1[400], q2[200];
+	char path[800], what[400], q1[600], q2[200], full[420];
 	dk_call c = { .method = "POST", .path = path, .ctype = "application/x-tar", .body = tar,
 		      .body_len = len };
 	dk_stream s;
 
 	snprintf(what, sizeof(what), "import %s:%s", repo ? repo : "", tag ? tag : "");
-	if (!ref_ok(repo) || !id_ok(tag))
+	if (!ref_ok(repo) || !id_ok(tag) || strlen(repo) + strlen(tag) + 2 > sizeof(full))
 		return pb_err_set(err, PB_E_INVALID, "%s: invalid repository or tag", what);
-	if (query_escape(q1, sizeof(q1), "&repo=", repo) || query_escape(q2, sizeof(q2), "&tag=", tag))
+	/*
+	 * repo carries the tag too: podman's compat API (4.x) ignores the tag parameter and
+	 * would name the image <repo>:latest, while dockerd parses "repo:tag" and then
+	 * applies the (identical) tag parameter on top, so both engines get repo:tag.
+	 */
+	snprintf(full, sizeof(full), "%s:%s", repo, tag);
+	if (query_escape(q1, sizeof(q1), "&repo=", full) || query_escape(q2, sizeof(q2), "&tag=", tag))
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/images/create?fromSrc=-%s%s", q1, q2);
 	memset(&s, 0, sizeof(s));
@@ -595,6 +659,29 @@ static void parse_ports(const cJSON *arr, pb_docker_container *c)
 	}
 }
 
+/* HostConfig.NetworkMode from GET /containers/{id}/json; "" when it cannot be read. */
+static void network_mode_of(pb_docker *d, const char *id, char *out, size_t size)
+{
+	char path[300];
+	dk_call c = { .method = "GET", .path = path, .max_body = 4 << 20 };
+	pb_http_resp resp;
+	pb_err e;
+	cJSON *j;
+
+	out[0] = '\0';
+	if (!id_ok(id))
+		return;
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	pb_err_init(&e);
+	pb_http_resp_init(&resp);
+	if (dk_json(d, &c, &resp, "inspect container", &e) == 0) {
+		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+		copy_str(cJSON_GetObjectItemCaseSensitive(j, "HostConfig"), "NetworkMode", out, size);
+		cJSON_Delete(j);
+	}
+	pb_http_resp_deinit(&resp);
+}
+
 int pb_docker_container_list(pb_docker *d, bool all, const char *const *labels, size_t nlabels,
 			     pb_docker_container **out, size_t *count, pb_err *err)
 {
@@ -658,6 +745,9 @@ int pb_docker_container_list(pb_docker *d, bool all, const char *const *labels, 
 		copy_str(it, "Image", o->image, sizeof(o->image));
 		copy_str(it, "State", o->state, sizeof(o->state));
 		copy_str(hc, "NetworkMode", o->network_mode, sizeof(o->network_mode));
+		/* podman's list (4.x) carries no HostConfig: read the mode from the container itself. */
+		if (!hc)
+			network_mode_of(d, o->id, o->network_mode, sizeof(o->network_mode));
 		parse_ports(cJSON_GetObjectItemCaseSensitive(it, "Ports"), o);
 	}
 	*out = list;
@@ -818,10 +908,11 @@ int pb_docker_container_create(pb_docker *d, const pb_docker_create *spec, char 
 }
 
 /* POST/DELETE without a body; 304 means "already so". */
-static int dk_simple(pb_docker *d, const char *method, const char *path, long timeout_ms, const char *what,
-		     pb_err *err)
+static int dk_simple(pb_docker *d, const char *method, const char *path, long timeout_ms, const char *id,
+		     const char *what, pb_err *err)
 {
-	dk_call c = { .method = method, .path = path, .max_body = 1 << 20, .timeout_ms = timeout_ms };
+	dk_call c = { .method = method, .path = path, .max_body = 1 << 20, .timeout_ms = timeout_ms,
+		      .container = id };
 	pb_http_resp resp;
 	int r;
 
@@ -839,7 +930,7 @@ int pb_docker_container_start(pb_docker *d, const char *id, pb_err *err)
 	if (!id_ok(id))
 		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	return dk_simple(d, "POST", path, 0, what, err);
+	return dk_simple(d, "POST", path, 0, id, what, err);
 }
 
 int pb_docker_container_stop(pb_docker *d, const char *id, int timeout_s, pb_err *err)
@@ -853,7 +944,7 @@ int pb_docker_container_stop(pb_docker *d, const char *id, int timeout_s, pb_err
 		timeout_s = 10;
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, timeout_s);
 	/* The engine waits up to t seconds before killing: give the call that long extra. */
-	return dk_simple(d, "POST", path, d->timeout_ms + timeout_s * 1000L, what, err);
+	return dk_simple(d, "POST", path, d->timeout_ms + timeout_s * 1000L, id, what, err);
 }
 
 int pb_docker_container_rename(pb_docker *d, const char *id, const char *new_name, pb_err *err)
@@ -866,7 +957,7 @@ int pb_docker_container_rename(pb_docker *d, const char *id, const char *new_nam
 	if (query_escape(q, sizeof(q), "name=", new_name))
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/containers/%s/rename?%s", id, q);
-	return dk_simple(d, "POST", path, 0, what, err);
+	return dk_simple(d, "POST", path, 0, id, what, err);
 }
 
 int pb_docker_container_remove(pb_docker *d, const char *id, pb_err *err)
@@ -877,7 +968,7 @@ int pb_docker_container_remove(pb_docker *d, const char *id, pb_err *err)
 	if (!id_ok(id))
 		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
 	snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", id);
-	return dk_simple(d, "DELETE", path, 0, what, err);
+	return dk_simple(d, "DELETE", path, 0, id, what, err);
 }
 
 static void parse_state(const cJSON *j, pb_docker_state *st)
@@ -907,31 +998,141 @@ static void parse_state(const cJSON *j, pb_docker_state *st)
 	copy_str(state, "Error", st->error, sizeof(st->error));
 }
 
-int pb_docker_container_inspect(pb_docker *d, const char *id, pb_docker_state *st, pb_err *err)
+/* "2026-11-25T10:20:19.857768126Z" (or "+01:00") → ms since the epoch; false when malformed. */
+static bool rfc3339_ms(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	const char *p;
+	int64_t frac = 0, scale = 1000;
+	long off = 0;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!p || tm.tm_year < 71)
+		return false;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	if (*p == '+' || *p == '-') {
+		int hh, mm;
+
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+			return false;
+		off = (*p == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+	} else if (*p != 'Z') {
+		return false;
+	}
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return false;
+	*ms = ((int64_t)t - off) * 1000 + frac;
+	return true;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * podman runs container healthchecks from systemd timers, and only from them: without systemd
+ * (containers, CI, this project's test machines) the check never runs and the health stays
+ * "starting" forever, where dockerd runs it itself. True when a running container's check is
+ * overdue — no probe ended within interval + timeout (the longest a working scheduler can
+ * leave between two results) — so the caller runs it once through podman's own endpoint.
+ * With a working scheduler results are fresh and this stays false.
+ */
+static bool podman_health_overdue(const cJSON *j, const pb_docker_state *st)
+{
+	const cJSON *hc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"), "Healthcheck");
+	const cJSON *test = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(hc, "Test"), 0);
+	const cJSON *health = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "State"), "Health");
+	const cJSON *log = cJSON_GetObjectItemCaseSensitive(health, "Log");
+	int nlog = cJSON_GetArraySize(log);
+	double interval_ns = get_num(hc, "Interval"), timeout_ns = get_num(hc, "Timeout");
+	char last[64];
+	int64_t last_ms;
+
+	if (!st->running || !st->health[0] || !cJSON_IsString(test) || strcmp(test->valuestring, "NONE") == 0)
+		return false;
+	/* Engine defaults (30 s each) when the container left them unset. */
+	if (interval_ns <= 0)
+		interval_ns = 30e9;
+	if (timeout_ns <= 0)
+		timeout_ns = 30e9;
+	if (nlog > 0)
+		copy_str(cJSON_GetArrayItem(log, nlog - 1), "End", last, sizeof(last));
+	else
+		pb_strlcpy(last, st->started_at, sizeof(last));
+	if (!rfc3339_ms(last, &last_ms))
+		return false;
+	return wall_ms() - last_ms >= (int64_t)((interval_ns + timeout_ns) / 1e6);
+}
+
+/* GET /containers/{id}/json into st; *overdue set when podman left the healthcheck unrun. */
+static int inspect_once(pb_docker *d, const char *id, pb_docker_state *st, bool *overdue, pb_err *err)
 {
 	char path[300], what[300];
-	dk_call c = { .method = "GET", .path = path, .max_body = 4 << 20 };
+	dk_call c = { .method = "GET", .path = path, .max_body = 4 << 20, .container = id };
 	pb_http_resp resp;
 	cJSON *j;
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	snprintf(what, sizeof(what), "inspect container %s", id ? id : "");
-	if (!id_ok(id))
-		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	snprintf(what, sizeof(what), "inspect container %s", id);
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	pb_http_resp_init(&resp);
 	r = dk_json(d, &c, &resp, what, err);
 	if (!r) {
 		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
-		if (j)
+		if (j) {
 			parse_state(j, st);
-		else
+			if (overdue)
+				*overdue = pb_docker_is_podman(d) && podman_health_overdue(j, st);
+		} else {
 			r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+		}
 		cJSON_Delete(j);
 	}
 	pb_http_resp_deinit(&resp);
 	return r;
+}
+
+int pb_docker_container_inspect(pb_docker *d, const char *id, pb_docker_state *st, pb_err *err)
+{
+	char path[400];
+	dk_call c = { .method = "GET", .path = path, .max_body = 1 << 20, .unversioned = true };
+	pb_http_resp resp;
+	pb_err herr;
+	bool overdue = false;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "inspect container %s: invalid id", id ? id : "");
+	r = inspect_once(d, id, st, &overdue, err);
+	if (r || !overdue)
+		return r;
+	/*
+	 * podman without a scheduler (see podman_health_overdue): run the container's own check once,
+	 * as the timer would have, then report the state it produced. Best effort: if the run fails
+	 * the state already read stands. The libpod route is versioned with podman's own API version.
+	 */
+	snprintf(path, sizeof(path), "/v%s/libpod/containers/%s/healthcheck", d->libpod, id);
+	pb_err_init(&herr);
+	pb_http_resp_init(&resp);
+	r = dk_json(d, &c, &resp, "run healthcheck", &herr);
+	pb_http_resp_deinit(&resp);
+	if (r)
+		return 0;
+	return inspect_once(d, id, st, NULL, err);
 }
 
 /* ---- logs ---- */
@@ -1034,7 +1235,7 @@ int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, p
 	if (resp.status >= 400) {
 		/* The demuxer choked on (or swallowed) the JSON error body: report the engine's message. */
 		pb_err_init(err);
-		r = dk_status_error(resp.status, l.raw.data, l.raw.len, what, err);
+		r = dk_status_error(resp.status, l.raw.data, l.raw.len, what, id, err);
 	} else if (l.bad) {
 		pb_err_init(err);
 		r = pb_err_set(err, PB_E_FAILED, "%s: malformed log stream", what);
@@ -1089,21 +1290,80 @@ int pb_docker_stats_parse(const char *json, size_t len, pb_docker_stats *out)
 	return 0;
 }
 
-int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out, pb_err *err)
+/* GET /containers/{id}/stats?stream=false into *out (parsed; caller deletes). */
+static int stats_sample(pb_docker *d, const char *id, const char *what, cJSON **out, pb_err *err)
 {
-	char path[300], what[300];
-	dk_call c = { .method = "GET", .path = path, .max_body = 1 << 20 };
+	char path[300];
+	dk_call c = { .method = "GET", .path = path, .max_body = 1 << 20, .container = id };
 	pb_http_resp resp;
 	int r;
 
-	snprintf(what, sizeof(what), "stats of container %s", id ? id : "");
-	if (!id_ok(id))
-		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	*out = NULL;
 	snprintf(path, sizeof(path), "/containers/%s/stats?stream=false", id);
 	pb_http_resp_init(&resp);
 	r = dk_json(d, &c, &resp, what, err);
-	if (!r && pb_docker_stats_parse(resp.body.data, resp.body.len, out))
-		r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+	if (!r) {
+		*out = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+		if (!cJSON_IsObject(*out)) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+		}
+	}
 	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+static double pre_system_usage(const cJSON *j)
+{
+	return get_num(cJSON_GetObjectItemCaseSensitive(j, "precpu_stats"), "system_cpu_usage");
+}
+
+int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out, pb_err *err)
+{
+	char what[300];
+	cJSON *j, *j2, *cpu;
+	char *txt;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "stats of container %s", id ? id : "");
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	r = stats_sample(d, id, what, &j, err);
+	if (r)
+		return r;
+	/*
+	 * dockerd answers stream=false with the previous sample (about 1 s older) in precpu_stats,
+	 * which the CPU figure is a delta against. podman (4.x) leaves precpu_stats empty, so the
+	 * delta would be the container's whole life against the host's uptime (≈0 %). Then take a
+	 * second sample one collection interval later and use the first as precpu, as dockerd does;
+	 * the wait is the measurement window, like `docker stats --no-stream`.
+	 */
+	if (pre_system_usage(j) <= 0 && get_num(cJSON_GetObjectItemCaseSensitive(j, "cpu_stats"), "system_cpu_usage") > 0) {
+		poll(NULL, 0, DK_STATS_WINDOW_MS);
+		r = stats_sample(d, id, what, &j2, err);
+		if (r) {
+			cJSON_Delete(j);
+			return r;
+		}
+		cpu = cJSON_DetachItemFromObjectCaseSensitive(j, "cpu_stats");
+		cJSON_DeleteItemFromObjectCaseSensitive(j2, "precpu_stats");
+		if (!cpu || !cJSON_AddItemToObject(j2, "precpu_stats", cpu)) {
+			cJSON_Delete(cpu);
+			cJSON_Delete(j2);
+			cJSON_Delete(j);
+			return -ENOMEM;
+		}
+		cJSON_Delete(j);
+		j = j2;
+	}
+	txt = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!txt)
+		return -ENOMEM;
+	if (pb_docker_stats_parse(txt, strlen(txt), out))
+		r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+	free(txt);
 	return r;
 }

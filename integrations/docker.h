@@ -32,6 +32,8 @@ const char *pb_docker_host(const pb_docker *d);
 int pb_docker_ping(pb_docker *d, pb_err *err);
 /* Negotiated API version ("1.41"); "" before the first successful ping. */
 const char *pb_docker_api_version(const pb_docker *d);
+/* True when the last ping was answered by podman's compatible API (Libpod-Api-Version header). */
+bool pb_docker_is_podman(const pb_docker *d);
 /* GET /version → engine version string ("20.10.24"). */
 int pb_docker_version(pb_docker *d, char *out, size_t size, pb_err *err);
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite: sanitizer build + every Criterion suite (a real dockerd for the
-# Docker suites, fakes for Slack/Neo4j), then the end-to-end suite again under valgrind.
-# usage: scripts/test.sh        PROMOBOT_SKIP_DOCKER=1 disables the Docker suites (reported).
+# Docker suites, fakes for Slack/Neo4j), the Docker suites again against podman, then the
+# end-to-end suite again under valgrind.
+# usage: scripts/test.sh   PROMOBOT_SKIP_DOCKER=1 disables the Docker suites, PROMOBOT_SKIP_PODMAN=1
+#                          only their podman run (both reported in the summary, never counted as passed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -9,6 +11,20 @@ scripts/deps.sh test || exit 1
 
 notes=()
 fail=0
+
+# count_results TESTLOG_JSON: prints "ok failed skipped" from a meson test log.
+count_results() {
+	python3 - "$1" <<'PY'
+import json, sys
+ok = bad = skip = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line).get("result")
+    if r == "OK": ok += 1
+    elif r == "SKIP": skip += 1
+    else: bad += 1
+print(ok, bad, skip)
+PY
+}
 
 # 1. ASan + UBSan build, all suites.
 if [ ! -f build-test/build.ninja ]; then
@@ -33,19 +49,27 @@ trap cleanup EXIT
 
 meson test -C build-test --print-errorlogs --num-processes 2 --timeout-multiplier 2
 [ $? -eq 0 ] || fail=1
-summary=$(python3 - "$root/build-test/meson-logs/testlog.json" <<'PY'
-import json, sys
-ok = bad = skip = 0
-for line in open(sys.argv[1]):
-    t = json.loads(line)
-    r = t.get("result")
-    if r == "OK": ok += 1
-    elif r == "SKIP": skip += 1
-    else: bad += 1
-print(ok, bad, skip)
-PY
-)
-read -r ok bad skip <<<"$summary"
+read -r ok bad skip <<<"$(count_results build-test/meson-logs/testlog.json)"
+
+# 1b. The Docker suites a second time, against podman's Docker-compatible API (a private service).
+if [ "${PROMOBOT_SKIP_DOCKER:-0}" = 1 ] || [ "${PROMOBOT_SKIP_PODMAN:-0}" = 1 ]; then
+	notes+=("docker suites against podman DISABLED by PROMOBOT_SKIP_DOCKER/PROMOBOT_SKIP_PODMAN=1 (not run, not counted)")
+else
+	rm -f build-test/meson-logs/testlog-podman.json
+	if scripts/podman-env.sh run meson test -C build-test --suite docker --logbase testlog-podman \
+		--print-errorlogs --timeout-multiplier 2; then
+		notes+=("docker suites against podman: OK (build-test/meson-logs/testlog-podman.txt)")
+	else
+		fail=1
+		notes+=("docker suites against podman: FAILED (build-test/meson-logs/testlog-podman.txt)")
+	fi
+	if [ -f build-test/meson-logs/testlog-podman.json ]; then
+		read -r pok pbad pskip <<<"$(count_results build-test/meson-logs/testlog-podman.json)"
+		ok=$((ok + pok)); bad=$((bad + pbad)); skip=$((skip + pskip))
+	else
+		bad=$((bad + 1)) # podman could not be started: podman-env.sh said why
+	fi
+fi
 
 # 2. The end-to-end suite once more, against a build without sanitizers, under valgrind
 #    (leaks and invalid accesses make promobot exit non-zero, which the suite asserts).

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docker.h"
@@ -204,6 +205,9 @@ typedef struct fake_engine {
 	const char *body;      /* reply for /images/create */
 	char last_request[4096];
 	int port;              /* tcp variant */
+	int status;            /* of every reply but /_ping; 0 = 200 */
+	char lines[4096];      /* request lines received (not /_ping), one per line */
+	bool podman;           /* answer /_ping the way podman's compat API does */
 } fake_engine;
 
 static void write_all(int fd, const char *p, size_t n)
@@ -244,12 +248,25 @@ static void *fake_main(void *ud)
 		}
 		req[len] = '\0';
 		if (strncmp(req, "GET /_ping", 10) == 0) {
-			const char *r = "HTTP/1.1 200 OK\r\nAPI-Version: 1.43\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK";
+			const char *r = f->podman ? "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\n"
+						    "Content-Length: 2\r\nConnection: close\r\n\r\nOK"
+						  : "HTTP/1.1 200 OK\r\nAPI-Version: 1.43\r\nContent-Length: 2\r\n"
+						    "Connection: close\r\n\r\nOK";
 			write_all(fd, r, strlen(r));
 		} else {
 			snprintf(f->last_request, sizeof(f->last_request), "%s", req);
-			snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-				 "Content-Length: %zu\r\nConnection: close\r\n\r\n", strlen(f->body));
+			{
+				size_t used = strlen(f->lines), eol = strcspn(req, "\r\n");
+
+				if (used + eol + 2 < sizeof(f->lines)) {
+					memcpy(f->lines + used, req, eol);
+					f->lines[used + eol] = '\n';
+					f->lines[used + eol + 1] = '\0';
+				}
+			}
+			snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+				 "Content-Length: %zu\r\nConnection: close\r\n\r\n", f->status ? f->status : 200,
+				 strlen(f->body));
 			write_all(fd, head, strlen(head));
 			write_all(fd, f->body, strlen(f->body));
 		}
@@ -420,4 +437,189 @@ Test(stream, tcp_host_and_version_negotiation)
 	pb_err_init(&e);
 	cr_assert_eq(pb_docker_new("tcp://h:1/path", 5000, &d, &e), PB_E_INVALID);
 	cr_assert_eq(pb_docker_new("/var/run/docker.sock", 5000, &d, &e), PB_E_INVALID);
+}
+
+/* ---- podman's compat API: the same operations, its own reply shapes ---- */
+
+static pb_docker *podman_client(fake_engine *f, const char *body, int status)
+{
+	char host[200];
+	pb_docker *d = NULL;
+	pb_err e;
+
+	fake_start(f, body);
+	f->podman = true;
+	f->status = status;
+	snprintf(host, sizeof(host), "unix://%s", f->path);
+	setenv("DOCKER_HOST", host, 1);
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_new(NULL, 5000, &d, &e), 0);
+	cr_assert_eq(pb_docker_ping(d, &e), 0, "%s", pb_err_text(&e));
+	cr_assert(pb_docker_is_podman(d));
+	return d;
+}
+
+/* podman ends each layer with "Download complete" (sometimes twice) and sends no "Status:" line. */
+Test(podman, pull_without_final_status_is_summarised)
+{
+	const char *body =
+		"{\"status\":\"Already exists\",\"progressDetail\":{},\"id\":\"e5a5030cb337\"}\n"
+		"{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"ebac37e513e1\"}\n"
+		"{\"status\":\"Download complete\",\"progressDetail\":{},\"id\":\"ebac37e513e1\"}\n"
+		"{\"status\":\"Download complete\",\"progressDetail\":{},\"id\":\"ebac37e513e1\"}\n";
+	fake_engine f;
+	pb_docker *d = podman_client(&f, body, 200);
+	pb_docker_pull_stats st;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_image_pull(d, "team/app:1", &st, NULL, NULL, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(st.lines, 4);
+	cr_assert_eq(st.layers, 2);
+	cr_assert_eq(st.layers_done, 2);
+	cr_assert_str_eq(st.last_status, "2 layer(s) done, 1 already present (the engine sent no final status line)");
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+Test(podman, missing_container_reads_like_docker_and_keeps_podmans_text)
+{
+	fake_engine f;
+	pb_docker *d = podman_client(&f, "{\"cause\":\"no such container\",\"message\":\"no container with name or ID "
+				     "\\\"pb-x\\\" found: no such container\",\"response\":404}", 404);
+	pb_docker_state st;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_container_inspect(d, "pb-x", &st, &e), PB_E_NOTFOUND);
+	cr_assert_str_eq(pb_err_text(&e), "inspect container pb-x: No such container: pb-x (HTTP 404), engine said: "
+			 "no container with name or ID \"pb-x\" found: no such container");
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_container_stop(d, "pb-x", 1, &e), PB_E_NOTFOUND);
+	cr_assert(strstr(pb_err_text(&e), "No such container: pb-x (HTTP 404)"), "%s", pb_err_text(&e));
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+Test(podman, taken_name_is_a_conflict_with_the_real_status)
+{
+	fake_engine f;
+	pb_docker *d = podman_client(&f, "{\"cause\":\"that name is already in use\",\"message\":\"container create: "
+				     "creating container storage: the container name \\\"web\\\" is already in use by 9bf6. "
+				     "You have to remove that container to be able to reuse that name: that name is already "
+				     "in use\",\"response\":500}", 500);
+	pb_docker_create spec = { .name = "web", .image = "team/app:1" };
+	char id[80];
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_container_create(d, &spec, id, sizeof(id), &e), PB_E_CONFLICT);
+	cr_assert(strstr(pb_err_text(&e), "is already in use by 9bf6"), "%s", pb_err_text(&e));
+	cr_assert(strstr(pb_err_text(&e), "(HTTP 500)"), "%s", pb_err_text(&e));
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+/* The tag goes into repo as well: podman 4.x ignores the tag parameter of an import. */
+Test(podman, import_names_repo_and_tag)
+{
+	fake_engine f;
+	pb_docker *d = podman_client(&f, "{\"status\":\"sha256:9e10\",\"progress\":\"\",\"progressDetail\":{},"
+				     "\"id\":\"sha256:9e10\"}\n", 200);
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_image_import(d, "tar", 3, "promobot-test/x", "t1", &e), 0, "%s", pb_err_text(&e));
+	cr_assert(strstr(f.last_request, "POST /v1.41/images/create?fromSrc=-&repo=promobot-test%2Fx%3At1&tag=t1 "),
+		  "%s", f.last_request);
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+Test(podman, dockerd_is_not_podman)
+{
+	fake_engine f;
+	char host[200];
+	pb_docker *d = NULL;
+	pb_err e;
+
+	fake_start(&f, "{}");
+	snprintf(host, sizeof(host), "unix://%s", f.path);
+	setenv("DOCKER_HOST", host, 1);
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_new(NULL, 5000, &d, &e), 0);
+	cr_assert_eq(pb_docker_ping(d, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_not(pb_docker_is_podman(d));
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+/* A running container with a healthcheck every interval_s whose last result ended at `end` (NULL: none yet). */
+static void health_doc(char *out, size_t size, const char *end, int interval_s)
+{
+	char log[200] = "null";
+
+	if (end)
+		snprintf(log, sizeof(log), "[{\"Start\":\"%s\",\"End\":\"%s\",\"ExitCode\":0,\"Output\":\"ok\"}]", end, end);
+	snprintf(out, size,
+		 "{\"Id\":\"c1\",\"Name\":\"/c1\",\"State\":{\"Status\":\"running\",\"Running\":true,\"Pid\":42,"
+		 "\"StartedAt\":\"2020-01-01T00:00:00.5Z\",\"Health\":{\"Status\":\"%s\",\"FailingStreak\":0,\"Log\":%s}},"
+		 "\"Config\":{\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":%d000000000,"
+		 "\"Timeout\":1000000000,\"Retries\":1}}}",
+		 end ? "healthy" : "starting", log, interval_s);
+}
+
+/* podman without systemd never runs healthchecks: an overdue one is run through libpod's endpoint. */
+Test(podman, overdue_healthcheck_is_run_once)
+{
+	char doc[1024];
+	fake_engine f;
+	pb_docker *d;
+	pb_docker_state st;
+	pb_err e;
+
+	health_doc(doc, sizeof(doc), NULL, 1);
+	d = podman_client(&f, doc, 200);
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_container_inspect(d, "c1", &st, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_str_eq(f.lines, "GET /v1.41/containers/c1/json HTTP/1.1\n"
+				  "GET /v4.3.1/libpod/containers/c1/healthcheck HTTP/1.1\n"
+				  "GET /v1.41/containers/c1/json HTTP/1.1\n");
+	cr_assert_str_eq(st.health, "starting");
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+/* A scheduler that works (fresh result) is left alone, and dockerd is never asked. */
+Test(podman, fresh_healthcheck_or_dockerd_is_left_alone)
+{
+	char doc[1024], now[64], host[200];
+	time_t t = time(NULL);
+	struct tm tm;
+	fake_engine f;
+	pb_docker *d = NULL;
+	pb_docker_state st;
+	pb_err e;
+
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S.000000001Z", gmtime_r(&t, &tm));
+	/* An hour's interval: "fresh" does not depend on how fast this test runs. */
+	health_doc(doc, sizeof(doc), now, 3600);
+	d = podman_client(&f, doc, 200);
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_container_inspect(d, "c1", &st, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_str_eq(f.lines, "GET /v1.41/containers/c1/json HTTP/1.1\n");
+	cr_assert_str_eq(st.health, "healthy");
+	cr_assert_str_eq(st.health_output, "ok");
+	pb_docker_free(d);
+	fake_stop(&f);
+
+	health_doc(doc, sizeof(doc), NULL, 1);
+	fake_start(&f, doc);
+	snprintf(host, sizeof(host), "unix://%s", f.path);
+	setenv("DOCKER_HOST", host, 1);
+	cr_assert_eq(pb_docker_new(NULL, 5000, &d, &e), 0);
+	cr_assert_eq(pb_docker_container_inspect(d, "c1", &st, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_str_eq(f.lines, "GET /v1.41/containers/c1/json HTTP/1.1\n");
+	pb_docker_free(d);
+	fake_stop(&f);
 }
