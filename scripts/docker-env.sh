@@ -12,47 +12,7 @@
 set -u
 
 log() { echo "docker-env: $*" >&2; }
-
-# ping URL-or-socket: 0 when the engine answers /_ping with OK.
-ping_engine() {
-	case "$1" in
-	unix://*) curl -sf --max-time 3 --unix-socket "${1#unix://}" http://localhost/_ping 2>/dev/null | grep -q OK ;;
-	tcp://*) curl -sf --max-time 3 "http://${1#tcp://}/_ping" 2>/dev/null | grep -q OK ;;
-	*) return 1 ;;
-	esac
-}
-
-free_port() {
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-		return
-	fi
-	# Without python: the first port from a pid-derived start that nothing listens on.
-	p=$((20000 + $$ % 20000))
-	while grep -qi ":$(printf %04X $p) 00000000:0000 0A" /proc/net/tcp 2>/dev/null; do p=$((p + 1)); done
-	echo $p
-}
-
-# wait_for SECONDS CMD…: polls CMD every 0.1 s until it succeeds or the deadline passes.
-wait_for() {
-	limit=$(( $1 * 10 )); shift
-	i=0
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-stop_pidfile() {
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1" 2>/dev/null)
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	wait_for 30 sh -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null
-	rm -f "$1"
-}
+. "$(dirname "$0")/engine-lib.sh"
 
 do_stop() {
 	dir=$1
@@ -83,32 +43,6 @@ start_dockerd() {
 	echo "unix://$dir/docker.sock"
 }
 
-start_registry() {
-	dir=$1
-	command -v docker-registry >/dev/null 2>&1 || { log "docker-registry not found (install Debian's docker-registry)"; return 1; }
-	port=$(free_port) || return 1
-	mkdir -p "$dir/registry"
-	cat >"$dir/registry.yml" <<YML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $dir/registry
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-YML
-	docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
-	echo $! >"$dir/registry.pid"
-	if ! wait_for 30 sh -c "curl -sf --max-time 2 http://127.0.0.1:$port/v2/ >/dev/null"; then
-		log "docker-registry did not answer on 127.0.0.1:$port; last log lines:"
-		tail -n 20 "$dir/registry.log" >&2
-		return 1
-	fi
-	echo "127.0.0.1:$port"
-}
 
 do_start() {
 	if [ "${PROMOBOT_SKIP_DOCKER:-}" = 1 ]; then
@@ -135,7 +69,9 @@ do_start() {
 		fi
 		log "started a private dockerd at $host"
 	fi
-	if ! reg=$(start_registry "$dir"); then
+	reg_port=$(free_port) || { do_stop "$dir"; return 1; }
+	reg="127.0.0.1:$reg_port"
+	if ! start_registry "$dir" "$reg_port"; then
 		do_stop "$dir"
 		return 1
 	fi
