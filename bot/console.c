@@ -27,7 +27,6 @@ static void text_emit(pb_sink *sink, const pb_card *card)
 	if (b.len && b.data[b.len - 1] != '\n')
 		fputc('\n', ts->out);
 	fflush(ts->out);
-	ts->emitted++;
 	pb_buf_deinit(&b);
 }
 

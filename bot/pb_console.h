@@ -11,7 +11,6 @@
 typedef struct pb_text_sink {
 	pb_sink sink;
 	FILE *out;
-	unsigned emitted;
 } pb_text_sink;
 
 void pb_text_sink_init(pb_text_sink *ts, FILE *out);

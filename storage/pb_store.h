@@ -144,7 +144,7 @@ int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err);
 /* Approvals for the promotion's given revision. Caller frees *out. */
 int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revision,
 			    pb_approval **out, size_t *count, pb_err *err);
-/* Deletes approvals bound to any other revision than `keep_revision` (re-validation). */
+/* Deletes approvals bound to any other revision than the promotion's stored one (re-validation). */
 int pb_store_approvals_reset(pb_store *st, int64_t promotion_id, pb_err *err);
 
 /* ---- blockers ---- */
