@@ -4,16 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-pb_card *pb_cmd_component_card(pb_cmd_ctx *ctx, const char *component, const char *title)
-{
-	pb_promotion p;
-
-	if (pb_store_promotion_open_for(ctx->store, component, &p, &ctx->err) == 0)
-		return pb_cmd_thread_card(&p, title);
-	pb_err_init(&ctx->err);
-	return pb_cmd_caller_card(title);
-}
-
 int pb_cmd_block(pb_cmd_ctx *ctx, int argc, char **argv)
 {
 	const pb_component *c;

@@ -162,6 +162,16 @@ pb_card *pb_cmd_thread_card(const pb_promotion *p, const char *title)
 	return c;
 }
 
+pb_card *pb_cmd_component_card(pb_cmd_ctx *ctx, const char *component, const char *title)
+{
+	pb_promotion p;
+
+	if (pb_store_promotion_open_for(ctx->store, component, &p, &ctx->err) == 0)
+		return pb_cmd_thread_card(&p, title);
+	pb_err_init(&ctx->err);
+	return pb_cmd_caller_card(title);
+}
+
 pb_card *pb_cmd_caller_card(const char *title)
 {
 	pb_card *c = pb_card_new(title);
