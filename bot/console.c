@@ -38,54 +38,28 @@ void pb_text_sink_init(pb_text_sink *ts, FILE *out)
 	ts->out = out;
 }
 
-/* Everything one console/exec session needs: store, engine, lock owner. */
-typedef struct console_env {
-	pb_dispatch_env env;
-	pb_store *store;
-	struct pb_engine *engine;
+/* The services of one console/exec session; its lock owner names the kind and the process. */
+static int env_open(pb_services *svc, const pb_config *cfg, const char *kind, pb_err *err)
+{
 	char owner[64];
-} console_env;
 
-static int env_open(console_env *ce, const pb_config *cfg, const char *kind, pb_err *err)
-{
-	int r;
-
-	memset(ce, 0, sizeof(*ce));
-	r = pb_store_open(cfg->storage_path, &ce->store, err);
-	if (r)
-		return r;
-	r = pb_engine_new(cfg, &ce->engine, err);
-	if (r) {
-		pb_store_close(ce->store);
-		return r;
-	}
-	snprintf(ce->owner, sizeof(ce->owner), "%s-%ld", kind, (long)getpid());
-	ce->env.cfg = cfg;
-	ce->env.store = ce->store;
-	ce->env.engine = ce->engine;
-	ce->env.lock_owner = ce->owner;
-	return 0;
-}
-
-static void env_close(console_env *ce)
-{
-	pb_engine_free(ce->engine);
-	pb_store_close(ce->store);
+	snprintf(owner, sizeof(owner), "%s-%ld", kind, (long)getpid());
+	return pb_services_open(svc, cfg, NULL, owner, 0, err);
 }
 
 int pb_console_exec(const pb_config *cfg, const char *user, const char *text, FILE *out, pb_err *err)
 {
 	pb_text_sink ts;
-	console_env ce;
+	pb_services svc;
 	pb_caller caller;
-	int r = env_open(&ce, cfg, "exec", err);
+	int r = env_open(&svc, cfg, "exec", err);
 
 	if (r)
 		return r;
 	pb_text_sink_init(&ts, out);
 	caller = pb_caller_for(cfg, user, user);
-	r = pb_dispatch(&ce.env, &caller, text, &ts.sink);
-	env_close(&ce);
+	r = pb_dispatch(&svc, &caller, text, &ts.sink);
+	pb_services_close(&svc);
 	return r;
 }
 
@@ -141,8 +115,8 @@ int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE 
 	char line[CONSOLE_LINE_MAX], user[PB_ID_MAX];
 	bool tty = isatty(fileno(in));
 	pb_text_sink ts;
-	console_env ce;
-	int r = env_open(&ce, cfg, "console", err);
+	pb_services svc;
+	int r = env_open(&svc, cfg, "console", err);
 
 	if (r)
 		return r;
@@ -177,9 +151,9 @@ int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE 
 		if (b > 0)
 			continue;
 		caller = pb_caller_for(cfg, user, user);
-		pb_dispatch(&ce.env, &caller, line, &ts.sink);
+		pb_dispatch(&svc, &caller, line, &ts.sink);
 	}
 	fputc('\n', out);
-	env_close(&ce);
+	pb_services_close(&svc);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "pb_cmd.h"
 #include "pb_deploy.h"
 #include "pb_log.h"
+#include "pb_services.h"
 #include "pb_store.h"
 #include "pb_str.h"
 #include "slack_blocks.h"
@@ -33,14 +34,14 @@ typedef struct slack_app {
 	pthread_mutex_t open_lock;   /* store opens one at a time: a fresh file is being set up */
 } slack_app;
 
-/* One per worker thread: its own SQLite connection, engine and HTTP handle. */
+/* One per worker thread: its own services (SQLite connection, engine) and HTTP handle. */
 typedef struct slack_worker {
 	slack_app *app;
-	pb_store *store;
-	struct pb_engine *engine;
+	pb_services svc;
+	bool svc_ok;
 	pb_slack_web web;
 	bool web_ok;
-	char lock_owner[64];
+	int index;
 } slack_worker;
 
 /* The sink of one job: where its cards go. */
@@ -142,7 +143,8 @@ static void emit_open(job_sink *js, const pb_card *c)
 		return;
 	if (!post_message(js->w, body, channel, ts, sizeof(ts)) && ts[0]) {
 		pb_err_init(&e);
-		if (pb_store_promotion_set_thread(js->w->store, c->promotion_id, channel, ts, &e))
+		if (pb_store_promotion_set_thread(js->w->svc.store, c->promotion_id, channel, ts,
+						  pb_services_now(&js->w->svc), &e))
 			pb_warn("slack", "promotion %lld: cannot store its thread: %s",
 				(long long)c->promotion_id, pb_err_text(&e));
 		remember_parent(js, ts, body);
@@ -158,7 +160,7 @@ static void emit_thread(job_sink *js, const pb_card *c)
 	const char *channel;
 
 	pb_err_init(&e);
-	if (!c->promotion_id || pb_store_promotion_get(js->w->store, c->promotion_id, &p, &e)) {
+	if (!c->promotion_id || pb_store_promotion_get(js->w->svc.store, c->promotion_id, &p, &e)) {
 		emit_channel(js, c);
 		return;
 	}
@@ -224,7 +226,7 @@ static void mark_clicked(job_sink *js, const char *verb)
 	char note[256], stamp[64];
 	cJSON *blocks, *body;
 
-	pb_time_fmt(pb_now(), stamp, sizeof(stamp));
+	pb_time_fmt(pb_services_now(&js->w->svc), stamp, sizeof(stamp));
 	snprintf(note, sizeof(note), "%s by <@%s> (%s)",
 		 !strcmp(verb, "approve") ? ":white_check_mark: Approved" : ":x: Rejected",
 		 m->user_id, stamp);
@@ -254,7 +256,7 @@ static bool claim(slack_worker *w, const char *kind, const char *id)
 		return true;
 	snprintf(key, sizeof(key), "slack:%s:%s", kind, id);
 	pb_err_init(&e);
-	rc = pb_store_event_id_claim(w->store, key, &e);
+	rc = pb_store_event_id_claim(w->svc.store, key, pb_services_now(&w->svc), &e);
 	if (rc == PB_E_CONFLICT) {
 		pb_info("slack", "duplicate %s %s skipped", kind, id);
 		return false;
@@ -282,28 +284,34 @@ static char *action_text(const pb_slack_msg *m)
 	return pb_buf_steal(&b);
 }
 
+/* Opens the worker's services (one worker at a time: a fresh file is being set up). */
+static void worker_open_services(slack_worker *w)
+{
+	char owner[64];
+	pb_err e;
+
+	snprintf(owner, sizeof(owner), "promobot-%ld-slack-%d", (long)getpid(), w->index);
+	pb_err_init(&e);
+	pthread_mutex_lock(&w->app->open_lock);
+	w->svc_ok = pb_services_open(&w->svc, w->app->cfg, NULL, owner, PB_SVC_ENGINE_OPTIONAL, &e) == 0;
+	pthread_mutex_unlock(&w->app->open_lock);
+	if (!w->svc_ok)
+		pb_error("slack", "worker %d: %s", w->index, pb_err_text(&e));
+}
+
 static void run_job(void *ud, void *state, void *job)
 {
 	slack_app *app = ud;
 	slack_worker *w = state;
 	pb_slack_msg *m = job;
 	job_sink js = { .sink = { .emit = job_emit } };
-	pb_dispatch_env env = { 0 };
 	pb_caller caller;
 	char *text = NULL;
 	int rc;
 
-	if (w && !w->store) {
-		pb_err e;
-
-		/* Opening failed at start (e.g. the file was locked): try again before giving up. */
-		pb_err_init(&e);
-		pthread_mutex_lock(&app->open_lock);
-		if (pb_store_open(app->cfg->storage_path, &w->store, &e))
-			pb_error("slack", "storage: %s", pb_err_text(&e));
-		pthread_mutex_unlock(&app->open_lock);
-	}
-	if (!w || !w->store || !w->web_ok) {
+	if (w && !w->svc_ok)
+		worker_open_services(w); /* opening failed at start (e.g. the file was locked): try again */
+	if (!w || !w->svc_ok || !w->web_ok) {
 		pb_error("slack", "worker not ready: envelope %s dropped", m->envelope_id);
 		goto out;
 	}
@@ -327,12 +335,8 @@ static void run_job(void *ud, void *state, void *job)
 		   str_or(m->kind == PB_SLACK_MSG_ACTION ? m->message_channel : m->channel_id,
 			  app->cfg->slack.channel),
 		   sizeof(js.reply_channel));
-	env.cfg = app->cfg;
-	env.store = w->store;
-	env.engine = w->engine;
-	env.lock_owner = w->lock_owner;
 	caller = pb_caller_for(app->cfg, m->user_id, m->user_name[0] ? m->user_name : m->user_id);
-	rc = pb_dispatch(&env, &caller, text ? text : m->text, &js.sink);
+	rc = pb_dispatch(&w->svc, &caller, text ? text : m->text, &js.sink);
 	if (m->kind == PB_SLACK_MSG_ACTION && rc == 0)
 		mark_clicked(&js, m->action);
 	pb_debug("slack", "envelope %s done (%d)", m->envelope_id, rc);
@@ -352,19 +356,13 @@ static void *worker_init(void *ud, int index)
 	if (!w)
 		return NULL;
 	w->app = app;
-	snprintf(w->lock_owner, sizeof(w->lock_owner), "promobot-%ld-slack-%d", (long)getpid(), index);
-	pb_err_init(&e);
-	pthread_mutex_lock(&app->open_lock);
-	if (pb_store_open(app->cfg->storage_path, &w->store, &e))
-		pb_error("slack", "worker %d: %s", index, pb_err_text(&e));
-	pthread_mutex_unlock(&app->open_lock);
+	w->index = index;
+	worker_open_services(w);
 	/* Slack retries within minutes; a week of remembered ids is plenty. */
 	pb_err_init(&e);
-	if (w->store && index == 0 && pb_store_event_ids_prune(w->store, pb_now() - 7 * 86400, &e))
+	if (w->svc_ok && index == 0 &&
+	    pb_store_event_ids_prune(w->svc.store, pb_services_now(&w->svc) - 7 * 86400, &e))
 		pb_warn("slack", "cannot prune old event ids: %s", pb_err_text(&e));
-	pb_err_init(&e);
-	if (pb_engine_new(app->cfg, &w->engine, &e))
-		pb_warn("slack", "worker %d: no deploy engine: %s", index, pb_err_text(&e));
 	w->web_ok = pb_slack_web_init(&w->web, str_or(app->cfg->slack.api_url, "https://slack.com/api/"),
 				      app->bot_token, app->cfg->slack.ca_file, app->pacer) == 0;
 	return w;
@@ -378,8 +376,7 @@ static void worker_fini(void *ud, void *state)
 		return;
 	if (w->web_ok)
 		pb_slack_web_deinit(&w->web);
-	pb_engine_free(w->engine);
-	pb_store_close(w->store);
+	pb_services_close(&w->svc);
 	free(w);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_clock.h"
 #include "pb_log.h"
 #include "pb_str.h"
 #include "slack_web.h"
@@ -392,7 +393,7 @@ static void schedule_retry(pb_slack_loop *l)
 
 	/* Real randomness: bots restarted together must not retry in lockstep. */
 	if (lws_get_random(l->ctx, &rnd, sizeof(rnd)) != sizeof(rnd))
-		rnd = (unsigned)pb_mono_ms();
+		rnd = (unsigned)pb_clock_mono_ms(NULL);
 	ms = pb_slack_backoff_ms(l->attempt, rnd);
 	if (l->attempt < 16)
 		l->attempt++;

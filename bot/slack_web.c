@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pb_clock.h"
 #include "pb_log.h"
 #include "pb_str.h"
 
@@ -66,7 +67,7 @@ static pacer_slot *slot_for(pb_slack_pacer *p, const char *channel)
 
 long pb_slack_pacer_reserve(pb_slack_pacer *p, const char *channel)
 {
-	int64_t now = pb_mono_ms(), at;
+	int64_t now = pb_clock_mono_ms(NULL), at;
 	pacer_slot *s;
 
 	if (!p || !channel)
@@ -81,7 +82,7 @@ long pb_slack_pacer_reserve(pb_slack_pacer *p, const char *channel)
 
 void pb_slack_pacer_defer(pb_slack_pacer *p, const char *channel, long ms)
 {
-	int64_t until = pb_mono_ms() + ms;
+	int64_t until = pb_clock_mono_ms(NULL) + ms;
 	pacer_slot *s;
 
 	if (!p || !channel)

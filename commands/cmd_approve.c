@@ -11,7 +11,7 @@ static int check_approvable(pb_cmd_ctx *ctx, const pb_promotion *p)
 				  p->component, pb_stage_name(p->target_stage), (long long)p->id, p->component);
 	if (p->state != PB_ST_IN_REVIEW)
 		return pb_cmd_refuse_state(ctx, p, "approve");
-	if (!strcmp(p->requester, ctx->caller.id) && !ctx->cfg->policy.self_approval)
+	if (!strcmp(p->requester, ctx->caller.id) && !ctx->svc->cfg->policy.self_approval)
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "%s requested this promotion and cannot approve it; another approver must",
 				  ctx->caller.name);
@@ -24,6 +24,7 @@ static int record_approval(pb_cmd_ctx *ctx, pb_promotion *p, const char *comment
 {
 	pb_approval a;
 	char detail[PB_TEXT_MAX];
+	pb_err e;
 	int r;
 
 	memset(&a, 0, sizeof(a));
@@ -31,23 +32,27 @@ static int record_approval(pb_cmd_ctx *ctx, pb_promotion *p, const char *comment
 	pb_strlcpy(a.approver, ctx->caller.id, sizeof(a.approver));
 	pb_strlcpy(a.revision, p->revision, sizeof(a.revision));
 	pb_strlcpy(a.comment, comment ? comment : "", sizeof(a.comment));
-	a.at = pb_now();
-	r = pb_store_begin(ctx->store, &ctx->err);
+	a.at = pb_services_now(ctx->svc);
+	r = pb_store_begin(ctx->svc->store, &ctx->err);
 	if (r)
 		return r;
-	r = pb_store_approval_add(ctx->store, &a, &ctx->err);
+	/* a duplicate approval is the caller's to word: its storage text stays private */
+	pb_err_init(&e);
+	r = pb_store_approval_add(ctx->svc->store, &a, &e);
+	if (r != PB_E_CONFLICT)
+		pb_err_pass(&ctx->err, r, &e);
 	snprintf(detail, sizeof(detail), "revision %s%s%s", p->revision, comment ? ": " : "",
 		 comment ? comment : "");
 	if (!r)
 		r = pb_cmd_audit(ctx, p->id, p->component, "approved", detail);
 	if (!r)
 		r = pb_cmd_approval_count(ctx, p, count);
-	if (!r && *count >= (size_t)ctx->cfg->policy.required_approvals)
+	if (!r && *count >= (size_t)ctx->svc->cfg->policy.required_approvals)
 		r = pb_cmd_transition_in_tx(ctx, p, PB_ST_APPROVED, "required approvals reached");
 	if (!r)
-		r = pb_store_commit(ctx->store, &ctx->err);
+		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r)
-		pb_store_rollback(ctx->store);
+		pb_store_rollback(ctx->svc->store);
 	return r;
 }
 
@@ -67,13 +72,12 @@ int pb_cmd_approve(pb_cmd_ctx *ctx, int argc, char **argv)
 		return r;
 	if (ctx->dry_run) {
 		pb_cmd_dry_run(ctx, "would record %s's approval of %s revision %s (%d required)",
-			       ctx->caller.name, c->id, p.revision, ctx->cfg->policy.required_approvals);
+			       ctx->caller.name, c->id, p.revision, ctx->svc->cfg->policy.required_approvals);
 		return 0;
 	}
 	r = record_approval(ctx, &p, comment, &count);
 	if (r == PB_E_CONFLICT) {
 		/* approving twice is a no-op, not an error */
-		pb_err_init(&ctx->err);
 		pb_cmd_say(ctx, "Already approved", "you already approved %s revision %s; nothing changed",
 			   c->id, p.revision);
 		return 0;
@@ -82,7 +86,7 @@ int pb_cmd_approve(pb_cmd_ctx *ctx, int argc, char **argv)
 		return r;
 	card = pb_cmd_thread_card(&p, p.state == PB_ST_APPROVED ? "✅ Approved" : "👍 Approval recorded");
 	pb_card_text(card, "%s approved revision %s (%zu/%d)%s%s", ctx->caller.name, p.revision, count,
-		     ctx->cfg->policy.required_approvals, comment ? ": " : "", comment ? comment : "");
+		     ctx->svc->cfg->policy.required_approvals, comment ? ": " : "", comment ? comment : "");
 	if (p.state == PB_ST_APPROVED)
 		pb_card_field(card, "Next", "a deployer runs /promote deploy %s", c->id);
 	pb_sink_emit(ctx->sink, card);

@@ -29,18 +29,18 @@ int pb_cmd_block(pb_cmd_ctx *ctx, int argc, char **argv)
 	b.severity = sev;
 	pb_strlcpy(b.text, argv[3], sizeof(b.text));
 	pb_strlcpy(b.opened_by, ctx->caller.id, sizeof(b.opened_by));
-	b.opened_at = pb_now();
-	r = pb_store_begin(ctx->store, &ctx->err);
+	b.opened_at = pb_services_now(ctx->svc);
+	r = pb_store_begin(ctx->svc->store, &ctx->err);
 	if (r)
 		return r;
-	r = pb_store_blocker_add(ctx->store, &b, &ctx->err);
+	r = pb_store_blocker_add(ctx->svc->store, &b, &ctx->err);
 	snprintf(detail, sizeof(detail), "#%lld %s: %s", (long long)b.id, pb_severity_name(sev), b.text);
 	if (!r)
 		r = pb_cmd_audit(ctx, 0, c->id, "blocker.opened", detail);
 	if (!r)
-		r = pb_store_commit(ctx->store, &ctx->err);
+		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r) {
-		pb_store_rollback(ctx->store);
+		pb_store_rollback(ctx->svc->store);
 		return r;
 	}
 	card = pb_cmd_component_card(ctx, c->id, "🚧 Blocker opened");

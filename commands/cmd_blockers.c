@@ -15,7 +15,7 @@ int pb_cmd_blockers(pb_cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	r = pb_cmd_component(ctx, argv[1], &c);
 	if (!r)
-		r = pb_store_blockers_open(ctx->store, c->id, &list, &n, &ctx->err);
+		r = pb_store_blockers_open(ctx->svc->store, c->id, &list, &n, &ctx->err);
 	if (r)
 		return r;
 	card = pb_cmd_caller_card("Open blockers");

@@ -5,16 +5,16 @@
 
 static int check_observation(pb_cmd_ctx *ctx, const pb_promotion *p)
 {
-	int64_t ends = p->observing_since + (int64_t)ctx->cfg->policy.observation_days * 86400;
+	int64_t ends = p->observing_since + (int64_t)ctx->svc->cfg->policy.observation_days * 86400;
 	char when[64];
 
 	if (p->state != PB_ST_OBSERVING)
 		return pb_cmd_refuse_state(ctx, p, "complete");
-	if (pb_now() < ends) {
+	if (pb_services_now(ctx->svc) < ends) {
 		pb_time_fmt(ends, when, sizeof(when));
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "the %d-day observation period of %s ends %s; complete it then",
-				  ctx->cfg->policy.observation_days, p->component, when);
+				  ctx->svc->cfg->policy.observation_days, p->component, when);
 	}
 	return pb_cmd_refuse_if_critical(ctx, p->component, "completing");
 }
@@ -38,16 +38,17 @@ int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	/* the stage change and the transition are one fact: one transaction */
-	r = pb_store_begin(ctx->store, &ctx->err);
+	r = pb_store_begin(ctx->svc->store, &ctx->err);
 	if (r)
 		return r;
 	r = pb_cmd_transition_in_tx(ctx, &p, PB_ST_COMPLETED, "observation period passed");
 	if (!r)
-		r = pb_store_component_set_stage(ctx->store, c->id, p.target_stage, &ctx->err);
+		r = pb_store_component_set_stage(ctx->svc->store, c->id, p.target_stage,
+						 pb_services_now(ctx->svc), &ctx->err);
 	if (!r)
-		r = pb_store_commit(ctx->store, &ctx->err);
+		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r) {
-		pb_store_rollback(ctx->store);
+		pb_store_rollback(ctx->svc->store);
 		return r;
 	}
 	card = pb_cmd_thread_card(&p, "🏁 Promotion completed");

@@ -21,12 +21,12 @@ static int deploy_preconditions(pb_cmd_ctx *ctx, const pb_component *c, const pb
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "%s has no \"%s\" environment in the config: nothing to deploy to",
 				  c->id, pb_stage_name(p->target_stage));
-	if (!ctx->engine)
+	if (!ctx->svc->engine)
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "no deploy engine is configured: add a \"docker\" section (host) to the "
 				  "config to let promobot deploy %s; the promotion stays approved", c->id);
 	/* an unreachable engine must be refused before the state moves to deploying */
-	return pb_engine_check(ctx->engine, &ctx->err);
+	return pb_engine_check(ctx->svc->engine, &ctx->err);
 }
 
 /*
@@ -67,7 +67,7 @@ static void report(pb_cmd_ctx *ctx, const pb_promotion *p, int result, const pb_
 							: "FAILED — the previous deployment is not back; act now");
 	} else {
 		pb_card_text(card, "Observation period: %d days. /promote complete %s afterwards.",
-			     ctx->cfg->policy.observation_days, p->component);
+			     ctx->svc->cfg->policy.observation_days, p->component);
 	}
 	pb_sink_emit(ctx->sink, card);
 	pb_card_free(card);

@@ -18,7 +18,7 @@ int pb_cmd_history(pb_cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	r = pb_cmd_component(ctx, argv[1], &c);
 	if (!r)
-		r = pb_store_events_for_component(ctx->store, c->id, HISTORY_MAX, &ev, &n, &ctx->err);
+		r = pb_store_events_for_component(ctx->svc->store, c->id, HISTORY_MAX, &ev, &n, &ctx->err);
 	if (r)
 		return r;
 	pb_buf_init(&b);

@@ -8,7 +8,7 @@
 static int dependency_gate(pb_cmd_ctx *ctx, const pb_component *c, pb_stage target)
 {
 	for (size_t i = 0; i < c->ndeps; i++) {
-		const pb_component *dep = pb_config_component(ctx->cfg, c->deps[i]);
+		const pb_component *dep = pb_config_component(ctx->svc->cfg, c->deps[i]);
 		pb_stage st;
 		int r;
 
@@ -47,20 +47,20 @@ static int check_target(pb_cmd_ctx *ctx, const pb_component *c, const char *stag
 static int insert_promotion(pb_cmd_ctx *ctx, pb_promotion *p)
 {
 	char detail[PB_TEXT_MAX];
-	int r = pb_store_begin(ctx->store, &ctx->err);
+	int r = pb_store_begin(ctx->svc->store, &ctx->err);
 
 	if (r)
 		return r;
-	r = pb_store_promotion_insert(ctx->store, p, &ctx->err);
+	r = pb_store_promotion_insert(ctx->svc->store, p, &ctx->err);
 	if (r == 0) {
 		snprintf(detail, sizeof(detail), "%s → %s%s%s", pb_stage_name(p->from_stage),
 			 pb_stage_name(p->target_stage), p->justification[0] ? ": " : "", p->justification);
 		r = pb_cmd_audit(ctx, p->id, p->component, "requested", detail);
 	}
 	if (r == 0)
-		r = pb_store_commit(ctx->store, &ctx->err);
+		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r)
-		pb_store_rollback(ctx->store);
+		pb_store_rollback(ctx->svc->store);
 	return r;
 }
 
@@ -81,18 +81,16 @@ int pb_cmd_request(pb_cmd_ctx *ctx, int argc, char **argv)
 	r = dependency_gate(ctx, c, target);
 	if (r)
 		return r;
-	r = pb_store_promotion_open_for(ctx->store, c->id, &open, &ctx->err);
+	r = pb_store_promotion_open_for(ctx->svc->store, c->id, &open, &ctx->err);
 	if (r < 0)
 		return r;
 	if (r == 0) {
 		char label[160];
 
 		pb_cmd_thread_label(&open, label, sizeof(label));
-		pb_err_init(&ctx->err);
 		return pb_err_set(&ctx->err, PB_E_REFUSED, "%s already has an open promotion: %s (%s)",
 				  c->id, label, pb_state_name(open.state));
 	}
-	pb_err_init(&ctx->err);
 	if (ctx->dry_run) {
 		pb_cmd_dry_run(ctx, "would open a promotion of %s from %s to %s requested by %s, "
 			       "and start its thread", c->id, pb_stage_title(current),
@@ -106,7 +104,7 @@ int pb_cmd_request(pb_cmd_ctx *ctx, int argc, char **argv)
 	p.state = PB_ST_REQUESTED;
 	pb_strlcpy(p.requester, ctx->caller.id, sizeof(p.requester));
 	pb_strlcpy(p.justification, argc > 3 ? argv[3] : "", sizeof(p.justification));
-	p.created_at = p.updated_at = pb_now();
+	p.created_at = p.updated_at = pb_services_now(ctx->svc);
 	r = insert_promotion(ctx, &p);
 	if (r)
 		return r;

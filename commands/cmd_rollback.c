@@ -21,10 +21,10 @@ int pb_cmd_rollback(pb_cmd_ctx *ctx, int argc, char **argv)
 	if (p.state != PB_ST_OBSERVING)
 		return pb_cmd_refuse_state(ctx, &p, "rollback");
 	d = pb_config_deploy(c, (pb_stage)p.target_stage);
-	if (!d || !ctx->engine)
+	if (!d || !ctx->svc->engine)
 		return pb_err_set(&ctx->err, PB_E_REFUSED, "no deploy engine is configured for %s: cannot roll back",
 				  c->id);
-	r = pb_engine_check(ctx->engine, &ctx->err);
+	r = pb_engine_check(ctx->svc->engine, &ctx->err);
 	if (r)
 		return r;
 	if (ctx->dry_run) {

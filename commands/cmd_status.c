@@ -1,6 +1,7 @@
 /* cmd_status.c — /promote status [component]: the overview table, or one component in detail. */
 #include "pb_workflow.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,8 +13,8 @@ static int status_table(pb_cmd_ctx *ctx)
 
 	pb_buf_init(&b);
 	pb_buf_printf(&b, "%-16s %-12s %-24s %s\n", "COMPONENT", "STAGE", "PROMOTION", "BLOCKERS");
-	for (size_t i = 0; i < ctx->cfg->ncomponents && !r; i++) {
-		const pb_component *c = &ctx->cfg->components[i];
+	for (size_t i = 0; i < ctx->svc->cfg->ncomponents && !r; i++) {
+		const pb_component *c = &ctx->svc->cfg->components[i];
 		pb_blocker *bl = NULL;
 		size_t nb = 0;
 		pb_promotion p;
@@ -22,14 +23,17 @@ static int status_table(pb_cmd_ctx *ctx)
 
 		r = pb_cmd_component_stage(ctx, c, &st);
 		if (!r)
-			r = pb_store_blockers_open(ctx->store, c->id, &bl, &nb, &ctx->err);
+			r = pb_store_blockers_open(ctx->svc->store, c->id, &bl, &nb, &ctx->err);
 		free(bl);
-		if (r)
-			break;
-		if (pb_store_promotion_open_for(ctx->store, c->id, &p, &ctx->err) == 0)
+		if (!r)
+			r = pb_store_promotion_open_for(ctx->svc->store, c->id, &p, &ctx->err);
+		if (r == 0)
 			snprintf(promo, sizeof(promo), "#%lld %s %s", (long long)p.id,
 				 pb_stage_name(p.target_stage), pb_state_name(p.state));
-		pb_err_init(&ctx->err);
+		else if (r == PB_E_NOTFOUND)
+			r = 0; /* no open promotion: the "-" row */
+		if (r)
+			break; /* a storage failure is reported, never shown as "-" */
 		pb_buf_printf(&b, "%-16s %-12s %-24s %zu\n", c->id, pb_stage_name(st), promo, nb);
 	}
 	if (!r) {
@@ -41,30 +45,34 @@ static int status_table(pb_cmd_ctx *ctx)
 	return r;
 }
 
-static void add_dependencies(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
+static int add_dependencies(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
 {
 	pb_buf b;
+	int r = 0;
 
 	if (!c->ndeps)
-		return;
+		return 0;
 	pb_buf_init(&b);
-	for (size_t i = 0; i < c->ndeps; i++) {
-		const pb_component *d = pb_config_component(ctx->cfg, c->deps[i]);
+	for (size_t i = 0; i < c->ndeps && !r; i++) {
+		const pb_component *d = pb_config_component(ctx->svc->cfg, c->deps[i]);
 		pb_stage st = PB_STAGE_DEVELOPMENT;
 
-		if (d && pb_cmd_component_stage(ctx, d, &st) != 0)
-			pb_err_init(&ctx->err);
+		/* config validation guarantees d exists; storage failing here fails the status */
+		if (d)
+			r = pb_cmd_component_stage(ctx, d, &st);
 		pb_buf_printf(&b, "%s%s (%s)", i ? ", " : "", c->deps[i], pb_stage_name(st));
 	}
-	pb_card_field(card, "Depends on", "%s", pb_buf_str(&b));
+	if (!r)
+		pb_card_field(card, "Depends on", "%s", pb_buf_str(&b));
 	pb_buf_deinit(&b);
+	return r;
 }
 
 static int add_blockers(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
 {
 	pb_blocker *bl = NULL;
 	size_t nb = 0;
-	int r = pb_store_blockers_open(ctx->store, c->id, &bl, &nb, &ctx->err);
+	int r = pb_store_blockers_open(ctx->svc->store, c->id, &bl, &nb, &ctx->err);
 
 	if (r)
 		return r;
@@ -89,10 +97,9 @@ static int status_one(pb_cmd_ctx *ctx, const char *id)
 		r = pb_cmd_component_stage(ctx, c, &st);
 	if (r)
 		return r;
-	r = pb_store_promotion_open_for(ctx->store, c->id, &p, &ctx->err);
-	if (r < 0)
+	r = pb_store_promotion_open_for(ctx->svc->store, c->id, &p, &ctx->err);
+	if (r != 0 && r != PB_E_NOTFOUND)
 		return r;
-	pb_err_init(&ctx->err);
 	if (r == 0) {
 		card = pb_promotion_card(ctx, &p, PB_THREAD_REPLY);
 		if (card)
@@ -103,11 +110,12 @@ static int status_one(pb_cmd_ctx *ctx, const char *id)
 			     st + 1 < PB_STAGE_COUNT ? pb_stage_name(st + 1) : "<stage>");
 	}
 	if (!card)
-		return -1;
+		return pb_err_set(&ctx->err, -ENOMEM, "status: out of memory");
 	pb_card_field(card, "Component", "%s (%s)", c->id, c->group ? c->group : "no group");
 	pb_card_field(card, "Current stage", "%s", pb_stage_title(st));
-	add_dependencies(ctx, card, c);
-	r = add_blockers(ctx, card, c);
+	r = add_dependencies(ctx, card, c);
+	if (!r)
+		r = add_blockers(ctx, card, c);
 	if (!r)
 		pb_sink_emit(ctx->sink, card);
 	pb_card_free(card);

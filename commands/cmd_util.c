@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_log.h"
 #include "pb_str.h"
 
 int pb_cmd_component(pb_cmd_ctx *ctx, const char *id, const pb_component **out)
 {
-	const pb_component *c = pb_config_component(ctx->cfg, id);
+	const pb_component *c = pb_config_component(ctx->svc->cfg, id);
 	pb_buf known;
 
 	if (c) {
@@ -19,8 +20,8 @@ int pb_cmd_component(pb_cmd_ctx *ctx, const char *id, const pb_component **out)
 		return 0;
 	}
 	pb_buf_init(&known);
-	for (size_t i = 0; i < ctx->cfg->ncomponents; i++)
-		pb_buf_printf(&known, "%s%s", i ? ", " : "", ctx->cfg->components[i].id);
+	for (size_t i = 0; i < ctx->svc->cfg->ncomponents; i++)
+		pb_buf_printf(&known, "%s%s", i ? ", " : "", ctx->svc->cfg->components[i].id);
 	pb_err_set(&ctx->err, PB_E_NOTFOUND, "unknown component \"%s\" (known: %s)", id,
 		   pb_buf_str(&known));
 	pb_buf_deinit(&known);
@@ -31,10 +32,11 @@ int pb_cmd_component_stage(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out
 {
 	int stage, r;
 
-	r = pb_store_component_ensure(ctx->store, c->id, (int)c->initial_stage, &ctx->err);
+	r = pb_store_component_ensure(ctx->svc->store, c->id, (int)c->initial_stage, pb_services_now(ctx->svc),
+				      &ctx->err);
 	if (r)
 		return r;
-	r = pb_store_component_stage(ctx->store, c->id, &stage, &ctx->err);
+	r = pb_store_component_stage(ctx->svc->store, c->id, &stage, &ctx->err);
 	if (r)
 		return r;
 	if (stage < 0 || stage >= PB_STAGE_COUNT)
@@ -45,14 +47,12 @@ int pb_cmd_component_stage(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out
 
 int pb_cmd_open_promotion(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *out)
 {
-	int r = pb_store_promotion_open_for(ctx->store, c->id, out, &ctx->err);
+	int r = pb_store_promotion_open_for(ctx->svc->store, c->id, out, &ctx->err);
 
-	if (r == PB_E_NOTFOUND) {
-		pb_err_init(&ctx->err);
+	if (r == PB_E_NOTFOUND) /* storage's NOTFOUND has no text: the user's wording is ours */
 		return pb_err_set(&ctx->err, PB_E_NOTFOUND,
 				  "%s has no open promotion; start one with /promote request %s <stage>",
 				  c->id, c->id);
-	}
 	return r;
 }
 
@@ -74,8 +74,8 @@ int pb_cmd_audit(pb_cmd_ctx *ctx, int64_t promotion_id, const char *component,
 	pb_strlcpy(ev.actor, ctx->caller.id ? ctx->caller.id : "promobot", sizeof(ev.actor));
 	pb_strlcpy(ev.kind, kind, sizeof(ev.kind));
 	pb_strlcpy(ev.detail, detail ? detail : "", sizeof(ev.detail));
-	ev.at = pb_now();
-	return pb_store_event_append(ctx->store, &ev, &ctx->err);
+	ev.at = pb_services_now(ctx->svc);
+	return pb_store_event_append(ctx->svc->store, &ev, &ctx->err);
 }
 
 int pb_cmd_refuse_state(pb_cmd_ctx *ctx, const pb_promotion *p, const char *verb)
@@ -91,6 +91,7 @@ int pb_cmd_refuse_state(pb_cmd_ctx *ctx, const pb_promotion *p, const char *verb
 int pb_cmd_transition_in_tx(pb_cmd_ctx *ctx, pb_promotion *p, pb_state next, const char *detail)
 {
 	pb_event ev;
+	pb_err e;
 	int r;
 
 	if (!pb_workflow_allowed(p->state, next)) {
@@ -100,15 +101,15 @@ int pb_cmd_transition_in_tx(pb_cmd_ctx *ctx, pb_promotion *p, pb_state next, con
 		return pb_err_set(&ctx->err, PB_E_REFUSED, "illegal transition %s → %s (allowed next: %s)",
 				  pb_state_name(p->state), pb_state_name(next), allowed);
 	}
-	r = pb_store_promotion_set_state(ctx->store, p->id, p->state, next, &ctx->err);
-	if (r == PB_E_CONFLICT) {
-		pb_err_init(&ctx->err);
+	/* a lost compare-and-swap is worded for the user here, with storage's detail appended */
+	pb_err_init(&e);
+	r = pb_store_promotion_set_state(ctx->svc->store, p->id, p->state, next, pb_services_now(ctx->svc), &e);
+	if (r == PB_E_CONFLICT)
 		return pb_err_set(&ctx->err, PB_E_CONFLICT,
-				  "promotion #%lld changed while this command ran; check /promote status %s",
-				  (long long)p->id, p->component);
-	}
+				  "promotion #%lld changed while this command ran (%s); check /promote status %s",
+				  (long long)p->id, pb_err_text(&e), p->component);
 	if (r)
-		return r;
+		return pb_err_pass(&ctx->err, r, &e);
 	memset(&ev, 0, sizeof(ev));
 	ev.promotion_id = p->id;
 	pb_strlcpy(ev.component, p->component, sizeof(ev.component));
@@ -117,8 +118,8 @@ int pb_cmd_transition_in_tx(pb_cmd_ctx *ctx, pb_promotion *p, pb_state next, con
 	pb_strlcpy(ev.from_state, pb_state_name(p->state), sizeof(ev.from_state));
 	pb_strlcpy(ev.to_state, pb_state_name(next), sizeof(ev.to_state));
 	pb_strlcpy(ev.detail, detail ? detail : "", sizeof(ev.detail));
-	ev.at = pb_now();
-	r = pb_store_event_append(ctx->store, &ev, &ctx->err);
+	ev.at = pb_services_now(ctx->svc);
+	r = pb_store_event_append(ctx->svc->store, &ev, &ctx->err);
 	if (r)
 		return r;
 	p->state = next;
@@ -129,15 +130,15 @@ int pb_cmd_transition_in_tx(pb_cmd_ctx *ctx, pb_promotion *p, pb_state next, con
 int pb_cmd_transition(pb_cmd_ctx *ctx, pb_promotion *p, pb_state next, const char *detail)
 {
 	pb_state before = p->state;
-	int r = pb_store_begin(ctx->store, &ctx->err);
+	int r = pb_store_begin(ctx->svc->store, &ctx->err);
 
 	if (r)
 		return r;
 	r = pb_cmd_transition_in_tx(ctx, p, next, detail);
 	if (r == 0)
-		r = pb_store_commit(ctx->store, &ctx->err);
+		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r) {
-		pb_store_rollback(ctx->store);
+		pb_store_rollback(ctx->svc->store);
 		p->state = before;
 	}
 	return r;
@@ -165,10 +166,16 @@ pb_card *pb_cmd_thread_card(const pb_promotion *p, const char *title)
 pb_card *pb_cmd_component_card(pb_cmd_ctx *ctx, const char *component, const char *title)
 {
 	pb_promotion p;
+	pb_err e;
+	int r;
 
-	if (pb_store_promotion_open_for(ctx->store, component, &p, &ctx->err) == 0)
+	/* Only where the card goes depends on this read: a failure costs the thread, not the command. */
+	pb_err_init(&e);
+	r = pb_store_promotion_open_for(ctx->svc->store, component, &p, &e);
+	if (r == 0)
 		return pb_cmd_thread_card(&p, title);
-	pb_err_init(&ctx->err);
+	if (r != PB_E_NOTFOUND)
+		pb_warn("cmd", "%s: card goes to the caller, its thread is unknown: %s", component, pb_err_text(&e));
 	return pb_cmd_caller_card(title);
 }
 
@@ -218,7 +225,7 @@ void pb_cmd_dry_run(pb_cmd_ctx *ctx, const char *fmt, ...)
 int pb_cmd_approval_count(pb_cmd_ctx *ctx, const pb_promotion *p, size_t *count)
 {
 	pb_approval *list = NULL;
-	int r = pb_store_approvals_list(ctx->store, p->id, p->revision, &list, count, &ctx->err);
+	int r = pb_store_approvals_list(ctx->svc->store, p->id, p->revision, &list, count, &ctx->err);
 
 	free(list);
 	return r;
@@ -228,7 +235,7 @@ int pb_cmd_refuse_if_critical(pb_cmd_ctx *ctx, const char *component, const char
 {
 	pb_blocker *list = NULL;
 	size_t n = 0;
-	int r = pb_store_blockers_open(ctx->store, component, &list, &n, &ctx->err);
+	int r = pb_store_blockers_open(ctx->svc->store, component, &list, &n, &ctx->err);
 
 	if (r)
 		return r;

@@ -31,7 +31,7 @@ static const char *tail_of(const char *s, size_t len, size_t max)
 }
 
 /* Revision: a fixed value from config, or the first line a configured command prints. */
-static int compute_revision(pb_cmd_ctx *ctx, const pb_component *c, char *out, size_t size)
+static int compute_revision(const pb_component *c, char *out, size_t size, pb_err *err)
 {
 	pb_check_spec spec = { 0 };
 	pb_check_result res;
@@ -47,7 +47,7 @@ static int compute_revision(pb_cmd_ctx *ctx, const pb_component *c, char *out, s
 	spec.max_output = 4096;
 	pb_check_run(&spec, &res);
 	if (!pb_check_passed(&res)) {
-		int r = pb_err_set(&ctx->err, PB_E_FAILED, "cannot determine the revision: %s %s",
+		int r = pb_err_set(err, PB_E_FAILED, "cannot determine the revision: %s %s",
 				   c->revision_argv[0], res.error[0] ? res.error : "failed");
 		pb_check_result_deinit(&res);
 		return r;
@@ -59,7 +59,7 @@ static int compute_revision(pb_cmd_ctx *ctx, const pb_component *c, char *out, s
 	out[n] = '\0';
 	pb_check_result_deinit(&res);
 	if (!out[0])
-		return pb_err_set(&ctx->err, PB_E_FAILED, "cannot determine the revision: %s printed nothing",
+		return pb_err_set(err, PB_E_FAILED, "cannot determine the revision: %s printed nothing",
 				  c->revision_argv[0]);
 	return 0;
 }
@@ -130,7 +130,7 @@ static void judge_criteria(const pb_cmd_ctx *ctx, const pb_component *c, const b
 {
 	for (int k = 0; k < PB_CRIT_COUNT; k++) {
 		const char *name = pb_criterion_name((pb_criterion)k);
-		bool required = ctx->cfg->policy.required[k];
+		bool required = ctx->svc->cfg->policy.required[k];
 
 		if (!ran[k]) {
 			out[k].state = required ? PB_ITEM_FAIL : PB_ITEM_SKIP;
@@ -167,7 +167,7 @@ static bool run_all(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *
 	crit_result crit[PB_CRIT_COUNT];
 	cJSON *jchecks = cJSON_AddArrayToObject(doc, "checks");
 	cJSON *jcrit = cJSON_AddArrayToObject(doc, "criteria");
-	int threshold = ctx->cfg->policy.coverage_min[p->target_stage];
+	int threshold = ctx->svc->cfg->policy.coverage_min[p->target_stage];
 	bool all = true;
 
 	for (int k = 0; k < PB_CRIT_COUNT; k++)
@@ -201,29 +201,30 @@ static int record_result(pb_cmd_ctx *ctx, pb_promotion *p, pb_validation *v, boo
 			 size_t *reset)
 {
 	char detail[256];
-	int r = pb_store_begin(ctx->store, &ctx->err);
+	int r = pb_store_begin(ctx->svc->store, &ctx->err);
 
 	if (r)
 		return r;
 	r = pb_cmd_approval_count(ctx, p, reset);
 	if (!r)
-		r = pb_store_validation_add(ctx->store, v, &ctx->err);
+		r = pb_store_validation_add(ctx->svc->store, v, &ctx->err);
 	/* Approvals reset on every re-validation (even of the same revision): the
 	 * store keeps only approvals of the promotion's current revision, so clear
 	 * the revision first, reset, then bind the new one. */
 	if (!r)
-		r = pb_store_promotion_set_revision(ctx->store, p->id, "", &ctx->err);
+		r = pb_store_promotion_set_revision(ctx->svc->store, p->id, "", pb_services_now(ctx->svc), &ctx->err);
 	if (!r)
-		r = pb_store_approvals_reset(ctx->store, p->id, &ctx->err);
+		r = pb_store_approvals_reset(ctx->svc->store, p->id, &ctx->err);
 	if (!r)
-		r = pb_store_promotion_set_revision(ctx->store, p->id, v->revision, &ctx->err);
+		r = pb_store_promotion_set_revision(ctx->svc->store, p->id, v->revision, pb_services_now(ctx->svc),
+						    &ctx->err);
 	snprintf(detail, sizeof(detail), "validation of %s %s", v->revision, passed ? "passed" : "failed");
 	if (!r)
 		r = pb_cmd_transition_in_tx(ctx, p, passed ? PB_ST_IN_REVIEW : PB_ST_BLOCKED, detail);
 	if (!r)
-		r = pb_store_commit(ctx->store, &ctx->err);
+		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r) {
-		pb_store_rollback(ctx->store);
+		pb_store_rollback(ctx->svc->store);
 		return r;
 	}
 	pb_strlcpy(p->revision, v->revision, sizeof(p->revision));
@@ -251,6 +252,7 @@ static void dry_run_plan(pb_cmd_ctx *ctx, const pb_component *c)
 
 static int validate_run(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *p)
 {
+	pb_err rev_err;
 	pb_validation v;
 	pb_card *card;
 	cJSON *doc = cJSON_CreateObject();
@@ -261,14 +263,14 @@ static int validate_run(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *p)
 
 	memset(&v, 0, sizeof(v));
 	v.promotion_id = p->id;
-	v.started_at = pb_now();
+	v.started_at = pb_services_now(ctx->svc);
 	card = pb_cmd_thread_card(p, "Validation");
-	r = compute_revision(ctx, c, v.revision, sizeof(v.revision));
+	pb_err_init(&rev_err);
+	r = compute_revision(c, v.revision, sizeof(v.revision), &rev_err);
 	if (r) {
-		/* the checks cannot be bound to a revision: record a failed validation */
+		/* the checks cannot be bound to a revision: record a failed validation (the card says why) */
 		pb_strlcpy(v.revision, "unknown", sizeof(v.revision));
-		pb_card_item(card, PB_ITEM_FAIL, "%s", pb_err_text(&ctx->err));
-		pb_err_init(&ctx->err);
+		pb_card_item(card, PB_ITEM_FAIL, "%s", pb_err_text(&rev_err));
 		passed = false;
 		cJSON_AddStringToObject(doc, "error", "revision unavailable");
 	} else {
@@ -281,7 +283,7 @@ static int validate_run(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *p)
 	cJSON_Delete(doc);
 	v.result_json = json;
 	v.passed = passed;
-	v.finished_at = pb_now();
+	v.finished_at = pb_services_now(ctx->svc);
 	r = record_result(ctx, p, &v, passed, &reset);
 	free(json);
 	if (r == 0) {

@@ -17,6 +17,7 @@
 
 #include "docker.h"
 #include "health.h"
+#include "pb_clock.h"
 #include "pb_log.h"
 
 #define FLOW_POLL_MS 250
@@ -153,7 +154,7 @@ static void flow_init(flow *f, pb_cmd_ctx *ctx, const pb_component *c, const pb_
 	f->d = d;
 	f->p = p;
 	f->out = out;
-	f->dk = ctx->engine ? ctx->engine->docker : NULL;
+	f->dk = ctx->svc->engine ? ctx->svc->engine->docker : NULL;
 	snprintf(f->label, sizeof(f->label), "%s → %s #%lld", c->id, pb_stage_name(d->stage), (long long)p->id);
 }
 
@@ -181,7 +182,7 @@ static void dep_record(flow *f, const char *status, const char *detail)
 {
 	pb_err e;
 
-	if (!f->ctx->store)
+	if (!f->ctx->svc->store)
 		return;
 	pb_strlcpy(f->dep.status, status, sizeof(f->dep.status));
 	if (detail)
@@ -194,16 +195,16 @@ static void dep_record(flow *f, const char *status, const char *detail)
 		pb_strlcpy(f->dep.container_name, f->d->container_name, sizeof(f->dep.container_name));
 		pb_strlcpy(f->dep.image, f->d->image, sizeof(f->dep.image));
 		ports_text(f->d, f->dep.ports, sizeof(f->dep.ports));
-		f->dep.started_at = pb_now();
-		if (pb_store_deployment_add(f->ctx->store, &f->dep, &e) == 0)
+		f->dep.started_at = pb_services_now(f->ctx->svc);
+		if (pb_store_deployment_add(f->ctx->svc->store, &f->dep, &e) == 0)
 			f->dep_recorded = true;
 		else
 			pb_warn("deploy", "%s: recording the deployment failed: %s", f->label, pb_err_text(&e));
 		return;
 	}
 	if (strcmp(status, "running") != 0)
-		f->dep.finished_at = pb_now();
-	if (pb_store_deployment_update(f->ctx->store, &f->dep, &e) != 0)
+		f->dep.finished_at = pb_services_now(f->ctx->svc);
+	if (pb_store_deployment_update(f->ctx->svc->store, &f->dep, &e) != 0)
 		pb_warn("deploy", "%s: updating the deployment failed: %s", f->label, pb_err_text(&e));
 }
 
@@ -662,7 +663,7 @@ static void logs_card(flow *f, const char *id, bool tty, pb_card *card)
  */
 static int wait_healthy(flow *f, const char *id, int timeout_s, pb_docker_state *st, char *why, size_t wsize)
 {
-	int64_t start = pb_mono_ms(), deadline = start + (int64_t)(timeout_s > 0 ? timeout_s : 120) * 1000;
+	int64_t start = pb_clock_mono_ms(NULL), deadline = start + (int64_t)(timeout_s > 0 ? timeout_s : 120) * 1000;
 	pb_err e;
 	int r;
 
@@ -691,7 +692,7 @@ static int wait_healthy(flow *f, const char *id, int timeout_s, pb_docker_state 
 				 st->restart_count);
 			return PB_E_FAILED;
 		}
-		if (pb_mono_ms() + FLOW_POLL_MS > deadline) {
+		if (pb_clock_mono_ms(NULL) + FLOW_POLL_MS > deadline) {
 			snprintf(why, wsize, "container %s not %s within %d s (status %s%s%s)", st->name,
 				 st->health[0] ? "healthy" : "running", timeout_s > 0 ? timeout_s : 120, st->status,
 				 st->health[0] ? ", health " : "", st->health);
@@ -703,14 +704,14 @@ static int wait_healthy(flow *f, const char *id, int timeout_s, pb_docker_state 
 
 static int step_wait(flow *f)
 {
-	int64_t t0 = pb_mono_ms();
+	int64_t t0 = pb_clock_mono_ms(NULL);
 	pb_docker_state st;
 	char why[600];
 	pb_card *card;
 
 	if (wait_healthy(f, f->new_id, f->d->healthy_timeout_s, &st, why, sizeof(why)) == 0) {
 		say(f, "💚 Container healthy", "%s is running%s after %.1f s.", f->d->container_name,
-		    st.health[0] ? " and healthy" : " (no container healthcheck)", (double)(pb_mono_ms() - t0) / 1000.0);
+		    st.health[0] ? " and healthy" : " (no container healthcheck)", (double)(pb_clock_mono_ms(NULL) - t0) / 1000.0);
 		return 0;
 	}
 	snprintf(f->out->cause, sizeof(f->out->cause), "%s", why);
@@ -967,13 +968,10 @@ int pb_rollback_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_
 
 	flow_init(&f, ctx, c, d, p, out);
 	r = engine_ready(&f);
-	if (r) {
-		pb_err_init(&ctx->err);
-		pb_err_set(&ctx->err, PB_E_FAILED, "%s", out->cause);
-		return PB_E_FAILED;
-	}
+	if (r)
+		return PB_E_FAILED; /* engine_ready put out->cause into ctx->err */
 	pb_err_init(&e);
-	if (ctx->store && pb_store_deployment_latest(ctx->store, p->id, &f.dep, &e) == 0) {
+	if (ctx->svc->store && pb_store_deployment_latest(ctx->svc->store, p->id, &f.dep, &e) == 0) {
 		f.dep_recorded = true;
 		pb_strlcpy(f.previous, f.dep.previous_container, sizeof(f.previous));
 	}

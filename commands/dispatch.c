@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pb_log.h"
 #include "pb_str.h"
@@ -160,21 +159,26 @@ static void unknown_command(const char *name, pb_sink *sink)
 
 static int lock_with_wait(pb_cmd_ctx *ctx, const char *component, const char *purpose)
 {
-	int64_t deadline = pb_mono_ms() + PB_LOCK_WAIT_MS;
-	long pause_ms = 10;
+	const pb_services *svc = ctx->svc;
+	int64_t deadline = pb_clock_mono_ms(svc->clock) + PB_LOCK_WAIT_MS;
+	int64_t pause_ms = 10;
+	pb_err attempt;
 	int r;
 
 	for (;;) {
-		r = pb_store_lock_acquire(ctx->store, component, ctx->lock_owner, purpose, &ctx->err);
-		if (r != PB_E_BUSY || pb_mono_ms() >= deadline)
-			return r;
-		pb_err_init(&ctx->err);
-		struct timespec ts = { 0, pause_ms * 1000000L };
-
-		nanosleep(&ts, NULL);
+		/* Each attempt words its own "busy" text; only the last one reaches the caller. */
+		pb_err_init(&attempt);
+		r = pb_store_lock_acquire(svc->store, component, svc->lock_owner, purpose,
+					  pb_services_now(svc), &attempt);
+		if (r != PB_E_BUSY || pb_clock_mono_ms(svc->clock) >= deadline)
+			break;
+		pb_clock_sleep_ms(svc->clock, pause_ms);
 		if (pause_ms < 200)
 			pause_ms *= 2;
 	}
+	if (r)
+		pb_err_set(&ctx->err, r, "%s", pb_err_text(&attempt));
+	return r;
 }
 
 /* Runs the handler with the component lock held for mutating commands. */
@@ -185,7 +189,7 @@ static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 	int r;
 
 	if ((cmd->flags & PB_CMD_LOCKS) && !ctx->dry_run && component &&
-	    pb_config_component(ctx->cfg, component)) {
+	    pb_config_component(ctx->svc->cfg, component)) {
 		r = lock_with_wait(ctx, component, cmd->name);
 		if (r)
 			return r;
@@ -193,11 +197,11 @@ static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 	}
 	r = cmd->fn(ctx, a->argc, a->argv);
 	if (locked)
-		pb_store_lock_release(ctx->store, component, ctx->lock_owner);
+		pb_store_lock_release(ctx->svc->store, component, ctx->svc->lock_owner);
 	return r;
 }
 
-int pb_dispatch(const pb_dispatch_env *env, const pb_caller *caller, const char *text, pb_sink *sink)
+int pb_dispatch(const pb_services *svc, const pb_caller *caller, const char *text, pb_sink *sink)
 {
 	const pb_command *cmd;
 	pb_cmd_ctx ctx;
@@ -218,8 +222,7 @@ int pb_dispatch(const pb_dispatch_env *env, const pb_caller *caller, const char 
 		char *argv[] = { help, NULL };
 
 		pb_argv_deinit(&a);
-		ctx.cfg = env->cfg;
-		ctx.store = env->store;
+		ctx.svc = svc;
 		ctx.caller = *caller;
 		ctx.sink = sink;
 		return pb_cmd_help(&ctx, 1, argv);
@@ -240,13 +243,10 @@ int pb_dispatch(const pb_dispatch_env *env, const pb_caller *caller, const char 
 	r = check_role(caller, cmd, sink);
 	if (r)
 		goto out;
-	ctx.cfg = env->cfg;
-	ctx.store = env->store;
-	ctx.engine = env->engine;
+	ctx.svc = svc;
 	ctx.caller = *caller;
 	ctx.dry_run = dry_run;
 	ctx.sink = sink;
-	ctx.lock_owner = env->lock_owner ? env->lock_owner : "promobot";
 	r = run_locked(&ctx, cmd, &a);
 	if (r) {
 		pb_info("dispatch", "%s by %s: %s", cmd->name, caller->id, pb_err_text(&ctx.err));

@@ -8,9 +8,8 @@
 #include "pb_card.h"
 #include "pb_config.h"
 #include "pb_err.h"
+#include "pb_services.h"
 #include "pb_store.h"
-
-struct pb_engine; /* deploy engine (Docker), opaque; NULL when none is configured */
 
 /* Who runs the command. Unknown chat users get roles 0: read-only commands only. */
 typedef struct pb_caller {
@@ -25,14 +24,11 @@ typedef struct pb_caller {
  * The dispatcher alone turns a non-zero return into the error card.
  */
 typedef struct pb_cmd_ctx {
-	const pb_config *cfg;
-	pb_store *store;
-	struct pb_engine *engine;
+	const pb_services *svc;  /* store, engine, clock, config, lock owner */
 	pb_caller caller;
 	bool dry_run;
 	pb_sink *sink;
 	pb_err err;
-	const char *lock_owner;  /* unique token used for component locks */
 } pb_cmd_ctx;
 
 typedef int pb_cmd_fn(pb_cmd_ctx *ctx, int argc, char **argv);
@@ -85,13 +81,6 @@ int pb_cmd_parse(const char *text, pb_argv *out, pb_err *err);
 void pb_argv_deinit(pb_argv *a);
 
 /* ---- dispatch ---- */
-typedef struct pb_dispatch_env {
-	const pb_config *cfg;
-	pb_store *store;
-	struct pb_engine *engine;
-	const char *lock_owner;
-} pb_dispatch_env;
-
 /* Resolves a chat user id to a caller using the config's users (unknown → roles 0). */
 pb_caller pb_caller_for(const pb_config *cfg, const char *user_id, const char *fallback_name);
 
@@ -100,6 +89,6 @@ pb_caller pb_caller_for(const pb_config *cfg, const char *user_id, const char *f
  * Returns 0 when the command succeeded, PB_E_* (> 0) when it was refused or
  * failed (an error card was emitted), <0 on internal failure.
  */
-int pb_dispatch(const pb_dispatch_env *env, const pb_caller *caller, const char *text, pb_sink *sink);
+int pb_dispatch(const pb_services *svc, const pb_caller *caller, const char *text, pb_sink *sink);
 
 #endif

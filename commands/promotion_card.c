@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_log.h"
+
 static const char *state_icon(pb_state s)
 {
 	switch (s) {
@@ -24,17 +26,47 @@ static const char *state_icon(pb_state s)
 	}
 }
 
+/* The approvals field; a storage failure shows as such (and is logged), never as 0. */
+static void add_approvals(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
+{
+	pb_approval *list = NULL;
+	size_t n = 0;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_store_approvals_list(ctx->svc->store, p->id, p->revision, &list, &n, &e) == 0) {
+		pb_card_field(card, "Approvals", "%zu/%d", n, ctx->svc->cfg->policy.required_approvals);
+	} else {
+		pb_warn("card", "promotion #%lld: approvals unavailable: %s", (long long)p->id, pb_err_text(&e));
+		pb_card_field(card, "Approvals", "unavailable (storage error; see the bot's log)");
+	}
+	free(list);
+}
+
 /* Adds the checklist of the latest validation, or pending items before any. */
 static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 {
 	pb_validation v;
 	cJSON *root = NULL, *crit;
+	pb_err e;
+	int r;
 
+	/*
+	 * The card is drawn after the command's work committed, so a read that
+	 * fails here must not fail the command: the card says so and the log
+	 * keeps the cause (a scratch error leaves ctx->err to the command).
+	 */
 	memset(&v, 0, sizeof(v));
-	if (pb_store_validation_latest(ctx->store, p->id, &v, &ctx->err) != 0) {
-		pb_err_init(&ctx->err); /* no validation yet is normal, not an error */
+	pb_err_init(&e);
+	r = pb_store_validation_latest(ctx->svc->store, p->id, &v, &e);
+	if (r == PB_E_NOTFOUND) {
 		pb_card_item(card, PB_ITEM_PENDING, "validation not run yet (/promote validate %s)",
 			     p->component);
+		return;
+	}
+	if (r) {
+		pb_warn("card", "promotion #%lld: validation unavailable: %s", (long long)p->id, pb_err_text(&e));
+		pb_card_item(card, PB_ITEM_PENDING, "validation unavailable (storage error; see the bot's log)");
 		return;
 	}
 	root = cJSON_Parse(v.result_json ? v.result_json : "");
@@ -65,10 +97,9 @@ static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promot
 
 pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_role role)
 {
-	const pb_component *c = pb_config_component(ctx->cfg, p->component);
-	const pb_user *req = pb_config_user(ctx->cfg, p->requester);
+	const pb_component *c = pb_config_component(ctx->svc->cfg, p->component);
+	const pb_user *req = pb_config_user(ctx->svc->cfg, p->requester);
 	char title[256], label[160], when[64], next[256];
-	size_t approvals = 0;
 	pb_card *card;
 
 	snprintf(title, sizeof(title), "%s Promotion: %s → %s", state_icon(p->state),
@@ -87,9 +118,7 @@ pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_rol
 		pb_card_field(card, "Group", "%s", c->group);
 	if (p->revision[0])
 		pb_card_field(card, "Revision", "%s", p->revision);
-	if (pb_cmd_approval_count(ctx, p, &approvals) != 0)
-		pb_err_init(&ctx->err);
-	pb_card_field(card, "Approvals", "%zu/%d", approvals, ctx->cfg->policy.required_approvals);
+	add_approvals(ctx, card, p);
 	pb_time_fmt(p->created_at, when, sizeof(when));
 	pb_card_field(card, "Requested", "%s", when);
 	if (p->justification[0])

@@ -51,3 +51,10 @@ const char *pb_err_text(const pb_err *err)
 		return "unknown error";
 	return err->msg;
 }
+
+int pb_err_pass(pb_err *dst, int code, const pb_err *src)
+{
+	if (code && src && src->set)
+		pb_err_set(dst, code, "%s", src->msg);
+	return code;
+}

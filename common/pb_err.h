@@ -38,5 +38,11 @@ int pb_err_set(pb_err *err, int code, const char *fmt, ...)
 void pb_err_prefix(pb_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *pb_err_text(const pb_err *err);
+/*
+ * Hands a scratch error's text on to `dst` when `code` is non-zero (first
+ * text in dst still wins); returns code. For callers that look at a callee's
+ * condition in private and decide themselves what the user reads.
+ */
+int pb_err_pass(pb_err *dst, int code, const pb_err *src);
 
 #endif

@@ -169,19 +169,6 @@ size_t pb_utf8_len(const char *s)
 	return n;
 }
 
-int64_t pb_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-int64_t pb_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void pb_time_fmt(int64_t epoch, char *out, size_t size)
 {
 	time_t t = (time_t)epoch;

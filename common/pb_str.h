@@ -30,9 +30,6 @@ size_t pb_strlcpy(char *dst, const char *src, size_t size);
 bool pb_utf8_valid(const char *s, size_t len);
 /* Counts code points of valid UTF-8. */
 size_t pb_utf8_len(const char *s);
-/* Seconds since the epoch (wall clock) and a monotonic clock in ms. */
-int64_t pb_now(void);
-int64_t pb_mono_ms(void);
 /* Formats an epoch as "2026-11-25 09:07 UTC". */
 void pb_time_fmt(int64_t epoch, char *out, size_t size);
 /* strdup that accepts NULL. */

@@ -1,6 +1,7 @@
 /* checks.c — runs one local validation check: argv without a shell, own process group, deadline, bounded output. */
 #include "pb_checks.h"
 
+#include "pb_clock.h"
 #include "pb_str.h"
 
 #include <errno.h>
@@ -221,7 +222,7 @@ static bool supervise(pid_t pid, int out_r, sink *s, int64_t deadline)
 
 	while (open_out || !exited) {
 		struct pollfd pfd[2];
-		int64_t left = deadline - pb_mono_ms();
+		int64_t left = deadline - pb_clock_mono_ms(NULL);
 		nfds_t n = 0;
 		int timeout, rc;
 
@@ -391,7 +392,7 @@ static int open_fds(int *out_r, int *status_r, launch *l)
 int pb_check_run(const pb_check_spec *spec, pb_check_result *out)
 {
 	launch l = { .out_w = -1, .status_w = -1, .devnull = -1 };
-	int64_t start = pb_mono_ms();
+	int64_t start = pb_clock_mono_ms(NULL);
 	int out_r = -1, status_r = -1;
 	sink s = { 0 };
 	int rc;
@@ -436,7 +437,7 @@ done:
 	out->output = s.buf ? s.buf : strdup("");
 	out->output_len = s.len;
 	out->output_dropped = s.dropped;
-	out->duration_ms = (long)(pb_mono_ms() - start);
+	out->duration_ms = (long)(pb_clock_mono_ms(NULL) - start);
 	if (out->output && (out->outcome == PB_CHECK_EXITED || out->outcome == PB_CHECK_SIGNALLED ||
 			    out->outcome == PB_CHECK_TIMEOUT))
 		out->coverage = extract_coverage(spec->coverage_regex, out->output);

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pb_clock.h"
 #include "pb_http.h"
 
 #define DK_DEFAULT_TIMEOUT_MS 60000L
@@ -1033,14 +1034,6 @@ static bool rfc3339_ms(const char *s, int64_t *ms)
 	return true;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * podman runs container healthchecks from systemd timers, and only from them: without systemd
  * (containers, CI, this project's test machines) the check never runs and the health stays
@@ -1073,7 +1066,7 @@ static bool podman_health_overdue(const cJSON *j, const pb_docker_state *st)
 		pb_strlcpy(last, st->started_at, sizeof(last));
 	if (!rfc3339_ms(last, &last_ms))
 		return false;
-	return wall_ms() - last_ms >= (int64_t)((interval_ns + timeout_ns) / 1e6);
+	return pb_clock_wall_ms(NULL) - last_ms >= (int64_t)((interval_ns + timeout_ns) / 1e6);
 }
 
 /* GET /containers/{id}/json into st; *overdue set when podman left the healthcheck unrun. */

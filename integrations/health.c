@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "neo4j.h"
+#include "pb_clock.h"
 #include "pb_http.h"
 #include "pb_str.h"
 
@@ -80,16 +81,15 @@ double pb_health_percentile(double *v, size_t n, double p)
 static void probe_id(char *out, size_t size)
 {
 	static atomic_uint counter;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(out, size, "promobot-probe-%ld-%lld%09ld-%u", (long)getpid(), (long long)ts.tv_sec,
-		 ts.tv_nsec, atomic_fetch_add(&counter, 1));
+	/* Unique per process and call; the time part only keeps ids apart across restarts. */
+	snprintf(out, size, "promobot-probe-%ld-%lld-%u", (long)getpid(), (long long)pb_clock_wall_ms(NULL),
+		 atomic_fetch_add(&counter, 1));
 }
 
 static int neo4j_discover_wait(pb_neo4j *n, long wait_ms, pb_neo4j_info *info, pb_err *err)
 {
-	int64_t deadline = pb_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+	int64_t deadline = pb_clock_mono_ms(NULL) + (wait_ms > 0 ? wait_ms : 0);
 	pb_err e;
 	int r;
 
@@ -97,7 +97,7 @@ static int neo4j_discover_wait(pb_neo4j *n, long wait_ms, pb_neo4j_info *info, p
 		pb_err_init(&e);
 		r = pb_neo4j_discover(n, info, &e);
 		/* Only "not reachable yet" is worth waiting for; a wrong answer is final. */
-		if (r != PB_E_UNAVAILABLE || pb_mono_ms() + HEALTH_RETRY_MS > deadline)
+		if (r != PB_E_UNAVAILABLE || pb_clock_mono_ms(NULL) + HEALTH_RETRY_MS > deadline)
 			break;
 		poll(NULL, 0, HEALTH_RETRY_MS);
 	}
@@ -298,7 +298,7 @@ static int run_http(const pb_health_cfg *cfg, long wait_ms, pb_health_report *re
 {
 	pb_http_req q = { .method = "GET", .url = cfg->url, .max_body = 1 << 20 };
 	int expect = cfg->expect_status ? cfg->expect_status : 200;
-	int64_t deadline = pb_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+	int64_t deadline = pb_clock_mono_ms(NULL) + (wait_ms > 0 ? wait_ms : 0);
 	pb_http_resp resp;
 	pb_http *h = NULL;
 	char why[600];
@@ -315,7 +315,7 @@ static int run_http(const pb_health_cfg *cfg, long wait_ms, pb_health_report *re
 	for (;;) {
 		pb_err_init(&e);
 		r = pb_http_do(h, &q, &resp, &e);
-		if (r != PB_E_UNAVAILABLE || pb_mono_ms() + HEALTH_RETRY_MS > deadline)
+		if (r != PB_E_UNAVAILABLE || pb_clock_mono_ms(NULL) + HEALTH_RETRY_MS > deadline)
 			break;
 		poll(NULL, 0, HEALTH_RETRY_MS);
 	}
@@ -380,7 +380,7 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *why, si
 
 static int run_tcp(const pb_health_cfg *cfg, long wait_ms, pb_health_report *rep, pb_err *err)
 {
-	int64_t deadline = pb_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+	int64_t deadline = pb_clock_mono_ms(NULL) + (wait_ms > 0 ? wait_ms : 0);
 	int timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
 	const char *host = cfg->host ? cfg->host : "127.0.0.1";
 	char why[300];
@@ -389,13 +389,13 @@ static int run_tcp(const pb_health_cfg *cfg, long wait_ms, pb_health_report *rep
 	if (cfg->port <= 0 || cfg->port > 65535)
 		return pb_err_set(err, PB_E_INVALID, "tcp validation needs a port");
 	for (;;) {
-		t0 = pb_mono_ms();
+		t0 = pb_clock_mono_ms(NULL);
 		if (tcp_connect(host, cfg->port, timeout, why, sizeof(why)) == 0) {
 			step(rep, "tcp connect", true, "%s:%d accepted a connection in %lld ms", host, cfg->port,
-			     (long long)(pb_mono_ms() - t0));
+			     (long long)(pb_clock_mono_ms(NULL) - t0));
 			return 0;
 		}
-		if (pb_mono_ms() + HEALTH_RETRY_MS > deadline)
+		if (pb_clock_mono_ms(NULL) + HEALTH_RETRY_MS > deadline)
 			break;
 		poll(NULL, 0, HEALTH_RETRY_MS);
 	}

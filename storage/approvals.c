@@ -1,4 +1,5 @@
 /* approvals.c — approvals, each bound to the revision that was validated. */
+#include <errno.h>
 #include <string.h>
 
 #include "pb_str.h"
@@ -8,6 +9,9 @@ int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
+
+	if (pb_sql_need_time(a->at, "approval add", err))
+		return -EINVAL;
 
 	if (!a->approver[0])
 		return pb_err_set(err, PB_E_INVALID, "storage: an approval needs an approver");
@@ -21,7 +25,7 @@ int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err)
 	pb_sql_bind_text(stmt, 2, a->approver);
 	pb_sql_bind_text(stmt, 3, a->revision);
 	pb_sql_bind_text(stmt, 4, a->comment);
-	sqlite3_bind_int64(stmt, 5, a->at ? a->at : pb_now());
+	sqlite3_bind_int64(stmt, 5, a->at);
 	r = pb_sql_step_done(st, stmt, "approval add", err);
 	if (r == PB_E_CONFLICT)
 		return pb_err_set(err, r, "%s already approved revision %s of promotion #%lld", a->approver,

@@ -36,8 +36,11 @@ static int blocker_row(sqlite3_stmt *s, void *elem, pb_err *err)
 int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int64_t now = b->opened_at ? b->opened_at : pb_now();
+	int64_t now = b->opened_at;
 	int r;
+
+	if (pb_sql_need_time(now, "blocker add", err))
+		return -EINVAL;
 
 	if ((unsigned)b->severity >= PB_SEV_COUNT)
 		return pb_err_set(err, PB_E_INVALID, "storage: invalid blocker severity");
@@ -77,19 +80,18 @@ int pb_store_blocker_get(pb_store *st, int64_t id, pb_blocker *out, pb_err *err)
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, id);
-	r = pb_sql_one(st, stmt, blocker_row, out, "blocker get", err);
-	if (r == PB_E_NOTFOUND)
-		pb_err_set(err, r, "blocker #%lld does not exist", (long long)id);
-	return r;
+	return pb_sql_one(st, stmt, blocker_row, out, "blocker get", err);
 }
 
-int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, pb_err *err)
+int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int64_t now = pb_now();
 	pb_blocker b;
 	char when[64];
 	int r;
+
+	if (pb_sql_need_time(now, "blocker resolve", err))
+		return -EINVAL;
 
 	/* resolved_at = 0 means open; the UPDATE only wins while it still is. */
 	r = pb_sql_prepare(st,

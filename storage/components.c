@@ -2,7 +2,7 @@
 #include "pb_str.h"
 #include "store_priv.h"
 
-int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, pb_err *err)
+int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -13,7 +13,7 @@ int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, p
 		return r;
 	pb_sql_bind_text(stmt, 1, id);
 	sqlite3_bind_int(stmt, 2, initial_stage);
-	sqlite3_bind_int64(stmt, 3, pb_now());
+	sqlite3_bind_int64(stmt, 3, now);
 	return pb_sql_step_done(st, stmt, "component ensure", err);
 }
 
@@ -34,12 +34,10 @@ int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *e
 		return r;
 	pb_sql_bind_text(stmt, 1, id);
 	r = pb_sql_one(st, stmt, stage_row, stage, "component stage", err);
-	if (r == PB_E_NOTFOUND)
-		pb_err_set(err, r, "component %s is unknown to storage", id);
 	return r;
 }
 
-int pb_store_component_set_stage(pb_store *st, const char *id, int stage, pb_err *err)
+int pb_store_component_set_stage(pb_store *st, const char *id, int stage, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -49,7 +47,7 @@ int pb_store_component_set_stage(pb_store *st, const char *id, int stage, pb_err
 	if (r)
 		return r;
 	sqlite3_bind_int(stmt, 1, stage);
-	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 2, now);
 	pb_sql_bind_text(stmt, 3, id);
 	r = pb_sql_step_done(st, stmt, "component set stage", err);
 	if (r == 0 && sqlite3_changes(st->db) == 0)

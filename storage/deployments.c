@@ -26,8 +26,11 @@ static void deployment_bind(sqlite3_stmt *stmt, const pb_deployment *d, int64_t 
 int pb_store_deployment_add(pb_store *st, pb_deployment *d, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int64_t started = d->started_at ? d->started_at : pb_now();
+	int64_t started = d->started_at;
 	int r;
+
+	if (pb_sql_need_time(started, "deployment add", err))
+		return -EINVAL;
 
 	r = pb_sql_prepare(st,
 			   "INSERT INTO deployments(promotion_id, component, environment, container_id,"

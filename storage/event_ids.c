@@ -4,7 +4,7 @@
 #include "pb_str.h"
 #include "store_priv.h"
 
-int pb_store_event_id_claim(pb_store *st, const char *key, pb_err *err)
+int pb_store_event_id_claim(pb_store *st, const char *key, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -17,7 +17,7 @@ int pb_store_event_id_claim(pb_store *st, const char *key, pb_err *err)
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, key);
-	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 2, now);
 	r = pb_sql_step_done(st, stmt, "event id claim", err);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: event id claim: unexpected constraint failure");

@@ -12,6 +12,9 @@ int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err)
 	sqlite3_stmt *stmt;
 	int r;
 
+	if (pb_sql_need_time(ev->at, "event append", err))
+		return -EINVAL;
+
 	if (!ev->kind[0])
 		return pb_err_set(err, PB_E_INVALID, "storage: an audit event needs a kind");
 	r = pb_sql_prepare(st,
@@ -27,7 +30,7 @@ int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err)
 	pb_sql_bind_text(stmt, 5, ev->from_state);
 	pb_sql_bind_text(stmt, 6, ev->to_state);
 	pb_sql_bind_text(stmt, 7, ev->detail);
-	sqlite3_bind_int64(stmt, 8, ev->at ? ev->at : pb_now());
+	sqlite3_bind_int64(stmt, 8, ev->at);
 	r = pb_sql_step_done(st, stmt, "event append", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "storage: event append: promotion #%lld does not exist",

@@ -62,7 +62,7 @@ static bool lock_is_stale(const lock_row *row, const char *host)
 }
 
 static int lock_write(pb_store *st, const char *component, const char *owner, const char *purpose,
-		      const char *host, pb_err *err)
+		      const char *host, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -78,7 +78,7 @@ static int lock_write(pb_store *st, const char *component, const char *owner, co
 	sqlite3_bind_int64(stmt, 3, (int64_t)getpid());
 	pb_sql_bind_text(stmt, 4, host);
 	pb_sql_bind_text(stmt, 5, purpose);
-	sqlite3_bind_int64(stmt, 6, pb_now());
+	sqlite3_bind_int64(stmt, 6, now);
 	r = pb_sql_step_done(st, stmt, "lock write", err);
 	if (r > 0)
 		r = pb_err_set(err, -EIO, "storage: lock write: unexpected constraint failure");
@@ -86,7 +86,7 @@ static int lock_write(pb_store *st, const char *component, const char *owner, co
 }
 
 static int lock_acquire_locked(pb_store *st, const char *component, const char *owner,
-			       const char *purpose, pb_err *err)
+			       const char *purpose, int64_t now, pb_err *err)
 {
 	char host[256], when[64];
 	lock_row row;
@@ -96,7 +96,7 @@ static int lock_acquire_locked(pb_store *st, const char *component, const char *
 	memset(&row, 0, sizeof(row));
 	r = lock_read(st, component, &row, err);
 	if (r == PB_E_NOTFOUND)
-		return lock_write(st, component, owner, purpose, host, err);
+		return lock_write(st, component, owner, purpose, host, now, err);
 	if (r)
 		return r;
 	if (strcmp(row.owner, owner) == 0)
@@ -104,7 +104,7 @@ static int lock_acquire_locked(pb_store *st, const char *component, const char *
 	if (lock_is_stale(&row, host)) {
 		pb_warn("storage", "taking over the lock of %s from %s (pid %lld is gone)", component,
 			row.owner, (long long)row.pid);
-		return lock_write(st, component, owner, purpose, host, err);
+		return lock_write(st, component, owner, purpose, host, now, err);
 	}
 	pb_time_fmt(row.acquired_at, when, sizeof(when));
 	return pb_err_set(err, PB_E_BUSY, "%s is busy: %s by %s since %s", component,
@@ -119,7 +119,7 @@ static int lock_acquire_locked(pb_store *st, const char *component, const char *
  * durable with the caller's commit (or vanishes with its rollback).
  */
 int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner,
-			  const char *purpose, pb_err *err)
+			  const char *purpose, int64_t now, pb_err *err)
 {
 	bool own_tx = sqlite3_get_autocommit(st->db) != 0;
 	int r;
@@ -131,7 +131,7 @@ int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner
 		if (r)
 			return r;
 	}
-	r = lock_acquire_locked(st, component, owner, purpose, err);
+	r = lock_acquire_locked(st, component, owner, purpose, now, err);
 	if (!own_tx)
 		return r;
 	if (r) {

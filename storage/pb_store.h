@@ -15,6 +15,13 @@
  *
  * Return codes: 0 ok, <0 -errno style fatal (SQLite failure, with err set),
  * PB_E_NOTFOUND, PB_E_CONFLICT, PB_E_BUSY as documented per function.
+ * Lookups that find nothing return PB_E_NOTFOUND WITHOUT text: whether that is
+ * an error, and how to word it, is the caller's business (STYLE §3); err then
+ * keeps any earlier message intact.
+ *
+ * Time: storage never reads a clock. Every write takes its timestamp (epoch
+ * seconds) from the caller — an explicit `now` or the struct's *_at field,
+ * which must be set (-EINVAL otherwise) — so a test clock drives every row.
  */
 typedef struct pb_store pb_store;
 
@@ -57,10 +64,10 @@ bool pb_state_is_open(pb_state s);
 
 /* ---- components ---- */
 /* Inserts the component with `initial_stage` if absent; existing rows keep their stage. */
-int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, pb_err *err);
+int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, int64_t now, pb_err *err);
 /* PB_E_NOTFOUND when the component was never ensured. */
 int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *err);
-int pb_store_component_set_stage(pb_store *st, const char *id, int stage, pb_err *err);
+int pb_store_component_set_stage(pb_store *st, const char *id, int stage, int64_t now, pb_err *err);
 
 /* ---- promotions ---- */
 #define PB_ID_MAX 128
@@ -102,10 +109,12 @@ int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *
  * `expected`; PB_E_CONFLICT otherwise (someone else moved it). Also sets
  * updated_at, and observing_since when `next` is observing.
  */
-int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, pb_err *err);
-int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, pb_err *err);
-int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref, pb_err *err);
-int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, pb_err *err);
+int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, int64_t now,
+				 pb_err *err);
+int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, int64_t now, pb_err *err);
+int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref,
+				  int64_t now, pb_err *err);
+int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, int64_t now, pb_err *err);
 /* Every promotion in one of the given states, oldest first (caller frees *out). */
 int pb_store_promotions_in_state(pb_store *st, const pb_state *states, size_t nstates,
 				 pb_promotion **out, size_t *count, pb_err *err);
@@ -167,7 +176,7 @@ typedef struct pb_blocker {
 int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err);   /* sets b->id */
 int pb_store_blocker_get(pb_store *st, int64_t id, pb_blocker *out, pb_err *err);
 /* PB_E_CONFLICT when already resolved. */
-int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, pb_err *err);
+int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, int64_t now, pb_err *err);
 /* Open blockers of a component, most severe first. Caller frees *out. */
 int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out,
 			   size_t *count, pb_err *err);
@@ -215,7 +224,7 @@ int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment
 
 /* ---- idempotency: processed chat event / envelope ids ---- */
 /* Records `key`; returns 0 when new, PB_E_CONFLICT when it was seen before. */
-int pb_store_event_id_claim(pb_store *st, const char *key, pb_err *err);
+int pb_store_event_id_claim(pb_store *st, const char *key, int64_t now, pb_err *err);
 /* Forgets ids older than `before` (epoch s). */
 int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err);
 
@@ -226,7 +235,7 @@ int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err);
  * with err naming the holder when someone else has it.
  */
 int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner,
-			  const char *purpose, pb_err *err);
+			  const char *purpose, int64_t now, pb_err *err);
 void pb_store_lock_release(pb_store *st, const char *component, const char *owner);
 
 #endif

@@ -57,9 +57,11 @@ static int promo_open_for_target(pb_store *st, const char *component, int target
 int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int64_t now = p->created_at ? p->created_at : pb_now();
+	int64_t now = p->created_at;
 	int r;
 
+	if (pb_sql_need_time(now, "promotion insert", err))
+		return -EINVAL;
 	if (!p->component[0])
 		return pb_err_set(err, PB_E_INVALID, "storage: a promotion needs a component");
 	r = pb_sql_prepare(st,
@@ -112,8 +114,6 @@ int pb_store_promotion_get(pb_store *st, int64_t id, pb_promotion *out, pb_err *
 		return r;
 	sqlite3_bind_int64(stmt, 1, id);
 	r = pb_sql_one(st, stmt, promo_row, out, "promotion get", err);
-	if (r == PB_E_NOTFOUND)
-		pb_err_set(err, r, "promotion #%lld does not exist", (long long)id);
 	return r;
 }
 
@@ -130,8 +130,6 @@ int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotio
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
 	r = pb_sql_one(st, stmt, promo_row, out, "open promotion", err);
-	if (r == PB_E_NOTFOUND)
-		pb_err_set(err, r, "%s has no open promotion", component);
 	return r;
 }
 
@@ -147,8 +145,6 @@ int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion 
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
 	r = pb_sql_one(st, stmt, promo_row, out, "latest promotion", err);
-	if (r == PB_E_NOTFOUND)
-		pb_err_set(err, r, "%s has never been promoted", component);
 	return r;
 }
 
@@ -160,7 +156,7 @@ int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *
 
 	/* "" means "not posted yet": it must never match another unposted promotion. */
 	if (!thread_ref || !thread_ref[0])
-		return pb_err_set(err, PB_E_NOTFOUND, "no promotion has an empty thread");
+		return PB_E_NOTFOUND;
 	r = pb_sql_prepare(st,
 			   "SELECT " PROMO_COLS " FROM promotions WHERE channel_ref = ?1 AND thread_ref = ?2"
 			   " ORDER BY id DESC LIMIT 1",
@@ -170,8 +166,6 @@ int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *
 	pb_sql_bind_text(stmt, 1, channel);
 	pb_sql_bind_text(stmt, 2, thread_ref);
 	r = pb_sql_one(st, stmt, promo_row, out, "promotion by thread", err);
-	if (r == PB_E_NOTFOUND)
-		pb_err_set(err, r, "no promotion belongs to this thread");
 	return r;
 }
 
@@ -186,7 +180,8 @@ static int promo_cas_lost(pb_store *st, int64_t id, pb_state expected, pb_err *e
 			  pb_state_name(now.state), pb_state_name(expected));
 }
 
-int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, pb_err *err)
+int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, int64_t now,
+				 pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -201,7 +196,7 @@ int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, pb_state_name(next));
-	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, id);
 	pb_sql_bind_text(stmt, 4, pb_state_name(expected));
 	r = pb_sql_step_done(st, stmt, "promotion transition", err);
@@ -225,7 +220,7 @@ static int promo_update(pb_store *st, sqlite3_stmt *stmt, int64_t id, const char
 	return r;
 }
 
-int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, pb_err *err)
+int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -235,13 +230,13 @@ int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revisi
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, revision);
-	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, id);
 	return promo_update(st, stmt, id, "promotion set revision", err);
 }
 
 int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref,
-				  pb_err *err)
+				  int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -253,12 +248,12 @@ int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel,
 		return r;
 	pb_sql_bind_text(stmt, 1, channel);
 	pb_sql_bind_text(stmt, 2, thread_ref);
-	sqlite3_bind_int64(stmt, 3, pb_now());
+	sqlite3_bind_int64(stmt, 3, now);
 	sqlite3_bind_int64(stmt, 4, id);
 	return promo_update(st, stmt, id, "promotion set thread", err);
 }
 
-int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, pb_err *err)
+int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, int64_t now, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
@@ -268,7 +263,7 @@ int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number,
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, issue_number);
-	sqlite3_bind_int64(stmt, 2, pb_now());
+	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, id);
 	return promo_update(st, stmt, id, "promotion set issue", err);
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <strings.h>
 
+#include "pb_clock.h"
 #include "pb_log.h"
 #include "pb_str.h"
 #include "store_priv.h"
@@ -26,6 +27,13 @@ int pb_sql_fail(sqlite3 *db, int rc, const char *what, pb_err *err)
 		code = -EIO;
 	pb_err_set(err, code, "storage: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	return code;
+}
+
+int pb_sql_need_time(int64_t at, const char *what, pb_err *err)
+{
+	if (at > 0)
+		return 0;
+	return pb_err_set(err, -EINVAL, "storage: %s needs a timestamp from the caller", what);
 }
 
 int pb_sql_prepare(pb_store *st, const char *sql, sqlite3_stmt **out, const char *what, pb_err *err)
@@ -247,7 +255,7 @@ out:
  */
 int pb_store_open(const char *path, pb_store **out, pb_err *err)
 {
-	int64_t deadline = pb_mono_ms() + PB_BUSY_TIMEOUT_MS;
+	int64_t deadline = pb_clock_mono_ms(NULL) + PB_BUSY_TIMEOUT_MS;
 	long pause_ms = 5;
 	int r;
 
@@ -256,7 +264,7 @@ int pb_store_open(const char *path, pb_store **out, pb_err *err)
 
 		pb_err_init(&attempt);
 		r = store_open_once(path, out, &attempt);
-		if (r != PB_E_BUSY || pb_mono_ms() >= deadline) {
+		if (r != PB_E_BUSY || pb_clock_mono_ms(NULL) >= deadline) {
 			if (r)
 				pb_err_set(err, r, "%s", pb_err_text(&attempt));
 			return r;

@@ -19,6 +19,8 @@ struct pb_store {
  * expired) → PB_E_BUSY, out of memory → -ENOMEM, anything else → -EIO.
  */
 int pb_sql_fail(sqlite3 *db, int rc, const char *what, pb_err *err);
+/* -EINVAL unless the caller gave a timestamp: storage never reads the clock itself. */
+int pb_sql_need_time(int64_t at, const char *what, pb_err *err);
 /* Prepares `sql` (a constant, never user text); <0/PB_E_BUSY with err on failure. */
 int pb_sql_prepare(pb_store *st, const char *sql, sqlite3_stmt **out, const char *what, pb_err *err);
 /* Runs constant SQL without parameters (DDL, pragmas, transaction control). */

@@ -9,8 +9,11 @@
 int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int64_t started = v->started_at ? v->started_at : pb_now();
+	int64_t started = v->started_at;
 	int r;
+
+	if (pb_sql_need_time(started, "validation add", err))
+		return -EINVAL;
 
 	r = pb_sql_prepare(st,
 			   "INSERT INTO validations(promotion_id, revision, passed, coverage, result_json,"

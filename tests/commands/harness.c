@@ -89,6 +89,11 @@ void th_setup(th *h, const char *policy)
 	free(json);
 	pb_err_init(&err);
 	cr_assert_eq(pb_store_open(h->cfg->storage_path, &h->store, &err), 0, "%s", pb_err_text(&err));
+	pb_fake_clock_init(&h->clock, TH_EPOCH_MS);
+	h->svc.cfg = h->cfg;
+	h->svc.store = h->store;
+	h->svc.clock = &h->clock.clock;
+	h->svc.lock_owner = "test-owner";
 	h->sink.emit = capture;
 	h->sink.userdata = h;
 	pb_buf_init(&h->out);
@@ -99,6 +104,7 @@ void th_teardown(th *h)
 	char path[300];
 
 	pb_store_close(h->store);
+	pb_fake_clock_deinit(&h->clock);
 	pb_config_free(h->cfg);
 	pb_buf_deinit(&h->out);
 	const char *files[] = { "promobot.db", "promobot.db-wal", "promobot.db-shm", "rev" };
@@ -111,12 +117,16 @@ void th_teardown(th *h)
 
 int th_run(th *h, const char *user, const char *text)
 {
-	pb_dispatch_env env = { h->cfg, h->store, NULL, "test-owner" };
 	pb_caller caller = pb_caller_for(h->cfg, user, user);
 
 	pb_buf_reset(&h->out);
 	h->ncards = h->nerrors = h->nthread = h->nopen = 0;
-	return pb_dispatch(&env, &caller, text, &h->sink);
+	return pb_dispatch(&h->svc, &caller, text, &h->sink);
+}
+
+int64_t th_now(th *h)
+{
+	return pb_services_now(&h->svc);
 }
 
 void th_force_state(th *h, const char *component, pb_state st)
@@ -126,7 +136,7 @@ void th_force_state(th *h, const char *component, pb_state st)
 
 	pb_err_init(&err);
 	cr_assert_eq(pb_store_promotion_open_for(h->store, component, &p, &err), 0);
-	cr_assert_eq(pb_store_promotion_set_state(h->store, p.id, p.state, st, &err), 0, "%s",
+	cr_assert_eq(pb_store_promotion_set_state(h->store, p.id, p.state, st, th_now(h), &err), 0, "%s",
 		     pb_err_text(&err));
 }
 

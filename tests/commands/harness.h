@@ -9,6 +9,8 @@ typedef struct th {
 	char dir[256];           /* temp folder: db, revision file */
 	pb_config *cfg;
 	pb_store *store;
+	pb_fake_clock clock;     /* the services' clock: starts at TH_EPOCH_MS, moves only when told */
+	pb_services svc;         /* what handlers get: the store above, no engine, the fake clock */
 	pb_sink sink;
 	pb_buf out;              /* rendered text of every card of the last run */
 	int ncards;
@@ -16,6 +18,9 @@ typedef struct th {
 	int nthread;             /* cards for the promotion thread (audience THREAD) */
 	int nopen;               /* PB_THREAD_OPEN cards */
 } th;
+
+/* 2026-11-25 09:00:00 UTC: where every harness clock starts. */
+#define TH_EPOCH_MS 1795597200000LL
 
 /* `policy` is a JSON object text for the "policy" key, NULL for the default. */
 void th_setup(th *h, const char *policy);
@@ -29,5 +34,7 @@ void th_force_state(th *h, const char *component, pb_state st);
 /* Current state of a component's open promotion, or -1 when none. */
 int th_state(th *h, const char *component);
 const char *th_out(th *h);
+/* Epoch seconds of the harness clock (what storage rows get). */
+int64_t th_now(th *h);
 
 #endif

@@ -1,5 +1,6 @@
 /* test_dispatch.c — central checks: unknown verbs, arity, roles, --dry-run, bad input. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "harness.h"
@@ -109,9 +110,63 @@ Test(dispatch, lock_held_by_live_owner_makes_mutations_busy)
 	pb_err_init(&err);
 	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
 	/* another live holder (this process, other token) is validating */
-	cr_assert_eq(pb_store_lock_acquire(h.store, "neo4j", "someone-else", "validate", &err), 0);
+	cr_assert_eq(pb_store_lock_acquire(h.store, "neo4j", "someone-else", "validate", th_now(&h), &err), 0);
 	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), PB_E_BUSY, "%s", th_out(&h));
 	cr_assert_eq(th_run(&h, "alice", "status neo4j"), 0, "reads never wait");
 	pb_store_lock_release(h.store, "neo4j", "someone-else");
 	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+}
+
+typedef struct waiter {
+	th *h;
+	int r;
+} waiter;
+
+static void *validate_in_thread(void *ud)
+{
+	waiter *w = ud;
+
+	w->r = th_run(w->h, "alice", "validate neo4j");
+	return NULL;
+}
+
+/*
+ * The dispatcher waits for a busy lock on the services' clock: with the fake
+ * clock's gate armed, "B is waiting" is observable, the holder lets go, the
+ * gate opens and B's retry gets the lock — no real sleep decides the outcome.
+ */
+Test(dispatch, lock_wait_succeeds_when_the_holder_lets_go)
+{
+	pb_store *other = NULL;
+	pthread_t t;
+	waiter w = { &h, -100 };
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	cr_assert_eq(pb_store_open(h.cfg->storage_path, &other, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "someone-else", "deploy", th_now(&h), &err), 0);
+	pb_fake_clock_gate(&h.clock, true);
+	cr_assert_eq(pthread_create(&t, NULL, validate_in_thread, &w), 0);
+	cr_assert(pb_fake_clock_wait_sleepers(&h.clock, 1, 10000), "the dispatcher never waited on the lock");
+	pb_store_lock_release(other, "neo4j", "someone-else");
+	pb_fake_clock_gate(&h.clock, false);
+	pthread_join(t, NULL);
+	pb_store_close(other);
+	cr_assert_eq(w.r, 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_IN_REVIEW);
+}
+
+Test(dispatch, lock_wait_gives_up_after_the_bound_with_the_holder_named)
+{
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	cr_assert_eq(pb_store_lock_acquire(h.store, "neo4j", "someone-else", "deploy", th_now(&h), &err), 0);
+	/* the fake clock's sleeps advance it: the whole wait takes no real time */
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), PB_E_BUSY, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "neo4j is busy: deploy by someone-else"), "%s", th_out(&h));
+	cr_expect_gt(h.clock.sleeps, 1, "it retried before giving up");
+	pb_store_lock_release(h.store, "neo4j", "someone-else");
 }

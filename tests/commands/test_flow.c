@@ -1,5 +1,7 @@
 /* test_flow.c — request/validate/gate/blockers/cancel/complete/history through the dispatcher. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -123,8 +125,40 @@ Test(flow, complete_waits_for_observation_period)
 	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
 	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
 	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED);
-	cr_expect(strstr(th_out(&h), "7-day observation period of neo4j ends"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "7-day observation period of neo4j ends 2026-12-02 09:00 UTC"), "%s",
+		  th_out(&h));
 	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_OBSERVING);
+	/* the services' clock, not the machine's, decides: one second short, then exactly 7 days */
+	pb_fake_clock_advance(&h.clock, 7 * 86400 * 1000LL - 1000);
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED, "%s", th_out(&h));
+	pb_fake_clock_advance(&h.clock, 1000);
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), -1, "completed");
+}
+
+/* Renames a table behind the store's back, so its next read of it fails for real. */
+static void break_table(th *t, const char *sql)
+{
+	char path[300];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/promobot.db", t->dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+Test(flow, storage_failure_during_status_is_reported_not_shown_as_dash)
+{
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	break_table(&h, "ALTER TABLE promotions RENAME TO promotions_gone");
+	cr_assert_lt(th_run(&h, "stranger", "status"), 0, "%s", th_out(&h));
+	cr_expect_eq(h.nerrors, 1, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "storage"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "no such table"), "%s", th_out(&h));
+	cr_expect_null(strstr(th_out(&h), "COMPONENT"), "no table with \"-\" rows: %s", th_out(&h));
+	cr_assert_lt(th_run(&h, "stranger", "status neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "no such table"), "%s", th_out(&h));
 }
 
 Test(flow, status_table_and_history)

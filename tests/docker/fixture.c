@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pb_clock.h"
+
 #define FX_HOWTO                                                                                  \
 	"Provide a Docker engine: run the tests through scripts/docker-env.sh (it starts a private " \
 	"dockerd from Debian's docker.io when run as root), or set DOCKER_HOST=unix:///path/to/docker.sock " \
@@ -82,10 +84,10 @@ static bool port_accepts(int port)
 
 bool fx_wait_port(int port, int timeout_ms)
 {
-	int64_t deadline = pb_mono_ms() + timeout_ms;
+	int64_t deadline = pb_clock_mono_ms(NULL) + timeout_ms;
 
 	while (!port_accepts(port)) {
-		if (pb_mono_ms() > deadline)
+		if (pb_clock_mono_ms(NULL) > deadline)
 			return false;
 		poll(NULL, 0, 50);
 	}

@@ -25,6 +25,7 @@ static char DB[64];
 static pb_store *S;
 static pb_config CFG;
 static struct pb_engine *ENG;
+static pb_services SVC;  /* CFG, S and ENG as handlers see them (system clock: real containers) */
 static pb_buf OUT;      /* every card emitted, rendered as text */
 static pb_docker *D;    /* an independent client to look at the engine */
 
@@ -153,9 +154,9 @@ static pb_promotion new_promotion(const tcomp *t)
 	pb_err e;
 
 	pb_err_init(&e);
-	cr_assert_eq(pb_store_component_ensure(S, t->id, 0, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(pb_store_component_ensure(S, t->id, 0, pb_clock_now(NULL), &e), 0, "%s", pb_err_text(&e));
 	if (pb_store_promotion_open_for(S, t->id, &open, &e) == 0)
-		cr_assert_eq(pb_store_promotion_set_state(S, open.id, open.state, PB_ST_COMPLETED, &e), 0, "%s",
+		cr_assert_eq(pb_store_promotion_set_state(S, open.id, open.state, PB_ST_COMPLETED, pb_clock_now(NULL), &e), 0, "%s",
 			     pb_err_text(&e));
 	pb_err_init(&e);
 	memset(&p, 0, sizeof(p));
@@ -163,6 +164,7 @@ static pb_promotion new_promotion(const tcomp *t)
 	p.from_stage = 0;
 	p.target_stage = 1;
 	snprintf(p.requester, sizeof(p.requester), "alice");
+	p.created_at = pb_clock_now(NULL);
 	cr_assert_eq(pb_store_promotion_insert(S, &p, &e), 0, "%s", pb_err_text(&e));
 	return p;
 }
@@ -172,9 +174,12 @@ static pb_cmd_ctx new_ctx(void)
 	pb_cmd_ctx ctx;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.cfg = &CFG;
-	ctx.store = S;
-	ctx.engine = ENG;
+	SVC.cfg = &CFG;
+	SVC.store = S;
+	SVC.engine = ENG;
+	SVC.clock = pb_clock_system();
+	SVC.lock_owner = "test-deploy";
+	ctx.svc = &SVC;
 	ctx.caller.id = "alice";
 	ctx.sink = &SINK;
 	pb_err_init(&ctx.err);
@@ -446,6 +451,7 @@ Test(deploy, engine_unreachable_changes_nothing)
 	pb_promotion p;
 	pb_deploy_outcome out;
 	pb_docker_state st;
+	pb_services nosvc;
 	pb_cmd_ctx ctx;
 	pb_err e;
 
@@ -457,7 +463,9 @@ Test(deploy, engine_unreachable_changes_nothing)
 	cr_assert(strstr(pb_err_text(&e), sock), "%s", pb_err_text(&e));
 	p = new_promotion(&t);
 	ctx = new_ctx();
-	ctx.engine = bogus;
+	nosvc = SVC;
+	nosvc.engine = bogus;
+	ctx.svc = &nosvc;
 	cr_assert_eq(pb_deploy_execute(&ctx, &t.comp, &t.d, &p, &out), PB_E_UNAVAILABLE);
 	cr_assert(strstr(pb_err_text(&ctx.err), "/tmp/pb-no-engine-here/docker.sock is unreachable"), "%s",
 		  pb_err_text(&ctx.err));
@@ -575,13 +583,14 @@ static void *race(void *ud)
 		goto out;
 	}
 	pthread_barrier_wait(r->go);
-	r->lock_r = pb_store_lock_acquire(st, r->t->id, r->owner, "deploy", &e);
+	r->lock_r = pb_store_lock_acquire(st, r->t->id, r->owner, "deploy", pb_clock_now(NULL), &e);
 	snprintf(r->err, sizeof(r->err), "%s", pb_err_text(&e));
 	if (r->lock_r == 0) {
+		pb_services svc = { .cfg = &CFG, .store = st, .engine = eng, .clock = pb_clock_system(),
+				    .lock_owner = r->owner };
+
 		memset(&ctx, 0, sizeof(ctx));
-		ctx.cfg = &CFG;
-		ctx.store = st;
-		ctx.engine = eng;
+		ctx.svc = &svc;
 		ctx.sink = &sink;
 		pb_err_init(&ctx.err);
 		r->deploy_r = pb_deploy_execute(&ctx, &r->t->comp, &r->t->d, &p, &out);

@@ -9,6 +9,7 @@
 
 #include "docker.h"
 #include "fixture.h"
+#include "pb_clock.h"
 
 static pb_docker *D;
 static pb_err E;
@@ -111,11 +112,11 @@ Test(engine, container_lifecycle)
 
 	/* Logs: both streams, demultiplexed (the echo ran before sleep, poll until they show). */
 	pb_buf_init(&logs);
-	deadline = pb_mono_ms() + 10000;
+	deadline = pb_clock_mono_ms(NULL) + 10000;
 	do {
 		pb_buf_reset(&logs);
 		cr_assert_eq(pb_docker_container_logs(D, id, st.tty, 10, &logs, &E), 0, "%s", pb_err_text(&E));
-	} while (!strstr(pb_buf_str(&logs), "to-stderr") && pb_mono_ms() < deadline);
+	} while (!strstr(pb_buf_str(&logs), "to-stderr") && pb_clock_mono_ms(NULL) < deadline);
 	cr_assert(strstr(pb_buf_str(&logs), "to-stdout\n"), "%s", pb_buf_str(&logs));
 	cr_assert(strstr(pb_buf_str(&logs), "to-stderr\n"), "%s", pb_buf_str(&logs));
 	pb_buf_deinit(&logs);
@@ -201,7 +202,7 @@ Test(engine, healthcheck_reports_unhealthy)
 	pb_docker_create spec = { 0 };
 	pb_docker_state st;
 	char name[128], id[80];
-	int64_t deadline = pb_mono_ms() + 30000;
+	int64_t deadline = pb_clock_mono_ms(NULL) + 30000;
 
 	snprintf(name, sizeof(name), "%ssick", fx_prefix());
 	spec.name = name;
@@ -217,7 +218,7 @@ Test(engine, healthcheck_reports_unhealthy)
 		if (strcmp(st.health, "unhealthy") == 0)
 			break;
 		poll(NULL, 0, 200);
-	} while (pb_mono_ms() < deadline);
+	} while (pb_clock_mono_ms(NULL) < deadline);
 	cr_assert_str_eq(st.health, "unhealthy");
 	cr_assert(st.running);
 	cr_assert_eq(pb_docker_container_remove(D, id, &E), 0, "%s", pb_err_text(&E));

@@ -22,6 +22,7 @@
 #include "pb_store.h"
 
 #define NCOMPONENTS 7
+#define CW_NOW ((int64_t)1795597200) /* storage takes its timestamps from the caller */
 
 static const pb_state chain[] = {
 	PB_ST_REQUESTED, PB_ST_VALIDATING, PB_ST_IN_REVIEW, PB_ST_APPROVED,
@@ -59,16 +60,18 @@ static int step(pb_store *st, const char *component, bool pause, pb_err *err)
 	int r;
 
 	memset(&ev, 0, sizeof(ev));
+	ev.at = CW_NOW;
 	pb_strlcpy(ev.component, component, sizeof(ev.component));
 	pb_strlcpy(ev.actor, "crash-writer", sizeof(ev.actor));
 	r = pb_store_promotion_open_for(st, component, &p, NULL);
 	if (r == PB_E_NOTFOUND) {
 		memset(&p, 0, sizeof(p));
+		p.created_at = CW_NOW;
 		pb_strlcpy(p.component, component, sizeof(p.component));
 		p.from_stage = 1;
 		p.target_stage = 2;
 		pb_strlcpy(p.requester, "crash-writer", sizeof(p.requester));
-		r = pb_store_component_ensure(st, component, 1, err);
+		r = pb_store_component_ensure(st, component, 1, CW_NOW, err);
 		if (r == 0)
 			r = pb_store_promotion_insert(st, &p, err);
 		if (r)
@@ -80,7 +83,7 @@ static int step(pb_store *st, const char *component, bool pause, pb_err *err)
 
 		if (next_state(p.state, &next))
 			return pb_err_set(err, -1, "unexpected open state %s", pb_state_name(p.state));
-		r = pb_store_promotion_set_state(st, p.id, p.state, next, err);
+		r = pb_store_promotion_set_state(st, p.id, p.state, next, CW_NOW, err);
 		if (r)
 			return r;
 		pb_strlcpy(ev.kind, "state", sizeof(ev.kind));

@@ -124,6 +124,7 @@ int64_t st_promotion(pb_store *st, const char *component, int target)
 	p.target_stage = target;
 	pb_strlcpy(p.requester, "U-alice", sizeof(p.requester));
 	pb_strlcpy(p.justification, "tests are green", sizeof(p.justification));
+	p.created_at = ST_NOW;
 	r = pb_store_promotion_insert(st, &p, &err);
 	cr_assert_eq(r, 0, "promotion insert: %d %s", r, pb_err_text(&err));
 	cr_assert_gt(p.id, 0);

@@ -6,6 +6,9 @@
 
 #include "pb_store.h"
 
+/* The timestamp storage tests hand to writes (2026-11-25 09:00 UTC): storage never reads a clock. */
+#define ST_NOW ((int64_t)1795597200)
+
 /* Creates a fresh temporary directory; st_db_path() names db.sqlite inside it. */
 void st_tmp_init(void);
 /* Closes st_store (if open) and removes the directory with the db, -wal and -shm. */

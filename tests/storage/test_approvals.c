@@ -13,6 +13,7 @@ static int approve(int64_t promotion_id, const char *who, const char *revision, 
 	pb_approval a;
 
 	memset(&a, 0, sizeof(a));
+	a.at = ST_NOW;
 	a.promotion_id = promotion_id;
 	pb_strlcpy(a.approver, who, sizeof(a.approver));
 	pb_strlcpy(a.revision, revision, sizeof(a.revision));
@@ -66,11 +67,11 @@ Test(approvals, reset_keeps_only_the_current_revision)
 	pb_err err;
 
 	pb_err_init(&err);
-	cr_assert_eq(pb_store_promotion_set_revision(st_store, id, "rev1", NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_revision(st_store, id, "rev1", ST_NOW, NULL), 0);
 	cr_assert_eq(approve(id, "U-carol", "rev1", NULL), 0);
 	cr_assert_eq(approve(id, "U-dave", "rev1", NULL), 0);
 	/* Re-validation on a new revision. */
-	cr_assert_eq(pb_store_promotion_set_revision(st_store, id, "rev2", NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_revision(st_store, id, "rev2", ST_NOW, NULL), 0);
 	cr_assert_eq(approve(id, "U-erin", "rev2", NULL), 0);
 	cr_assert_eq(pb_store_approvals_reset(st_store, id, &err), 0, "%s", pb_err_text(&err));
 	cr_assert_eq(pb_store_approvals_list(st_store, id, "rev1", &list, &n, NULL), 0);

@@ -15,6 +15,7 @@ static int64_t block(const char *component, pb_severity sev, const char *text)
 	int r;
 
 	memset(&b, 0, sizeof(b));
+	b.opened_at = ST_NOW;
 	pb_err_init(&err);
 	pb_strlcpy(b.component, component, sizeof(b.component));
 	b.severity = sev;
@@ -60,11 +61,11 @@ Test(blockers, resolve_twice_is_a_conflict)
 	pb_err err;
 
 	pb_err_init(&err);
-	cr_assert_eq(pb_store_blocker_resolve(st_store, id, "U-hank", &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_blocker_resolve(st_store, id, "U-hank", ST_NOW, &err), 0, "%s", pb_err_text(&err));
 	cr_assert_eq(pb_store_blocker_get(st_store, id, &b, &err), 0);
 	cr_assert_str_eq(b.resolved_by, "U-hank");
 	cr_assert_gt(b.resolved_at, 0);
-	cr_assert_eq(pb_store_blocker_resolve(st_store, id, "U-ivy", &err), PB_E_CONFLICT);
+	cr_assert_eq(pb_store_blocker_resolve(st_store, id, "U-ivy", ST_NOW, &err), PB_E_CONFLICT);
 	cr_assert(strstr(pb_err_text(&err), "already resolved by U-hank"), "%s", pb_err_text(&err));
 	cr_assert_eq(pb_store_blocker_get(st_store, id, &b, NULL), 0);
 	cr_assert_str_eq(b.resolved_by, "U-hank");
@@ -75,7 +76,7 @@ Test(blockers, unknown_blocker_is_notfound)
 	pb_blocker b;
 
 	cr_assert_eq(pb_store_blocker_get(st_store, 77, &b, NULL), PB_E_NOTFOUND);
-	cr_assert_eq(pb_store_blocker_resolve(st_store, 77, "U-hank", NULL), PB_E_NOTFOUND);
+	cr_assert_eq(pb_store_blocker_resolve(st_store, 77, "U-hank", ST_NOW, NULL), PB_E_NOTFOUND);
 }
 
 Test(blockers, resolved_blockers_leave_the_open_list)
@@ -85,7 +86,7 @@ Test(blockers, resolved_blockers_leave_the_open_list)
 	size_t n = 0;
 
 	block("neo4j", PB_SEV_LOW, "b");
-	cr_assert_eq(pb_store_blocker_resolve(st_store, a, "U-hank", NULL), 0);
+	cr_assert_eq(pb_store_blocker_resolve(st_store, a, "U-hank", ST_NOW, NULL), 0);
 	cr_assert_eq(pb_store_blockers_open(st_store, "neo4j", &list, &n, NULL), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(list[0].text, "b");
@@ -108,7 +109,7 @@ Test(blockers, critical_count_ignores_resolved_and_others)
 	block("redis", PB_SEV_CRITICAL, "other component");
 	cr_assert_eq(pb_store_blockers_critical(st_store, "neo4j", &count, NULL), 0);
 	cr_assert_eq(count, 2);
-	cr_assert_eq(pb_store_blocker_resolve(st_store, c1, "U-hank", NULL), 0);
+	cr_assert_eq(pb_store_blocker_resolve(st_store, c1, "U-hank", ST_NOW, NULL), 0);
 	cr_assert_eq(pb_store_blockers_critical(st_store, "neo4j", &count, NULL), 0);
 	cr_assert_eq(count, 1);
 }
@@ -118,6 +119,7 @@ Test(blockers, invalid_severity_is_refused)
 	pb_blocker b;
 
 	memset(&b, 0, sizeof(b));
+	b.opened_at = ST_NOW;
 	pb_strlcpy(b.component, "neo4j", sizeof(b.component));
 	b.severity = PB_SEV_COUNT;
 	cr_assert_eq(pb_store_blocker_add(st_store, &b, NULL), PB_E_INVALID);

@@ -10,6 +10,7 @@ TestSuite(deployments, .init = st_fixture_init, .fini = st_fixture_fini);
 static void fill(pb_deployment *d, int64_t promotion_id, const char *name)
 {
 	memset(d, 0, sizeof(*d));
+	d->started_at = ST_NOW;
 	d->promotion_id = promotion_id;
 	pb_strlcpy(d->component, "neo4j", sizeof(d->component));
 	pb_strlcpy(d->environment, "staging", sizeof(d->environment));

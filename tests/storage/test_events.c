@@ -17,6 +17,7 @@ static void append(int64_t promotion_id, const char *component, const char *kind
 	int r;
 
 	memset(&ev, 0, sizeof(ev));
+	ev.at = ST_NOW;
 	pb_err_init(&err);
 	ev.promotion_id = promotion_id;
 	pb_strlcpy(ev.component, component, sizeof(ev.component));
@@ -106,11 +107,13 @@ Test(events, unknown_promotion_or_missing_kind_is_refused)
 	pb_err err;
 
 	memset(&ev, 0, sizeof(ev));
+	ev.at = ST_NOW;
 	pb_err_init(&err);
 	ev.promotion_id = 4242;
 	pb_strlcpy(ev.kind, "note", sizeof(ev.kind));
 	cr_assert_eq(pb_store_event_append(st_store, &ev, &err), PB_E_NOTFOUND);
 	memset(&ev, 0, sizeof(ev));
+	ev.at = ST_NOW;
 	cr_assert_eq(pb_store_event_append(st_store, &ev, NULL), PB_E_INVALID);
 }
 

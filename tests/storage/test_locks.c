@@ -13,9 +13,9 @@ Test(locks, same_owner_is_reentrant)
 	pb_err err;
 
 	pb_err_init(&err);
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", &err), 0, "%s",
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", ST_NOW, &err), 0, "%s",
 		     pb_err_text(&err));
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", &err), 0, "%s",
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", ST_NOW, &err), 0, "%s",
 		     pb_err_text(&err));
 	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM component_locks"), 1);
 }
@@ -26,17 +26,17 @@ Test(locks, another_owner_on_another_connection_is_busy)
 	pb_err err;
 
 	pb_err_init(&err);
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", &err), 0);
-	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "validate", &err), PB_E_BUSY);
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", ST_NOW, &err), 0);
+	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "validate", ST_NOW, &err), PB_E_BUSY);
 	cr_assert(strstr(pb_err_text(&err), "neo4j is busy: deploy by owner-a since "), "%s",
 		  pb_err_text(&err));
 	/* Other components are independent. */
-	cr_assert_eq(pb_store_lock_acquire(other, "redis", "owner-b", "validate", NULL), 0);
+	cr_assert_eq(pb_store_lock_acquire(other, "redis", "owner-b", "validate", ST_NOW, NULL), 0);
 	/* A release by someone else does nothing. */
 	pb_store_lock_release(other, "neo4j", "owner-b");
-	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "validate", NULL), PB_E_BUSY);
+	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "validate", ST_NOW, NULL), PB_E_BUSY);
 	pb_store_lock_release(st_store, "neo4j", "owner-a");
-	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "validate", NULL), 0);
+	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "validate", ST_NOW, NULL), 0);
 	pb_store_close(other);
 }
 
@@ -57,7 +57,7 @@ Test(locks, dead_holder_is_taken_over)
 		/* The child must not use the parent's connection: it opens its own. */
 		if (pb_store_open(st_db_path(), &st, NULL))
 			_exit(10);
-		if (pb_store_lock_acquire(st, "neo4j", "child-owner", "deploy", NULL))
+		if (pb_store_lock_acquire(st, "neo4j", "child-owner", "deploy", ST_NOW, NULL))
 			_exit(11);
 		pb_store_close(st);
 		_exit(0);
@@ -68,7 +68,7 @@ Test(locks, dead_holder_is_taken_over)
 		     pid);
 	st_store = st_open();
 	pb_err_init(&err);
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "parent-owner", "deploy", &err), 0, "%s",
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "parent-owner", "deploy", ST_NOW, &err), 0, "%s",
 		     pb_err_text(&err));
 	cr_assert_eq(st_sql_int(st_db_path(), "SELECT pid FROM component_locks WHERE component = 'neo4j'"),
 		     getpid());
@@ -83,7 +83,7 @@ Test(locks, live_holder_on_another_host_is_not_taken_over)
 			    " 'deploy', 1700000000)"),
 		     0);
 	pb_err_init(&err);
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "me", "deploy", &err), PB_E_BUSY);
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "me", "deploy", ST_NOW, &err), PB_E_BUSY);
 	cr_assert(strstr(pb_err_text(&err), "by remote since 2023-11-14"), "%s", pb_err_text(&err));
 }
 
@@ -94,20 +94,20 @@ Test(locks, acquire_inside_a_caller_transaction_joins_it)
 
 	pb_err_init(&err);
 	cr_assert_eq(pb_store_begin(st_store, &err), 0);
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", &err), 0, "%s",
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", ST_NOW, &err), 0, "%s",
 		     pb_err_text(&err));
 	pb_store_rollback(st_store);
 	/* Rolled back with the caller's transaction: free again. */
 	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM component_locks"), 0);
 
 	cr_assert_eq(pb_store_begin(st_store, &err), 0);
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", &err), 0);
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "owner-a", "deploy", ST_NOW, &err), 0);
 	cr_assert_eq(pb_store_commit(st_store, &err), 0, "%s", pb_err_text(&err));
-	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "x", NULL), PB_E_BUSY);
+	cr_assert_eq(pb_store_lock_acquire(other, "neo4j", "owner-b", "x", ST_NOW, NULL), PB_E_BUSY);
 	pb_store_close(other);
 }
 
 Test(locks, missing_owner_is_invalid)
 {
-	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "", "deploy", NULL), PB_E_INVALID);
+	cr_assert_eq(pb_store_lock_acquire(st_store, "neo4j", "", "deploy", ST_NOW, NULL), PB_E_INVALID);
 }

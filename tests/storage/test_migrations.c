@@ -53,6 +53,7 @@ static void check_v1_data(pb_store *st)
 	free(evs);
 	/* The unique open index still holds after migration. */
 	memset(&p, 0, sizeof(p));
+	p.created_at = ST_NOW;
 	pb_strlcpy(p.component, "neo4j", sizeof(p.component));
 	p.target_stage = 3;
 	cr_assert_eq(pb_store_promotion_insert(st, &p, NULL), PB_E_CONFLICT);
@@ -101,8 +102,8 @@ static void migrate_from(int version)
 	if (version >= 2)
 		check_v2_data(st);
 	/* Every table of the latest schema is usable. */
-	cr_assert_eq(pb_store_event_id_claim(st, "after-migration", NULL), 0);
-	cr_assert_eq(pb_store_lock_acquire(st, "neo4j", "me", "test", NULL), 0);
+	cr_assert_eq(pb_store_event_id_claim(st, "after-migration", ST_NOW, NULL), 0);
+	cr_assert_eq(pb_store_lock_acquire(st, "neo4j", "me", "test", ST_NOW, NULL), 0);
 	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
 	pb_store_close(st);
 }

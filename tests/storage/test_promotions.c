@@ -23,6 +23,7 @@ Test(promotions, insert_then_get_round_trips_every_field)
 	pb_promotion p, got;
 
 	memset(&p, 0, sizeof(p));
+	p.created_at = ST_NOW;
 	err_reset();
 	pb_strlcpy(p.component, "neo4j", sizeof(p.component));
 	p.from_stage = 1;
@@ -61,7 +62,7 @@ Test(promotions, get_unknown_id_is_notfound)
 
 	err_reset();
 	cr_assert_eq(pb_store_promotion_get(st_store, 999, &got, &err), PB_E_NOTFOUND);
-	cr_assert(strstr(pb_err_text(&err), "#999"), "%s", pb_err_text(&err));
+	cr_assert_not(err.set, "a lookup's NOTFOUND carries no text (the caller words it): %s", err.msg);
 }
 
 Test(promotions, hostile_text_is_stored_verbatim)
@@ -105,13 +106,13 @@ Test(promotions, open_for_and_latest)
 	cr_assert_eq(pb_store_promotion_open_for(st_store, "neo4j", &got, &err), PB_E_NOTFOUND);
 	cr_assert_eq(pb_store_promotion_latest(st_store, "neo4j", &got, NULL), PB_E_NOTFOUND);
 	a = st_promotion(st_store, "neo4j", 2);
-	cr_assert_eq(pb_store_promotion_set_state(st_store, a, PB_ST_REQUESTED, PB_ST_CANCELLED, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, a, PB_ST_REQUESTED, PB_ST_CANCELLED, ST_NOW, &err), 0);
 	b = st_promotion(st_store, "neo4j", 3);
 	st_promotion(st_store, "redis", 2);
 
 	cr_assert_eq(pb_store_promotion_open_for(st_store, "neo4j", &got, &err), 0, "%s", pb_err_text(&err));
 	cr_assert_eq(got.id, b);
-	cr_assert_eq(pb_store_promotion_set_state(st_store, b, PB_ST_REQUESTED, PB_ST_FAILED, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, b, PB_ST_REQUESTED, PB_ST_FAILED, ST_NOW, &err), 0);
 	cr_assert_eq(pb_store_promotion_open_for(st_store, "neo4j", &got, &err), PB_E_NOTFOUND);
 	cr_assert_eq(pb_store_promotion_latest(st_store, "neo4j", &got, &err), 0);
 	cr_assert_eq(got.id, b);
@@ -125,15 +126,15 @@ Test(promotions, by_thread_finds_the_thread_owner_only)
 	int64_t b = st_promotion(st_store, "redis", 2);
 
 	err_reset();
-	cr_assert_eq(pb_store_promotion_set_thread(st_store, a, "C1", "111.1", &err), 0);
-	cr_assert_eq(pb_store_promotion_set_thread(st_store, b, "C1", "222.2", &err), 0);
+	cr_assert_eq(pb_store_promotion_set_thread(st_store, a, "C1", "111.1", ST_NOW, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_thread(st_store, b, "C1", "222.2", ST_NOW, &err), 0);
 	cr_assert_eq(pb_store_promotion_by_thread(st_store, "C1", "222.2", &got, &err), 0);
 	cr_assert_eq(got.id, b);
 	cr_assert_eq(pb_store_promotion_by_thread(st_store, "C2", "222.2", &got, &err), PB_E_NOTFOUND);
 	/* An unposted promotion has thread "" and must never match. */
 	st_promotion(st_store, "kafka", 2);
 	cr_assert_eq(pb_store_promotion_by_thread(st_store, "", "", &got, NULL), PB_E_NOTFOUND);
-	cr_assert_eq(pb_store_promotion_set_thread(st_store, 777, "C1", "x", NULL), PB_E_NOTFOUND);
+	cr_assert_eq(pb_store_promotion_set_thread(st_store, 777, "C1", "x", ST_NOW, NULL), PB_E_NOTFOUND);
 }
 
 Test(promotions, set_revision_and_issue)
@@ -142,13 +143,13 @@ Test(promotions, set_revision_and_issue)
 	int64_t id = st_promotion(st_store, "neo4j", 2);
 
 	err_reset();
-	cr_assert_eq(pb_store_promotion_set_revision(st_store, id, "abc123", &err), 0);
-	cr_assert_eq(pb_store_promotion_set_issue(st_store, id, 77, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_revision(st_store, id, "abc123", ST_NOW, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_issue(st_store, id, 77, ST_NOW, &err), 0);
 	cr_assert_eq(pb_store_promotion_get(st_store, id, &got, &err), 0);
 	cr_assert_str_eq(got.revision, "abc123");
 	cr_assert_eq(got.issue_number, 77);
-	cr_assert_eq(pb_store_promotion_set_revision(st_store, 999, "x", &err), PB_E_NOTFOUND);
-	cr_assert_eq(pb_store_promotion_set_issue(st_store, 999, 1, NULL), PB_E_NOTFOUND);
+	cr_assert_eq(pb_store_promotion_set_revision(st_store, 999, "x", ST_NOW, &err), PB_E_NOTFOUND);
+	cr_assert_eq(pb_store_promotion_set_issue(st_store, 999, 1, ST_NOW, NULL), PB_E_NOTFOUND);
 }
 
 Test(promotions, cas_transition_wins_once)
@@ -157,14 +158,14 @@ Test(promotions, cas_transition_wins_once)
 	int64_t id = st_promotion(st_store, "neo4j", 2);
 
 	err_reset();
-	cr_assert_eq(pb_store_promotion_set_state(st_store, id, PB_ST_REQUESTED, PB_ST_VALIDATING, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, id, PB_ST_REQUESTED, PB_ST_VALIDATING, ST_NOW, &err), 0);
 	/* A second actor still believing "requested" loses. */
-	cr_assert_eq(pb_store_promotion_set_state(st_store, id, PB_ST_REQUESTED, PB_ST_CANCELLED, &err),
+	cr_assert_eq(pb_store_promotion_set_state(st_store, id, PB_ST_REQUESTED, PB_ST_CANCELLED, ST_NOW, &err),
 		     PB_E_CONFLICT);
 	cr_assert(strstr(pb_err_text(&err), "validating"), "%s", pb_err_text(&err));
 	cr_assert_eq(pb_store_promotion_get(st_store, id, &got, NULL), 0);
 	cr_assert_eq(got.state, PB_ST_VALIDATING);
-	cr_assert_eq(pb_store_promotion_set_state(st_store, 999, PB_ST_REQUESTED, PB_ST_VALIDATING, NULL),
+	cr_assert_eq(pb_store_promotion_set_state(st_store, 999, PB_ST_REQUESTED, PB_ST_VALIDATING, ST_NOW, NULL),
 		     PB_E_CONFLICT);
 }
 
@@ -179,7 +180,7 @@ Test(promotions, observing_sets_observing_since)
 	for (size_t i = 1; i < sizeof(path) / sizeof(path[0]); i++) {
 		cr_assert_eq(pb_store_promotion_get(st_store, id, &got, NULL), 0);
 		cr_assert_eq(got.observing_since, 0);
-		cr_assert_eq(pb_store_promotion_set_state(st_store, id, path[i - 1], path[i], &err), 0,
+		cr_assert_eq(pb_store_promotion_set_state(st_store, id, path[i - 1], path[i], ST_NOW, &err), 0,
 			     "%s", pb_err_text(&err));
 	}
 	cr_assert_eq(pb_store_promotion_get(st_store, id, &got, NULL), 0);
@@ -194,6 +195,7 @@ Test(promotions, one_open_promotion_per_component_and_target)
 	int64_t first = st_promotion(st_store, "neo4j", 2);
 
 	memset(&p, 0, sizeof(p));
+	p.created_at = ST_NOW;
 	err_reset();
 	pb_strlcpy(p.component, "neo4j", sizeof(p.component));
 	p.from_stage = 1;
@@ -204,7 +206,7 @@ Test(promotions, one_open_promotion_per_component_and_target)
 	/* Another target of the same component is a different slot. */
 	st_promotion(st_store, "neo4j", 3);
 	/* Still conflicting while the first moves through open states. */
-	cr_assert_eq(pb_store_promotion_set_state(st_store, first, PB_ST_REQUESTED, PB_ST_VALIDATING, NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, first, PB_ST_REQUESTED, PB_ST_VALIDATING, ST_NOW, NULL), 0);
 	err_reset();
 	cr_assert_eq(pb_store_promotion_insert(st_store, &p, &err), PB_E_CONFLICT);
 }
@@ -215,9 +217,10 @@ static void terminal_frees_the_slot(pb_state terminal)
 	int64_t first = st_promotion(st_store, "neo4j", 2);
 
 	err_reset();
-	cr_assert_eq(pb_store_promotion_set_state(st_store, first, PB_ST_REQUESTED, terminal, &err), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, first, PB_ST_REQUESTED, terminal, ST_NOW, &err), 0);
 	cr_assert_not(pb_state_is_open(terminal));
 	memset(&p, 0, sizeof(p));
+	p.created_at = ST_NOW;
 	pb_strlcpy(p.component, "neo4j", sizeof(p.component));
 	p.target_stage = 2;
 	cr_assert_eq(pb_store_promotion_insert(st_store, &p, &err), 0, "%s: %s", pb_state_name(terminal),
@@ -235,9 +238,9 @@ Test(promotions, reopening_into_an_occupied_slot_conflicts)
 	int64_t old = st_promotion(st_store, "neo4j", 2);
 
 	err_reset();
-	cr_assert_eq(pb_store_promotion_set_state(st_store, old, PB_ST_REQUESTED, PB_ST_CANCELLED, NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, old, PB_ST_REQUESTED, PB_ST_CANCELLED, ST_NOW, NULL), 0);
 	st_promotion(st_store, "neo4j", 2);
-	cr_assert_eq(pb_store_promotion_set_state(st_store, old, PB_ST_CANCELLED, PB_ST_REQUESTED, &err),
+	cr_assert_eq(pb_store_promotion_set_state(st_store, old, PB_ST_CANCELLED, PB_ST_REQUESTED, ST_NOW, &err),
 		     PB_E_CONFLICT);
 }
 
@@ -271,6 +274,7 @@ Test(promotions, racing_processes_one_winner)
 			while (read(fds[0], &c, 1) > 0)
 				;
 			memset(&p, 0, sizeof(p));
+			p.created_at = ST_NOW;
 			pb_strlcpy(p.component, "neo4j", sizeof(p.component));
 			p.target_stage = 2;
 			r = pb_store_promotion_insert(st, &p, &e);
@@ -310,8 +314,8 @@ Test(promotions, in_state_lists_oldest_first)
 	int64_t c = st_promotion(st_store, "c", 2);
 
 	err_reset();
-	cr_assert_eq(pb_store_promotion_set_state(st_store, b, PB_ST_REQUESTED, PB_ST_VALIDATING, NULL), 0);
-	cr_assert_eq(pb_store_promotion_set_state(st_store, c, PB_ST_REQUESTED, PB_ST_CANCELLED, NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, b, PB_ST_REQUESTED, PB_ST_VALIDATING, ST_NOW, NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_state(st_store, c, PB_ST_REQUESTED, PB_ST_CANCELLED, ST_NOW, NULL), 0);
 	cr_assert_eq(pb_store_promotions_in_state(st_store, open_states, 2, &list, &n, &err), 0);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(list[0].id, a);

@@ -26,6 +26,7 @@ Test(store, foreign_keys_are_enforced)
 	pb_approval a;
 
 	memset(&a, 0, sizeof(a));
+	a.at = ST_NOW;
 	a.promotion_id = 5;
 	pb_strlcpy(a.approver, "U-x", sizeof(a.approver));
 	cr_assert_eq(pb_store_approval_add(st_store, &a, NULL), PB_E_NOTFOUND);
@@ -110,15 +111,15 @@ Test(store, components_keep_their_stage)
 
 	pb_err_init(&err);
 	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, &err), PB_E_NOTFOUND);
-	cr_assert_eq(pb_store_component_ensure(st_store, "neo4j", 1, NULL), 0);
+	cr_assert_eq(pb_store_component_ensure(st_store, "neo4j", 1, ST_NOW, NULL), 0);
 	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, NULL), 0);
 	cr_assert_eq(stage, 1);
-	cr_assert_eq(pb_store_component_set_stage(st_store, "neo4j", 3, NULL), 0);
+	cr_assert_eq(pb_store_component_set_stage(st_store, "neo4j", 3, ST_NOW, NULL), 0);
 	/* ensure never resets an existing stage */
-	cr_assert_eq(pb_store_component_ensure(st_store, "neo4j", 1, NULL), 0);
+	cr_assert_eq(pb_store_component_ensure(st_store, "neo4j", 1, ST_NOW, NULL), 0);
 	cr_assert_eq(pb_store_component_stage(st_store, "neo4j", &stage, NULL), 0);
 	cr_assert_eq(stage, 3);
-	cr_assert_eq(pb_store_component_set_stage(st_store, "ghost", 2, NULL), PB_E_NOTFOUND);
+	cr_assert_eq(pb_store_component_set_stage(st_store, "ghost", 2, ST_NOW, NULL), PB_E_NOTFOUND);
 }
 
 /* Workers of one process open their connections at the same time on a new file. */

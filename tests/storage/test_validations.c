@@ -15,6 +15,7 @@ static int64_t validate(int64_t promotion_id, const char *rev, bool passed, doub
 	int r;
 
 	memset(&v, 0, sizeof(v));
+	v.started_at = ST_NOW;
 	pb_err_init(&err);
 	v.promotion_id = promotion_id;
 	pb_strlcpy(v.revision, rev, sizeof(v.revision));
@@ -75,6 +76,7 @@ Test(validations, none_yet_is_notfound)
 	cr_assert_eq(pb_store_validation_latest(st_store, id, &v, NULL), PB_E_NOTFOUND);
 	cr_assert_null(v.result_json);
 	memset(&orphan, 0, sizeof(orphan));
+	orphan.started_at = ST_NOW;
 	orphan.promotion_id = 999;
 	cr_assert_eq(pb_store_validation_add(st_store, &orphan, NULL), PB_E_NOTFOUND);
 }

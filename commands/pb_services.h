@@ -1,0 +1,47 @@
+/* pb_services.h — the clients a handler may use (store, deploy engine, clock), opened once per worker. */
+#ifndef PB_SERVICES_H
+#define PB_SERVICES_H
+
+#include <stdint.h>
+
+#include "pb_clock.h"
+#include "pb_config.h"
+#include "pb_err.h"
+#include "pb_store.h"
+
+struct pb_engine; /* deploy engine (Docker), opaque; NULL when none is configured */
+
+/*
+ * Everything outside the process a command may touch, in one place: adding
+ * a client (GitHub next) means one field here and one line in
+ * pb_services_open, not a new parameter threaded through every adapter.
+ * A worker thread opens its own (SQLite connections and curl handles are
+ * not shared between threads) and hands it to handlers as const.
+ */
+typedef struct pb_services {
+	const pb_config *cfg;
+	pb_store *store;
+	struct pb_engine *engine;   /* NULL when the config has none */
+	const pb_clock *clock;      /* never NULL once opened */
+	const char *lock_owner;     /* unique token for component locks (points into owner_buf or the caller's) */
+	char owner_buf[64];
+} pb_services;
+
+enum {
+	PB_SVC_ENGINE_OPTIONAL = 1u << 0, /* a deploy engine that cannot be set up is logged, not fatal */
+};
+
+/*
+ * Opens the store at cfg->storage_path and the deploy engine. `clock` NULL
+ * means the system clock; `owner` names this worker for locks (copied).
+ * On failure nothing stays open and err says why.
+ */
+int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clock, const char *owner,
+		     unsigned flags, pb_err *err);
+/* Closes what pb_services_open opened; safe on a zeroed struct. */
+void pb_services_close(pb_services *svc);
+
+/* Epoch seconds of the services' clock: the timestamp storage rows get. */
+int64_t pb_services_now(const pb_services *svc);
+
+#endif

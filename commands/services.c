@@ -1,0 +1,51 @@
+/* services.c — opens and closes the per-worker clients handlers use (pb_services). */
+#include "pb_services.h"
+
+#include <string.h>
+
+#include "pb_deploy.h"
+#include "pb_log.h"
+#include "pb_str.h"
+
+int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clock, const char *owner,
+		     unsigned flags, pb_err *err)
+{
+	pb_err e;
+	int r;
+
+	memset(svc, 0, sizeof(*svc));
+	svc->cfg = cfg;
+	svc->clock = clock ? clock : pb_clock_system();
+	pb_strlcpy(svc->owner_buf, owner ? owner : "promobot", sizeof(svc->owner_buf));
+	svc->lock_owner = svc->owner_buf;
+	r = pb_store_open(cfg->storage_path, &svc->store, err);
+	if (r)
+		return r;
+	pb_err_init(&e);
+	r = pb_engine_new(cfg, &svc->engine, &e);
+	if (r && (flags & PB_SVC_ENGINE_OPTIONAL)) {
+		pb_warn("services", "%s: no deploy engine: %s", svc->owner_buf, pb_err_text(&e));
+		svc->engine = NULL;
+		r = 0;
+	} else if (r) {
+		pb_err_set(err, r, "%s", pb_err_text(&e));
+		pb_store_close(svc->store);
+		svc->store = NULL;
+	}
+	return r;
+}
+
+void pb_services_close(pb_services *svc)
+{
+	if (!svc)
+		return;
+	pb_engine_free(svc->engine);
+	pb_store_close(svc->store);
+	svc->engine = NULL;
+	svc->store = NULL;
+}
+
+int64_t pb_services_now(const pb_services *svc)
+{
+	return pb_clock_now(svc ? svc->clock : NULL);
+}
