@@ -1,4 +1,4 @@
-/* slack_run.c — pb_slack_run: wires the Socket Mode loop, the worker pool and the Web API sink. */
+/* slack_run.c — pb_slack_run: wires the Socket Mode loop, the command pool and the poster that talks to Slack. */
 #include "pb_slack.h"
 
 #include <errno.h>
@@ -17,40 +17,47 @@
 #include "pb_str.h"
 #include "slack_blocks.h"
 #include "slack_envelope.h"
+#include "slack_poster.h"
 #include "slack_socket.h"
 #include "slack_web.h"
 #include "workers.h"
 
 #define JOB_QUEUE_CAP 256
-#define NOTICE_QUEUE_CAP 64
+#define POST_QUEUE_CAP 4096
+/* At shutdown the poster gets this long to deliver what handlers emitted. */
+#define POST_DRAIN_MS 20000
 
-/* Shared, read-only after start (the pacer is internally locked). */
+/* Shared, read-only after start (the poster and pools are internally locked). */
 typedef struct slack_app {
 	const pb_config *cfg;
 	char *bot_token;
-	pb_slack_pacer *pacer;
-	pb_workers *workers;
-	pb_workers *notices;         /* one thread posting "busy" notices when workers are saturated */
-	pthread_mutex_t open_lock;   /* store opens one at a time: a fresh file is being set up */
+	pb_slack_poster *poster;     /* every message to Slack goes through it, in emission order */
+	pb_workers *commands;        /* interactive: slash commands, mentions, clicks */
+	pthread_mutex_t open_lock;   /* services open one at a time: a fresh file is being set up */
 } slack_app;
 
-/* One per worker thread: its own services (SQLite connection, engine) and HTTP handle. */
+/* One per command worker thread: its own services (SQLite connection, engine). */
 typedef struct slack_worker {
 	slack_app *app;
 	pb_services svc;
 	bool svc_ok;
-	pb_slack_web web;
-	bool web_ok;
 	int index;
 } slack_worker;
 
-/* The sink of one job: where its cards go. */
+/* A command job: one envelope from the Socket Mode loop. */
+typedef struct cmd_job {
+	pb_job job;
+	slack_app *app;
+	pb_slack_msg m;
+} cmd_job;
+
+/* The sink of one command: turns its cards into posts while the handler runs (order kept). */
 typedef struct job_sink {
 	pb_sink sink;
 	slack_worker *w;
 	const pb_slack_msg *m;
 	char reply_channel[PB_SLACK_ID_MAX];  /* where caller-only replies go */
-	char parent_ts[64];                   /* last parent card posted/updated by this job */
+	char parent_ts[64];                   /* last parent card this job updated */
 	char *parent_blocks;                  /* …and its blocks (JSON) */
 } job_sink;
 
@@ -59,30 +66,35 @@ static const char *str_or(const char *s, const char *dflt)
 	return s && s[0] ? s : dflt;
 }
 
-/* Posts `c` with an extra field set (channel, thread_ts …) already in `body`. */
-static int web_send(slack_worker *w, const char *method, cJSON *body, const char *pace_channel,
-		    cJSON **resp)
-{
-	pb_err e;
-	int rc;
-
-	pb_err_init(&e);
-	rc = pb_slack_web_call(&w->web, method, body, pace_channel, resp, NULL, 0, &e);
-	if (rc)
-		pb_warn("slack", "%s", pb_err_text(&e));
-	return rc;
-}
-
-static cJSON *card_body(const pb_card *c, const char *channel)
+/* The message fields of a card (text, blocks); NULL on failure (logged). */
+static cJSON *card_body(const pb_card *c)
 {
 	cJSON *body = cJSON_CreateObject();
 
-	if (!body || !cJSON_AddStringToObject(body, "channel", channel) ||
-	    pb_slack_card_to_message(c, body)) {
+	if (!body || pb_slack_card_to_message(c, body)) {
+		pb_error("slack", "card \"%s\" cannot be rendered for Slack", c->title ? c->title : "");
 		cJSON_Delete(body);
 		return NULL;
 	}
 	return body;
+}
+
+static void submit_post(slack_app *app, pb_post_kind kind, const char *channel, cJSON *body,
+			int64_t promotion_id, const char *user, const char *ts)
+{
+	pb_post *p;
+
+	if (!body)
+		return;
+	p = pb_post_new(kind, channel, body);
+	if (!p) {
+		pb_error("slack", "out of memory: a post to %s is lost", channel);
+		return;
+	}
+	pb_post_set_promotion(p, promotion_id);
+	pb_post_set_user(p, user);
+	pb_post_set_ts(p, ts);
+	pb_slack_poster_submit(app->poster, p); /* a refusal is logged and counted there */
 }
 
 static void remember_parent(job_sink *js, const char *ts, const cJSON *body)
@@ -94,113 +106,43 @@ static void remember_parent(job_sink *js, const char *ts, const cJSON *body)
 	js->parent_blocks = blocks ? cJSON_PrintUnformatted(blocks) : NULL;
 }
 
-/* chat.postMessage; copies the new message's ts into ts_out when given. */
-static int post_message(slack_worker *w, cJSON *body, const char *channel, char *ts_out, size_t ts_size)
-{
-	cJSON *resp = NULL;
-	int rc = web_send(w, "chat.postMessage", body, channel, &resp);
-
-	if (!rc && ts_out) {
-		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(resp, "ts");
-
-		pb_strlcpy(ts_out, cJSON_IsString(ts) ? ts->valuestring : "", ts_size);
-	}
-	cJSON_Delete(resp);
-	return rc;
-}
-
-static void emit_caller(job_sink *js, const pb_card *c)
-{
-	cJSON *body = card_body(c, js->reply_channel);
-
-	if (!body || !cJSON_AddStringToObject(body, "user", js->m->user_id)) {
-		cJSON_Delete(body);
-		return;
-	}
-	web_send(js->w, "chat.postEphemeral", body, NULL, NULL);
-	cJSON_Delete(body);
-}
-
-static void emit_channel(job_sink *js, const pb_card *c)
+/* Thread cards go where the promotion's thread is, as stored now; the poster resolves it again. */
+static void emit_thread(job_sink *js, const pb_card *c, pb_post_kind kind)
 {
 	const char *channel = js->w->app->cfg->slack.channel;
-	cJSON *body = card_body(c, channel);
-
-	if (body)
-		post_message(js->w, body, channel, NULL, 0);
-	cJSON_Delete(body);
-}
-
-/* The parent message that starts a promotion's thread; its ts is stored with the promotion. */
-static void emit_open(job_sink *js, const pb_card *c)
-{
-	const char *channel = js->w->app->cfg->slack.channel;
-	cJSON *body = card_body(c, channel);
-	char ts[64] = "";
-	pb_err e;
-
-	if (!body)
-		return;
-	if (!post_message(js->w, body, channel, ts, sizeof(ts)) && ts[0]) {
-		pb_err_init(&e);
-		if (pb_store_promotion_set_thread(js->w->svc.store, c->promotion_id, channel, ts,
-						  pb_services_now(&js->w->svc), &e))
-			pb_warn("slack", "promotion %lld: cannot store its thread: %s",
-				(long long)c->promotion_id, pb_err_text(&e));
-		remember_parent(js, ts, body);
-	}
-	cJSON_Delete(body);
-}
-
-static void emit_thread(job_sink *js, const pb_card *c)
-{
+	cJSON *body = card_body(c);
 	pb_promotion p;
 	pb_err e;
-	cJSON *body;
-	const char *channel;
 
 	pb_err_init(&e);
-	if (!c->promotion_id || pb_store_promotion_get(js->w->svc.store, c->promotion_id, &p, &e)) {
-		emit_channel(js, c);
-		return;
-	}
-	if (!p.thread_ref[0]) {
-		/* No thread yet (posted before a restart or a failed post): start one now. */
-		emit_open(js, c);
-		return;
-	}
-	channel = str_or(p.channel_ref, js->w->app->cfg->slack.channel);
-	body = card_body(c, channel);
-	if (!body)
-		return;
-	if (c->role == PB_THREAD_PARENT_UPDATE) {
-		cJSON_AddStringToObject(body, "ts", p.thread_ref);
-		if (!web_send(js->w, "chat.update", body, channel, NULL))
+	if (c->promotion_id && pb_store_promotion_get(js->w->svc.store, c->promotion_id, &p, &e) == 0) {
+		channel = str_or(p.channel_ref, channel);
+		/* the clicked card may be this parent: mark_clicked builds on its new blocks */
+		if (kind == PB_POST_PARENT && p.thread_ref[0] && body)
 			remember_parent(js, p.thread_ref, body);
-	} else {
-		/* Always the parent's ts, never a reply's. */
-		cJSON_AddStringToObject(body, "thread_ts", p.thread_ref);
-		post_message(js->w, body, channel, NULL, 0);
 	}
-	cJSON_Delete(body);
+	submit_post(js->w->app, c->promotion_id ? kind : PB_POST_CHANNEL, channel, body, c->promotion_id,
+		    NULL, NULL);
 }
 
 static void job_emit(pb_sink *sink, const pb_card *c)
 {
 	job_sink *js = (job_sink *)sink;
+	slack_app *app = js->w->app;
 
 	switch (c->audience) {
 	case PB_AUDIENCE_CALLER:
-		emit_caller(js, c);
+		submit_post(app, PB_POST_EPHEMERAL, js->reply_channel, card_body(c), 0, js->m->user_id, NULL);
 		break;
 	case PB_AUDIENCE_CHANNEL:
-		emit_channel(js, c);
+		submit_post(app, PB_POST_CHANNEL, app->cfg->slack.channel, card_body(c), 0, NULL, NULL);
 		break;
 	case PB_AUDIENCE_THREAD:
 		if (c->role == PB_THREAD_OPEN && c->promotion_id)
-			emit_open(js, c);
+			submit_post(app, PB_POST_OPEN, app->cfg->slack.channel, card_body(c), c->promotion_id,
+				    NULL, NULL);
 		else
-			emit_thread(js, c);
+			emit_thread(js, c, c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD);
 		break;
 	}
 }
@@ -232,17 +174,13 @@ static void mark_clicked(job_sink *js, const char *verb)
 		 m->user_id, stamp);
 	blocks = pb_slack_blocks_with_note(blocks_src, note, strcmp(verb, "approve") != 0);
 	body = cJSON_CreateObject();
-	if (!blocks || !body) {
+	if (!blocks || !body || !cJSON_AddStringToObject(body, "text", note)) {
 		cJSON_Delete(blocks);
 		cJSON_Delete(body);
 		return;
 	}
-	cJSON_AddStringToObject(body, "channel", m->message_channel);
-	cJSON_AddStringToObject(body, "ts", m->message_ts);
-	cJSON_AddStringToObject(body, "text", note);
 	cJSON_AddItemToObject(body, "blocks", blocks);
-	web_send(js->w, "chat.update", body, m->message_channel, NULL);
-	cJSON_Delete(body);
+	submit_post(js->w->app, PB_POST_UPDATE, m->message_channel, body, 0, NULL, m->message_ts);
 }
 
 /* Dedupe: the envelope, the event and the click each run once, whatever Slack retries. */
@@ -299,11 +237,12 @@ static void worker_open_services(slack_worker *w)
 		pb_error("slack", "worker %d: %s", w->index, pb_err_text(&e));
 }
 
-static void run_job(void *ud, void *state, void *job)
+static void cmd_job_run(pb_job *job, void *state)
 {
-	slack_app *app = ud;
+	cmd_job *cj = (cmd_job *)job;
+	slack_app *app = cj->app;
 	slack_worker *w = state;
-	pb_slack_msg *m = job;
+	pb_slack_msg *m = &cj->m;
 	job_sink js = { .sink = { .emit = job_emit } };
 	pb_caller caller;
 	char *text = NULL;
@@ -311,22 +250,22 @@ static void run_job(void *ud, void *state, void *job)
 
 	if (w && !w->svc_ok)
 		worker_open_services(w); /* opening failed at start (e.g. the file was locked): try again */
-	if (!w || !w->svc_ok || !w->web_ok) {
+	if (!w || !w->svc_ok) {
 		pb_error("slack", "worker not ready: envelope %s dropped", m->envelope_id);
-		goto out;
+		return;
 	}
 	if (!claim(w, "envelope", m->envelope_id) || !claim(w, "event", m->event_id))
-		goto out;
+		return;
 	if (m->kind == PB_SLACK_MSG_ACTION) {
 		char act[256];
 
 		snprintf(act, sizeof(act), "%s:%s:%s", m->message_ts, m->user_id, m->action_ts);
 		if (m->action_ts[0] && !claim(w, "action", act))
-			goto out;
+			return;
 		text = action_text(m);
 		if (!text) {
 			pb_warn("slack", "button %s with value '%s' ignored", m->action, m->action_value);
-			goto out;
+			return;
 		}
 	}
 	js.w = w;
@@ -336,15 +275,21 @@ static void run_job(void *ud, void *state, void *job)
 			  app->cfg->slack.channel),
 		   sizeof(js.reply_channel));
 	caller = pb_caller_for(app->cfg, m->user_id, m->user_name[0] ? m->user_name : m->user_id);
+	/* The cards are queued for the poster during the call; the lock is gone when it returns. */
 	rc = pb_dispatch(&w->svc, &caller, text ? text : m->text, &js.sink);
 	if (m->kind == PB_SLACK_MSG_ACTION && rc == 0)
 		mark_clicked(&js, m->action);
 	pb_debug("slack", "envelope %s done (%d)", m->envelope_id, rc);
-out:
 	free(text);
 	free(js.parent_blocks);
-	pb_slack_msg_deinit(m);
-	free(m);
+}
+
+static void cmd_job_free(pb_job *job)
+{
+	cmd_job *cj = (cmd_job *)job;
+
+	pb_slack_msg_deinit(&cj->m);
+	free(cj);
 }
 
 static void *worker_init(void *ud, int index)
@@ -363,8 +308,6 @@ static void *worker_init(void *ud, int index)
 	if (w->svc_ok && index == 0 &&
 	    pb_store_event_ids_prune(w->svc.store, pb_services_now(&w->svc) - 7 * 86400, &e))
 		pb_warn("slack", "cannot prune old event ids: %s", pb_err_text(&e));
-	w->web_ok = pb_slack_web_init(&w->web, str_or(app->cfg->slack.api_url, "https://slack.com/api/"),
-				      app->bot_token, app->cfg->slack.ca_file, app->pacer) == 0;
 	return w;
 }
 
@@ -374,98 +317,53 @@ static void worker_fini(void *ud, void *state)
 
 	if (!w)
 		return;
-	if (w->web_ok)
-		pb_slack_web_deinit(&w->web);
 	pb_services_close(&w->svc);
 	free(w);
 }
 
 /* ---- busy notices: the caller learns the command was not run, even for clicks and mentions ---- */
 
-typedef struct busy_notice {
-	char channel[PB_SLACK_ID_MAX];
-	char user[PB_SLACK_ID_MAX];
-} busy_notice;
-
-static void *notice_init(void *ud, int index)
-{
-	slack_app *app = ud;
-	pb_slack_web *web = calloc(1, sizeof(*web));
-
-	if (web && pb_slack_web_init(web, str_or(app->cfg->slack.api_url, "https://slack.com/api/"),
-				     app->bot_token, app->cfg->slack.ca_file, NULL)) {
-		free(web);
-		web = NULL;
-	}
-	return web;
-}
-
-static void notice_run(void *ud, void *state, void *job)
-{
-	pb_slack_web *web = state;
-	busy_notice *n = job;
-	cJSON *body = cJSON_CreateObject();
-	pb_err e;
-
-	pb_err_init(&e);
-	if (web && body && cJSON_AddStringToObject(body, "channel", n->channel) &&
-	    cJSON_AddStringToObject(body, "user", n->user) &&
-	    cJSON_AddStringToObject(body, "text", PB_SLACK_BUSY_TEXT) &&
-	    pb_slack_web_call(web, "chat.postEphemeral", body, NULL, NULL, NULL, 0, &e))
-		pb_warn("slack", "busy notice: %s", pb_err_text(&e));
-	cJSON_Delete(body);
-	free(n);
-}
-
-static void notice_fini(void *ud, void *state)
-{
-	pb_slack_web *web = state;
-
-	if (web)
-		pb_slack_web_deinit(web);
-	free(web);
-}
-
 static void app_busy(void *ud, const pb_slack_msg *m)
 {
 	slack_app *app = ud;
-	busy_notice *n = calloc(1, sizeof(*n));
 	const char *channel = m->kind == PB_SLACK_MSG_ACTION ? m->message_channel : m->channel_id;
+	cJSON *body;
 
-	if (!n || !app->notices || !m->user_id[0]) {
-		free(n);
+	if (!m->user_id[0])
+		return;
+	body = cJSON_CreateObject();
+	if (!body || !cJSON_AddStringToObject(body, "text", PB_SLACK_BUSY_TEXT)) {
+		cJSON_Delete(body);
 		return;
 	}
-	pb_strlcpy(n->channel, str_or(channel, app->cfg->slack.channel), sizeof(n->channel));
-	pb_strlcpy(n->user, m->user_id, sizeof(n->user));
-	if (pb_workers_submit(app->notices, n)) {
-		pb_warn("slack", "busy notice for %s dropped: notice queue full too", n->user);
-		free(n);
-	}
+	submit_post(app, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body, 0, m->user_id,
+		    NULL);
 }
 
 static bool app_has_room(void *ud)
 {
 	slack_app *app = ud;
 
-	return !pb_workers_full(app->workers);
+	return !pb_workers_full(app->commands);
 }
 
 static void app_submit(void *ud, pb_slack_msg *m)
 {
 	slack_app *app = ud;
-	pb_slack_msg *job = malloc(sizeof(*job));
+	cmd_job *job = calloc(1, sizeof(*job));
 
 	if (!job) {
 		pb_error("slack", "out of memory: envelope %s dropped", m->envelope_id);
 		pb_slack_msg_deinit(m);
 		return;
 	}
-	*job = *m;
-	if (pb_workers_submit(app->workers, job)) {
+	job->job.run = cmd_job_run;
+	job->job.free = cmd_job_free;
+	job->app = app;
+	job->m = *m;
+	if (pb_workers_submit(app->commands, &job->job)) {
 		pb_error("slack", "job queue refused envelope %s", m->envelope_id);
-		pb_slack_msg_deinit(job);
-		free(job);
+		cmd_job_free(&job->job);
 	}
 }
 
@@ -519,8 +417,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	sigset_t old;
 	bool sig_started = false;
 	char *app_token = NULL;
-	pb_workers_ops ops = { worker_init, run_job, worker_fini, &app };
-	pb_workers_ops notice_ops = { notice_init, notice_run, notice_fini, &app };
+	pb_workers_ops ops = { worker_init, worker_fini, &app, "commands" };
+	pb_slack_poster_cfg pc = { 0 };
 	size_t nworkers = cfg->workers > 0 ? (size_t)cfg->workers : 4;
 	int rc;
 
@@ -538,19 +436,21 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pb_store_close(probe);
 	if (rc)
 		goto out;
-	rc = pb_slack_pacer_new(cfg->slack.min_post_interval_ms, &app.pacer);
-	if (rc) {
-		pb_err_set(err, rc, "out of memory");
-		goto out;
-	}
+	pc.cfg = cfg;
+	pc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
+	pc.bot_token = app.bot_token;
+	pc.ca_file = cfg->slack.ca_file;
+	pc.min_interval_ms = cfg->slack.min_post_interval_ms;
+	pc.capacity = POST_QUEUE_CAP;
 	/* Block the stop signals before any thread starts: only sig_main receives them. */
 	sigemptyset(&sw.set);
 	sigaddset(&sw.set, SIGINT);
 	sigaddset(&sw.set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sw.set, &old);
-	rc = pb_workers_new(nworkers, JOB_QUEUE_CAP, &ops, &app.workers);
-	if (!rc)
-		rc = pb_workers_new(1, NOTICE_QUEUE_CAP, &notice_ops, &app.notices);
+	rc = pb_slack_poster_new(&pc, &app.poster, err);
+	if (rc)
+		goto out_mask;
+	rc = pb_workers_new(nworkers, JOB_QUEUE_CAP, &ops, &app.commands);
 	if (rc) {
 		pb_err_set(err, rc, "cannot start %zu workers", nworkers);
 		goto out_mask;
@@ -592,15 +492,13 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 out_mask:
 	pb_slack_loop_free(loop);
 	/* Acked commands still run: the pool drains its queue before joining. */
-	pb_workers_free(app.workers);
-	app.workers = NULL;
-	pb_workers_free(app.notices);
-	app.notices = NULL;
+	pb_workers_free(app.commands);
+	app.commands = NULL;
+	/* …and what they emitted still reaches Slack, within a bound. */
+	pb_slack_poster_free(app.poster, POST_DRAIN_MS);
+	app.poster = NULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
-	pb_workers_free(app.workers);
-	pb_workers_free(app.notices);
-	pb_slack_pacer_free(app.pacer);
 	free(app.bot_token);
 	free(app_token);
 	return rc;

@@ -94,6 +94,19 @@ void pb_slack_pacer_defer(pb_slack_pacer *p, const char *channel, long ms)
 	pthread_mutex_unlock(&p->lock);
 }
 
+long pb_slack_pacer_due_in(pb_slack_pacer *p, const char *channel)
+{
+	int64_t now = pb_clock_mono_ms(NULL);
+	long ms;
+
+	if (!p || !channel)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	ms = (long)(slot_for(p, channel)->next_ms - now);
+	pthread_mutex_unlock(&p->lock);
+	return ms > 0 ? ms : 0;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -142,8 +155,8 @@ static long retry_after_ms(const pb_http_resp *resp)
 }
 
 /* One HTTP exchange; 0 with *root parsed, PB_E_UNAVAILABLE, or 1000+ms for a 429. */
-static int post_once(pb_slack_web *w, const char *url, const char *json, cJSON **root,
-		     long *retry_ms, pb_err *err)
+static int post_once(pb_slack_web *w, const char *url, const char *json, const char *ctype, cJSON **root,
+		     long *retry_ms, bool *maybe_sent, pb_err *err)
 {
 	char auth[1024];
 	pb_http_header hdrs[2];
@@ -153,7 +166,7 @@ static int post_once(pb_slack_web *w, const char *url, const char *json, cJSON *
 
 	snprintf(auth, sizeof(auth), "Bearer %s", w->token ? w->token : "");
 	hdrs[0] = (pb_http_header){ "Authorization", auth };
-	hdrs[1] = (pb_http_header){ "Content-Type", "application/json; charset=utf-8" };
+	hdrs[1] = (pb_http_header){ "Content-Type", ctype };
 	/* apps.connections.open takes no body: send no JSON content type with it. */
 	req.method = "POST";
 	req.url = url;
@@ -167,6 +180,7 @@ static int post_once(pb_slack_web *w, const char *url, const char *json, cJSON *
 	pb_http_resp_init(&resp);
 	*retry_ms = 0;
 	rc = pb_http_do(w->http, &req, &resp, err);
+	*maybe_sent = resp.maybe_sent;
 	if (rc)
 		goto out;
 	if (resp.status == 429) {
@@ -186,12 +200,57 @@ out:
 	return rc;
 }
 
+/* Methods a second identical request cannot turn into a second message. */
+static bool idempotent(const char *method)
+{
+	return strcmp(method, "chat.postMessage") != 0 && strcmp(method, "chat.postEphemeral") != 0;
+}
+
+static int web_call(pb_slack_web *w, const char *method, char *payload, const char *ctype,
+		    const char *pace_channel, cJSON **resp, char *code, size_t code_size, pb_err *err);
+
 int pb_slack_web_call(pb_slack_web *w, const char *method, const cJSON *body,
 		      const char *pace_channel, cJSON **resp, char *code, size_t code_size,
 		      pb_err *err)
 {
-	char url[1024];
 	char *json = NULL;
+
+	if (body && !(json = cJSON_PrintUnformatted(body)))
+		return pb_err_set(err, -ENOMEM, "out of memory");
+	return web_call(w, method, json, "application/json; charset=utf-8", pace_channel, resp, code,
+			code_size, err);
+}
+
+int pb_slack_web_form(pb_slack_web *w, const char *method, const char *const *kv, cJSON **resp,
+		      char *code, size_t code_size, pb_err *err)
+{
+	pb_buf b;
+
+	pb_buf_init(&b);
+	for (size_t i = 0; kv && kv[i]; i += 2) {
+		char *k = pb_http_escape(kv[i]), *v = pb_http_escape(kv[i + 1] ? kv[i + 1] : "");
+
+		if (k && v)
+			pb_buf_printf(&b, "%s%s=%s", i ? "&" : "", k, v);
+		else
+			b.oom = true;
+		free(k);
+		free(v);
+	}
+	if (b.oom) {
+		pb_buf_deinit(&b);
+		return pb_err_set(err, -ENOMEM, "out of memory");
+	}
+	return web_call(w, method, pb_buf_steal(&b), "application/x-www-form-urlencoded", NULL, resp, code,
+			code_size, err);
+}
+
+/* Takes `payload` (malloc'd, may be NULL). */
+static int web_call(pb_slack_web *w, const char *method, char *payload, const char *ctype,
+		    const char *pace_channel, cJSON **resp, char *code, size_t code_size, pb_err *err)
+{
+	char url[1024];
+	char *json = payload;
 	cJSON *root = NULL;
 	const cJSON *ok;
 	int rc = 0, limited = 0, transport = 0;
@@ -200,30 +259,42 @@ int pb_slack_web_call(pb_slack_web *w, const char *method, const cJSON *body,
 		*resp = NULL;
 	if (code && code_size)
 		code[0] = '\0';
+	w->retry_after_ms = 0;
+	w->outcome_unknown = false;
 	snprintf(url, sizeof(url), "%s%s%s", w->api_url,
 		 w->api_url[0] && w->api_url[strlen(w->api_url) - 1] == '/' ? "" : "/", method);
-	if (body && !(json = cJSON_PrintUnformatted(body)))
-		return pb_err_set(err, -ENOMEM, "out of memory");
 	for (;;) {
 		long wait = w->pacer && pace_channel ? pb_slack_pacer_reserve(w->pacer, pace_channel) : 0;
 		long retry_ms = 0;
+		bool maybe_sent = false;
 		pb_err e;
 
 		if (wait > 0)
 			sleep_ms(wait);
 		pb_err_init(&e);
-		rc = post_once(w, url, json, &root, &retry_ms, &e);
-		if (rc == PB_E_UNAVAILABLE && transport++ < w->transport_retries) {
+		rc = post_once(w, url, json, ctype, &root, &retry_ms, &maybe_sent, &e);
+		if (rc == PB_E_UNAVAILABLE && (!maybe_sent || idempotent(method)) &&
+		    transport++ < w->transport_retries) {
 			pb_warn("slack", "%s: %s; retrying", method, pb_err_text(&e));
 			sleep_ms(500L * transport);
 			continue;
 		}
 		if (rc) {
-			pb_err_set(err, rc, "%s: %s", method, pb_err_text(&e));
+			w->outcome_unknown = rc == PB_E_UNAVAILABLE && maybe_sent && !idempotent(method);
+			pb_err_set(err, rc, "%s: %s%s", method, pb_err_text(&e),
+				   w->outcome_unknown ? " (it may have been posted)" : "");
 			goto out;
 		}
 		if (!retry_ms)
 			break;
+		if (w->defer_429) {
+			w->retry_after_ms = retry_ms;
+			if (w->pacer && pace_channel)
+				pb_slack_pacer_defer(w->pacer, pace_channel, retry_ms);
+			rc = pb_err_set(err, PB_E_BUSY, "%s: rate limited (429), retry after %ld ms", method,
+					retry_ms);
+			goto out;
+		}
 		if (++limited > w->max_429_retries) {
 			rc = pb_err_set(err, PB_E_UNAVAILABLE, "%s: still rate limited after %d retries",
 					method, w->max_429_retries);

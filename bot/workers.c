@@ -1,4 +1,4 @@
-/* workers.c — bounded job queue with worker threads: the loop thread never waits on slow work. */
+/* workers.c — bounded queues of generic jobs drained by worker threads: the loop thread never waits on slow work. */
 #include "workers.h"
 
 #include <errno.h>
@@ -10,8 +10,9 @@
 struct pb_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t nonempty;
-	void **ring;
+	pb_job **ring;
 	size_t cap, head, count, running;
+	uint64_t submitted, refused, done;
 	bool stopping;
 	pb_workers_ops ops;
 	pthread_t *threads;
@@ -33,7 +34,7 @@ static void *worker_main(void *arg)
 	state = w->ops.init ? w->ops.init(w->ops.ud, wa.index) : NULL;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		void *job;
+		pb_job *job;
 
 		while (!w->count && !w->stopping)
 			pthread_cond_wait(&w->nonempty, &w->lock);
@@ -45,9 +46,12 @@ static void *worker_main(void *arg)
 		w->count--;
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
-		w->ops.run(w->ops.ud, state, job);
+		job->run(job, state);
+		if (job->free)
+			job->free(job);
 		pthread_mutex_lock(&w->lock);
 		w->running--;
+		w->done++;
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (w->ops.fini)
@@ -60,12 +64,12 @@ int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, 
 	pb_workers *w;
 
 	*out = NULL;
-	if (!nthreads || !capacity || !ops || !ops->run)
+	if (!nthreads || !capacity || !ops)
 		return -EINVAL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->ring = calloc(capacity, sizeof(void *));
+	w->ring = calloc(capacity, sizeof(*w->ring));
 	w->threads = calloc(nthreads, sizeof(pthread_t));
 	if (!w->ring || !w->threads) {
 		free(w->ring);
@@ -100,16 +104,20 @@ int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, 
 	return 0;
 }
 
-int pb_workers_submit(pb_workers *w, void *job)
+int pb_workers_submit(pb_workers *w, pb_job *job)
 {
 	int rc = 0;
 
+	if (!job || !job->run)
+		return -EINVAL;
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping || w->count == w->cap) {
 		rc = PB_E_BUSY;
+		w->refused++;
 	} else {
 		w->ring[(w->head + w->count) % w->cap] = job;
 		w->count++;
+		w->submitted++;
 		pthread_cond_signal(&w->nonempty);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -134,6 +142,18 @@ size_t pb_workers_pending(pb_workers *w)
 	n = w->count + w->running;
 	pthread_mutex_unlock(&w->lock);
 	return n;
+}
+
+void pb_workers_stats_get(pb_workers *w, pb_workers_stats *out)
+{
+	pthread_mutex_lock(&w->lock);
+	out->submitted = w->submitted;
+	out->refused = w->refused;
+	out->done = w->done;
+	out->queued = w->count;
+	out->running = w->running;
+	out->capacity = w->cap;
+	pthread_mutex_unlock(&w->lock);
 }
 
 void pb_workers_free(pb_workers *w)

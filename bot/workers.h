@@ -1,34 +1,53 @@
-/* workers.h — bounded job queue drained by a fixed pool of worker threads. */
+/* workers.h — pools of worker threads draining a bounded queue of generic jobs (run/free). */
 #ifndef PB_WORKERS_H
 #define PB_WORKERS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pb_workers pb_workers;
 
 /*
- * Callbacks of a pool. `init` runs on each worker thread before its first job
- * and returns that worker's private state (its own store, HTTP handle …);
- * `run` executes one job with that state and frees the job; `fini` releases
- * the state when the pool stops. `ud` is passed through untouched.
+ * A unit of work. Embed it first in your job struct: `run` executes it on a
+ * worker thread with that worker's private state; `free` releases it — after
+ * run, or unrun when a pool is freed with jobs it will not run. A job that
+ * was refused (pb_workers_submit != 0) stays the submitter's.
+ */
+typedef struct pb_job pb_job;
+struct pb_job {
+	void (*run)(pb_job *job, void *state);
+	void (*free)(pb_job *job);
+};
+
+/*
+ * A pool's per-thread life: `init` runs on each worker before its first job
+ * and returns its private state (its own services, HTTP handle …); `fini`
+ * releases it when the pool stops. `name` labels the pool in logs and metrics.
  */
 typedef struct pb_workers_ops {
 	void *(*init)(void *ud, int index);
-	void (*run)(void *ud, void *state, void *job);
 	void (*fini)(void *ud, void *state);
 	void *ud;
+	const char *name;
 } pb_workers_ops;
+
+/* What a pool did so far; depth = queued + running now. */
+typedef struct pb_workers_stats {
+	uint64_t submitted, refused, done;
+	size_t queued, running, capacity;
+} pb_workers_stats;
 
 /* Starts `nthreads` workers over a queue of at most `capacity` jobs. 0 ok, <0 -errno. */
 int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, pb_workers **out);
-/* Queues a job (ownership passes on success). PB_E_BUSY when the queue is full or stopping. */
-int pb_workers_submit(pb_workers *w, void *job);
+/* Queues a job (ownership passes on success). PB_E_BUSY when the queue is full or stopping (counted). */
+int pb_workers_submit(pb_workers *w, pb_job *job);
 /* True when a submit would be refused right now (single-producer callers can trust it). */
 bool pb_workers_full(pb_workers *w);
 /* Jobs queued or running. */
 size_t pb_workers_pending(pb_workers *w);
-/* Runs every queued job to completion, then stops and joins the threads. NULL-safe. */
+void pb_workers_stats_get(pb_workers *w, pb_workers_stats *out);
+/* Runs every queued job to completion (an accepted job always runs), then stops and joins. NULL-safe. */
 void pb_workers_free(pb_workers *w);
 
 #endif

@@ -29,6 +29,7 @@ typedef struct pb_services {
 
 enum {
 	PB_SVC_ENGINE_OPTIONAL = 1u << 0, /* a deploy engine that cannot be set up is logged, not fatal */
+	PB_SVC_NO_ENGINE = 1u << 1,       /* this worker never deploys (the Slack poster) */
 };
 
 /*

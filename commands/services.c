@@ -21,6 +21,8 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 	r = pb_store_open(cfg->storage_path, &svc->store, err);
 	if (r)
 		return r;
+	if (flags & PB_SVC_NO_ENGINE)
+		return 0;
 	pb_err_init(&e);
 	r = pb_engine_new(cfg, &svc->engine, &e);
 	if (r && (flags & PB_SVC_ENGINE_OPTIONAL)) {

@@ -126,14 +126,9 @@ static const pb_clock_ops fake_ops = { fake_wall_ms, fake_mono_ms, fake_sleep_ms
 
 void pb_fake_clock_init(pb_fake_clock *fc, int64_t wall_ms)
 {
-	pthread_condattr_t ca;
-
 	fc->clock.ops = &fake_ops;
 	pthread_mutex_init(&fc->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fc->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	pb_cond_init_mono(&fc->cond);
 	fc->wall_ms = wall_ms;
 	fc->mono_ms = 1000000; /* any positive origin: monotonic values are only compared */
 	fc->gated = false;
@@ -188,21 +183,43 @@ void pb_fake_clock_open_gate(pb_fake_clock *fc)
 
 bool pb_fake_clock_wait_sleepers(pb_fake_clock *fc, int n, int timeout_ms)
 {
-	struct timespec until;
+	int64_t deadline = pb_clock_mono_ms(NULL) + timeout_ms;
 	bool ok;
 
+	pthread_mutex_lock(&fc->lock);
+	while (fc->sleepers < n) {
+		int64_t left = deadline - pb_clock_mono_ms(NULL);
+
+		if (left <= 0 || pb_cond_wait_ms(&fc->cond, &fc->lock, (long)left) == ETIMEDOUT)
+			break;
+	}
+	ok = fc->sleepers >= n;
+	pthread_mutex_unlock(&fc->lock);
+	return ok;
+}
+
+void pb_cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+int pb_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, long ms)
+{
+	struct timespec until;
+
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ms < 0)
+		ms = 0;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&fc->lock);
-	while (fc->sleepers < n)
-		if (pthread_cond_timedwait(&fc->cond, &fc->lock, &until) == ETIMEDOUT)
-			break;
-	ok = fc->sleepers >= n;
-	pthread_mutex_unlock(&fc->lock);
-	return ok;
+	return pthread_cond_timedwait(c, m, &until);
 }

@@ -71,4 +71,12 @@ void pb_fake_clock_open_gate(pb_fake_clock *fc);
 /* Waits (real time, bounded by timeout_ms) until at least n threads block on the gate. */
 bool pb_fake_clock_wait_sleepers(pb_fake_clock *fc, int n, int timeout_ms);
 
+/*
+ * Timed condition waits on CLOCK_MONOTONIC (a wall-clock jump neither cuts a
+ * wait short nor stretches it): init the condvar with pb_cond_init_mono, then
+ * pb_cond_wait_ms waits at most ms (real time). Returns 0 or ETIMEDOUT.
+ */
+void pb_cond_init_mono(pthread_cond_t *c);
+int pb_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, long ms);
+
 #endif

@@ -202,6 +202,7 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	CURLcode rc;
 	const char *method;
 	double secs = 0;
+	long sent = 0;
 	int r;
 
 	if (!h || !req || !req->url || !resp)
@@ -214,6 +215,7 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	pb_buf_reset(&resp->headers);
 	resp->status = 0;
 	resp->total_ms = 0;
+	resp->maybe_sent = false;
 
 	r = build_headers(req, &hdrs, err);
 	if (r != 0)
@@ -248,7 +250,9 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	resp->total_ms = secs * 1000.0;
+	resp->maybe_sent = sent > 0;
 	/* Drop the pointers into this call's stack before returning. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);

@@ -2,6 +2,7 @@
 #ifndef PB_HTTP_H
 #define PB_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pb_err.h"
@@ -39,6 +40,9 @@ typedef struct pb_http_resp {
 	pb_buf body;
 	pb_buf headers;              /* raw header block, lines "Name: value\r\n" */
 	double total_ms;
+	/* After a failure: true when request bytes went out, so the peer may have acted on it
+	 * (a timeout or reset after sending); false when it provably never left (DNS, connect, TLS). */
+	bool maybe_sent;
 } pb_http_resp;
 
 /* Initialises libcurl once per process (thread-safe, pthread_once); pb_http_new calls it.

@@ -46,6 +46,9 @@ typedef struct msg_rec {
 	char channel[32];
 	char ts[32];
 	bool parent;            /* not a thread reply: a valid thread_ts */
+	char thread_ts[32];     /* the parent's ts for a reply */
+	char *text;
+	char *metadata;         /* JSON of the message's metadata, NULL without */
 } msg_rec;
 
 typedef struct rate_limit {
@@ -68,6 +71,7 @@ typedef struct pss {
 	int retry_after;
 	bool is_ws;
 	bool responded;         /* this request was answered (BODY_COMPLETION may follow a 0-byte POST) */
+	bool lose;              /* processed, but the connection closes without the reply */
 	fconn *conn;
 } pss;
 
@@ -86,6 +90,8 @@ struct fake_slack {
 	int nchannels;
 	rate_limit limits[FAKE_MAX_LIMITS];
 	int nlimits;
+	rate_limit losses[FAKE_MAX_LIMITS];  /* count = replies still to lose for that method */
+	int nlosses;
 	fconn conns[FAKE_MAX_CONNS];
 	int hellos;
 	int ticket;
@@ -99,6 +105,7 @@ struct fake_slack {
 	msg_rec *msgs;
 	size_t nmsgs, capmsgs;
 	unsigned ts_seq;
+	unsigned ts_base;       /* wall-clock seconds at start: message ts look like Slack's (epoch.micro) */
 	lws_sorted_usec_list_t tick;
 };
 
@@ -323,7 +330,7 @@ static msg_rec *msg_find(fake_slack *f, const char *channel, const char *ts)
 static void new_ts(fake_slack *f, char *out, size_t size)
 {
 	f->ts_seq++;
-	snprintf(out, size, "%u.%06u", 1700000000u + f->ts_seq / 1000000u, f->ts_seq % 1000000u);
+	snprintf(out, size, "%u.%06u", f->ts_base + f->ts_seq / 1000000u, f->ts_seq % 1000000u);
 }
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -391,6 +398,64 @@ static bool blocks_valid(const cJSON *blocks)
 	return true;
 }
 
+/* A message as conversations.* list it; metadata only when asked for (include_all_metadata). */
+static void add_listed(cJSON *arr, const msg_rec *m, bool with_metadata)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "type", "message");
+	cJSON_AddStringToObject(o, "text", m->text ? m->text : "");
+	cJSON_AddStringToObject(o, "ts", m->ts);
+	if (m->thread_ts[0] || m->parent)
+		cJSON_AddStringToObject(o, "thread_ts", m->thread_ts[0] ? m->thread_ts : m->ts);
+	if (with_metadata && m->metadata)
+		cJSON_AddItemToObject(o, "metadata", cJSON_Parse(m->metadata));
+	cJSON_AddItemToArray(arr, o);
+}
+
+/* Slack's boolean arguments arrive as "true"/"1" in forms or as JSON booleans. */
+static bool arg_true(const cJSON *req, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+	return cJSON_IsTrue(v) || (cJSON_IsString(v) && (!strcmp(v->valuestring, "true") || !strcmp(v->valuestring, "1")));
+}
+
+/* conversations.history (top-level messages, newest first) and conversations.replies (a thread, oldest first). */
+static const char *read_call(fake_slack *f, const char *method, const cJSON *req, cJSON *reply)
+{
+	const char *channel = jstr(req, "channel");
+	const char *oldest_s = jstr(req, "oldest");
+	double oldest = oldest_s ? strtod(oldest_s, NULL) : 0;
+	bool md = arg_true(req, "include_all_metadata");
+	cJSON *arr;
+
+	if (!channel || !channel_known(f, channel))
+		return "channel_not_found";
+	arr = cJSON_AddArrayToObject(reply, "messages");
+	if (!strcmp(method, "conversations.history")) {
+		for (size_t i = f->nmsgs; i-- > 0;)
+			if (!strcmp(f->msgs[i].channel, channel) && f->msgs[i].parent &&
+			    strtod(f->msgs[i].ts, NULL) > oldest)
+				add_listed(arr, &f->msgs[i], md);
+	} else {
+		const char *ts = jstr(req, "ts");
+		msg_rec *parent = ts ? msg_find(f, channel, ts) : NULL;
+
+		if (!ts)
+			return "invalid_arguments";
+		if (!parent)
+			return "thread_not_found";
+		add_listed(arr, parent, md);
+		for (size_t i = 0; i < f->nmsgs; i++)
+			if (!strcmp(f->msgs[i].channel, channel) && !strcmp(f->msgs[i].thread_ts, ts) &&
+			    strtod(f->msgs[i].ts, NULL) > oldest)
+				add_listed(arr, &f->msgs[i], md);
+	}
+	cJSON_AddBoolToObject(reply, "has_more", false);
+	return NULL;
+}
+
 /* Fills `reply` for one chat.* call; returns the error code or NULL when ok. */
 static const char *chat_call(fake_slack *f, const char *method, const cJSON *req, cJSON *reply,
 			     char *ts_out, size_t ts_size)
@@ -408,6 +473,8 @@ static const char *chat_call(fake_slack *f, const char *method, const cJSON *req
 		const char *thread_ts = jstr(req, "thread_ts");
 		msg_rec *m;
 
+		const cJSON *md = cJSON_GetObjectItemCaseSensitive(req, "metadata");
+
 		if (!text && !blocks)
 			return "no_text";
 		if (thread_ts) {
@@ -416,12 +483,20 @@ static const char *chat_call(fake_slack *f, const char *method, const cJSON *req
 			if (!parent || !parent->parent)
 				return "thread_not_found";
 		}
+		/* Slack: metadata is {event_type: string, event_payload: object} */
+		if (md && (!cJSON_IsObject(md) || !jstr(md, "event_type") ||
+			   !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(md, "event_payload"))))
+			return "invalid_metadata_format";
 		new_ts(f, ts, sizeof(ts));
 		f->msgs = grow(f->msgs, &f->capmsgs, f->nmsgs, sizeof(*f->msgs));
 		m = &f->msgs[f->nmsgs++];
+		memset(m, 0, sizeof(*m));
 		snprintf(m->channel, sizeof(m->channel), "%s", channel);
 		snprintf(m->ts, sizeof(m->ts), "%s", ts);
 		m->parent = !thread_ts;
+		snprintf(m->thread_ts, sizeof(m->thread_ts), "%s", thread_ts ? thread_ts : "");
+		m->text = strdup(text ? text : "");
+		m->metadata = md ? cJSON_PrintUnformatted(md) : NULL;
 		cJSON_AddStringToObject(reply, "channel", channel);
 		cJSON_AddStringToObject(reply, "ts", ts);
 		cJSON *msg = cJSON_AddObjectToObject(reply, "message");
@@ -523,7 +598,7 @@ static void http_respond(fake_slack *f, pss *p)
 	fake_slack_call *call;
 	char ts[32] = "";
 	char *json;
-	bool is_open, is_chat;
+	bool is_open, is_chat, is_read;
 
 	if (p->responded)
 		return;
@@ -550,7 +625,8 @@ static void http_respond(fake_slack *f, pss *p)
 	is_open = !strcmp(method, "apps.connections.open");
 	is_chat = !strcmp(method, "chat.postMessage") || !strcmp(method, "chat.update") ||
 		  !strcmp(method, "chat.postEphemeral");
-	if (!is_open && !is_chat && strcmp(method, "auth.test")) {
+	is_read = !strcmp(method, "conversations.history") || !strcmp(method, "conversations.replies");
+	if (!is_open && !is_chat && !is_read && strcmp(method, "auth.test")) {
 		error = "unknown_method";
 		goto done;
 	}
@@ -593,7 +669,13 @@ static void http_respond(fake_slack *f, pss *p)
 		error = "invalid_json";
 		goto done;
 	}
-	error = chat_call(f, method, req, reply, ts, sizeof(ts));
+	error = is_read ? read_call(f, method, req, reply) : chat_call(f, method, req, reply, ts, sizeof(ts));
+	for (int i = 0; i < f->nlosses; i++) {
+		if (!strcmp(f->losses[i].method, method) && f->losses[i].count > 0) {
+			f->losses[i].count--;
+			p->lose = true; /* done, and the caller will never know */
+		}
+	}
 done:
 	cJSON_AddBoolToObject(reply, "ok", error == NULL);
 	if (error)
@@ -627,6 +709,8 @@ static int http_write(struct lws *wsi, pss *p)
 
 	if (!p->resp)
 		return 0;
+	if (p->lose)
+		return -1; /* close without a byte of reply: an unknown outcome for the client */
 	if (lws_add_http_common_headers(wsi, (unsigned)p->status, "application/json; charset=utf-8",
 					p->resp_len, &q, end))
 		return 1;
@@ -955,6 +1039,12 @@ int fake_slack_start_tls(const char *app_token, const char *bot_token, const cha
 	snprintf(f->channels[1], sizeof(f->channels[1]), "C0OTHER");
 	f->nchannels = 2;
 	f->redeliver = true;
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		f->ts_base = (unsigned)now.tv_sec;
+	}
 	if (server_up(f)) {
 		fake_slack_free(f);
 		return -1;
@@ -1018,6 +1108,10 @@ void fake_slack_free(fake_slack *f)
 	free(f->envs);
 	free(f->acks);
 	free(f->calls);
+	for (size_t i = 0; i < f->nmsgs; i++) {
+		free(f->msgs[i].text);
+		free(f->msgs[i].metadata);
+	}
 	free(f->msgs);
 	pthread_cond_destroy(&f->changed);
 	pthread_mutex_destroy(&f->lock);
@@ -1353,6 +1447,25 @@ static bool pred_acked(fake_slack *f, const void *arg)
 bool fake_slack_wait_acked_envelopes(fake_slack *f, size_t n, int timeout_ms)
 {
 	return wait_until(f, pred_acked, &n, timeout_ms);
+}
+
+void fake_slack_lose_replies(fake_slack *f, const char *method, int count)
+{
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->nlosses; i++) {
+		if (!strcmp(f->losses[i].method, method)) {
+			f->losses[i].count = count;
+			pthread_mutex_unlock(&f->lock);
+			return;
+		}
+	}
+	if (f->nlosses < FAKE_MAX_LIMITS) {
+		rate_limit *l = &f->losses[f->nlosses++];
+
+		snprintf(l->method, sizeof(l->method), "%s", method);
+		l->count = count;
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int retry_after_s)

@@ -10,6 +10,8 @@
  * An lws server on 127.0.0.1 (port 0 → kernel-chosen) in its own thread:
  *   POST /api/apps.connections.open   Bearer <app token>  → {"ok":true,"url":"ws://…/link/?ticket=…"}
  *   POST /api/auth.test|chat.postMessage|chat.update|chat.postEphemeral  Bearer <bot token>
+ *   POST /api/conversations.history|conversations.replies (form or JSON; include_all_metadata
+ *        returns the metadata {event_type, event_payload} a chat.postMessage carried)
  * Auth failures are HTTP 200 ok:false (not_authed / invalid_auth /
  * not_allowed_token_type); JSON bodies are checked as Slack does
  * (channel_not_found, no_text, thread_not_found for a ts that is not a parent,
@@ -86,6 +88,9 @@ bool fake_slack_wait_acked_envelopes(fake_slack *f, size_t n, int timeout_ms);
 
 /* Web API side. */
 void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int retry_after_s);
+/* The next `count` calls of `method` are carried out (a post is posted) but the connection
+ * closes before any reply byte: the client cannot know the outcome. */
+void fake_slack_lose_replies(fake_slack *f, const char *method, int count);
 size_t fake_slack_call_count(fake_slack *f, const char *method, bool ok_only);
 bool fake_slack_wait_calls(fake_slack *f, const char *method, size_t n, int timeout_ms);
 /* Copy of call #idx (0-based, counting only `method`; NULL = any); false if absent.

@@ -41,8 +41,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* min_post_interval_ms of the next bot (each Criterion test runs in its own process). */
+/* min_post_interval_ms and required approvals of the next bot (each Criterion test runs in its own process). */
 static int post_interval_ms;
+static int required_approvals = 1;
 
 static void write_config(bot *b, int workers, const char *check_argv, const char *ca_file)
 {
@@ -61,15 +62,16 @@ static void write_config(bot *b, int workers, const char *check_argv, const char
 		" \"workers\": %d,\n"
 		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
 		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
+		"            \"U0ERIN\": {\"name\": \"Erin\", \"roles\": [\"approver\"]},\n"
 		"            \"U0CAROL\": {\"name\": \"Carol\", \"roles\": [\"admin\"]}},\n"
-		" \"policy\": {\"required_approvals\": 1, \"self_approval\": false, \"required_checks\": [\"tests\"]},\n"
+		" \"policy\": {\"required_approvals\": %d, \"self_approval\": false, \"required_checks\": [\"tests\"]},\n"
 		" \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core\", \"stage\": \"development\",\n"
 		"   \"workdir\": \"%s\", \"revision\": {\"value\": \"neo4j-5.13.0\"},\n"
 		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": %s}],\n"
 		"   \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}}}]\n"
 		"}\n",
 		b->dir, fake_slack_api_url(b->fake), post_interval_ms, ca_file ? ", \"ca_file\": \"" : "", ca_file ? ca_file : "",
-		ca_file ? "\"" : "", workers, b->dir, check_argv);
+		ca_file ? "\"" : "", workers, required_approvals, b->dir, check_argv);
 	fclose(f);
 }
 
@@ -281,64 +283,40 @@ static bool wait_matching(bot *b, const char *method, const char *needle, size_t
 }
 
 /*
- * Runs "validate neo4j" as Alice until it replies in the thread `ts`: the
- * request that just opened the thread may still hold the component lock, and
- * then the bot answers "busy" to her (which is the documented behaviour).
+ * One click, no retries: the component lock is only held while a handler
+ * touches storage (cards go out through the poster afterwards), so a click
+ * right after another command waits its turn instead of being told "busy".
  */
-/* Clicks approve as `user` until `method` records a body with `needle` (retrying on "busy"). */
 static char last_click[64], last_action_ts[32];
+static int nclicks;
 
-static void click_action_until(bot *b, const char *user, const char *ts, const char *action_id,
-			       const char *method, const char *needle, const char *tag)
+static void click_once(bot *b, const char *user, const char *ts, const char *action_id, const char *method,
+		       const char *needle)
 {
-	char *id = last_click, *action_ts = last_action_ts;
+	size_t busy = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy");
 
-	for (int attempt = 0; attempt < 20; attempt++) {
-		size_t busy = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy");
-		int64_t deadline = now_ms() + WAIT_MS;
-
-		snprintf(id, sizeof(last_click), "env-%s-%d", tag, attempt);
-		snprintf(action_ts, sizeof(last_action_ts), "17000002%02d.000001", attempt);
-		cr_assert_gt(fake_slack_send_action(b->fake, id, user, CHANNEL, ts, action_id, "neo4j",
-						    action_ts), 0);
-		cr_assert(fake_slack_wait_ack(b->fake, id, WAIT_MS, NULL));
-		while (now_ms() < deadline) {
-			if (fake_slack_calls_matching(b->fake, method, needle) >= 1)
-				return;
-			if (fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy") > busy)
-				break;
-			sleep_poll();
-		}
-	}
-	cr_assert_fail("clicking %s as %s never produced %s", action_id, user, needle);
+	snprintf(last_click, sizeof(last_click), "env-click-%d", nclicks);
+	snprintf(last_action_ts, sizeof(last_action_ts), "17000002%02d.000001", nclicks++);
+	cr_assert_gt(fake_slack_send_action(b->fake, last_click, user, CHANNEL, ts, action_id, "neo4j",
+					    last_action_ts), 0);
+	cr_assert(fake_slack_wait_ack(b->fake, last_click, WAIT_MS, NULL));
+	cr_assert(wait_matching(b, method, needle, 1, WAIT_MS), "clicking %s as %s never produced %s",
+		  action_id, user, needle);
+	cr_expect_eq(fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy"), busy,
+		     "a click was answered busy");
 }
 
-static void click_until(bot *b, const char *user, const char *ts, const char *method, const char *needle,
-			const char *tag)
-{
-	click_action_until(b, user, ts, "approve:0", method, needle, tag);
-}
-
+/* "validate neo4j" as Alice, once: it must reply in the thread `ts`, never "busy". */
 static void validate_in_thread(bot *b, const char *ts)
 {
-	char needle[64], id[64];
+	size_t busy = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy");
+	char needle[64];
 
 	snprintf(needle, sizeof(needle), "\"thread_ts\":\"%s\"", ts);
-	for (int attempt = 0; attempt < 20; attempt++) {
-		size_t busy = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy");
-		int64_t deadline = now_ms() + WAIT_MS;
-
-		snprintf(id, sizeof(id), "env-validate-%d", attempt);
-		run_slash(b, id, "U0ALICE", "validate neo4j");
-		while (now_ms() < deadline) {
-			if (fake_slack_calls_matching(b->fake, "chat.postMessage", needle) >= 1)
-				return;
-			if (fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy") > busy)
-				break;
-			sleep_poll();
-		}
-	}
-	cr_assert_fail("validation never replied in the thread");
+	run_slash(b, "env-validate", "U0ALICE", "validate neo4j");
+	cr_assert(wait_matching(b, "chat.postMessage", needle, 1, WAIT_MS), "validation never replied in the thread");
+	cr_expect_eq(fake_slack_calls_matching(b->fake, "chat.postEphemeral", "busy"), busy,
+		     "validate was answered busy");
 }
 
 Test(slack_e2e, slash_command_is_acked_and_answered_to_the_caller, .timeout = 90)
@@ -394,11 +372,11 @@ Test(slack_e2e, approve_button_follows_the_approval_rules, .timeout = 120)
 	validate_in_thread(&b, ts);
 
 	/* Self-approval by the requester's click is refused, to her only. */
-	click_until(&b, "U0ALICE", ts, "chat.postEphemeral", "cannot approve", "self");
+	click_once(&b, "U0ALICE", ts, "approve:0", "chat.postEphemeral", "cannot approve");
 	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by"), 0);
 
 	/* Bob approves with the button: the clicked card says so. */
-	click_until(&b, "U0BOB", ts, "chat.update", "Approved by <@U0BOB>", "bob");
+	click_once(&b, "U0BOB", ts, "approve:0", "chat.update", "Approved by <@U0BOB>");
 	/* A redelivered click (the same envelope id again) is acked and runs once. */
 	{
 		size_t acks = fake_slack_ack_count(b.fake);
@@ -434,7 +412,7 @@ Test(slack_e2e, reject_button_rejects_and_removes_the_buttons, .timeout = 120)
 	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
 	cr_assert(parent_ts(&b, ts, sizeof(ts)));
 	validate_in_thread(&b, ts);
-	click_action_until(&b, "U0BOB", ts, "reject:1", "chat.update", "Rejected by <@U0BOB>", "rej");
+	click_once(&b, "U0BOB", ts, "reject:1", "chat.update", "Rejected by <@U0BOB>");
 	for (size_t i = 0; fake_slack_call_get(b.fake, "chat.update", i, &c); i++) {
 		if (strstr(c.body, "Rejected by <@U0BOB>")) {
 			found = true;
@@ -582,10 +560,20 @@ Test(slack_e2e, full_queue_answers_busy_to_the_caller, .timeout = 180)
 	bot b;
 	const int n = 300;
 	size_t busy = 0, answered;
-	char id[64];
+	char id[64], gate_dir[64], gate[96], argv[160];
+	int fd;
 
-	/* One worker held by a slow validation: the job queue (256) fills up. */
-	bot_start_full(&b, APP_TOKEN, 1, "[\"sleep\", \"3\"]");
+	/*
+	 * One worker held by a validation that waits on a gate the test opens: the
+	 * check is `cat FIFO`, blocked until the test opens the FIFO's write end.
+	 * Meanwhile the job queue (256) fills up.
+	 */
+	snprintf(gate_dir, sizeof(gate_dir), "/tmp/pb-gate-XXXXXX");
+	cr_assert_not_null(mkdtemp(gate_dir));
+	snprintf(gate, sizeof(gate), "%s/gate", gate_dir);
+	cr_assert_eq(mkfifo(gate, 0600), 0);
+	snprintf(argv, sizeof(argv), "[\"cat\", \"%s\"]", gate);
+	bot_start_full(&b, APP_TOKEN, 1, argv);
 	cr_assert(fake_slack_wait_hellos(b.fake, 1, WAIT_MS), "the bot never connected");
 	run_slash(&b, "env-slow-req", "U0ALICE", "request neo4j staging");
 	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
@@ -613,11 +601,97 @@ Test(slack_e2e, full_queue_answers_busy_to_the_caller, .timeout = 180)
 	}
 	cr_expect_gt(busy, 0, "a full queue must answer busy");
 	cr_expect_lt(busy, (size_t)n);
+	/* Open the gate: the validation ends, the worker drains the queue. */
+	fd = open(gate, O_WRONLY); /* blocks until `cat` has the FIFO open */
+	cr_assert_geq(fd, 0);
+	close(fd);
+	unlink(gate);
+	rmdir(gate_dir);
 	/* Every command that was not answered busy runs. */
 	answered = (size_t)n - busy;
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", answered, 120000),
 		  "only %zu of %zu accepted commands answered",
 		  fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\""), answered);
+	bot_finish(&b, true);
+}
+
+/* Number of ok chat.postMessage calls in the thread `ts`. */
+static size_t thread_posts(bot *b, const char *ts)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "\"thread_ts\":\"%s\"", ts);
+	return fake_slack_calls_matching(b->fake, "chat.postMessage", needle);
+}
+
+Test(slack_e2e, two_approvers_clicking_at_once_both_succeed, .timeout = 120)
+{
+	bot b;
+	char ts[32];
+
+	required_approvals = 2;
+	bot_start(&b);
+	run_slash(&b, "env-req-two", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
+	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	validate_in_thread(&b, ts);
+	/* both clicks are in flight together: one waits for the other's lock, neither is refused */
+	cr_assert_gt(fake_slack_send_action(b.fake, "env-two-bob", "U0BOB", CHANNEL, ts, "approve:0", "neo4j",
+					    "1700000301.000001"), 0);
+	cr_assert_gt(fake_slack_send_action(b.fake, "env-two-erin", "U0ERIN", CHANNEL, ts, "approve:0", "neo4j",
+					    "1700000302.000001"), 0);
+	cr_assert(wait_matching(&b, "chat.update", "Approved by <@U0BOB>", 1, WAIT_MS), "Bob's click failed");
+	cr_assert(wait_matching(&b, "chat.update", "Approved by <@U0ERIN>", 1, WAIT_MS), "Erin's click failed");
+	cr_assert(wait_matching(&b, "chat.postMessage", "(2/2)", 1, WAIT_MS), "the second approval did not approve");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "busy"), 0);
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "U0BOB"), 0, "Bob got an error");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "U0ERIN"), 0, "Erin got an error");
+	bot_finish(&b, true);
+}
+
+/*
+ * With a 3 s pacing interval the poster holds the channel's next post for
+ * seconds. Validate and approve (both take the component lock) still run to
+ * the end in that window — their state is visible to status — while their
+ * thread cards wait: the lock is not held across the poster's sleep. Then the
+ * cards arrive, in the order they were emitted.
+ */
+Test(slack_e2e, the_lock_is_not_held_while_the_poster_waits, .timeout = 120)
+{
+	bot b;
+	char ts[32];
+	fake_slack_call c;
+	int validated = -1, approved = -1, k = 0;
+
+	post_interval_ms = 3000;
+	bot_start(&b);
+	run_slash(&b, "env-lk-req", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
+	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	run_slash(&b, "env-lk-val", "U0ALICE", "validate neo4j");
+	run_slash(&b, "env-lk-app", "U0BOB", "approve neo4j");
+	/* status is read-only and may overtake them on another worker: ask until it says approved */
+	for (int i = 0; i < 20 && !fake_slack_calls_matching(b.fake, "chat.postEphemeral", "approved"); i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "env-lk-st-%d", i);
+		run_slash(&b, id, "U0CAROL", "status neo4j");
+		cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", (size_t)i + 1, WAIT_MS));
+	}
+	cr_assert_gt(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "approved"), 0,
+		     "validate and approve did not both finish while their cards waited");
+	cr_expect_eq(thread_posts(&b, ts), 0, "the paced thread cards were already posted: nothing proven");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "busy"), 0);
+	/* the cards arrive later, in emission order */
+	cr_assert(wait_matching(&b, "chat.postMessage", "Approved", 1, 60000), "approval card never posted");
+	for (size_t i = 0; fake_slack_call_get(b.fake, "chat.postMessage", i, &c); i++, k++) {
+		if (validated < 0 && strstr(c.body, "Validation passed"))
+			validated = k;
+		if (approved < 0 && strstr(c.body, "Approved"))
+			approved = k;
+		fake_slack_call_deinit(&c);
+	}
+	cr_expect(validated >= 0 && approved > validated, "validation #%d, approval #%d", validated, approved);
 	bot_finish(&b, true);
 }
 

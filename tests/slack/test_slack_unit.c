@@ -313,45 +313,113 @@ typedef struct gate {
 	pthread_cond_t cond;
 	bool open;
 	int ran;
+	int freed;
+	int order[16];
 } gate;
 
-static void gated_run(void *ud, void *state, void *job)
-{
-	gate *g = ud;
+typedef struct gated_job {
+	pb_job job;
+	gate *g;
+	int n;
+} gated_job;
 
+static void gated_run(pb_job *job, void *state)
+{
+	gated_job *j = (gated_job *)job;
+	gate *g = j->g;
+
+	(void)state;
 	pthread_mutex_lock(&g->lock);
 	while (!g->open)
 		pthread_cond_wait(&g->cond, &g->lock);
+	if (g->ran < 16)
+		g->order[g->ran] = j->n;
 	g->ran++;
 	pthread_mutex_unlock(&g->lock);
-	free(job);
+}
+
+static void gated_free(pb_job *job)
+{
+	gated_job *j = (gated_job *)job;
+
+	pthread_mutex_lock(&j->g->lock);
+	j->g->freed++;
+	pthread_mutex_unlock(&j->g->lock);
+	free(j);
+}
+
+static gated_job *gated_new(gate *g, int n)
+{
+	gated_job *j = calloc(1, sizeof(*j));
+
+	cr_assert_not_null(j);
+	j->job.run = gated_run;
+	j->job.free = gated_free;
+	j->g = g;
+	j->n = n;
+	return j;
+}
+
+static void gate_open(gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = true;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
 }
 
 Test(slack_workers, full_queue_is_busy_and_free_drains)
 {
-	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0 };
-	pb_workers_ops ops = { NULL, gated_run, NULL, &g };
+	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test" };
+	pb_workers_stats st;
 	pb_workers *w;
 	int accepted = 0;
 
 	cr_assert_eq(pb_workers_new(1, 3, &ops, &w), 0);
 	/* One job may be taken by the (blocked) worker, three more fill the queue. */
 	for (int i = 0; i < 10; i++) {
-		void *job = malloc(1);
+		gated_job *job = gated_new(&g, i);
 
-		if (pb_workers_submit(w, job) == 0)
+		if (pb_workers_submit(w, &job->job) == 0) {
 			accepted++;
-		else
-			free(job);
+		} else {
+			cr_assert_eq(pb_workers_submit(w, &job->job), PB_E_BUSY, "a refused job stays the caller's");
+			gated_free(&job->job);
+		}
 	}
 	cr_assert(accepted >= 3 && accepted <= 4, "accepted %d", accepted);
 	cr_assert(pb_workers_full(w));
-	pthread_mutex_lock(&g.lock);
-	g.open = true;
-	pthread_cond_broadcast(&g.cond);
-	pthread_mutex_unlock(&g.lock);
+	pb_workers_stats_get(w, &st);
+	cr_expect_eq(st.submitted, (uint64_t)accepted);
+	cr_expect_eq(st.refused, (uint64_t)(20 - 2 * accepted), "every refusal is counted");
+	cr_expect_eq(st.capacity, 3);
+	gate_open(&g);
 	pb_workers_free(w);
-	cr_assert_eq(g.ran, accepted);
+	cr_assert_eq(g.ran, accepted, "free runs every accepted job");
+	cr_assert_eq(g.freed, 10, "every job is freed exactly once (run or refused)");
+	for (int i = 0; i < accepted; i++)
+		cr_expect_eq(g.order[i], i, "one worker runs jobs in submission order");
+}
+
+Test(slack_workers, two_pools_do_not_wait_for_each_other)
+{
+	gate slow = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
+	gate fast = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, true, 0, 0, { 0 } };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test" };
+	pb_workers *a, *b;
+
+	cr_assert_eq(pb_workers_new(1, 4, &ops, &a), 0);
+	cr_assert_eq(pb_workers_new(1, 4, &ops, &b), 0);
+	/* a's only worker is stuck on a closed gate; b still runs its job to the end */
+	cr_assert_eq(pb_workers_submit(a, &gated_new(&slow, 1)->job), 0);
+	cr_assert_eq(pb_workers_submit(b, &gated_new(&fast, 2)->job), 0);
+	pb_workers_free(b);
+	cr_expect_eq(fast.ran, 1);
+	cr_expect_eq(slow.ran, 0, "the slow pool is still waiting");
+	gate_open(&slow);
+	pb_workers_free(a);
+	cr_expect_eq(slow.ran, 1);
 }
 
 /* ---- pacing and the Web API against the fake ---- */
@@ -395,7 +463,9 @@ Test(slack_web, calls_check_auth_ok_and_rate_limits)
 	pb_err_init(&e);
 	cr_assert_eq(pb_slack_web_call(&web, "chat.postMessage", body, "C0PROMO", &resp, code, sizeof(code), &e), 0,
 		     "%s", pb_err_text(&e));
-	cr_assert_str_eq(cJSON_GetObjectItem(resp, "ts")->valuestring, "1700000000.000001");
+	/* Slack's ts: epoch seconds "." microsecond-ish sequence */
+	cr_assert_gt(strtod(cJSON_GetObjectItem(resp, "ts")->valuestring, NULL), 1700000000.0);
+	cr_assert_not_null(strstr(cJSON_GetObjectItem(resp, "ts")->valuestring, ".000001"));
 	cJSON_Delete(resp);
 
 	pb_err_init(&e);

@@ -1,0 +1,265 @@
+/* test_slack_poster.c — the outbound queue against the fake Slack: order, pacing, 429, unknown outcomes, threads. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_slack.h"
+#include "pb_config.h"
+#include "pb_store.h"
+#include "pb_str.h"
+#include "slack_poster.h"
+
+#define APP_TOKEN "xapp-1-A0FAKE-test-app-token"
+#define BOT_TOKEN "xoxb-0000-test-bot-token"
+#define IDLE_MS 20000
+
+static fake_slack *F;
+static pb_config *CFG;
+static char DIR_[64];
+
+static void setup(void)
+{
+	char json[1024], db[128];
+	pb_problems probs = { 0 };
+	int r;
+
+	snprintf(DIR_, sizeof(DIR_), "/tmp/promobot-poster-XXXXXX");
+	cr_assert_not_null(mkdtemp(DIR_));
+	snprintf(db, sizeof(db), "%s/promobot.db", DIR_);
+	snprintf(json, sizeof(json),
+		 "{\"storage\": {\"path\": \"%s\"},"
+		 " \"chat\": {\"platform\": \"slack\", \"slack\": {\"channel\": \"C0PROMO\"}},"
+		 " \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\"]}},"
+		 " \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"stage\": \"development\","
+		 "   \"revision\": {\"value\": \"v1\"}, \"checks\": []}]}",
+		 db);
+	r = pb_config_parse(json, strlen(json), DIR_, &CFG, &probs);
+	for (size_t i = 0; i < probs.count; i++)
+		fprintf(stderr, "poster test config: %s\n", probs.items[i]);
+	pb_problems_deinit(&probs);
+	cr_assert_eq(r, 0, "test config invalid");
+	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &F), 0);
+}
+
+static void teardown(void)
+{
+	char path[160];
+	const char *files[] = { "promobot.db", "promobot.db-wal", "promobot.db-shm" };
+
+	fake_slack_free(F);
+	pb_config_free(CFG);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", DIR_, files[i]);
+		unlink(path);
+	}
+	rmdir(DIR_);
+}
+
+TestSuite(slack_poster, .init = setup, .fini = teardown, .timeout = 60);
+
+static pb_slack_poster *poster(long interval_ms)
+{
+	pb_slack_poster_cfg pc = { 0 };
+	pb_slack_poster *p;
+	pb_err e;
+
+	pc.cfg = CFG;
+	pc.api_url = fake_slack_api_url(F);
+	pc.bot_token = BOT_TOKEN;
+	pc.min_interval_ms = interval_ms;
+	pc.capacity = 64;
+	pc.timeout_ms = 5000;
+	pb_err_init(&e);
+	cr_assert_eq(pb_slack_poster_new(&pc, &p, &e), 0, "%s", pb_err_text(&e));
+	return p;
+}
+
+static cJSON *text_body(const char *text)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "text", text);
+	return b;
+}
+
+static void submit(pb_slack_poster *p, pb_post_kind kind, const char *channel, const char *text, int64_t promo)
+{
+	pb_post *post = pb_post_new(kind, channel, text_body(text));
+
+	cr_assert_not_null(post);
+	pb_post_set_promotion(post, promo);
+	if (kind == PB_POST_EPHEMERAL)
+		pb_post_set_user(post, "U0ALICE");
+	cr_assert_eq(pb_slack_poster_submit(p, post), 0);
+}
+
+/* Index among ok chat.postMessage calls of the one whose body has `needle`; -1 when none. */
+static int ok_index(const char *method, const char *needle, fake_slack_call *out)
+{
+	fake_slack_call c;
+	int ok = 0;
+
+	for (size_t i = 0; fake_slack_call_get(F, method, i, &c); i++) {
+		bool hit = c.ok && strstr(c.body, needle);
+
+		if (hit && out)
+			*out = c;
+		else
+			fake_slack_call_deinit(&c);
+		if (hit)
+			return ok;
+		if (c.ok)
+			ok++;
+	}
+	return -1;
+}
+
+static int64_t at_of(const char *needle)
+{
+	fake_slack_call c;
+	int64_t at;
+
+	cr_assert_geq(ok_index("chat.postMessage", needle, &c), 0, "%s never posted", needle);
+	at = c.at_ms;
+	fake_slack_call_deinit(&c);
+	return at;
+}
+
+Test(slack_poster, keeps_order_per_channel_paces_it_and_lets_other_channels_pass)
+{
+	pb_slack_poster *p = poster(300);
+
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "a-1", 0);
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "a-2", 0);
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "a-3", 0);
+	submit(p, PB_POST_CHANNEL, "C0OTHER", "b-1", 0);
+	submit(p, PB_POST_CHANNEL, "C0OTHER", "b-2", 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS), "posts still queued");
+	pb_slack_poster_free(p, 0);
+	cr_assert_eq(fake_slack_call_count(F, "chat.postMessage", true), 5);
+	cr_expect_lt(ok_index("chat.postMessage", "a-1", NULL), ok_index("chat.postMessage", "a-2", NULL));
+	cr_expect_lt(ok_index("chat.postMessage", "a-2", NULL), ok_index("chat.postMessage", "a-3", NULL));
+	cr_expect_lt(ok_index("chat.postMessage", "b-1", NULL), ok_index("chat.postMessage", "b-2", NULL));
+	/* C0OTHER did not wait behind C0PROMO's pacing */
+	cr_expect_lt(ok_index("chat.postMessage", "b-1", NULL), ok_index("chat.postMessage", "a-2", NULL));
+	/* a channel's posts are spaced by the interval (minus network jitter) */
+	cr_expect_geq(at_of("a-2") - at_of("a-1"), 250, "a-1 → a-2 only %lld ms",
+		      (long long)(at_of("a-2") - at_of("a-1")));
+	cr_expect_geq(at_of("a-3") - at_of("a-2"), 250);
+	/* every post carries the metadata id that finds it again */
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "\"event_type\":\"promobot_post\""), 5);
+}
+
+Test(slack_poster, rate_limited_channel_waits_retry_after_while_others_go_on)
+{
+	pb_slack_poster *p = poster(0);
+	pb_slack_poster_stats st;
+
+	fake_slack_rate_limit(F, "chat.postMessage", 1, 1);
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "limited", 0);
+	submit(p, PB_POST_CHANNEL, "C0OTHER", "free", 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_stats_get(p, &st);
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(st.rate_limited, 1);
+	cr_expect_eq(st.posted, 2);
+	cr_expect_eq(fake_slack_call_count(F, "chat.postMessage", false), 3, "one 429, two posts");
+	cr_expect_lt(ok_index("chat.postMessage", "free", NULL), ok_index("chat.postMessage", "limited", NULL),
+		     "the other channel went first");
+	cr_expect_geq(at_of("limited") - at_of("free"), 500, "the limited channel honoured Retry-After: 1");
+}
+
+Test(slack_poster, unknown_outcome_is_looked_up_and_not_posted_twice)
+{
+	pb_slack_poster *p = poster(0);
+	pb_slack_poster_stats st;
+
+	fake_slack_lose_replies(F, "chat.postMessage", 1);
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "exactly-once", 0);
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "after-it", 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_stats_get(p, &st);
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "exactly-once"), 1, "posted twice");
+	cr_expect_geq(fake_slack_call_count(F, "conversations.history", true), 1, "no lookup before resending");
+	cr_expect_eq(fake_slack_calls_matching(F, "conversations.history", "include_all_metadata=true"),
+		     fake_slack_call_count(F, "conversations.history", false));
+	cr_expect_eq(st.recovered, 1);
+	cr_expect_eq(st.posted, 2);
+	cr_expect_lt(ok_index("chat.postMessage", "exactly-once", NULL), ok_index("chat.postMessage", "after-it", NULL),
+		     "the channel's order held through the lookup");
+}
+
+Test(slack_poster, unknown_ephemeral_outcome_is_not_resent)
+{
+	pb_slack_poster *p = poster(0);
+	pb_slack_poster_stats st;
+
+	fake_slack_lose_replies(F, "chat.postEphemeral", 1);
+	submit(p, PB_POST_EPHEMERAL, "C0PROMO", "just-for-alice", 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_stats_get(p, &st);
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postEphemeral", "just-for-alice"), 1);
+	cr_expect_eq(st.failed, 1, "given up, and counted");
+}
+
+Test(slack_poster, thread_posts_find_the_thread_their_open_post_created)
+{
+	pb_slack_poster *p;
+	pb_store *st;
+	pb_promotion pr;
+	fake_slack_call parent, reply, upd;
+	pb_err e;
+	char want[64];
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(pb_store_component_ensure(st, "neo4j", 0, 1795597200, &e), 0, "%s", pb_err_text(&e));
+	memset(&pr, 0, sizeof(pr));
+	pb_strlcpy(pr.component, "neo4j", sizeof(pr.component));
+	pr.target_stage = 1;
+	pb_strlcpy(pr.requester, "alice", sizeof(pr.requester));
+	pr.created_at = 1795597200;
+	cr_assert_eq(pb_store_promotion_insert(st, &pr, &e), 0, "%s", pb_err_text(&e));
+	p = poster(0);
+	submit(p, PB_POST_OPEN, "C0PROMO", "the-parent", pr.id);
+	submit(p, PB_POST_THREAD, "C0PROMO", "first-reply", pr.id);
+	submit(p, PB_POST_PARENT, "C0PROMO", "parent-v2", pr.id);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_free(p, 0);
+	cr_assert_geq(ok_index("chat.postMessage", "the-parent", &parent), 0);
+	cr_assert_geq(ok_index("chat.postMessage", "first-reply", &reply), 0);
+	cr_assert_geq(ok_index("chat.update", "parent-v2", &upd), 0);
+	snprintf(want, sizeof(want), "\"thread_ts\":\"%s\"", parent.ts);
+	cr_expect(strstr(reply.body, want), "reply not in the parent's thread: %s", reply.body);
+	snprintf(want, sizeof(want), "\"ts\":\"%s\"", parent.ts);
+	cr_expect(strstr(upd.body, want), "update not of the parent: %s", upd.body);
+	cr_assert_eq(pb_store_promotion_get(st, pr.id, &pr, &e), 0);
+	cr_expect_str_eq(pr.thread_ref, parent.ts, "the thread is stored with the promotion");
+	fake_slack_call_deinit(&parent);
+	fake_slack_call_deinit(&reply);
+	fake_slack_call_deinit(&upd);
+	pb_store_close(st);
+}
+
+Test(slack_poster, full_queue_refuses_and_counts)
+{
+	pb_slack_poster *p = poster(60000); /* one post per minute: the rest wait */
+	pb_slack_poster_stats st;
+	int refused = 0;
+
+	for (int i = 0; i < 70; i++) {
+		pb_post *post = pb_post_new(PB_POST_CHANNEL, "C0PROMO", text_body("flood"));
+
+		if (pb_slack_poster_submit(p, post) == PB_E_BUSY)
+			refused++;
+	}
+	pb_slack_poster_stats_get(p, &st);
+	cr_expect_geq(refused, 5, "capacity 64: some of 70 must be refused");
+	cr_expect_eq(st.dropped, (uint64_t)refused, "every refusal is counted");
+	pb_slack_poster_free(p, 0); /* what cannot be delivered now is dropped, not waited for */
+}
