@@ -22,11 +22,17 @@ static void text_emit(pb_sink *sink, const pb_card *card)
 	if (card->role == PB_THREAD_PARENT_UPDATE)
 		return;
 	pb_buf_init(&b);
+	if (ts->prefix)
+		pb_buf_puts(&b, ts->prefix);
 	pb_card_render_text(card, &b);
+	if (ts->lock)
+		pthread_mutex_lock(ts->lock);
 	fputs(pb_buf_str(&b), ts->out);
 	if (b.len && b.data[b.len - 1] != '\n')
 		fputc('\n', ts->out);
 	fflush(ts->out);
+	if (ts->lock)
+		pthread_mutex_unlock(ts->lock);
 	pb_buf_deinit(&b);
 }
 

@@ -2,6 +2,7 @@
 #ifndef PB_CONSOLE_H
 #define PB_CONSOLE_H
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "pb_cmd.h"
@@ -11,6 +12,8 @@
 typedef struct pb_text_sink {
 	pb_sink sink;
 	FILE *out;
+	pthread_mutex_t *lock;   /* optional: shared by every sink writing to `out` */
+	const char *prefix;      /* optional: printed before each card ("[promobot] " for system cards) */
 } pb_text_sink;
 
 void pb_text_sink_init(pb_text_sink *ts, FILE *out);

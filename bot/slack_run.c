@@ -33,6 +33,7 @@ typedef struct slack_app {
 	char *bot_token;
 	pb_slack_poster *poster;     /* every message to Slack goes through it, in emission order */
 	pb_workers *commands;        /* interactive: slash commands, mentions, clicks */
+	pb_sink system_sink;         /* system_emit: for work no chat message started */
 	pthread_mutex_t open_lock;   /* services open one at a time: a fresh file is being set up */
 } slack_app;
 
@@ -147,6 +148,23 @@ static void job_emit(pb_sink *sink, const pb_card *c)
 	}
 }
 
+/*
+ * The system sink: cards no chat message asked for. Nobody to answer
+ * privately, so caller cards go to the channel; thread cards find the
+ * promotion's thread when the poster delivers them.
+ */
+static void system_emit(pb_sink *sink, const pb_card *c)
+{
+	slack_app *app = sink->userdata;
+	const char *channel = app->cfg->slack.channel;
+	pb_post_kind kind = PB_POST_CHANNEL;
+
+	if (c->audience == PB_AUDIENCE_THREAD && c->promotion_id)
+		kind = c->role == PB_THREAD_OPEN ? PB_POST_OPEN
+		       : c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD;
+	submit_post(app, kind, channel, card_body(c), kind == PB_POST_CHANNEL ? 0 : c->promotion_id, NULL, NULL);
+}
+
 /* Slack ids are [A-Z0-9]; anything else is not spliced into a mention. */
 static bool id_safe(const char *s)
 {
@@ -233,6 +251,7 @@ static void worker_open_services(slack_worker *w)
 	pthread_mutex_lock(&w->app->open_lock);
 	w->svc_ok = pb_services_open(&w->svc, w->app->cfg, NULL, owner, PB_SVC_ENGINE_OPTIONAL, &e) == 0;
 	pthread_mutex_unlock(&w->app->open_lock);
+	w->svc.system_sink = &w->app->system_sink;
 	if (!w->svc_ok)
 		pb_error("slack", "worker %d: %s", w->index, pb_err_text(&e));
 }
@@ -436,6 +455,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pb_store_close(probe);
 	if (rc)
 		goto out;
+	app.system_sink.emit = system_emit;
+	app.system_sink.userdata = &app;
 	pc.cfg = cfg;
 	pc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
 	pc.bot_token = app.bot_token;

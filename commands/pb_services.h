@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "pb_clock.h"
+#include "pb_card.h"
 #include "pb_config.h"
 #include "pb_err.h"
 #include "pb_store.h"
@@ -24,6 +25,13 @@ typedef struct pb_services {
 	struct pb_engine *engine;   /* NULL when the config has none */
 	const pb_clock *clock;      /* never NULL once opened */
 	const char *lock_owner;     /* unique token for component locks (points into owner_buf or the caller's) */
+	/*
+	 * Where work that no chat message started (timers, background jobs)
+	 * posts its cards: the adapter sets it — the console prints them, Slack
+	 * posts thread cards in the promotion's stored thread and everything
+	 * else to the channel. Thread-safe; NULL until the adapter sets it.
+	 */
+	pb_sink *system_sink;
 	char owner_buf[64];
 } pb_services;
 
