@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "pb_cmd.h"
 #include "pb_deploy.h"
 #include "pb_log.h"
@@ -391,7 +392,7 @@ static void app_submit(void *ud, pb_slack_msg *m)
 typedef struct sig_waiter {
 	pthread_t thread;
 	sigset_t set;
-	pb_slack_loop *loop;
+	pb_loop *loop;
 	pthread_mutex_t lock;
 	bool quit;
 } sig_waiter;
@@ -412,7 +413,7 @@ static void *sig_main(void *arg)
 		if (quit)
 			break;
 		pb_info("slack", "signal %d: shutting down", sig);
-		pb_slack_loop_stop(s->loop);
+		pb_loop_stop(s->loop);
 	}
 	return NULL;
 }
@@ -431,7 +432,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	slack_app app = { .cfg = cfg, .open_lock = PTHREAD_MUTEX_INITIALIZER };
 	pb_store *probe = NULL;
 	pb_slack_loop_cfg lc = { 0 };
-	pb_slack_loop *loop = NULL;
+	pb_slack_loop *slack = NULL;
+	pb_loop *loop = NULL;
 	sig_waiter sw = { 0 };
 	sigset_t old;
 	bool sig_started = false;
@@ -493,7 +495,10 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	lc.submit = app_submit;
 	lc.busy = app_busy;
 	lc.ud = &app;
-	rc = pb_slack_loop_new(&lc, &loop, err);
+	rc = pb_loop_new(NULL, &loop, err);
+	lc.loop = loop;
+	if (!rc)
+		rc = pb_slack_loop_new(&lc, &slack, err);
 	if (rc)
 		goto out_mask;
 	sw.loop = loop;
@@ -501,7 +506,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	if (pthread_create(&sw.thread, NULL, sig_main, &sw) == 0)
 		sig_started = true;
 	pb_info("slack", "promobot on Slack: channel %s, %zu workers", cfg->slack.channel, nworkers);
-	rc = pb_slack_loop_run(loop, err);
+	rc = pb_loop_run(loop, err);
 	if (sig_started) {
 		pthread_mutex_lock(&sw.lock);
 		sw.quit = true;
@@ -511,7 +516,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	}
 	pthread_mutex_destroy(&sw.lock);
 out_mask:
-	pb_slack_loop_free(loop);
+	pb_slack_loop_free(slack);
+	pb_loop_free(loop);
 	/* Acked commands still run: the pool drains its queue before joining. */
 	pb_workers_free(app.commands);
 	app.commands = NULL;

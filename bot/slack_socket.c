@@ -1,4 +1,4 @@
-/* slack_socket.c — Socket Mode over lws on one loop thread: every envelope acked before any work. */
+/* slack_socket.c — Socket Mode as one client vhost on the shared loop: every envelope acked before any work. */
 #include "slack_socket.h"
 
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #define RX_CAP (4u << 20)      /* a reassembled message larger than this is dropped */
 #define MAX_CONNS 4            /* current + retiring + spare */
-#define STOP_GRACE_US (2 * LWS_USEC_PER_SEC)
+#define STOP_GRACE_MS 2000
 
 typedef struct tx_msg {
 	struct tx_msg *next;
@@ -38,22 +38,22 @@ typedef struct slack_conn {
 
 struct pb_slack_loop {
 	pb_slack_loop_cfg cfg;
-	struct lws_context *ctx;
+	pb_loop *ev;
+	struct lws_vhost *vh;          /* ours on the shared loop; its user is this struct */
 	lws_retry_bo_t retry;
 	uint32_t retry_table[1];
 	slack_conn conns[MAX_CONNS];
 	unsigned next_serial;
 	unsigned attempt;
-	lws_sorted_usec_list_t retry_sul;
-	lws_sorted_usec_list_t stop_sul;
-	bool retry_armed, open_in_flight, stopping, done;
-	int exit_rc;
-	pb_err exit_err;
+	pb_timer retry_timer;
+	pb_timer stop_timer;           /* bounds the close handshakes at stop */
+	pb_loop_closer closer;
+	bool open_in_flight, stopping;
 
-	/* Shared with the opener and stopping threads, under `lock`. */
+	/* Shared with the opener thread, under `lock`. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool stop_requested, open_requested, opener_quit;
+	bool open_requested, opener_quit;
 	bool result_ready;
 	int result_rc;
 	char *result_url;
@@ -102,7 +102,8 @@ static void *opener_main(void *arg)
 		pb_strlcpy(l->result_msg, rc ? pb_err_text(&e) : "", sizeof(l->result_msg));
 		l->result_ready = true;
 		pthread_mutex_unlock(&l->lock);
-		lws_cancel_service(l->ctx);
+		/* Our protocol sees the wake as EVENT_WAIT_CANCELLED (lws broadcasts it). */
+		lws_cancel_service(pb_loop_context(l->ev));
 		pthread_mutex_lock(&l->lock);
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -150,7 +151,7 @@ static void conn_gone(pb_slack_loop *l, slack_conn *c, const char *why)
 	conn_release(c);
 	if (l->stopping) {
 		if (!any_conn(l))
-			l->done = true;
+			pb_loop_closer_done(&l->closer);
 		return;
 	}
 	ensure_connection(l);
@@ -333,36 +334,41 @@ static slack_conn *conn_of(pb_slack_loop *l, void *user)
 
 /* ---- loop control ---- */
 
-static void begin_stop(pb_slack_loop *l)
+static void stop_deadline_cb(pb_timer *t)
 {
+	pb_slack_loop *l = lws_container_of(t, pb_slack_loop, stop_timer);
+
+	pb_loop_closer_done(&l->closer);
+}
+
+/* The loop is stopping: close every connection gracefully, bounded by STOP_GRACE_MS. */
+static void begin_stop(pb_loop_closer *closer)
+{
+	pb_slack_loop *l = lws_container_of(closer, pb_slack_loop, closer);
+
 	if (l->stopping)
 		return;
+	pb_info("slack", "stopping");
 	l->stopping = true;
-	lws_sul_cancel(&l->retry_sul);
-	l->retry_armed = false;
+	pb_timer_cancel(&l->retry_timer);
 	for (int i = 0; i < MAX_CONNS; i++)
 		conn_close(&l->conns[i]);
-	if (!any_conn(l))
-		l->done = true;
+	if (!any_conn(l)) {
+		pb_loop_closer_done(&l->closer);
+		return;
+	}
+	pb_timer_arm(&l->stop_timer, STOP_GRACE_MS);
 }
 
-static void stop_deadline_cb(lws_sorted_usec_list_t *sul)
-{
-	pb_slack_loop *l = lws_container_of(sul, pb_slack_loop, stop_sul);
-
-	l->done = true;
-}
-
-/* A permanent error: one clear log line, then a clean stop with a non-zero result. */
+/*
+ * A permanent error: the whole bot stops with it (pb_loop_run returns
+ * PB_E_FAILED and this text; its caller logs it: one clear line, not two).
+ * Stop acking at once; the loop's stop then closes the connections.
+ */
 static void fatal(pb_slack_loop *l, const char *msg)
 {
-	if (!l->exit_rc) {
-		l->exit_rc = PB_E_FAILED;
-		/* pb_slack_run's caller logs it: one clear line, not two. */
-		pb_err_set(&l->exit_err, PB_E_FAILED, "%s", msg);
-	}
-	begin_stop(l);
-	lws_sul_schedule(l->ctx, 0, &l->stop_sul, stop_deadline_cb, STOP_GRACE_US);
+	pb_loop_fail(l->ev, PB_E_FAILED, "%s", msg);
+	begin_stop(&l->closer);
 }
 
 static void request_open(pb_slack_loop *l)
@@ -376,11 +382,10 @@ static void request_open(pb_slack_loop *l)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static void retry_cb(lws_sorted_usec_list_t *sul)
+static void retry_cb(pb_timer *t)
 {
-	pb_slack_loop *l = lws_container_of(sul, pb_slack_loop, retry_sul);
+	pb_slack_loop *l = lws_container_of(t, pb_slack_loop, retry_timer);
 
-	l->retry_armed = false;
 	request_open(l);
 }
 
@@ -388,24 +393,23 @@ static void schedule_retry(pb_slack_loop *l)
 {
 	unsigned ms, rnd = 0;
 
-	if (l->retry_armed || l->stopping)
+	if (pb_timer_armed(&l->retry_timer) || l->stopping)
 		return;
 
 	/* Real randomness: bots restarted together must not retry in lockstep. */
-	if (lws_get_random(l->ctx, &rnd, sizeof(rnd)) != sizeof(rnd))
+	if (lws_get_random(pb_loop_context(l->ev), &rnd, sizeof(rnd)) != sizeof(rnd))
 		rnd = (unsigned)pb_clock_mono_ms(NULL);
 	ms = pb_slack_backoff_ms(l->attempt, rnd);
 	if (l->attempt < 16)
 		l->attempt++;
 	pb_info("slack", "reconnecting in %u ms", ms);
-	l->retry_armed = true;
-	lws_sul_schedule(l->ctx, 0, &l->retry_sul, retry_cb, (lws_usec_t)ms * LWS_US_PER_MS);
+	pb_timer_arm(&l->retry_timer, ms);
 }
 
 /* Keeps exactly one live connection wanted: called after every loss. */
 static void ensure_connection(pb_slack_loop *l)
 {
-	if (l->stopping || l->open_in_flight || l->retry_armed)
+	if (l->stopping || l->open_in_flight || pb_timer_armed(&l->retry_timer))
 		return;
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conn_alive(&l->conns[i]))
@@ -435,7 +439,8 @@ static void connect_url(pb_slack_loop *l, const char *url)
 	}
 	snprintf(fullpath, sizeof(fullpath), "/%s", path);
 	memset(&ci, 0, sizeof(ci));
-	ci.context = l->ctx;
+	ci.context = pb_loop_context(l->ev);
+	ci.vhost = l->vh;
 	ci.address = ads;
 	ci.port = port;
 	ci.path = fullpath;
@@ -489,13 +494,12 @@ static void on_open_result(pb_slack_loop *l, int rc, char *url, const char *code
 
 static void on_wakeup(pb_slack_loop *l)
 {
-	bool stop, ready;
+	bool ready;
 	int rc = 0;
 	char *url = NULL;
 	char code[64] = "", msg[PB_ERR_MSG_MAX] = "";
 
 	pthread_mutex_lock(&l->lock);
-	stop = l->stop_requested;
 	ready = l->result_ready;
 	if (ready) {
 		l->result_ready = false;
@@ -509,17 +513,12 @@ static void on_wakeup(pb_slack_loop *l)
 	if (ready)
 		on_open_result(l, rc, url, code, msg);
 	free(url);
-	if (stop && !l->stopping) {
-		pb_info("slack", "stopping");
-		begin_stop(l);
-		lws_sul_schedule(l->ctx, 0, &l->stop_sul, stop_deadline_cb, STOP_GRACE_US);
-	}
 }
 
 static int slack_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-	struct lws_context *ctx = lws_get_context(wsi);
-	pb_slack_loop *l = ctx ? lws_context_user(ctx) : NULL;
+	struct lws_vhost *vh = lws_get_vhost(wsi);
+	pb_slack_loop *l = vh ? lws_vhost_user(vh) : NULL;
 	slack_conn *c;
 
 	if (!l)
@@ -564,19 +563,6 @@ static const struct lws_protocols slack_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-/* lws logs go through pb_log so registered secrets are redacted there too. */
-static void lws_log_emit(int level, const char *line)
-{
-	char buf[1024];
-	size_t n = pb_strlcpy(buf, line, sizeof(buf));
-
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	pb_log(level & LLL_ERR ? PB_LOG_ERROR : PB_LOG_WARN, "lws", "%s", buf);
-}
-
 int pb_slack_loop_new(const pb_slack_loop_cfg *cfg, pb_slack_loop **out, pb_err *err)
 {
 	struct lws_context_creation_info info;
@@ -584,32 +570,33 @@ int pb_slack_loop_new(const pb_slack_loop_cfg *cfg, pb_slack_loop **out, pb_err 
 	int rc;
 
 	*out = NULL;
-	if (!cfg->api_url || !cfg->app_token || !cfg->has_room || !cfg->submit)
+	if (!cfg->loop || !cfg->api_url || !cfg->app_token || !cfg->has_room || !cfg->submit)
 		return pb_err_set(err, -EINVAL, "slack loop: missing configuration");
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return pb_err_set(err, -ENOMEM, "out of memory");
 	l->cfg = *cfg;
-	pb_err_init(&l->exit_err);
+	l->ev = cfg->loop;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
+	pb_timer_init(&l->retry_timer, l->ev, retry_cb);
+	pb_timer_init(&l->stop_timer, l->ev, stop_deadline_cb);
 	l->retry_table[0] = 1000;
 	l->retry.retry_ms_table = l->retry_table;
 	l->retry.retry_ms_table_count = 1;
 	l->retry.secs_since_valid_ping = (uint16_t)(cfg->ping_s ? cfg->ping_s : 5);
 	l->retry.secs_since_valid_hangup = (uint16_t)(cfg->idle_s ? cfg->idle_s : 30);
-	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 	memset(&info, 0, sizeof(info));
+	info.vhost_name = "slack";
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = slack_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.client_ssl_ca_filepath = cfg->ca_file;
 	info.user = l;
 	info.retry_and_idle_policy = &l->retry;
-	l->ctx = lws_create_context(&info);
-	if (!l->ctx) {
+	l->vh = pb_loop_vhost_new(l->ev, &info, err);
+	if (!l->vh) {
 		pb_slack_loop_free(l);
-		return pb_err_set(err, PB_E_FAILED, "cannot create the WebSocket context");
+		return pb_err_set(err, PB_E_FAILED, "cannot create the WebSocket client");
 	}
 	rc = pthread_create(&l->opener, NULL, opener_main, l);
 	if (rc) {
@@ -617,28 +604,18 @@ int pb_slack_loop_new(const pb_slack_loop_cfg *cfg, pb_slack_loop **out, pb_err 
 		return pb_err_set(err, -rc, "cannot start the connection thread");
 	}
 	l->opener_started = true;
+	pb_loop_closer_add(l->ev, &l->closer, begin_stop);
+	request_open(l);
 	*out = l;
 	return 0;
 }
 
-int pb_slack_loop_run(pb_slack_loop *l, pb_err *err)
+/* Closes what is still open right now (the stop grace ran out, or the loop never stopped). */
+static void kill_conns(pb_slack_loop *l)
 {
-	request_open(l);
-	while (!l->done) {
-		if (lws_service(l->ctx, 0) < 0)
-			break;
-	}
-	if (l->exit_rc)
-		return pb_err_set(err, l->exit_rc, "%s", l->exit_err.msg);
-	return 0;
-}
-
-void pb_slack_loop_stop(pb_slack_loop *l)
-{
-	pthread_mutex_lock(&l->lock);
-	l->stop_requested = true;
-	pthread_mutex_unlock(&l->lock);
-	lws_cancel_service(l->ctx);
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (l->conns[i].wsi)
+			lws_set_timeout(l->conns[i].wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 
 void pb_slack_loop_free(pb_slack_loop *l)
@@ -653,8 +630,14 @@ void pb_slack_loop_free(pb_slack_loop *l)
 		pthread_join(l->opener, NULL);
 	}
 	l->stopping = true;
-	if (l->ctx)
-		lws_context_destroy(l->ctx);
+	pb_loop_closer_remove(&l->closer);
+	pb_timer_cancel(&l->retry_timer);
+	pb_timer_cancel(&l->stop_timer);
+	/* No wsi may outlive us: lws would call back into freed memory. */
+	if (l->vh) {
+		kill_conns(l);
+		lws_vhost_destroy(l->vh);
+	}
 	for (int i = 0; i < MAX_CONNS; i++)
 		conn_release(&l->conns[i]);
 	free(l->result_url);

@@ -1,15 +1,17 @@
-/* slack_socket.h — the Socket Mode connection on the lws loop thread: open, ack, refresh, reconnect. */
+/* slack_socket.h — the Socket Mode connection as a client of the shared loop: open, ack, refresh, reconnect. */
 #ifndef PB_SLACK_SOCKET_H
 #define PB_SLACK_SOCKET_H
 
 #include <stdbool.h>
 
+#include "loop.h"
 #include "pb_err.h"
 #include "slack_envelope.h"
 
 typedef struct pb_slack_loop pb_slack_loop;
 
 typedef struct pb_slack_loop_cfg {
+	pb_loop *loop;           /* the shared loop, borrowed; outlives the Slack client */
 	const char *api_url;
 	const char *app_token;   /* xapp- token, borrowed */
 	const char *ca_file;     /* optional */
@@ -29,14 +31,15 @@ typedef struct pb_slack_loop_cfg {
 /* Text of the ack payload a slash command gets when the queue is full. */
 #define PB_SLACK_BUSY_TEXT "promobot is busy right now; please try again in a minute."
 
-int pb_slack_loop_new(const pb_slack_loop_cfg *cfg, pb_slack_loop **out, pb_err *err);
 /*
- * Runs the loop on the calling thread until pb_slack_loop_stop() (returns 0)
- * or a permanent Slack error (returns PB_E_FAILED with err naming the cause).
+ * Creates the Slack client on cfg->loop (loop thread, or its owner before
+ * pb_loop_run) and starts connecting; the callbacks then run on the loop
+ * thread. It closes gracefully when the loop stops (bounded, 2 s). A
+ * permanent Slack error (token refused, Socket Mode disabled) stops the loop
+ * through pb_loop_fail: pb_loop_run returns PB_E_FAILED naming the cause.
  */
-int pb_slack_loop_run(pb_slack_loop *l, pb_err *err);
-/* Thread-safe (not async-signal-safe): asks the loop to close and return. */
-void pb_slack_loop_stop(pb_slack_loop *l);
+int pb_slack_loop_new(const pb_slack_loop_cfg *cfg, pb_slack_loop **out, pb_err *err);
+/* After pb_loop_run returned (or if it never ran), before pb_loop_free. NULL-safe. */
 void pb_slack_loop_free(pb_slack_loop *l);
 
 #endif
