@@ -615,6 +615,26 @@ Test(slack_e2e, full_queue_answers_busy_to_the_caller, .timeout = 180)
 	bot_finish(&b, true);
 }
 
+/* Asks "status neo4j" (read-only, never waits for a lock) until its reply shows `state`. */
+static bool status_until(bot *b, const char *state, const char *tag)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "%s", state);
+	for (int i = 0; i < 50; i++) {
+		size_t before = fake_slack_calls_matching(b->fake, "chat.postEphemeral", "\"user\":\"U0CAROL\"");
+		char id[48];
+
+		snprintf(id, sizeof(id), "env-st-%s-%d", tag, i);
+		run_slash(b, id, "U0CAROL", "status neo4j");
+		if (!wait_matching(b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", before + 1, WAIT_MS))
+			return false;
+		if (fake_slack_calls_matching(b->fake, "chat.postEphemeral", needle))
+			return true;
+	}
+	return false;
+}
+
 /* Number of ok chat.postMessage calls in the thread `ts`. */
 static size_t thread_posts(bot *b, const char *ts)
 {
@@ -668,18 +688,11 @@ Test(slack_e2e, the_lock_is_not_held_while_the_poster_waits, .timeout = 120)
 	run_slash(&b, "env-lk-req", "U0ALICE", "request neo4j staging");
 	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS));
 	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	/* one after the other (on parallel workers approve could overtake validate), each confirmed by status */
 	run_slash(&b, "env-lk-val", "U0ALICE", "validate neo4j");
+	cr_assert(status_until(&b, "in_review", "val"), "validate did not finish while its card waited");
 	run_slash(&b, "env-lk-app", "U0BOB", "approve neo4j");
-	/* status is read-only and may overtake them on another worker: ask until it says approved */
-	for (int i = 0; i < 20 && !fake_slack_calls_matching(b.fake, "chat.postEphemeral", "approved"); i++) {
-		char id[32];
-
-		snprintf(id, sizeof(id), "env-lk-st-%d", i);
-		run_slash(&b, id, "U0CAROL", "status neo4j");
-		cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", (size_t)i + 1, WAIT_MS));
-	}
-	cr_assert_gt(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "approved"), 0,
-		     "validate and approve did not both finish while their cards waited");
+	cr_assert(status_until(&b, "approved", "app"), "approve did not finish while the cards waited");
 	cr_expect_eq(thread_posts(&b, ts), 0, "the paced thread cards were already posted: nothing proven");
 	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "busy"), 0);
 	/* the cards arrive later, in emission order */
