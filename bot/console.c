@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pb_deploy.h"
+#include "runtime.h"
 #include "pb_log.h"
 #include "pb_str.h"
 
@@ -116,50 +117,153 @@ static void strip_newline(char *line)
 	line[n] = '\0';
 }
 
-int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE *out, pb_err *err)
-{
-	char line[CONSOLE_LINE_MAX], user[PB_ID_MAX];
-	bool tty = isatty(fileno(in));
-	pb_text_sink ts;
-	pb_services svc;
-	int r = env_open(&svc, cfg, "console", err);
+/*
+ * One console session: the reader thread reads lines and runs commands (as
+ * the console always did, one at a time); the main thread runs the runtime's
+ * loop, so timers and background jobs go on while the prompt waits, and their
+ * cards are printed through the system sink. Both write `out` under one lock.
+ */
+typedef struct console_session {
+	const pb_config *cfg;
+	FILE *in, *out;
+	pthread_mutex_t out_lock;
+	pb_text_sink ts;         /* replies to the typed commands */
+	pb_sink system;          /* cards nobody typed for: printed, then the prompt again */
+	pb_runtime *rt;
+	char user[PB_ID_MAX];    /* the prompt's user (under out_lock) */
+	bool at_prompt;          /* the prompt is showing (under out_lock) */
+	int result;
+	pb_err err;
+} console_session;
 
-	if (r)
-		return r;
-	pb_strlcpy(user, start_user ? start_user : (cfg->nusers ? cfg->users[0].id : "guest"), sizeof(user));
-	pb_text_sink_init(&ts, out);
-	fprintf(out, "promobot %s — console chat. Type /promote help, /as <user>, /users, /quit.\n",
-		PROMOBOT_VERSION);
+static void system_emit(pb_sink *sink, const pb_card *card)
+{
+	console_session *cs = sink->userdata;
+	pb_buf b;
+
+	if (card->role == PB_THREAD_PARENT_UPDATE)
+		return;
+	pb_buf_init(&b);
+	pb_card_render_text(card, &b);
+	pthread_mutex_lock(&cs->out_lock);
+	fprintf(cs->out, "%s[promobot] %s", cs->at_prompt ? "\n" : "", pb_buf_str(&b));
+	if (b.len && b.data[b.len - 1] != '\n')
+		fputc('\n', cs->out);
+	if (cs->at_prompt)
+		fprintf(cs->out, "%s> ", cs->user);
+	fflush(cs->out);
+	pthread_mutex_unlock(&cs->out_lock);
+	pb_buf_deinit(&b);
+}
+
+static void prompt(console_session *cs)
+{
+	pthread_mutex_lock(&cs->out_lock);
+	fprintf(cs->out, "%s> ", cs->user);
+	fflush(cs->out);
+	cs->at_prompt = true;
+	pthread_mutex_unlock(&cs->out_lock);
+}
+
+/* Reads one line; 0 ok, 1 skip (too long: said so), -1 end of input. */
+static int read_line(console_session *cs, char *line, size_t size)
+{
+	if (!fgets(line, (int)size, cs->in))
+		return -1;
+	pthread_mutex_lock(&cs->out_lock);
+	cs->at_prompt = false;
+	pthread_mutex_unlock(&cs->out_lock);
+	if (!strchr(line, '\n') && !feof(cs->in)) {
+		int ch;
+
+		while ((ch = fgetc(cs->in)) != EOF && ch != '\n')
+			;
+		pthread_mutex_lock(&cs->out_lock);
+		fprintf(cs->out, "line too long (more than %d bytes); ignored\n", PB_CMD_MAX_INPUT);
+		pthread_mutex_unlock(&cs->out_lock);
+		return 1;
+	}
+	strip_newline(line);
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	console_session *cs = arg;
+	char line[CONSOLE_LINE_MAX];
+	bool tty = isatty(fileno(cs->in));
+	pb_services svc;
+
+	cs->result = env_open(&svc, cs->cfg, "console", &cs->err);
+	if (cs->result) {
+		pb_runtime_stop(cs->rt);
+		return NULL;
+	}
+	pb_services_set_metrics(&svc, pb_runtime_metrics(cs->rt));
+	svc.system_sink = &cs->system;
 	for (;;) {
 		pb_caller caller;
 		int b;
 
-		fprintf(out, "%s> ", user);
-		fflush(out);
-		if (!fgets(line, sizeof(line), in))
-			break;
-		if (!strchr(line, '\n') && !feof(in)) {
-			int ch;
-
-			while ((ch = fgetc(in)) != EOF && ch != '\n')
-				;
-			fprintf(out, "line too long (more than %d bytes); ignored\n", PB_CMD_MAX_INPUT);
-			continue;
-		}
-		strip_newline(line);
-		if (!tty)
-			fprintf(out, "%s\n", line); /* echo piped input so transcripts read naturally */
-		if (!line[0])
-			continue;
-		b = console_builtin(cfg, line, user, sizeof(user), out);
+		prompt(cs);
+		b = read_line(cs, line, sizeof(line));
 		if (b < 0)
 			break;
 		if (b > 0)
 			continue;
-		caller = pb_caller_for(cfg, user, user);
-		pb_dispatch(&svc, &caller, line, &ts.sink);
+		pthread_mutex_lock(&cs->out_lock);
+		if (!tty)
+			fprintf(cs->out, "%s\n", line); /* echo piped input so transcripts read naturally */
+		b = line[0] ? console_builtin(cs->cfg, line, cs->user, sizeof(cs->user), cs->out) : 1;
+		caller = pb_caller_for(cs->cfg, cs->user, cs->user);
+		pthread_mutex_unlock(&cs->out_lock);
+		if (b < 0)
+			break;
+		if (b == 0)
+			pb_dispatch(&svc, &caller, line, &cs->ts.sink);
 	}
-	fputc('\n', out);
+	pthread_mutex_lock(&cs->out_lock);
+	fputc('\n', cs->out);
+	fflush(cs->out);
+	pthread_mutex_unlock(&cs->out_lock);
 	pb_services_close(&svc);
-	return 0;
+	pb_runtime_stop(cs->rt);
+	return NULL;
+}
+
+int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE *out, pb_err *err)
+{
+	console_session cs = { .cfg = cfg, .in = in, .out = out };
+	pthread_t reader;
+	int r;
+
+	pthread_mutex_init(&cs.out_lock, NULL);
+	pb_err_init(&cs.err);
+	pb_strlcpy(cs.user, start_user ? start_user : (cfg->nusers ? cfg->users[0].id : "guest"), sizeof(cs.user));
+	pb_text_sink_init(&cs.ts, out);
+	cs.ts.lock = &cs.out_lock;
+	cs.system.emit = system_emit;
+	cs.system.userdata = &cs;
+	r = pb_runtime_new(cfg, "console", &cs.rt, err);
+	if (!r) {
+		pb_runtime_set_system_sink(cs.rt, &cs.system);
+		r = pb_runtime_start(cs.rt, err);
+	}
+	if (!r) {
+		fprintf(out, "promobot %s — console chat. Type /promote help, /as <user>, /users, /quit.\n",
+			PROMOBOT_VERSION);
+		r = -pthread_create(&reader, NULL, reader_main, &cs);
+		if (r)
+			pb_err_set(err, r, "console: cannot start the reader thread");
+	}
+	if (!r) {
+		r = pb_runtime_run(cs.rt, err);
+		/* the reader may still sit in fgets after a loop failure: it ends at EOF or /quit */
+		pthread_join(reader, NULL);
+		if (!r && cs.result)
+			r = pb_err_set(err, cs.result, "%s", pb_err_text(&cs.err));
+	}
+	pb_runtime_free(cs.rt);
+	pthread_mutex_destroy(&cs.out_lock);
+	return r;
 }

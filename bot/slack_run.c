@@ -18,6 +18,7 @@
 #include "pb_str.h"
 #include "slack_blocks.h"
 #include "slack_envelope.h"
+#include "runtime.h"
 #include "slack_poster.h"
 #include "slack_socket.h"
 #include "slack_web.h"
@@ -35,6 +36,8 @@ typedef struct slack_app {
 	pb_slack_poster *poster;     /* every message to Slack goes through it, in emission order */
 	pb_workers *commands;        /* interactive: slash commands, mentions, clicks */
 	pb_sink system_sink;         /* system_emit: for work no chat message started */
+	const pb_metrics_promobot *metrics;
+	pb_slack_poster_stats last;  /* what app_tick already counted (loop thread) */
 	pthread_mutex_t open_lock;   /* services open one at a time: a fresh file is being set up */
 } slack_app;
 
@@ -253,6 +256,7 @@ static void worker_open_services(slack_worker *w)
 	w->svc_ok = pb_services_open(&w->svc, w->app->cfg, NULL, owner, PB_SVC_ENGINE_OPTIONAL, &e) == 0;
 	pthread_mutex_unlock(&w->app->open_lock);
 	w->svc.system_sink = &w->app->system_sink;
+	pb_services_set_metrics(&w->svc, w->app->metrics);
 	if (!w->svc_ok)
 		pb_error("slack", "worker %d: %s", w->index, pb_err_text(&e));
 }
@@ -339,6 +343,21 @@ static void worker_fini(void *ud, void *state)
 		return;
 	pb_services_close(&w->svc);
 	free(w);
+}
+
+/* Loop thread, every second: the poster's figures into /metrics. */
+static void app_tick(void *ud)
+{
+	slack_app *app = ud;
+	pb_slack_poster_stats st;
+
+	pb_slack_poster_stats_get(app->poster, &st);
+	pb_metric_add(app->metrics->slack_posts, PB_LV("ok"), (double)(st.posted - app->last.posted));
+	pb_metric_add(app->metrics->slack_posts, PB_LV("error"),
+		      (double)(st.failed + st.dropped - app->last.failed - app->last.dropped));
+	pb_metric_add(app->metrics->slack_rate_limited, NULL, (double)(st.rate_limited - app->last.rate_limited));
+	pb_metric_set(app->metrics->queue_depth, PB_LV("slack_poster"), (double)st.queued);
+	app->last = st;
 }
 
 /* ---- busy notices: the caller learns the command was not run, even for clicks and mentions ---- */
@@ -433,7 +452,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pb_store *probe = NULL;
 	pb_slack_loop_cfg lc = { 0 };
 	pb_slack_loop *slack = NULL;
-	pb_loop *loop = NULL;
+	pb_runtime *rt = NULL;
 	sig_waiter sw = { 0 };
 	sigset_t old;
 	bool sig_started = false;
@@ -470,6 +489,10 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	sigaddset(&sw.set, SIGINT);
 	sigaddset(&sw.set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sw.set, &old);
+	rc = pb_runtime_new(cfg, "slack", &rt, err);
+	if (rc)
+		goto out_mask;
+	app.metrics = pb_runtime_metrics(rt);
 	rc = pb_slack_poster_new(&pc, &app.poster, err);
 	if (rc)
 		goto out_mask;
@@ -478,6 +501,12 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 		pb_err_set(err, rc, "cannot start %zu workers", nworkers);
 		goto out_mask;
 	}
+	pb_runtime_set_system_sink(rt, &app.system_sink);
+	pb_runtime_watch_pool(rt, "commands", app.commands);
+	pb_runtime_on_tick(rt, app_tick, &app);
+	rc = pb_runtime_start(rt, err);
+	if (rc)
+		goto out_mask;
 	lc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
 	lc.app_token = app_token;
 	lc.ca_file = cfg->slack.ca_file;
@@ -495,18 +524,17 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	lc.submit = app_submit;
 	lc.busy = app_busy;
 	lc.ud = &app;
-	rc = pb_loop_new(NULL, &loop, err);
-	lc.loop = loop;
-	if (!rc)
-		rc = pb_slack_loop_new(&lc, &slack, err);
+	lc.loop = pb_runtime_loop(rt);
+	lc.metrics = app.metrics;
+	rc = pb_slack_loop_new(&lc, &slack, err);
 	if (rc)
 		goto out_mask;
-	sw.loop = loop;
+	sw.loop = pb_runtime_loop(rt);
 	pthread_mutex_init(&sw.lock, NULL);
 	if (pthread_create(&sw.thread, NULL, sig_main, &sw) == 0)
 		sig_started = true;
 	pb_info("slack", "promobot on Slack: channel %s, %zu workers", cfg->slack.channel, nworkers);
-	rc = pb_loop_run(loop, err);
+	rc = pb_runtime_run(rt, err);
 	if (sig_started) {
 		pthread_mutex_lock(&sw.lock);
 		sw.quit = true;
@@ -517,11 +545,12 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pthread_mutex_destroy(&sw.lock);
 out_mask:
 	pb_slack_loop_free(slack);
-	pb_loop_free(loop);
 	/* Acked commands still run: the pool drains its queue before joining. */
 	pb_workers_free(app.commands);
 	app.commands = NULL;
-	/* …and what they emitted still reaches Slack, within a bound. */
+	/* background jobs finish too (they may still post), then the loop goes */
+	pb_runtime_free(rt);
+	/* …and what they all emitted still reaches Slack, within a bound. */
 	pb_slack_poster_free(app.poster, POST_DRAIN_MS);
 	app.poster = NULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

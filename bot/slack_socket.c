@@ -199,6 +199,8 @@ static void fatal(pb_slack_loop *l, const char *msg);
 static void on_hello(pb_slack_loop *l, slack_conn *c)
 {
 	pb_info("slack", "connection %u ready (hello)", c->serial);
+	if (c->serial > 1 && l->cfg.metrics)
+		pb_metric_inc(l->cfg.metrics->slack_reconnects, NULL);
 	c->state = CONN_OPEN;
 	l->attempt = 0;
 	/* The new link is up: only now let the old ones go (no window without a socket). */
@@ -227,6 +229,7 @@ static void on_disconnect(pb_slack_loop *l, slack_conn *c, const char *reason)
 
 static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size_t len)
 {
+	int64_t t0 = pb_clock_mono_ms(NULL);
 	pb_slack_msg m;
 	pb_err e;
 	bool busy;
@@ -254,6 +257,9 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 		busy = !l->cfg.has_room(l->cfg.ud);
 		send_ack(c, m.envelope_id,
 			 busy && m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL);
+		if (l->cfg.metrics) /* a whole frame in → its ack queued for the socket */
+			pb_metric_observe(l->cfg.metrics->ack_latency, NULL,
+					  (double)(pb_clock_mono_ms(NULL) - t0) / 1000.0);
 		if (busy) {
 			pb_warn("slack", "job queue full: envelope %s answered busy", m.envelope_id);
 			if (!m.accepts_response_payload && l->cfg.busy)

@@ -6,6 +6,7 @@
 
 #include "loop.h"
 #include "pb_err.h"
+#include "pb_metrics.h"
 #include "slack_envelope.h"
 
 typedef struct pb_slack_loop pb_slack_loop;
@@ -26,6 +27,7 @@ typedef struct pb_slack_loop_cfg {
 	 * reply (buttons, mentions): tell the user some other way. m stays the caller's. */
 	void (*busy)(void *ud, const pb_slack_msg *m);
 	void *ud;
+	const pb_metrics_promobot *metrics; /* optional: ack latency, reconnects */
 } pb_slack_loop_cfg;
 
 /* Text of the ack payload a slash command gets when the queue is full. */

@@ -201,6 +201,19 @@ static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 	return r;
 }
 
+/* The result label of promobot_commands_total (a fixed set: bounded cardinality). */
+static const char *result_label(int r)
+{
+	switch (r) {
+	case 0: return "ok";
+	case PB_E_REFUSED: return "refused";
+	case PB_E_INVALID:
+	case PB_E_NOTFOUND: return "invalid";
+	case PB_E_BUSY: return "busy";
+	default: return r > 0 ? "failed" : "error";
+	}
+}
+
 int pb_dispatch(const pb_services *svc, const pb_caller *caller, const char *text, pb_sink *sink)
 {
 	const pb_command *cmd;
@@ -248,6 +261,8 @@ int pb_dispatch(const pb_services *svc, const pb_caller *caller, const char *tex
 	ctx.dry_run = dry_run;
 	ctx.sink = sink;
 	r = run_locked(&ctx, cmd, &a);
+	if (svc->metrics)
+		pb_metric_inc(svc->metrics->commands, PB_LV(cmd->name, result_label(r)));
 	if (r) {
 		pb_info("dispatch", "%s by %s: %s", cmd->name, caller->id, pb_err_text(&ctx.err));
 		emit_error(sink, title_for(r), pb_err_text(&ctx.err));

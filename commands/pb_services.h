@@ -8,6 +8,7 @@
 #include "pb_card.h"
 #include "pb_config.h"
 #include "pb_err.h"
+#include "pb_metrics.h"
 #include "pb_store.h"
 
 struct pb_engine; /* deploy engine (Docker), opaque; NULL when none is configured */
@@ -32,6 +33,7 @@ typedef struct pb_services {
 	 * else to the channel. Thread-safe; NULL until the adapter sets it.
 	 */
 	pb_sink *system_sink;
+	const pb_metrics_promobot *metrics; /* NULL: nothing is counted (exec, tests) */
 	char owner_buf[64];
 } pb_services;
 
@@ -49,6 +51,9 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 		     unsigned flags, pb_err *err);
 /* Closes what pb_services_open opened; safe on a zeroed struct. */
 void pb_services_close(pb_services *svc);
+
+/* Counts into `m` from now on: commands by dispatch, storage transactions by the store. */
+void pb_services_set_metrics(pb_services *svc, const pb_metrics_promobot *m);
 
 /* Epoch seconds of the services' clock: the timestamp storage rows get. */
 int64_t pb_services_now(const pb_services *svc);

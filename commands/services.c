@@ -51,3 +51,17 @@ int64_t pb_services_now(const pb_services *svc)
 {
 	return pb_clock_now(svc ? svc->clock : NULL);
 }
+
+static void observe_tx(void *ud, double seconds)
+{
+	const pb_metrics_promobot *m = ud;
+
+	pb_metric_observe(m->storage_tx, NULL, seconds);
+}
+
+void pb_services_set_metrics(pb_services *svc, const pb_metrics_promobot *m)
+{
+	svc->metrics = m;
+	if (svc->store)
+		pb_store_set_tx_observer(svc->store, m ? observe_tx : NULL, (void *)m);
+}

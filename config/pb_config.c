@@ -217,6 +217,7 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->slack.channel);
 	free(cfg->slack.ca_file);
 	free(cfg->docker.host);
+	free(cfg->http.listen_host);
 	for (size_t i = 0; i < cfg->nusers; i++) {
 		free(cfg->users[i].id);
 		free(cfg->users[i].name);
@@ -503,16 +504,58 @@ static cJSON *parse_json(const char *json, size_t len, pb_problems *probs)
 	return root;
 }
 
+/* "HOST:PORT" (an IPv4/hostname; the listener is meant for loopback or an internal network). */
+static void parse_listen(cfg_ctx *c, const char *listen, pb_config *cfg)
+{
+	const char *colon = strrchr(listen, ':');
+	long port;
+
+	if (!colon || colon == listen || pb_parse_long(colon + 1, 0, 65535, &port)) {
+		pb_problems_add(c->probs, "http.listen: expected HOST:PORT, e.g. 127.0.0.1:9464");
+		return;
+	}
+	cfg->http.listen_host = strndup(listen, (size_t)(colon - listen));
+	if (!cfg->http.listen_host)
+		c->oom = 1;
+	cfg->http.listen_port = (int)port;
+}
+
+static void parse_http(cfg_ctx *c, const cJSON *root, pb_config *cfg)
+{
+	static const char *const keys[] = { "listen", "health_write_s", NULL };
+	const cJSON *h = cfg_get_obj(c, root, "", "http", false);
+	char *listen = NULL;
+
+	cfg_check_keys(c, h, "http", keys);
+	cfg_get_str(c, h, "http", "listen", false, NULL, &listen);
+	cfg_get_int(c, h, "http", "health_write_s", false, 5, 1, 300, &cfg->http.health_write_s);
+	if (listen && listen[0])
+		parse_listen(c, listen, cfg);
+	free(listen);
+}
+
+static void parse_schedule(cfg_ctx *c, const cJSON *root, pb_config *cfg)
+{
+	static const char *const keys[] = { "check_interval_s", "probe_interval_s", NULL };
+	const cJSON *s = cfg_get_obj(c, root, "", "schedule", false);
+
+	cfg_check_keys(c, s, "schedule", keys);
+	cfg_get_int(c, s, "schedule", "check_interval_s", false, 300, 1, 86400, &cfg->schedule.check_interval_s);
+	cfg_get_int(c, s, "schedule", "probe_interval_s", false, 10, 1, 3600, &cfg->schedule.probe_interval_s);
+}
+
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "docker", "workers", "users",
-					    "policy", "components", NULL };
+	static const char *const keys[] = { "storage", "chat", "docker", "workers", "http", "schedule",
+					    "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
 	parse_storage(c, root, cfg);
 	parse_chat(c, root, cfg);
 	parse_docker(c, root, cfg);
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
+	parse_http(c, root, cfg);
+	parse_schedule(c, root, cfg);
 	parse_users(c, root, cfg);
 	parse_policy(c, root, cfg);
 	cfg_parse_components(c, root, cfg);

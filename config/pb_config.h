@@ -163,6 +163,19 @@ typedef struct pb_docker_cfg {
 	int timeout_s;         /* per API call, default 60 */
 } pb_docker_cfg;
 
+/* The admin HTTP listener (/healthz, /metrics); off unless http.listen is set. */
+typedef struct pb_http_cfg {
+	char *listen_host;     /* "127.0.0.1"; NULL = off */
+	int listen_port;       /* 1..65535 (0 only in tests: any free port) */
+	int health_write_s;    /* storage must answer a write within this, default 5 */
+} pb_http_cfg;
+
+/* The bot's own clock: what it does without being asked. */
+typedef struct pb_schedule_cfg {
+	int check_interval_s;  /* how often observations are looked at, default 300 */
+	int probe_interval_s;  /* storage health probe period, default 10 */
+} pb_schedule_cfg;
+
 typedef struct pb_config {
 	char *path;            /* the file it was loaded from */
 	char *base_dir;        /* its folder: relative paths resolve against it */
@@ -172,6 +185,8 @@ typedef struct pb_config {
 	pb_docker_cfg docker;
 	bool docker_enabled;   /* an engine section was configured */
 	int workers;           /* worker threads, default 4 */
+	pb_http_cfg http;
+	pb_schedule_cfg schedule;
 	pb_user *users;
 	size_t nusers;
 	pb_policy policy;

@@ -1,4 +1,4 @@
-/* event_ids.c — processed chat event / envelope ids, so redeliveries are handled once. */
+/* event_ids.c — processed chat event / envelope ids (handled once), and the health probe's heartbeat write. */
 #include <errno.h>
 
 #include "pb_str.h"
@@ -39,4 +39,20 @@ int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err)
 		return r;
 	sqlite3_bind_int64(stmt, 1, before);
 	return pb_sql_step_done(st, stmt, "event id prune", err);
+}
+
+int pb_store_heartbeat(pb_store *st, const char *owner, int64_t now, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	if (pb_sql_need_time(now, "heartbeat", err))
+		return -EINVAL;
+	r = pb_sql_prepare(st, "INSERT INTO heartbeats(owner, at) VALUES (?1, ?2)"
+			   " ON CONFLICT(owner) DO UPDATE SET at = excluded.at", &stmt, "heartbeat", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, owner);
+	sqlite3_bind_int64(stmt, 2, now);
+	return pb_sql_step_done(st, stmt, "heartbeat", err);
 }

@@ -115,6 +115,10 @@ static const char *const migrations[] = {
 	"  host TEXT NOT NULL,"
 	"  purpose TEXT NOT NULL DEFAULT '',"
 	"  acquired_at INTEGER NOT NULL);",
+	/* v4: each running bot process proves storage takes its writes (the /healthz probe) */
+	"CREATE TABLE heartbeats ("
+	"  owner TEXT PRIMARY KEY,"
+	"  at INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

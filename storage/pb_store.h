@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 3 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 4 /* keep in sync with storage/migrations.c */
 
 /* Opens (creating parent-less file if needed) and migrates to the latest schema. */
 int pb_store_open(const char *path, pb_store **out, pb_err *err);
@@ -39,6 +39,8 @@ int pb_store_create_at_version(const char *path, int version, pb_err *err);
 /* Transactions: BEGIN IMMEDIATE so writers serialise up front (no upgrade deadlocks). */
 int pb_store_begin(pb_store *st, pb_err *err);
 int pb_store_commit(pb_store *st, pb_err *err);
+/* Optional: fn is told each committed transaction's begin→commit time (metrics). Same thread as the store. */
+void pb_store_set_tx_observer(pb_store *st, void (*fn)(void *ud, double seconds), void *ud);
 void pb_store_rollback(pb_store *st);
 
 /* ---- promotion states (stored as text) ---- */
@@ -221,6 +223,10 @@ typedef struct pb_deployment {
 int pb_store_deployment_add(pb_store *st, pb_deployment *d, pb_err *err);   /* sets d->id */
 int pb_store_deployment_update(pb_store *st, const pb_deployment *d, pb_err *err);
 int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment *out, pb_err *err);
+
+/* ---- liveness: the health probe's write ---- */
+/* Records that `owner` wrote at `now` (one row per owner, replaced): a real write, in its own transaction. */
+int pb_store_heartbeat(pb_store *st, const char *owner, int64_t now, pb_err *err);
 
 /* ---- idempotency: processed chat event / envelope ids ---- */
 /* Records `key`; returns 0 when new, PB_E_CONFLICT when it was seen before. */

@@ -329,7 +329,14 @@ int pb_store_begin(pb_store *st, pb_err *err)
 	if (!sqlite3_get_autocommit(st->db))
 		return pb_err_set(err, -EINVAL, "storage: begin: a transaction is already open");
 	/* IMMEDIATE takes the write lock now, so two writers never deadlock on upgrade. */
+	st->tx_started_ms = pb_clock_mono_ms(NULL);
 	return pb_sql_exec(st->db, "BEGIN IMMEDIATE", "begin", err);
+}
+
+void pb_store_set_tx_observer(pb_store *st, void (*fn)(void *ud, double seconds), void *ud)
+{
+	st->tx_observer = fn;
+	st->tx_ud = ud;
 }
 
 int pb_store_commit(pb_store *st, pb_err *err)
@@ -342,6 +349,8 @@ int pb_store_commit(pb_store *st, pb_err *err)
 	/* Never leave the connection inside a half-done transaction. */
 	if (r)
 		pb_store_rollback(st);
+	else if (st->tx_observer)
+		st->tx_observer(st->tx_ud, (double)(pb_clock_mono_ms(NULL) - st->tx_started_ms) / 1000.0);
 	return r;
 }
 

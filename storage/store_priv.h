@@ -8,6 +8,9 @@
 
 struct pb_store {
 	sqlite3 *db;
+	void (*tx_observer)(void *ud, double seconds); /* told each committed transaction's duration */
+	void *tx_ud;
+	int64_t tx_started_ms;
 };
 
 /* SQL fragment listing the terminal states, shared by the partial index and queries. */

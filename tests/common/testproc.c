@@ -31,7 +31,7 @@ static void build_argv(char **argv, char *store, size_t size, char *const *args)
 	argv[n] = NULL;
 }
 
-pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd)
+static pid_t spawn(char *const *args, char *const *env, int *in_fd, int *out_fd)
 {
 	int in_pipe[2], out_pipe[2];
 	char *argv[TP_MAX_ARGS];
@@ -58,10 +58,24 @@ pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd)
 	close(in_pipe[0]);
 	close(out_pipe[1]);
 	signal(SIGPIPE, SIG_IGN);
-	if (input && write(in_pipe[1], input, strlen(input)) < 0)
+	*in_fd = in_pipe[1];
+	*out_fd = out_pipe[0];
+	return pid;
+}
+
+pid_t tp_start_interactive(char *const *args, char *const *env, int *in_fd, int *out_fd)
+{
+	return spawn(args, env, in_fd, out_fd);
+}
+
+pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd)
+{
+	int in_fd;
+	pid_t pid = spawn(args, env, &in_fd, fd);
+
+	if (input && write(in_fd, input, strlen(input)) < 0)
 		cr_log_warn("write to promobot stdin: %s", strerror(errno));
-	close(in_pipe[1]);
-	*fd = out_pipe[0];
+	close(in_fd);
 	return pid;
 }
 

@@ -1,0 +1,398 @@
+/* runtime.c — the loop, background pool, timers, health probe and admin listener every adapter shares. */
+#include "runtime.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_http.h"
+#include "pb_log.h"
+#include "pb_observe.h"
+#include "pb_services.h"
+#include "pb_str.h"
+
+#define RT_TICK_MS 1000
+#define RT_MAX_POOLS 4
+#define RT_BACKGROUND_THREADS 2
+#define RT_BACKGROUND_CAP 64
+/* The loop is stalled when its 1 s heartbeat is this late. */
+#define RT_LOOP_STALL_MS 5000
+
+typedef struct watched_pool {
+	const char *name;
+	pb_workers *pool;
+} watched_pool;
+
+/* What the probe found last; written by a background worker, read by /healthz on the loop. */
+typedef struct health_state {
+	pthread_mutex_t lock;
+	bool inflight;
+	int64_t started_ms;     /* when the probe in flight was submitted */
+	bool done_once;
+	bool ok;
+	int64_t ok_ms;          /* last successful write */
+	char error[256];
+} health_state;
+
+struct pb_runtime {
+	const pb_config *cfg;
+	char kind[16];
+	char owner[64];
+	pb_loop *loop;
+	pb_metrics *reg;
+	pb_metrics_promobot m;
+	pb_sink *system_sink;
+	pb_workers *background;
+	watched_pool pools[RT_MAX_POOLS];
+	size_t npools;
+	void (*tick_fn)(void *ud);
+	void *tick_ud;
+	pb_timer tick, probe, observe;
+	bool observe_inflight;  /* loop thread only */
+	pb_admin *admin;
+	health_state health;
+	bool started;
+};
+
+/* ---- background workers: their own services, the adapter's system sink ---- */
+
+typedef struct bg_worker {
+	pb_services svc;
+	bool ok;
+	char error[256];
+} bg_worker;
+
+static void *bg_init(void *ud, int index)
+{
+	pb_runtime *rt = ud;
+	bg_worker *w = calloc(1, sizeof(*w));
+	char owner[80];
+	pb_err e;
+
+	if (!w)
+		return NULL;
+	snprintf(owner, sizeof(owner), "%s-bg-%d", rt->owner, index);
+	pb_err_init(&e);
+	w->ok = pb_services_open(&w->svc, rt->cfg, NULL, owner, PB_SVC_ENGINE_OPTIONAL, &e) == 0;
+	if (!w->ok) {
+		pb_strlcpy(w->error, pb_err_text(&e), sizeof(w->error));
+		pb_error("runtime", "background worker %d: %s", index, w->error);
+	}
+	w->svc.system_sink = rt->system_sink;
+	pb_services_set_metrics(&w->svc, &rt->m);
+	return w;
+}
+
+static void bg_fini(void *ud, void *state)
+{
+	bg_worker *w = state;
+
+	(void)ud;
+	if (!w)
+		return;
+	pb_services_close(&w->svc);
+	free(w);
+}
+
+typedef struct rt_job {
+	pb_job job;
+	pb_runtime *rt;
+} rt_job;
+
+static void rt_job_free(pb_job *job)
+{
+	free(job);
+}
+
+/* Submits on the background pool; a full queue drops it, logged and counted. */
+static bool submit_background(pb_runtime *rt, void (*run)(pb_job *, void *), const char *what)
+{
+	rt_job *j = calloc(1, sizeof(*j));
+
+	if (j) {
+		j->job.run = run;
+		j->job.free = rt_job_free;
+		j->rt = rt;
+		if (pb_workers_submit(rt->background, &j->job) == 0)
+			return true;
+	}
+	free(j);
+	pb_warn("runtime", "background queue full: %s dropped (it runs again at its next interval)", what);
+	pb_metric_inc(rt->m.jobs_dropped, PB_LV("background"));
+	return false;
+}
+
+/* ---- the storage probe ---- */
+
+static void probe_record(pb_runtime *rt, int r, const char *error)
+{
+	health_state *h = &rt->health;
+
+	pthread_mutex_lock(&h->lock);
+	h->inflight = false;
+	h->done_once = true;
+	h->ok = r == 0;
+	if (r == 0)
+		h->ok_ms = pb_clock_mono_ms(NULL);
+	pb_strlcpy(h->error, r ? error : "", sizeof(h->error));
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void probe_run(pb_job *job, void *state)
+{
+	pb_runtime *rt = ((rt_job *)job)->rt;
+	bg_worker *w = state;
+	pb_err e;
+	int r;
+
+	pb_err_init(&e);
+	if (!w || !w->ok) {
+		probe_record(rt, -EIO, w ? w->error : "no background worker");
+		return;
+	}
+	r = pb_store_heartbeat(w->svc.store, rt->owner, pb_services_now(&w->svc), &e);
+	if (r)
+		pb_warn("runtime", "storage health probe: %s", pb_err_text(&e));
+	probe_record(rt, r, pb_err_text(&e));
+}
+
+static void probe_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, probe);
+	bool submit;
+
+	pthread_mutex_lock(&rt->health.lock);
+	/* one probe at a time: a stuck one is what /healthz reports, not a pile of them */
+	submit = !rt->health.inflight;
+	if (submit) {
+		rt->health.inflight = true;
+		rt->health.started_ms = pb_clock_mono_ms(NULL);
+	}
+	pthread_mutex_unlock(&rt->health.lock);
+	if (submit && !submit_background(rt, probe_run, "storage health probe")) {
+		pthread_mutex_lock(&rt->health.lock);
+		rt->health.inflight = false;
+		pthread_mutex_unlock(&rt->health.lock);
+	}
+	pb_timer_arm(t, (int64_t)rt->cfg->schedule.probe_interval_s * 1000);
+}
+
+/* Loop thread, every GET /healthz: cached figures only, never storage itself. */
+static int health_fn(void *ud, char *reason, size_t size)
+{
+	pb_runtime *rt = ud;
+	health_state *h = &rt->health;
+	int64_t now = pb_clock_mono_ms(NULL), tick = pb_loop_last_tick_ms(rt->loop);
+	int64_t bound_ms = (int64_t)rt->cfg->http.health_write_s * 1000;
+	int64_t stale_ms = (int64_t)rt->cfg->schedule.probe_interval_s * 1000 + bound_ms;
+	int bad = 1;
+
+	if (tick && now - tick > RT_LOOP_STALL_MS) {
+		snprintf(reason, size, "the event loop has not ticked for %lld ms", (long long)(now - tick));
+		return 1;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (h->inflight && now - h->started_ms > bound_ms)
+		snprintf(reason, size, "storage did not answer a write within %d s", rt->cfg->http.health_write_s);
+	else if (!h->done_once)
+		snprintf(reason, size, "storage not probed yet");
+	else if (!h->ok)
+		snprintf(reason, size, "storage write failed: %s", h->error);
+	else if (now - h->ok_ms > stale_ms)
+		snprintf(reason, size, "no successful storage write for %lld s", (long long)((now - h->ok_ms) / 1000));
+	else
+		bad = 0;
+	pthread_mutex_unlock(&h->lock);
+	return bad;
+}
+
+/* ---- the observation check ---- */
+
+static void observe_done(void *ud)
+{
+	pb_runtime *rt = ud;
+
+	rt->observe_inflight = false;
+}
+
+static void observe_run(pb_job *job, void *state)
+{
+	pb_runtime *rt = ((rt_job *)job)->rt;
+	bg_worker *w = state;
+	size_t posted = 0;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (w && w->ok && pb_observe_due(&w->svc, &posted, &e))
+		pb_warn("runtime", "observation check: %s", pb_err_text(&e));
+	if (posted)
+		pb_info("runtime", "observation check: %zu promotion(s) told their period is over", posted);
+	/* back to the loop, which owns the flag; accepted calls always run */
+	if (pb_loop_call(rt->loop, observe_done, rt))
+		rt->observe_inflight = false; /* the loop is gone: nobody else reads it */
+}
+
+static void observe_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, observe);
+
+	if (!rt->observe_inflight) {
+		rt->observe_inflight = true;
+		if (!submit_background(rt, observe_run, "observation check"))
+			rt->observe_inflight = false;
+	}
+	pb_timer_arm(t, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
+}
+
+/* ---- the tick ---- */
+
+static void tick_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, tick);
+
+	for (size_t i = 0; i < rt->npools; i++)
+		pb_metric_set(rt->m.queue_depth, PB_LV(rt->pools[i].name),
+			      (double)pb_workers_pending(rt->pools[i].pool));
+	if (rt->tick_fn)
+		rt->tick_fn(rt->tick_ud);
+	pb_timer_arm(t, RT_TICK_MS);
+}
+
+/* ---- life ---- */
+
+int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_err *err)
+{
+	pb_runtime *rt = calloc(1, sizeof(*rt));
+	int r;
+
+	*out = NULL;
+	if (!rt)
+		return pb_err_set(err, -ENOMEM, "runtime: out of memory");
+	rt->cfg = cfg;
+	pb_strlcpy(rt->kind, kind, sizeof(rt->kind));
+	snprintf(rt->owner, sizeof(rt->owner), "promobot-%ld-%s", (long)getpid(), kind);
+	pthread_mutex_init(&rt->health.lock, NULL);
+	r = pb_metrics_new(PB_METRICS_PROCESS, &rt->reg);
+	if (r)
+		r = pb_err_set(err, r, "runtime: metrics: out of memory");
+	if (!r)
+		r = pb_metrics_promobot_register(rt->reg, &rt->m, err);
+	if (!r)
+		r = pb_loop_new(NULL, &rt->loop, err);
+	if (r) {
+		pb_runtime_free(rt);
+		return r;
+	}
+	pb_timer_init(&rt->tick, rt->loop, tick_cb);
+	pb_timer_init(&rt->probe, rt->loop, probe_cb);
+	pb_timer_init(&rt->observe, rt->loop, observe_cb);
+	*out = rt;
+	return 0;
+}
+
+pb_loop *pb_runtime_loop(pb_runtime *rt)
+{
+	return rt->loop;
+}
+
+pb_metrics *pb_runtime_registry(pb_runtime *rt)
+{
+	return rt->reg;
+}
+
+const pb_metrics_promobot *pb_runtime_metrics(pb_runtime *rt)
+{
+	return &rt->m;
+}
+
+void pb_runtime_set_system_sink(pb_runtime *rt, pb_sink *sink)
+{
+	rt->system_sink = sink;
+}
+
+void pb_runtime_watch_pool(pb_runtime *rt, const char *name, pb_workers *pool)
+{
+	if (rt->npools < RT_MAX_POOLS)
+		rt->pools[rt->npools++] = (watched_pool){ name, pool };
+}
+
+void pb_runtime_on_tick(pb_runtime *rt, void (*fn)(void *ud), void *ud)
+{
+	rt->tick_fn = fn;
+	rt->tick_ud = ud;
+}
+
+static int start_admin(pb_runtime *rt, pb_err *err)
+{
+	pb_admin_cfg ac = { 0 };
+
+	if (!rt->cfg->http.listen_host)
+		return 0;
+	ac.iface = rt->cfg->http.listen_host;
+	ac.port = rt->cfg->http.listen_port;
+	ac.metrics = rt->reg;
+	ac.health = health_fn;
+	ac.health_ud = rt;
+	return pb_admin_new(pb_loop_context(rt->loop), &ac, &rt->admin, err);
+}
+
+int pb_runtime_start(pb_runtime *rt, pb_err *err)
+{
+	pb_workers_ops ops = { bg_init, bg_fini, rt, "background" };
+	int r;
+
+	r = pb_workers_new(RT_BACKGROUND_THREADS, RT_BACKGROUND_CAP, &ops, &rt->background);
+	if (r)
+		return pb_err_set(err, r, "runtime: cannot start the background pool");
+	pb_runtime_watch_pool(rt, "background", rt->background);
+	pb_metric_touch(rt->m.jobs_dropped, PB_LV("background"));
+	for (size_t i = 0; i < rt->npools; i++) /* shown from the first scrape, before the first tick */
+		pb_metric_touch(rt->m.queue_depth, PB_LV(rt->pools[i].name));
+	r = start_admin(rt, err);
+	if (r)
+		return r;
+	if (rt->admin)
+		pb_info("runtime", "admin listener on %s:%d (/healthz, /metrics)", rt->cfg->http.listen_host,
+			pb_admin_port(rt->admin));
+	rt->started = true;
+	pb_timer_arm(&rt->tick, RT_TICK_MS);
+	pb_timer_arm(&rt->probe, 0);
+	pb_timer_arm(&rt->observe, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
+	return 0;
+}
+
+int pb_runtime_admin_port(const pb_runtime *rt)
+{
+	return rt->admin ? pb_admin_port(rt->admin) : 0;
+}
+
+int pb_runtime_run(pb_runtime *rt, pb_err *err)
+{
+	return pb_loop_run(rt->loop, err);
+}
+
+void pb_runtime_stop(pb_runtime *rt)
+{
+	pb_loop_stop(rt->loop);
+}
+
+void pb_runtime_free(pb_runtime *rt)
+{
+	if (!rt)
+		return;
+	if (rt->loop) {
+		pb_timer_cancel(&rt->tick);
+		pb_timer_cancel(&rt->probe);
+		pb_timer_cancel(&rt->observe);
+	}
+	pb_admin_free(rt->admin);
+	/* drains: a running observation check finishes (its loop call then runs at pb_loop_free) */
+	pb_workers_free(rt->background);
+	pb_loop_free(rt->loop);
+	pb_metrics_free(rt->reg);
+	pthread_mutex_destroy(&rt->health.lock);
+	free(rt);
+}
