@@ -52,6 +52,8 @@ static void write_config(void)
 	cr_assert_not_null(cfg);
 	snprintf(src, sizeof(src), "%s/promobot.db", dir);
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "storage"), "path", cJSON_CreateString(src));
+	/* suites run in parallel: no fixed admin port (tests/bot/test_runtime.c covers the listener) */
+	cJSON_DeleteItemFromObject(cfg, "http");
 	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
 		const char *keys[] = { "workdir", "maturity_file" };
 
