@@ -1,19 +1,35 @@
-/* slack_bench.c — drives N "/promote status neo4j" slash commands through the fake Slack into promobot. */
+/* slack_bench.c — slash commands through the fake Slack: promobot's ack latency next to a bare acking client's, then throughput with many in flight. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fake_slack.h"
 
+/*
+ * usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] slack_bench [N=1000] [workers=4] [window=200]
+ *   BENCH_MODE=all|seq|flight   (default all)
+ *   BENCH_SEQ_N=2000            sequential commands per client in the seq part
+ * seq:    BENCH_SEQ_N slash commands one at a time (send, wait for the ack, next), first against
+ *         floor_client (acks only), then against promobot (acks, then its workers reply), each
+ *         with its own fake Slack; latency is taken here in microseconds around send → ack seen.
+ *         Against promobot no more than `window` commands stay unreplied (see seq_drive).
+ * flight: N commands with up to `window` unanswered, as before (the fake's ms timestamps).
+ */
+
 #define APP_TOKEN "xapp-1-A0BENCH-bench-app-token"
 #define BOT_TOKEN "xoxb-bench-bot-token-0000"
+#define ACK_WAIT_MS 10000
 
 static int64_t now_ms(void)
 {
@@ -23,11 +39,40 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* The value at percentile p of n sorted samples (the index rule the bench always used). */
+static int64_t pct(const int64_t *sorted, long n, int p)
+{
+	long i = (n * p) / 100;
+
+	return sorted[i >= n ? n - 1 : i];
+}
+
+/* A positive decimal or `def` when s is NULL; -1 when s is not one. */
+static long arg_long(const char *s, long def)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return def;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end || v <= 0 ? -1 : v;
 }
 
 /* VmHWM (peak resident set) of pid in kB, -1 when unreadable. */
@@ -48,12 +93,65 @@ static long peak_rss_kb(pid_t pid)
 	return kb;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -rf without a shell. */
+static int remove_tree(const char *dir)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs argv with stdout/stderr to log and env (NAME=value, NULL-terminated) added; dies with us. */
+static pid_t spawn(char *const argv[], const char *log, char *const env[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		for (size_t i = 0; env[i]; i++)
+			putenv(env[i]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* SIGTERM, reap; false (and says so) unless it exited with 0. */
+static bool stop_child(pid_t pid, const char *what, const char *log)
+{
+	int status = 0;
+
+	if (pid <= 0)
+		return true;
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "%s exit status %d (log kept in %s)\n", what, status, log);
+		return false;
+	}
+	return true;
+}
+
 static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval)
 {
 	char cfg[512], log[512];
 	FILE *f;
 	pid_t pid;
 
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -1;
 	snprintf(cfg, sizeof(cfg), "%s/promobot.json", dir);
 	snprintf(log, sizeof(log), "%s/bot.log", dir);
 	f = fopen(cfg, "w");
@@ -72,53 +170,208 @@ static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake,
 		"\"environments\":{\"staging\":{\"image\":\"neo4j:5.13\",\"container_name\":\"neo4j-staging\"}}}]}\n",
 		dir, fake_slack_api_url(fake), interval, workers, dir);
 	fclose(f);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	{
+		char *argv[] = { (char *)bin, "--config", cfg, NULL };
+		char *env[] = { "BENCH_SLACK_APP=" APP_TOKEN, "BENCH_SLACK_BOT=" BOT_TOKEN,
+				"PROMOBOT_LOG=error", NULL };
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		setenv("BENCH_SLACK_APP", APP_TOKEN, 1);
-		setenv("BENCH_SLACK_BOT", BOT_TOKEN, 1);
-		setenv("PROMOBOT_LOG", "error", 1);
-		execl(bin, bin, "--config", cfg, (char *)NULL);
-		_exit(127);
+		pid = spawn(argv, log, env);
 	}
 	return pid;
 }
 
-int main(int argc, char **argv)
+/* The floor client next to this binary unless FLOOR_BIN names one. */
+static bool find_floor(char *out, size_t size)
 {
-	const char *bin = getenv("PROMOBOT_BIN");
-	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000;
-	int workers = argc > 2 ? atoi(argv[2]) : 4;
-	/* In-flight cap below the bot's job queue (256): the bench measures throughput, not "busy". */
-	long window = argc > 3 ? strtol(argv[3], NULL, 10) : 200;
+	const char *env = getenv("FLOOR_BIN");
+	char self[PATH_MAX];
+	ssize_t len;
+	char *slash;
+
+	if (env)
+		return (size_t)snprintf(out, size, "%s", env) < size;
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0)
+		return false;
+	self[len] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	return (size_t)snprintf(out, size, "%s/floor_client", self) < size;
+}
+
+typedef struct seq_result {
+	int64_t *lat_us;           /* n samples, sorted after the run */
+	long rss_kb;
+	size_t replies;            /* promobot: chat.postEphemeral replies seen */
+	size_t busy;               /* acks that carried a payload (promobot's "busy" answer) */
+	long waits;                /* times the sender waited for replies before the next send */
+} seq_result;
+
+/*
+ * n slash commands one at a time; each sample is send → ack seen by this thread, in µs.
+ * reply_window > 0: before a send, at most that many commands may be unreplied (counted in
+ * chat.postEphemeral calls). promobot acks faster than its workers reply, so without this
+ * its job queue (256) fills and it answers "busy" in the ack instead of doing the work; the
+ * wait is outside the timed span and counted in r->waits.
+ */
+static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_window, seq_result *r)
+{
+	char id[48];
+
+	for (long i = 0; i < n; i++) {
+		int64_t t0;
+
+		if (reply_window > 0 && i >= reply_window &&
+		    fake_slack_call_count(fake, "chat.postEphemeral", false) < (size_t)(i - reply_window + 1)) {
+			r->waits++;
+			if (!fake_slack_wait_calls(fake, "chat.postEphemeral", (size_t)(i - reply_window + 1), 60000)) {
+				fprintf(stderr, "%s: replies stalled at %ld\n", tag, i);
+				return false;
+			}
+		}
+		/* Number first: the fake's linear ack lookup rejects older ids at the first bytes. */
+		snprintf(id, sizeof(id), "%ld-%s", i, tag);
+		t0 = now_us();
+		if (fake_slack_send_slash(fake, id, "U0ALICE", "C0PROMO", "/promote status neo4j") < 0) {
+			fprintf(stderr, "%s: send failed at %ld\n", tag, i);
+			return false;
+		}
+		if (!fake_slack_wait_ack(fake, id, ACK_WAIT_MS, NULL)) {
+			fprintf(stderr, "%s: no ack for %s within %d ms\n", tag, id, ACK_WAIT_MS);
+			return false;
+		}
+		r->lat_us[i] = now_us() - t0;
+	}
+	for (long i = 0; i < n; i++) {
+		fake_slack_ack a;
+
+		snprintf(id, sizeof(id), "%ld-%s", i, tag);
+		if (fake_slack_wait_ack(fake, id, 0, &a)) {
+			r->busy += a.payload != NULL;
+			free(a.payload);
+		}
+	}
+	qsort(r->lat_us, (size_t)n, sizeof(*r->lat_us), cmp_i64);
+	return true;
+}
+
+static bool seq_floor(const char *floor_bin, const char *dir, long n, seq_result *r)
+{
+	fake_slack *fake = NULL;
+	char log[512];
+	pid_t pid = -1;
+	bool ok = false;
+
+	snprintf(log, sizeof(log), "%s/floor.log", dir);
+	if (fake_slack_start(APP_TOKEN, BOT_TOKEN, &fake))
+		return false;
+	{
+		char *argv[] = { (char *)floor_bin, (char *)fake_slack_api_url(fake), NULL };
+		char *env[] = { "FLOOR_SLACK_APP=" APP_TOKEN, NULL };
+
+		pid = spawn(argv, log, env);
+	}
+	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, 30000)) {
+		fprintf(stderr, "floor_client did not connect (see %s)\n", log);
+		goto out;
+	}
+	ok = seq_drive(fake, "floor", n, 0, r);
+	r->rss_kb = peak_rss_kb(pid);
+out:
+	ok = stop_child(pid, "floor_client", log) && ok;
+	fake_slack_free(fake);
+	return ok;
+}
+
+static bool seq_bot(const char *bin, const char *dir, long n, int workers, long reply_window, seq_result *r)
+{
+	fake_slack *fake = NULL;
+	char log[512];
+	pid_t pid = -1;
+	bool ok = false;
+
+	snprintf(log, sizeof(log), "%s/bot.log", dir);
+	if (fake_slack_start(APP_TOKEN, BOT_TOKEN, &fake))
+		return false;
+	pid = start_bot(bin, dir, fake, workers, 0);
+	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, 30000)) {
+		fprintf(stderr, "promobot did not connect (see %s)\n", log);
+		goto out;
+	}
+	ok = seq_drive(fake, "promobot", n, reply_window, r);
+	/* The workers were replying all along; the part ends when the last reply is in. */
+	if (ok && !fake_slack_wait_calls(fake, "chat.postEphemeral", (size_t)n, 60000))
+		fprintf(stderr, "promobot: timed out waiting for replies (%zu of %ld)\n",
+			fake_slack_call_count(fake, "chat.postEphemeral", false), n);
+	r->replies = fake_slack_call_count(fake, "chat.postEphemeral", true);
+	ok = ok && r->replies == (size_t)n && r->busy == 0;
+	r->rss_kb = peak_rss_kb(pid);
+out:
+	ok = stop_child(pid, "promobot", log) && ok;
+	fake_slack_free(fake);
+	return ok;
+}
+
+static void seq_row(const char *name, const seq_result *r, long n)
+{
+	printf("%-10s %9.3f %9.3f %9.3f %9ld kB\n", name, (double)pct(r->lat_us, n, 50) / 1000.0,
+	       (double)pct(r->lat_us, n, 99) / 1000.0, (double)r->lat_us[n - 1] / 1000.0, r->rss_kb);
+}
+
+/* The floor first, then promobot, each against its own fake; one table. */
+static int seq_compare(const char *bin, const char *floor_bin, const char *dir, long n, int workers,
+		       long reply_window)
+{
+	seq_result fl = { 0 }, pb = { 0 };
+	char sub[512];
+	int rc = 1;
+
+	fl.lat_us = calloc((size_t)n, sizeof(int64_t));
+	pb.lat_us = calloc((size_t)n, sizeof(int64_t));
+	snprintf(sub, sizeof(sub), "%s/seq", dir);
+	if (!fl.lat_us || !pb.lat_us || !seq_floor(floor_bin, dir, n, &fl) || !seq_bot(bin, sub, n, workers, reply_window, &pb))
+		goto out;
+	printf("sequential: %ld slash commands one at a time (send, wait for the ack, next); promobot %d workers\n",
+	       n, workers);
+	printf("%-10s %9s %9s %9s %12s\n", "client", "p50 ms", "p99 ms", "max ms", "peak RSS");
+	seq_row("floor", &fl, n);
+	seq_row("promobot", &pb, n);
+	printf("promobot.p99 / floor.p99: %.2fx (goal <= 2x)\n",
+	       (double)pct(pb.lat_us, n, 99) / (double)(pct(fl.lat_us, n, 99) > 0 ? pct(fl.lat_us, n, 99) : 1));
+	printf("promobot replies:         %zu / %ld (answered busy %zu; sender waited for replies %ld times, "
+	       "window %ld)\n", pb.replies, n, pb.busy, pb.waits, reply_window);
+	printf("floor acks with payload:  %zu\n\n", fl.busy);
+	rc = 0;
+out:
+	free(fl.lat_us);
+	free(pb.lat_us);
+	return rc;
+}
+
+/* N commands with up to `window` unanswered (the figures the bench always printed). */
+static int flight_run(const char *bin, const char *dir, long n, int workers, long window)
+{
 	size_t busy = 0;
-	char dir[] = "/tmp/pb-slack-bench-XXXXXX";
 	fake_slack *fake = NULL;
 	int64_t *lat, t0, t_acked, t_done;
+	char log[512];
 	size_t replies;
 	long rss;
-	pid_t pid;
-	int status, rc = 1;
+	pid_t pid = -1;
+	int rc = 1;
 
-	if (!bin || n <= 0) {
-		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot slack_bench [N=1000] [workers=4] [window=200]\n");
-		return 2;
-	}
+	snprintf(log, sizeof(log), "%s/bot.log", dir);
 	lat = calloc((size_t)n, sizeof(*lat));
-	if (!lat || !mkdtemp(dir) || fake_slack_start(APP_TOKEN, BOT_TOKEN, &fake)) {
+	if (!lat || fake_slack_start(APP_TOKEN, BOT_TOKEN, &fake)) {
 		fprintf(stderr, "setup failed\n");
+		free(lat);
 		return 1;
 	}
 	pid = start_bot(bin, dir, fake, workers, 0);
 	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, 30000)) {
-		fprintf(stderr, "promobot did not connect (see %s/bot.log)\n", dir);
+		fprintf(stderr, "promobot did not connect (see %s)\n", log);
 		goto out;
 	}
 	t0 = now_ms();
@@ -159,8 +412,8 @@ int main(int argc, char **argv)
 	rss = peak_rss_kb(pid);
 	printf("commands:           %ld (workers %d, in flight <= %ld, answered busy %zu)\n", n, workers,
 	       window, busy);
-	printf("ack latency p50:    %lld ms\n", (long long)lat[n / 2]);
-	printf("ack latency p99:    %lld ms\n", (long long)lat[(n * 99) / 100 >= n ? n - 1 : (n * 99) / 100]);
+	printf("ack latency p50:    %lld ms\n", (long long)pct(lat, n, 50));
+	printf("ack latency p99:    %lld ms\n", (long long)pct(lat, n, 99));
 	printf("ack latency max:    %lld ms\n", (long long)lat[n - 1]);
 	printf("all acked after:    %lld ms\n", (long long)(t_acked - t0));
 	printf("replies delivered:  %zu / %ld in %lld ms\n", replies, n, (long long)(t_done - t0));
@@ -168,22 +421,47 @@ int main(int argc, char **argv)
 	printf("bot peak RSS:       %ld kB (VmHWM)\n", rss);
 	rc = replies == (size_t)n ? 0 : 1;
 out:
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, &status, 0);
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			fprintf(stderr, "promobot exit status %d (log kept in %s)\n", status, dir);
-			rc = 1;
-		}
-	}
+	if (!stop_child(pid, "promobot", log))
+		rc = 1;
 	fake_slack_free(fake);
 	free(lat);
-	if (rc == 0) {
-		char cmd[128];
+	return rc;
+}
 
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dir);
+int main(int argc, char **argv)
+{
+	const char *bin = getenv("PROMOBOT_BIN"), *mode = getenv("BENCH_MODE");
+	long n = arg_long(argc > 1 ? argv[1] : NULL, 1000);
+	long workers = arg_long(argc > 2 ? argv[2] : NULL, 4);
+	/* In-flight cap below the bot's job queue (256): the bench measures throughput, not "busy". */
+	long window = arg_long(argc > 3 ? argv[3] : NULL, 200);
+	long seq_n = arg_long(getenv("BENCH_SEQ_N"), 2000);
+	char dir[] = "/tmp/pb-slack-bench-XXXXXX", sub[512], floor_bin[PATH_MAX];
+	bool do_seq, do_flight;
+	int rc = 0;
+
+	mode = mode ? mode : "all";
+	do_seq = !strcmp(mode, "all") || !strcmp(mode, "seq");
+	do_flight = !strcmp(mode, "all") || !strcmp(mode, "flight");
+	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || !(do_seq || do_flight)) {
+		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight] "
+			"[BENCH_SEQ_N=2000] slack_bench [N=1000] [workers=4] [window=200]\n");
+		return 2;
 	}
+	if (do_seq && !find_floor(floor_bin, sizeof(floor_bin))) {
+		fprintf(stderr, "cannot locate floor_client (set FLOOR_BIN)\n");
+		return 2;
+	}
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "setup failed\n");
+		return 1;
+	}
+	if (do_seq)
+		rc |= seq_compare(bin, floor_bin, dir, seq_n, (int)workers, window);
+	snprintf(sub, sizeof(sub), "%s/flight", dir);
+	if (do_flight)
+		rc |= flight_run(bin, sub, n, (int)workers, window);
+	if (rc == 0 && remove_tree(dir))
+		fprintf(stderr, "could not remove %s\n", dir);
 	return rc;
 }
