@@ -358,32 +358,31 @@ static send_result post_message(poster_thread *t, pb_post *p, const char *channe
 	return r;
 }
 
-static send_result post_update(poster_thread *t, pb_post *p, const char *channel, const char *ts)
+/* The post's body in `channel` plus one field (`ts` of the message to update, `user` of an ephemeral), sent. */
+static send_result send_with(poster_thread *t, pb_post *p, const char *method, const char *channel,
+			     const char *key, const char *value, const char *pace_channel)
 {
 	cJSON *body = request_body(p, channel);
 	send_result r;
 
-	if (!body || !cJSON_AddStringToObject(body, "ts", ts)) {
+	if (!body || !cJSON_AddStringToObject(body, key, value)) {
 		cJSON_Delete(body);
 		return SEND_GIVE_UP;
 	}
-	r = send_call(t, p, "chat.update", body, channel, NULL);
+	r = send_call(t, p, method, body, pace_channel, NULL);
 	cJSON_Delete(body);
 	return r;
 }
 
+static send_result post_update(poster_thread *t, pb_post *p, const char *channel, const char *ts)
+{
+	return send_with(t, p, "chat.update", channel, "ts", ts, channel);
+}
+
+/* Unpaced: Slack limits ephemeral posts per workspace, not per channel. */
 static send_result post_ephemeral(poster_thread *t, pb_post *p)
 {
-	cJSON *body = request_body(p, p->channel);
-	send_result r;
-
-	if (!body || !cJSON_AddStringToObject(body, "user", p->user)) {
-		cJSON_Delete(body);
-		return SEND_GIVE_UP;
-	}
-	r = send_call(t, p, "chat.postEphemeral", body, NULL, NULL);
-	cJSON_Delete(body);
-	return r;
+	return send_with(t, p, "chat.postEphemeral", p->channel, "user", p->user, NULL);
 }
 
 /* Top-level post that starts the promotion's thread; its ts is stored with the promotion. */
