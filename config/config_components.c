@@ -387,7 +387,8 @@ static void parse_deploy(cfg_ctx *c, const cJSON *o, const char *path, const pb_
 {
 	static const char *const keys[] = { "image", "container_name", "pull", "ports", "env",
 					    "volumes", "cmd", "network_mode", "restart_policy",
-					    "healthcheck", "validation", "healthy_timeout_s", NULL };
+					    "healthcheck", "validation", "healthy_timeout_s",
+					    "monitoring", NULL };
 
 	d->present = true;
 	if (!cJSON_IsObject(o)) {
@@ -404,6 +405,7 @@ static void parse_deploy(cfg_ctx *c, const cJSON *o, const char *path, const pb_
 	parse_container_health(c, o, path, &d->container_health);
 	parse_validation(c, o, path, &d->health);
 	cfg_get_int(c, o, path, "healthy_timeout_s", false, 120, 1, 3600, &d->healthy_timeout_s);
+	cfg_parse_monitoring(c, o, path, c->monitoring, &d->monitoring);
 }
 
 static void parse_environments(cfg_ctx *c, const cJSON *o, const char *path, pb_component *comp)

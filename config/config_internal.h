@@ -17,6 +17,7 @@ typedef struct cfg_ctx {
 	pb_problems *probs;
 	const char *base_dir;   /* absolute */
 	int oom;                /* an allocation failed: the result is unusable */
+	const pb_monitor_cfg *monitoring; /* the global section, once parsed */
 } cfg_ctx;
 
 /* "parent.key" (or "key" at the root) and "parent[i]". */
@@ -65,6 +66,12 @@ char *cfg_resolve_path(const char *base_dir, const char *p);
 char *cfg_strdup(cfg_ctx *c, const char *s);
 
 void cfg_strv_free(char **v, size_t n);
+
+/* Reads the `monitoring` object at `path` in obj (absent = all of base, or the
+ * defaults when base is NULL) into out (config_monitoring.c). */
+void cfg_parse_monitoring(cfg_ctx *c, const cJSON *obj, const char *path, const pb_monitor_cfg *base,
+			  pb_monitor_cfg *out);
+void cfg_monitoring_free(pb_monitor_cfg *m);
 
 /* Reads the component list into cfg (config_components.c). */
 void cfg_parse_components(cfg_ctx *c, const cJSON *root, pb_config *cfg);

@@ -176,6 +176,7 @@ static void deploy_free(pb_deploy_cfg *d)
 	free(d->health.password_env);
 	free(d->health.password_file);
 	free(d->health.database);
+	cfg_monitoring_free(&d->monitoring);
 }
 
 static void component_free(pb_component *c)
@@ -218,6 +219,7 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->slack.ca_file);
 	free(cfg->docker.host);
 	free(cfg->http.listen_host);
+	cfg_monitoring_free(&cfg->monitoring);
 	for (size_t i = 0; i < cfg->nusers; i++) {
 		free(cfg->users[i].id);
 		free(cfg->users[i].name);
@@ -547,7 +549,7 @@ static void parse_schedule(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
 	static const char *const keys[] = { "storage", "chat", "docker", "workers", "http", "schedule",
-					    "users", "policy", "components", NULL };
+					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
 	parse_storage(c, root, cfg);
@@ -556,6 +558,8 @@ static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	parse_http(c, root, cfg);
 	parse_schedule(c, root, cfg);
+	cfg_parse_monitoring(c, root, "", NULL, &cfg->monitoring);
+	c->monitoring = &cfg->monitoring;
 	parse_users(c, root, cfg);
 	parse_policy(c, root, cfg);
 	cfg_parse_components(c, root, cfg);

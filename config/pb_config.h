@@ -101,6 +101,30 @@ typedef struct pb_container_health_cfg {
 
 typedef enum { PB_PULL_MISSING = 0, PB_PULL_ALWAYS, PB_PULL_NEVER } pb_pull_policy;
 
+/*
+ * Observation monitoring: the global `monitoring` section, overridable per
+ * component environment (environments.<stage>.monitoring, absent keys inherit).
+ */
+typedef struct pb_monitor_cfg {
+	int interval_s;          /* check period, default 60 */
+	int deadline_ms;         /* bound on one check, < interval; default min(10000, interval/2) */
+	int stats_every;         /* resource usage every N checks, default 5 */
+	int fail_threshold;      /* consecutive failures before DOWN, default 2 */
+	int success_threshold;   /* consecutive successes before UP again, default 2 */
+	int remind_every_min;    /* reminder while DOWN, default 30; 0 = never */
+	char *mention;           /* optional group mention in alerts, e.g. "<!subteam^S0123>" */
+	int report_hour;         /* report_time "09:00" (local) */
+	int report_min;
+	char *timezone;          /* IANA name, default "UTC" */
+	int raw_retention_days;  /* raw samples kept, default 30 (daily rollups forever) */
+	double min_coverage;     /* % of slots with a result needed for a verdict, default 99 */
+	char *log_entry_regex;   /* a line matching starts a log entry; group 1 is its level */
+	char **log_critical;     /* levels counted as critical, default ERROR, FATAL */
+	size_t nlog_critical;
+	char **log_warning;      /* levels counted as warnings, default WARN, WARNING */
+	size_t nlog_warning;
+} pb_monitor_cfg;
+
 /* How a component is deployed to one environment (stage). */
 typedef struct pb_deploy_cfg {
 	pb_stage stage;
@@ -121,6 +145,7 @@ typedef struct pb_deploy_cfg {
 	pb_container_health_cfg container_health;
 	pb_health_cfg health;  /* post-deployment validation */
 	int healthy_timeout_s; /* wait for running/healthy, default 120 */
+	pb_monitor_cfg monitoring; /* the global section with this environment's overrides */
 } pb_deploy_cfg;
 
 typedef struct pb_component {
@@ -187,6 +212,7 @@ typedef struct pb_config {
 	int workers;           /* worker threads, default 4 */
 	pb_http_cfg http;
 	pb_schedule_cfg schedule;
+	pb_monitor_cfg monitoring; /* global defaults; each deploy_cfg holds its resolved copy */
 	pb_user *users;
 	size_t nusers;
 	pb_policy policy;

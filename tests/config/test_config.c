@@ -1091,3 +1091,72 @@ Test(config, problems_list_collects_and_frees)
 	pb_problems_deinit(NULL);
 	pb_config_free(NULL);
 }
+
+/* ---- monitoring ---------------------------------------------------------- */
+
+Test(config, monitoring_defaults_and_environment_overrides_inherit_the_rest)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+	const pb_monitor_cfg *g, *m;
+
+	set(root, "", "monitoring",
+	    "{ \"interval_s\": 30, \"timezone\": \"Europe/Berlin\", \"report_time\": \"07:45\","
+	    " \"mention\": \"<!subteam^S01>\" }");
+	set(root, "components[0].environments.staging", "monitoring",
+	    "{ \"interval_s\": 10, \"log_critical\": [\"SEVERE\"] }");
+	cfg = parse_ok(root);
+	g = &cfg->monitoring;
+	cr_assert_eq(g->interval_s, 30);
+	cr_assert_eq(g->deadline_ms, 10000);
+	cr_assert_eq(g->fail_threshold, 2);
+	cr_assert_eq(g->success_threshold, 2);
+	cr_assert_eq(g->stats_every, 5);
+	cr_assert_eq(g->remind_every_min, 30);
+	cr_assert_eq(g->raw_retention_days, 30);
+	cr_assert_float_eq(g->min_coverage, 99.0, 1e-9);
+	cr_assert_eq(g->report_hour, 7);
+	cr_assert_eq(g->report_min, 45);
+	cr_assert_str_eq(g->timezone, "Europe/Berlin");
+	cr_assert_eq(g->nlog_critical, 2);
+	cr_assert_str_eq(g->log_critical[0], "ERROR");
+	m = &cfg->components[0].deploy[PB_STAGE_STAGING].monitoring;
+	cr_assert_eq(m->interval_s, 10);
+	cr_assert_eq(m->deadline_ms, 5000, "a new interval recomputes the default deadline");
+	cr_assert_str_eq(m->timezone, "Europe/Berlin");
+	cr_assert_str_eq(m->mention, "<!subteam^S01>");
+	cr_assert_eq(m->report_hour, 7);
+	cr_assert_eq(m->nlog_critical, 1);
+	cr_assert_str_eq(m->log_critical[0], "SEVERE");
+	cr_assert_str_eq(m->log_warning[1], "WARNING");
+	pb_config_free(cfg);
+}
+
+Test(config, monitoring_values_are_validated)
+{
+	cJSON *root = base();
+
+	set(root, "", "monitoring", "{ \"interval_s\": 5, \"deadline_ms\": 5000 }");
+	expect_problem(root, "monitoring.deadline_ms: must be shorter than interval_s (5 s)");
+	root = base();
+	set(root, "", "monitoring", "{ \"report_time\": \"9:00\" }");
+	expect_problem(root, "monitoring.report_time: expected HH:MM (24-hour), e.g. \"09:00\"");
+	root = base();
+	set(root, "", "monitoring", "{ \"report_time\": \"24:00\" }");
+	expect_problem(root, "monitoring.report_time: expected HH:MM (24-hour), e.g. \"09:00\"");
+	root = base();
+	set(root, "", "monitoring", "{ \"timezone\": \"../../etc/passwd\" }");
+	expect_problem(root, "monitoring.timezone: \"../../etc/passwd\" is not an IANA zone name (e.g. Europe/Berlin)");
+	root = base();
+	set(root, "", "monitoring", "{ \"timezone\": \"Mars/Olympus_Mons\" }");
+	expect_problem_ex(root, "monitoring.timezone: unknown zone \"Mars/Olympus_Mons\"", true);
+	root = base();
+	set(root, "components[0].environments.staging", "monitoring", "{ \"log_entry_regex\": \"^[A-Z]+\" }");
+	expect_problem(root, "components[0].environments.staging.monitoring.log_entry_regex: needs a capture group (group 1 is the level)");
+	root = base();
+	set(root, "", "monitoring", "{ \"fail_threshold\": 0, \"color\": 1 }");
+	expect_problem(root, "monitoring.fail_threshold: must be 1..100");
+	root = base();
+	set(root, "", "monitoring", "{ \"color\": 1 }");
+	expect_problem(root, "monitoring.color: unknown key");
+}
