@@ -244,4 +244,44 @@ int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner
 			  const char *purpose, int64_t now, pb_err *err);
 void pb_store_lock_release(pb_store *st, const char *component, const char *owner);
 
+/* ---- observation: samples, monitor state, daily reports (storage/samples.c) ---- */
+/*
+ * One health check of an observing promotion at its scheduled slot. A slot
+ * is observing_since + k * interval_s; a slot with no row (the bot was down)
+ * or a row in state UNKNOWN (the check was skipped) counts as UNKNOWN, never
+ * UP. Stored compactly (WITHOUT ROWID, primary key (promotion_id, slot)).
+ */
+typedef enum { PB_SAMPLE_UNKNOWN = 0, PB_SAMPLE_UP = 1, PB_SAMPLE_DOWN = 2 } pb_sample_state;
+
+typedef enum {
+	PB_CHK_OK = 0,
+	PB_CHK_NOT_RUNNING,     /* container absent, exited, dead, paused */
+	PB_CHK_RESTARTED,       /* RestartCount / StartedAt moved since the last check */
+	PB_CHK_UNHEALTHY,       /* the engine's healthcheck says unhealthy */
+	PB_CHK_TIMEOUT,         /* the probe did not answer within the deadline */
+	PB_CHK_PROBE_ERROR,     /* the probe answered wrongly or the connection failed */
+	PB_CHK_AUTH,            /* the probe's credentials were refused */
+	PB_CHK_SKIPPED,         /* the previous check was still running (state UNKNOWN) */
+	PB_CHK_ENGINE_ERROR,    /* the engine could not be asked (state UNKNOWN) */
+	PB_CHK_COUNT
+} pb_check_class;
+const char *pb_check_class_name(pb_check_class c);   /* "ok", "not running", "restarted", … */
+
+#define PB_SAMPLE_F_OOM     0x01u  /* OOMKilled seen (inspect or an oom event) since the last sample */
+#define PB_SAMPLE_F_RESTART 0x02u  /* a restart / die event or RestartCount change since the last sample */
+#define PB_SAMPLE_F_STATS   0x04u  /* cpu_dpct and mem_kb were measured in this check */
+
+typedef struct pb_sample {
+	int64_t promotion_id;
+	int64_t slot;           /* scheduled time, epoch s */
+	int32_t latency_us;     /* probe round trip; -1 when the probe did not answer */
+	int32_t cpu_dpct;       /* CPU in tenths of a percent as `docker stats` (may exceed 1000) ; -1 none */
+	int32_t mem_kb;         /* memory in KiB (usage minus inactive file); -1 none */
+	uint16_t log_critical;  /* log entries at a critical level since the last sample */
+	uint16_t log_warning;
+	uint8_t state;          /* pb_sample_state */
+	uint8_t cls;            /* pb_check_class */
+	uint8_t flags;          /* PB_SAMPLE_F_* */
+} pb_sample;
+
 #endif
