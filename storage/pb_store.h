@@ -312,7 +312,8 @@ typedef struct pb_monitor_state {
 int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *out, pb_err *err);
 /*
  * Records one sample and the monitor state after it (inside the caller's
- * transaction, with any post it decided: pb_store_obs_post_add).
+ * transaction, with any post it decided: pb_store_obs_post_add); ms NULL
+ * records the sample alone (a skipped slot, which changes no state).
  * PB_E_CONFLICT without text when the slot already has a sample (a restart
  * re-running a slot): nothing is written and the caller rolls back.
  */

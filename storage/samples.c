@@ -112,7 +112,7 @@ int pb_store_sample_record(pb_store *st, const pb_sample *s, const pb_monitor_st
 		return r;
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: sample record: unexpected constraint failure");
-	return r ? r : monitor_put(st, ms, err);
+	return r || !ms ? r : monitor_put(st, ms, err);
 }
 
 static int monitor_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
