@@ -37,7 +37,8 @@ Test(flow, dependency_gate_names_the_dependency)
 	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0);
 	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0);
 	th_force_state(&h, "neo4j", PB_ST_OBSERVING); /* deploy needs an engine: tested elsewhere */
-	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
+	/* nothing was monitored (no checks ran): INCONCLUSIVE, so an admin completes with a reason */
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
 	cr_expect(strstr(th_out(&h), "is now at Staging"), "%s", th_out(&h));
 	cr_assert_eq(th_run(&h, "alice", "request graph-api staging"), 0, "%s", th_out(&h));
 }
@@ -132,7 +133,10 @@ Test(flow, complete_waits_for_observation_period)
 	pb_fake_clock_advance(&h.clock, 7 * 86400 * 1000LL - 1000);
 	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED, "%s", th_out(&h));
 	pb_fake_clock_advance(&h.clock, 1000);
-	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED, "no checks ran: INCONCLUSIVE");
+	cr_expect(strstr(th_out(&h), "INCONCLUSIVE"), "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "override of INCONCLUSIVE"), "%s", th_out(&h));
 	cr_expect_eq(th_state(&h, "neo4j"), -1, "completed");
 }
 
