@@ -10,7 +10,7 @@
 
 #include "admin_http.h"
 #include "pb_log.h"
-#include "pb_observe.h"
+#include "scheduler.h"
 #include "pb_services.h"
 #include "pb_str.h"
 
@@ -51,7 +51,7 @@ struct pb_runtime {
 	void (*tick_fn)(void *ud);
 	void *tick_ud;
 	pb_timer tick, probe, observe;
-	bool observe_inflight;  /* loop thread only */
+	pb_scheduler *scheduler;
 	pb_admin *admin;
 	health_state health;
 	bool started;
@@ -209,41 +209,20 @@ static int health_fn(void *ud, char *reason, size_t size)
 	return bad;
 }
 
-/* ---- the observation check ---- */
+/* ---- the observation ---- */
 
-static void observe_done(void *ud)
+static const pb_services *bg_services(void *state)
 {
-	pb_runtime *rt = ud;
-
-	rt->observe_inflight = false;
-}
-
-static void observe_run(pb_job *job, void *state)
-{
-	pb_runtime *rt = ((rt_job *)job)->rt;
 	bg_worker *w = state;
-	size_t posted = 0;
-	pb_err e;
 
-	pb_err_init(&e);
-	if (w && w->ok && pb_observe_due(&w->svc, &posted, &e))
-		pb_warn("runtime", "observation check: %s", pb_err_text(&e));
-	if (posted)
-		pb_info("runtime", "observation check: %zu promotion(s) told their period is over", posted);
-	/* back to the loop, which owns the flag; accepted calls always run */
-	if (pb_loop_call(rt->loop, observe_done, rt))
-		rt->observe_inflight = false; /* the loop is gone: nobody else reads it */
+	return w && w->ok ? &w->svc : NULL;
 }
 
 static void observe_cb(pb_timer *t)
 {
 	pb_runtime *rt = lws_container_of(t, pb_runtime, observe);
 
-	if (!rt->observe_inflight) {
-		rt->observe_inflight = true;
-		if (!submit_background(rt, observe_run, "observation check"))
-			rt->observe_inflight = false;
-	}
+	pb_scheduler_tick(rt->scheduler);
 	pb_timer_arm(t, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
 }
 
@@ -348,6 +327,9 @@ int pb_runtime_start(pb_runtime *rt, pb_err *err)
 	if (r)
 		return pb_err_set(err, r, "runtime: cannot start the background pool");
 	pb_runtime_watch_pool(rt, "background", rt->background);
+	r = pb_scheduler_new(rt->cfg, rt->background, bg_services, &rt->scheduler, err);
+	if (r)
+		return r;
 	pb_metric_touch(rt->m.jobs_dropped, PB_LV("background"));
 	for (size_t i = 0; i < rt->npools; i++) /* shown from the first scrape, before the first tick */
 		pb_metric_touch(rt->m.queue_depth, PB_LV(rt->pools[i].name));
@@ -389,8 +371,9 @@ void pb_runtime_free(pb_runtime *rt)
 		pb_timer_cancel(&rt->observe);
 	}
 	pb_admin_free(rt->admin);
-	/* drains: a running observation check finishes (its loop call then runs at pb_loop_free) */
+	/* drains: a running sweep or check finishes before the monitor it uses goes */
 	pb_workers_free(rt->background);
+	pb_scheduler_free(rt->scheduler);
 	pb_loop_free(rt->loop);
 	pb_metrics_free(rt->reg);
 	pthread_mutex_destroy(&rt->health.lock);

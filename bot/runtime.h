@@ -20,8 +20,9 @@
  *     so a slow job never delays a command reply, and commands never delay it;
  *     a full queue drops the job with a log line and promobot_jobs_dropped_total;
  *   - timers: the storage health probe (a heartbeat write every
- *     schedule.probe_interval_s) and the observation check (every
- *     schedule.check_interval_s, pb_observe_due);
+ *     schedule.probe_interval_s) and the observation sweep (every
+ *     schedule.check_interval_s, bot/scheduler.c: due checks, alerts,
+ *     daily reports, the verdict);
  *   - a 1 s tick that refreshes queue-depth gauges and the adapter's own hook;
  *   - the admin listener on http.listen: /healthz (loop ticking and storage
  *     answering a write within http.health_write_s) and /metrics.

@@ -50,6 +50,8 @@ typedef struct pb_obs_day {
 	int day_index;           /* 1 = the first local day the promotion observed */
 	int64_t start, end;      /* [start, end): the local day, 23, 24 or 25 hours */
 	bool partial;            /* observation began or ended inside the day */
+	int64_t observed_from;   /* max(start, first slot) */
+	int64_t observed_until;  /* min(end, until) */
 	uint32_t expected, up, down, unknown;
 	double uptime_pct;       /* 100 * up / expected; -1 when expected == 0 */
 	double coverage_pct;     /* 100 * (up + down) / expected; -1 when expected == 0 */

@@ -1,4 +1,5 @@
 /* promotion_card.c — the live status card that heads every promotion thread. */
+#include "pb_monitor.h"
 #include "pb_workflow.h"
 
 #include <cjson/cJSON.h>
@@ -95,6 +96,19 @@ static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promot
 	pb_validation_deinit(&v);
 }
 
+/* The observation's health line; a storage failure shows as such, never as a blank. */
+static void add_health(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
+{
+	char line[256];
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_monitor_status_line(ctx->svc, p, line, sizeof(line), &e))
+		pb_card_field(card, "Observation", "unavailable: %s", pb_err_text(&e));
+	else
+		pb_card_field(card, "Observation", "%s", line);
+}
+
 pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_role role)
 {
 	const pb_component *c = pb_config_component(ctx->svc->cfg, p->component);
@@ -124,6 +138,8 @@ pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_rol
 	if (p->justification[0])
 		pb_card_text(card, "%s", p->justification);
 	add_validation_items(ctx, card, p);
+	if (p->state == PB_ST_OBSERVING)
+		add_health(ctx, card, p);
 	pb_workflow_next_verbs(p->state, next, sizeof(next));
 	pb_card_field(card, "Next", "%s", next);
 	if (p->state == PB_ST_IN_REVIEW) {

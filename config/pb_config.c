@@ -542,7 +542,7 @@ static void parse_schedule(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	const cJSON *s = cfg_get_obj(c, root, "", "schedule", false);
 
 	cfg_check_keys(c, s, "schedule", keys);
-	cfg_get_int(c, s, "schedule", "check_interval_s", false, 300, 1, 86400, &cfg->schedule.check_interval_s);
+	cfg_get_int(c, s, "schedule", "check_interval_s", false, 1, 1, 60, &cfg->schedule.check_interval_s);
 	cfg_get_int(c, s, "schedule", "probe_interval_s", false, 10, 1, 3600, &cfg->schedule.probe_interval_s);
 }
 

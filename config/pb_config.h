@@ -197,7 +197,7 @@ typedef struct pb_http_cfg {
 
 /* The bot's own clock: what it does without being asked. */
 typedef struct pb_schedule_cfg {
-	int check_interval_s;  /* how often observations are looked at, default 300 */
+	int check_interval_s;  /* how often the observation planner sweeps (due checks, reports), default 1 */
 	int probe_interval_s;  /* storage health probe period, default 10 */
 } pb_schedule_cfg;
 

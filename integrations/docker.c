@@ -992,6 +992,7 @@ static void parse_state(const cJSON *j, pb_docker_state *st)
 		copy_str(cJSON_GetArrayItem(log, nlog - 1), "Output", st->health_output,
 			 sizeof(st->health_output));
 	st->restart_count = (int)get_num(j, "RestartCount");
+	st->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "OOMKilled"));
 	st->exit_code = (int)get_num(state, "ExitCode");
 	st->pid = (int)get_num(state, "Pid");
 	st->tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "Tty"));
@@ -1174,6 +1175,7 @@ typedef struct dk_logs {
 	bool tty;
 	pb_buf *out;
 	pb_buf raw;                /* first bytes: an error reply is JSON, not frames */
+	size_t max;                /* bytes kept in out; 0 = DK_LOGS_MAX */
 	int bad;
 } dk_logs;
 
@@ -1182,7 +1184,7 @@ static void logs_frame(void *ud, int stream, const char *data, size_t len)
 	dk_logs *l = ud;
 
 	(void)stream;
-	if (l->out->len + len <= DK_LOGS_MAX)
+	if (l->out->len + len <= (l->max ? l->max : DK_LOGS_MAX))
 		pb_buf_append(l->out, data, len);
 }
 
@@ -1203,24 +1205,23 @@ static int logs_data(void *ud, const char *data, size_t len)
 	return 0;
 }
 
-int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, pb_buf *out,
-			     pb_err *err)
+/* GET path (a logs query) through the demuxer into out; out holds at most max_bytes. */
+static int logs_get(pb_docker *d, const char *id, bool tty, const char *path, size_t max_bytes, pb_buf *out,
+		    pb_err *err)
 {
-	char path[300], what[300];
+	char what[300];
 	dk_call c = { .method = "GET", .path = path };
 	pb_http_resp resp;
 	dk_logs l;
 	int r;
 
-	snprintf(what, sizeof(what), "logs of container %s", id ? id : "");
-	if (!id_ok(id))
-		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
-	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail > 0 ? tail : 100);
+	snprintf(what, sizeof(what), "logs of container %s", id);
 	memset(&l, 0, sizeof(l));
 	pb_buf_init(&l.raw);
 	pb_docker_demux_init(&l.demux);
 	l.tty = tty;
 	l.out = out;
+	l.max = max_bytes;
 	c.on_data = logs_data;
 	c.on_data_ud = &l;
 	pb_http_resp_init(&resp);
@@ -1236,6 +1237,49 @@ int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, p
 	pb_buf_deinit(&l.raw);
 	pb_http_resp_deinit(&resp);
 	return r;
+}
+
+int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, pb_buf *out,
+			     pb_err *err)
+{
+	char path[300];
+
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "logs of container %s: invalid id", id ? id : "");
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, tail > 0 ? tail : 100);
+	return logs_get(d, id, tty, path, 0, out, err);
+}
+
+int pb_docker_container_logs_since(pb_docker *d, const char *id, bool tty, int64_t since_ms, size_t max_bytes,
+				   pb_buf *out, pb_err *err)
+{
+	char path[320];
+
+	if (!id_ok(id))
+		return pb_err_set(err, PB_E_INVALID, "logs of container %s: invalid id", id ? id : "");
+	if (since_ms < 0)
+		since_ms = 0;
+	/* since takes "seconds.nanoseconds"; timestamps lets the caller skip the inclusive boundary. */
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&timestamps=1&since=%lld.%09lld", id,
+		 (long long)(since_ms / 1000), (long long)(since_ms % 1000) * 1000000LL);
+	return logs_get(d, id, tty, path, max_bytes, out, err);
+}
+
+bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *prefix_len)
+{
+	char ts[64];
+	const char *sp = memchr(line, ' ', len < sizeof(ts) ? len : sizeof(ts));
+	size_t n;
+
+	if (!sp)
+		return false;
+	n = (size_t)(sp - line);
+	memcpy(ts, line, n);
+	ts[n] = 0;
+	if (!rfc3339_ms(ts, ms))
+		return false;
+	*prefix_len = n + 1;
+	return true;
 }
 
 /* ---- stats ---- */

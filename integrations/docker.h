@@ -135,6 +135,7 @@ typedef struct pb_docker_state {
 	char health[16];           /* starting|healthy|unhealthy; "" without a healthcheck */
 	char health_output[512];   /* output of the latest health probe */
 	int restart_count;
+	bool oom_killed;           /* State.OOMKilled */
 	int exit_code;
 	int pid;                   /* host pid of the main process, 0 when not running */
 	bool tty;
@@ -151,6 +152,18 @@ int pb_docker_container_inspect(pb_docker *d, const char *id, pb_docker_state *s
  */
 int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, pb_buf *out,
 			     pb_err *err);
+
+/*
+ * Logs written after since_ms (epoch ms; 0 = all), with timestamps=1: each
+ * line of out starts with the engine's RFC 3339 timestamp and a space, so
+ * the caller can resume exactly where it stopped (the engine's `since` is
+ * inclusive: lines at since_ms itself come again and must be skipped).
+ * At most max_bytes are kept (older lines first; the rest is cut).
+ */
+int pb_docker_container_logs_since(pb_docker *d, const char *id, bool tty, int64_t since_ms, size_t max_bytes,
+				   pb_buf *out, pb_err *err);
+/* The epoch ms of a log line's leading timestamp ("2026-11-25T10:20:19.857768126Z …"); false if none. */
+bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *prefix_len);
 
 /* Incremental decoder of the 8-byte framed log stream; frames may split anywhere. */
 typedef void (*pb_docker_frame_fn)(void *ud, int stream, const char *data, size_t len);

@@ -334,7 +334,7 @@ static int run_http(const pb_health_cfg *cfg, long wait_ms, pb_health_report *re
 
 /* ---- tcp ---- */
 
-static int tcp_connect(const char *host, int port, int timeout_ms, char *why, size_t wsize)
+int pb_health_tcp_connect(const char *host, int port, int timeout_ms, char *why, size_t wsize)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
 	char ps[16];
@@ -390,7 +390,7 @@ static int run_tcp(const pb_health_cfg *cfg, long wait_ms, pb_health_report *rep
 		return pb_err_set(err, PB_E_INVALID, "tcp validation needs a port");
 	for (;;) {
 		t0 = pb_clock_mono_ms(NULL);
-		if (tcp_connect(host, cfg->port, timeout, why, sizeof(why)) == 0) {
+		if (pb_health_tcp_connect(host, cfg->port, timeout, why, sizeof(why)) == 0) {
 			step(rep, "tcp connect", true, "%s:%d accepted a connection in %lld ms", host, cfg->port,
 			     (long long)(pb_clock_mono_ms(NULL) - t0));
 			return 0;

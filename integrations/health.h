@@ -35,6 +35,9 @@ typedef struct pb_health_report {
  */
 int pb_health_run(const pb_health_cfg *cfg, long wait_ms, pb_health_report *rep, pb_err *err);
 
+/* One TCP connect to host:port within timeout_ms: 0, or -1 with the reason in why. */
+int pb_health_tcp_connect(const char *host, int port, int timeout_ms, char *why, size_t wsize);
+
 /* Nearest-rank percentile (0 < p <= 100) of n values; sorts v in place. 0 when n == 0. */
 double pb_health_percentile(double *v, size_t n, double p);
 

@@ -115,10 +115,52 @@ static const char *const migrations[] = {
 	"  host TEXT NOT NULL,"
 	"  purpose TEXT NOT NULL DEFAULT '',"
 	"  acquired_at INTEGER NOT NULL);",
+	[4] =
 	/* v4: each running bot process proves storage takes its writes (the /healthz probe) */
 	"CREATE TABLE heartbeats ("
 	"  owner TEXT PRIMARY KEY,"
 	"  at INTEGER NOT NULL);",
+	/*
+	 * v5: observation. Samples are the bulk (one per check: 1,440 a day per
+	 * component at 60 s), so they are a WITHOUT ROWID table keyed by
+	 * (promotion, slot) — no second index, the key is the order reports read
+	 * — with -1 figures stored as NULL (0 bytes) and state, class and flags
+	 * packed in one small integer.
+	 */
+	"CREATE TABLE samples ("
+	"  promotion_id INTEGER NOT NULL,"
+	"  slot INTEGER NOT NULL,"
+	"  packed INTEGER NOT NULL,"
+	"  latency_us INTEGER,"
+	"  cpu INTEGER,"
+	"  mem INTEGER,"
+	"  logs INTEGER,"
+	"  PRIMARY KEY (promotion_id, slot)) WITHOUT ROWID;"
+	"CREATE TABLE monitor_state ("
+	"  promotion_id INTEGER PRIMARY KEY REFERENCES promotions(id),"
+	"  health INTEGER NOT NULL, fails INTEGER NOT NULL, oks INTEGER NOT NULL,"
+	"  down_since INTEGER NOT NULL, down_cls INTEGER NOT NULL, last_remind INTEGER NOT NULL,"
+	"  last_slot INTEGER NOT NULL, checks INTEGER NOT NULL, restart_count INTEGER NOT NULL,"
+	"  started_at TEXT NOT NULL, log_since INTEGER NOT NULL, last_at INTEGER NOT NULL,"
+	"  last_latency_us INTEGER NOT NULL, last_state INTEGER NOT NULL, last_cls INTEGER NOT NULL);"
+	"CREATE TABLE obs_posts ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  promotion_id INTEGER NOT NULL REFERENCES promotions(id),"
+	"  kind TEXT NOT NULL,"
+	"  key INTEGER NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  posted_at INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (promotion_id, kind, key));"
+	"CREATE INDEX obs_posts_pending ON obs_posts(id) WHERE posted_at = 0;"
+	"CREATE TABLE obs_rollups ("
+	"  promotion_id INTEGER NOT NULL REFERENCES promotions(id),"
+	"  day INTEGER NOT NULL, day_index INTEGER NOT NULL,"
+	"  expected INTEGER NOT NULL, up INTEGER NOT NULL, down INTEGER NOT NULL, unknown INTEGER NOT NULL,"
+	"  p50 REAL NOT NULL, p95 REAL NOT NULL, p99 REAL NOT NULL,"
+	"  log_critical INTEGER NOT NULL, log_warning INTEGER NOT NULL, ooms INTEGER NOT NULL,"
+	"  restarts INTEGER NOT NULL, outages INTEGER NOT NULL, cpu_avg REAL NOT NULL, mem_avg REAL NOT NULL,"
+	"  PRIMARY KEY (promotion_id, day));",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

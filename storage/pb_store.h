@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 4 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 5 /* keep in sync with storage/migrations.c */
 
 /* Opens (creating parent-less file if needed) and migrates to the latest schema. */
 int pb_store_open(const char *path, pb_store **out, pb_err *err);
@@ -283,5 +283,94 @@ typedef struct pb_sample {
 	uint8_t cls;            /* pb_check_class */
 	uint8_t flags;          /* PB_SAMPLE_F_* */
 } pb_sample;
+
+/*
+ * What the scheduler remembers about one observed promotion between checks,
+ * written in the same transaction as the sample that changed it, so a crash
+ * never leaves an alert decided twice or not at all.
+ */
+typedef struct pb_monitor_state {
+	int64_t promotion_id;
+	uint8_t health;          /* alerted health (pb_sample_state): UNKNOWN until the first verdict of the thresholds */
+	int fails;               /* consecutive DOWN samples */
+	int oks;                 /* consecutive UP samples */
+	int64_t down_since;      /* slot of the first DOWN of the current outage; 0 = none */
+	uint8_t down_cls;        /* its pb_check_class */
+	int64_t last_remind;     /* slot of the last reminder (or the DOWN alert) */
+	int64_t last_slot;       /* newest recorded slot; 0 = none yet */
+	int64_t checks;          /* samples recorded */
+	int restart_count;       /* engine's RestartCount at the last check; -1 unknown */
+	char started_at[64];     /* engine's StartedAt at the last check */
+	int64_t log_since;       /* container logs were read up to this epoch s */
+	int64_t last_at;         /* wall epoch s of the last check */
+	int32_t last_latency_us; /* of the last check; -1 none */
+	uint8_t last_state;      /* pb_sample_state of the last check */
+	uint8_t last_cls;
+} pb_monitor_state;
+
+/* The promotion's monitor state; a promotion never checked gets a fresh state (returns 0). */
+int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *out, pb_err *err);
+/*
+ * Records one sample and the monitor state after it (inside the caller's
+ * transaction, with any post it decided: pb_store_obs_post_add); ms NULL
+ * records the sample alone (a skipped slot, which changes no state).
+ * PB_E_CONFLICT without text when the slot already has a sample (a restart
+ * re-running a slot): nothing is written and the caller rolls back.
+ */
+int pb_store_sample_record(pb_store *st, const pb_sample *s, const pb_monitor_state *ms, pb_err *err);
+/* Samples of a promotion with from <= slot < to, oldest first. Caller frees *out. */
+int pb_store_samples_range(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, pb_sample **out,
+			   size_t *count, pb_err *err);
+/* Deletes raw samples with slot < before (retention); daily rollups stay. *deleted counts them. */
+int pb_store_samples_prune(pb_store *st, int64_t before, int64_t *deleted, pb_err *err);
+
+/*
+ * Posts the observation decided to make (alerts, daily reports, the
+ * verdict): an outbox. A post is added in the transaction that decided it,
+ * keyed so it is decided once — (promotion, kind, key) is unique: an alert's
+ * key is its slot, a report's the local civil day, the verdict's 0 — and
+ * handed to the chat later; done marks it delivered. After a restart the
+ * pending ones are delivered, none is decided again.
+ */
+typedef struct pb_obs_post {
+	int64_t id;
+	int64_t promotion_id;
+	char kind[16];           /* "down", "up", "remind", "report", "verdict" */
+	int64_t key;
+	char *text;              /* owned: free with pb_obs_posts_free */
+	int64_t created_at;
+	int64_t posted_at;       /* 0 while pending */
+} pb_obs_post;
+
+/* PB_E_CONFLICT without text when (promotion, kind, key) exists. Sets *id when id != NULL. */
+int pb_store_obs_post_add(pb_store *st, int64_t promotion_id, const char *kind, int64_t key, const char *text,
+			  int64_t now, int64_t *id, pb_err *err);
+/* Marks a post delivered. */
+int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, pb_err *err);
+/* Pending posts (all promotions), oldest first; at most limit (0 = all). Free with pb_obs_posts_free. */
+int pb_store_obs_posts_pending(pb_store *st, size_t limit, pb_obs_post **out, size_t *count, pb_err *err);
+/* One post; PB_E_NOTFOUND without text. Free out->text with free(). */
+int pb_store_obs_post_get(pb_store *st, int64_t promotion_id, const char *kind, int64_t key, pb_obs_post *out,
+			  pb_err *err);
+/* Every post of a promotion of `kind` (NULL = all), oldest first. */
+int pb_store_obs_posts_of(pb_store *st, int64_t promotion_id, const char *kind, pb_obs_post **out,
+			  size_t *count, pb_err *err);
+void pb_obs_posts_free(pb_obs_post *posts, size_t count);
+
+/* A day's figures, kept for good after the raw samples are pruned (the verdict and lessons read them). */
+typedef struct pb_obs_rollup {
+	int64_t promotion_id;
+	int64_t day;             /* local civil day number */
+	int day_index;
+	uint32_t expected, up, down, unknown;
+	double p50_ms, p95_ms, p99_ms;
+	uint32_t log_critical, log_warning, ooms, restarts, outages;
+	double cpu_avg, mem_avg_mb;
+} pb_obs_rollup;
+
+/* Inserts or replaces the rollup of (promotion, day). */
+int pb_store_obs_rollup_put(pb_store *st, const pb_obs_rollup *r, pb_err *err);
+/* Rollups of a promotion, by day. Caller frees *out. */
+int pb_store_obs_rollups(pb_store *st, int64_t promotion_id, pb_obs_rollup **out, size_t *count, pb_err *err);
 
 #endif

@@ -27,12 +27,11 @@
 	"  \"carol\": {\"name\": \"Carol\", \"roles\": [\"deployer\", \"admin\"]}," \
 	"  \"dave\": {\"name\": \"Dave\", \"roles\": [\"requester\"]}" \
 	"}," \
-	"\"policy\": %s," \
+	"\"policy\": %s,%s" \
 	"\"components\": [" \
 	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\"," \
 	"  \"revision\": {\"command\": [\"cat\", \"%s/rev\"]}, " CHECKS("85") "," \
-	"  \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"," \
-	"     \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 7687}}}}," \
+	"  \"environments\": {\"staging\": %s}}," \
 	" {\"id\": \"graph-api\", \"name\": \"Graph API\", \"group\": \"Apps\", \"stage\": \"development\"," \
 	"  \"dependencies\": [\"neo4j\"], \"revision\": {\"value\": \"v1\"}, " CHECKS("90") "}," \
 	" {\"id\": \"lowcov\", \"name\": \"Low Coverage\", \"group\": \"Apps\", \"stage\": \"development\"," \
@@ -66,7 +65,16 @@ void th_set_revision(th *h, const char *rev)
 	fclose(f);
 }
 
+#define TH_STAGING_DEFAULT \
+	"{\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"," \
+	" \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 7687}}"
+
 void th_setup(th *h, const char *policy)
+{
+	th_setup_ex(h, policy, NULL, NULL);
+}
+
+void th_setup_ex(th *h, const char *policy, const char *top, const char *staging)
 {
 	pb_problems probs = { 0 };
 	char *json;
@@ -79,8 +87,8 @@ void th_setup(th *h, const char *policy)
 	cr_assert_not_null(mkdtemp(h->dir));
 	th_set_revision(h, "rev-1");
 	json = malloc(size);
-	snprintf(json, size, CONFIG_FMT, h->dir,
-		 policy ? policy : "{\"required_approvals\": 1}", h->dir);
+	snprintf(json, size, CONFIG_FMT, h->dir, policy ? policy : "{\"required_approvals\": 1}", top ? top : "",
+		 h->dir, staging ? staging : TH_STAGING_DEFAULT);
 	r = pb_config_parse(json, strlen(json), h->dir, &h->cfg, &probs);
 	for (size_t i = 0; i < probs.count; i++)
 		fprintf(stderr, "harness config: %s\n", probs.items[i]);

@@ -24,6 +24,8 @@ typedef struct th {
 
 /* `policy` is a JSON object text for the "policy" key, NULL for the default. */
 void th_setup(th *h, const char *policy);
+/* Same with extra top-level keys (`top`: "\"monitoring\": {…}," or NULL) and neo4j's staging environment JSON. */
+void th_setup_ex(th *h, const char *policy, const char *top, const char *staging);
 void th_teardown(th *h);
 /* Runs one command as `user`; returns pb_dispatch's result; h->out holds the replies. */
 int th_run(th *h, const char *user, const char *text);

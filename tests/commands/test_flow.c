@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "pb_observe.h"
 
 static th h;
 static void setup(void) { th_setup(&h, "{\"observation_days\": 0}"); }
@@ -38,7 +37,8 @@ Test(flow, dependency_gate_names_the_dependency)
 	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0);
 	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0);
 	th_force_state(&h, "neo4j", PB_ST_OBSERVING); /* deploy needs an engine: tested elsewhere */
-	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
+	/* nothing was monitored (no checks ran): INCONCLUSIVE, so an admin completes with a reason */
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
 	cr_expect(strstr(th_out(&h), "is now at Staging"), "%s", th_out(&h));
 	cr_assert_eq(th_run(&h, "alice", "request graph-api staging"), 0, "%s", th_out(&h));
 }
@@ -133,7 +133,10 @@ Test(flow, complete_waits_for_observation_period)
 	pb_fake_clock_advance(&h.clock, 7 * 86400 * 1000LL - 1000);
 	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED, "%s", th_out(&h));
 	pb_fake_clock_advance(&h.clock, 1000);
-	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED, "no checks ran: INCONCLUSIVE");
+	cr_expect(strstr(th_out(&h), "INCONCLUSIVE"), "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "override of INCONCLUSIVE"), "%s", th_out(&h));
 	cr_expect_eq(th_state(&h, "neo4j"), -1, "completed");
 }
 
@@ -191,38 +194,4 @@ Test(flow, interrupted_deploy_is_marked_failed)
 	cr_expect(strstr(th_out(&h), "was interrupted"), "%s", th_out(&h));
 	cr_expect_eq(th_state(&h, "neo4j"), -1, "the promotion is closed as failed");
 	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "a new promotion can start");
-}
-
-Test(flow, observation_end_is_told_once_by_the_scheduled_job)
-{
-	size_t posted = 99;
-	pb_err err;
-
-	th_teardown(&h);
-	th_setup(&h, "{\"observation_days\": 7}");
-	h.svc.system_sink = &h.sink; /* the adapter's sink for cards no message asked for */
-	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
-	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&h, "neo4j", PB_ST_APPROVED);
-	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
-	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
-	pb_buf_reset(&h.out);
-	pb_err_init(&err);
-	cr_assert_eq(pb_observe_due(&h.svc, &posted, &err), 0, "%s", pb_err_text(&err));
-	cr_expect_eq(posted, 0, "day 0: nothing to say");
-	pb_fake_clock_advance(&h.clock, 7 * 86400 * 1000LL - 1000);
-	cr_assert_eq(pb_observe_due(&h.svc, &posted, &err), 0);
-	cr_expect_eq(posted, 0, "one second early");
-	pb_fake_clock_advance(&h.clock, 1000);
-	h.nthread = 0;
-	cr_assert_eq(pb_observe_due(&h.svc, &posted, &err), 0, "%s", pb_err_text(&err));
-	cr_expect_eq(posted, 1);
-	cr_expect_eq(h.nthread, 1, "the card goes to the promotion's thread");
-	cr_expect(strstr(th_out(&h), "Observation period over"), "%s", th_out(&h));
-	cr_expect(strstr(th_out(&h), "/promote complete neo4j"), "%s", th_out(&h));
-	pb_fake_clock_advance(&h.clock, 86400 * 1000LL);
-	cr_assert_eq(pb_observe_due(&h.svc, &posted, &err), 0);
-	cr_expect_eq(posted, 0, "told once, not daily");
-	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
 }

@@ -10,6 +10,7 @@
 
 #include "health.h"
 #include "neo4j.h"
+#include "probe.h"
 
 #define PW "s3cret-passw0rd"
 
@@ -290,4 +291,104 @@ Test(health, http_and_tcp_checks)
 	cr_assert_eq(pb_health_run(&t, 200, &rep, &e), PB_E_FAILED);
 	cr_assert(strstr(rep.cause, "Connection refused"), "%s", rep.cause);
 	cr_assert_eq(pb_health_run(&none, 0, &rep, &e), 0);
+}
+
+/* ---- the observation's liveness probe (integrations/probe.c) ---- */
+
+static pb_probe *probe_for(pb_health_kind kind, const fake *f, const char *pwenv, int deadline_ms)
+{
+	static char url[64];
+	pb_health_cfg cfg = { .kind = kind, .url = url, .user = "neo4j", .password_env = (char *)pwenv,
+			      .host = "127.0.0.1", .port = f->port };
+	pb_probe *p = NULL;
+	pb_err e;
+
+	url_of(f, url, sizeof(url));
+	pb_err_init(&e);
+	cr_assert_eq(pb_probe_new(&cfg, deadline_ms, &p, &e), 0, "%s", pb_err_text(&e));
+	return p;
+}
+
+Test(probe, neo4j_return_1_is_timed_and_a_slowdown_shows_in_latency)
+{
+	const char *extra[] = { "--keep-alive", "--slow-ms", "150", "--slow-on-usr1", NULL };
+	fake f = fake_start(extra);
+	pb_probe *p;
+	char detail[300];
+	int32_t fast = -1, slow = -1;
+
+	setenv("PB_TEST_NEO4J_PW", PW, 1);
+	p = probe_for(PB_HEALTH_NEO4J, &f, "PB_TEST_NEO4J_PW", 2000);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(pb_probe_run(p, &fast, detail, sizeof(detail)), PB_PROBE_UP, "%s", detail);
+		cr_assert_geq(fast, 0);
+	}
+	kill(f.pid, SIGUSR1);
+	cr_assert_eq(pb_probe_run(p, &slow, detail, sizeof(detail)), PB_PROBE_UP, "%s", detail);
+	cr_assert_geq(slow, 150000, "the fake's 150 ms must show in the probe's latency (%d µs)", slow);
+	cr_assert_lt(fast, slow);
+	pb_probe_free(p);
+	fake_stop(&f);
+}
+
+Test(probe, neo4j_slower_than_the_deadline_is_a_timeout)
+{
+	const char *extra[] = { "--keep-alive", "--slow-ms", "1500", NULL };
+	fake f = fake_start(extra);
+	pb_probe *p;
+	char detail[300];
+	int32_t lat = 0;
+
+	setenv("PB_TEST_NEO4J_PW", PW, 1);
+	p = probe_for(PB_HEALTH_NEO4J, &f, "PB_TEST_NEO4J_PW", 300);
+	cr_assert_eq(pb_probe_run(p, &lat, detail, sizeof(detail)), PB_PROBE_TIMEOUT, "%s", detail);
+	cr_assert_eq(lat, -1);
+	pb_probe_free(p);
+	fake_stop(&f);
+}
+
+Test(probe, neo4j_wrong_password_is_an_auth_failure_and_no_secret_in_detail)
+{
+	fake f = fake_start(NULL);
+	pb_probe *p;
+	char detail[300];
+	int32_t lat = 0;
+
+	setenv("PB_TEST_NEO4J_BAD", "not-the-password", 1);
+	p = probe_for(PB_HEALTH_NEO4J, &f, "PB_TEST_NEO4J_BAD", 2000);
+	cr_assert_eq(pb_probe_run(p, &lat, detail, sizeof(detail)), PB_PROBE_AUTH, "%s", detail);
+	cr_assert_null(strstr(detail, "not-the-password"));
+	pb_probe_free(p);
+	fake_stop(&f);
+}
+
+Test(probe, http_and_tcp_up_then_error_when_the_target_is_gone)
+{
+	fake f = fake_start(NULL);
+	pb_probe *h = probe_for(PB_HEALTH_HTTP, &f, NULL, 1000), *t = probe_for(PB_HEALTH_TCP, &f, NULL, 1000);
+	char detail[300];
+	int32_t lat = -1;
+
+	cr_assert_eq(pb_probe_run(h, &lat, detail, sizeof(detail)), PB_PROBE_UP, "%s", detail);
+	cr_assert_geq(lat, 0);
+	cr_assert_eq(pb_probe_run(t, &lat, detail, sizeof(detail)), PB_PROBE_UP, "%s", detail);
+	fake_stop(&f);
+	cr_assert_eq(pb_probe_run(h, &lat, detail, sizeof(detail)), PB_PROBE_ERROR);
+	cr_assert(strlen(detail) > 0);
+	cr_assert_eq(pb_probe_run(t, &lat, detail, sizeof(detail)), PB_PROBE_ERROR);
+	cr_assert(strstr(detail, "connect"), "%s", detail);
+	pb_probe_free(h);
+	pb_probe_free(t);
+}
+
+Test(probe, a_config_without_target_is_refused)
+{
+	pb_health_cfg cfg = { .kind = PB_HEALTH_TCP };
+	pb_probe *p = NULL;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_probe_new(&cfg, 1000, &p, &e), PB_E_INVALID);
+	cr_assert(strstr(pb_err_text(&e), "port"));
+	cr_assert_null(p);
 }

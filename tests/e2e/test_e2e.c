@@ -2,6 +2,8 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,34 +206,6 @@ Test(e2e, version_and_help)
 }
 
 /* Sets `key` of the config's top-level object `section` (created when absent) to an integer. */
-static void config_set_int(const char *section, const char *key, int v)
-{
-	FILE *f = fopen(config_path, "r");
-	char text[65536];
-	size_t n;
-	cJSON *cfg, *sec;
-	char *out;
-
-	cr_assert_not_null(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	cfg = cJSON_Parse(text);
-	cr_assert_not_null(cfg);
-	sec = cJSON_GetObjectItem(cfg, section);
-	if (!sec)
-		sec = cJSON_AddObjectToObject(cfg, section);
-	cJSON_DeleteItemFromObject(sec, key);
-	cJSON_AddNumberToObject(sec, key, v);
-	out = cJSON_Print(cfg);
-	cJSON_Delete(cfg);
-	f = fopen(config_path, "w");
-	cr_assert_not_null(f);
-	fputs(out, f);
-	fclose(f);
-	free(out);
-}
-
 /* Reads the bot's output into `out` until it holds `needle` or timeout_ms pass (poll, no sleeps). */
 static bool read_until(int fd, pb_buf *out, const char *needle, int timeout_ms)
 {
@@ -258,15 +232,82 @@ static bool read_until(int fd, pb_buf *out, const char *needle, int timeout_ms)
 	return true;
 }
 
+/* Edits the config file: fn changes the parsed JSON. */
+static void config_edit(void (*fn)(cJSON *cfg, int arg), int arg)
+{
+	FILE *f = fopen(config_path, "r");
+	char text[65536];
+	size_t n;
+	cJSON *cfg;
+	char *out;
+
+	cr_assert_not_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cfg = cJSON_Parse(text);
+	cr_assert_not_null(cfg);
+	fn(cfg, arg);
+	out = cJSON_Print(cfg);
+	cJSON_Delete(cfg);
+	f = fopen(config_path, "w");
+	cr_assert_not_null(f);
+	fputs(out, f);
+	fclose(f);
+	free(out);
+}
+
+/* Checks every second, alerts after 2, the report due at midnight UTC, neo4j probed by tcp on `port`. */
+static void fast_monitoring(cJSON *cfg, int port)
+{
+	cJSON *mon = cJSON_Parse("{\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
+				 " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"}");
+	cJSON *comp, *staging, *probe = cJSON_CreateObject();
+
+	cJSON_DeleteItemFromObject(cfg, "monitoring");
+	cJSON_AddItemToObject(cfg, "monitoring", mon);
+	cJSON_AddStringToObject(probe, "kind", "tcp");
+	cJSON_AddStringToObject(probe, "host", "127.0.0.1");
+	cJSON_AddNumberToObject(probe, "port", port);
+	cJSON_AddNumberToObject(probe, "timeout_ms", 300);
+	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
+		if (strcmp(cJSON_GetObjectItem(comp, "id")->valuestring, "neo4j"))
+			continue;
+		staging = cJSON_GetObjectItem(cJSON_GetObjectItem(comp, "environments"), "staging");
+		cJSON_ReplaceItemInObject(staging, "validation", probe);
+		return;
+	}
+	cr_assert_fail("the example config has no neo4j");
+}
+
+/* A loopback listener the probe connects to; closing it is the outage. */
+static int listen_loopback(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)*port) };
+	socklen_t al = sizeof(a);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 512), 0);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
 /*
- * The console runs the bot's own clock too: with a promotion whose (0-day)
- * observation period is over, the scheduled check posts its card while the
- * prompt waits for input — nothing is typed until the card is there.
+ * The console runs the bot's own clock too: a promotion observed for two
+ * days (the bot was not running) gets its two late daily reports, checks
+ * every second, a DOWN alert when its target goes away and an UP alert
+ * with the outage's length when it is back — all while the prompt waits.
  */
-Test(e2e, console_prints_a_timer_card_while_the_prompt_waits)
+Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 {
 	char *args[] = { "--config", config_path, NULL };
-	char db[300];
+	char db[300], sql[200];
+	int port = 0, lfd = listen_loopback(&port);
 	sqlite3 *h;
 	pb_buf out, rest;
 	int in_fd, out_fd;
@@ -274,27 +315,35 @@ Test(e2e, console_prints_a_timer_card_while_the_prompt_waits)
 
 	pb_buf_init(&out);
 	pb_buf_init(&rest);
-	config_set_int("policy", "observation_days", 0);
-	config_set_int("schedule", "check_interval_s", 1);
+	config_edit(fast_monitoring, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &out), 0, "%s", pb_buf_str(&out));
-	/* a deploy needs an engine; here the row is put in observing directly */
+	/* a deploy needs an engine; here the row is put in observing directly, two days ago */
 	snprintf(db, sizeof(db), "%s/promobot.db", dir);
+	snprintf(sql, sizeof(sql), "UPDATE promotions SET state = 'observing', observing_since = %lld",
+		 (long long)time(NULL) - 2 * 86400);
 	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(h, "UPDATE promotions SET state = 'observing', observing_since = 1", NULL, NULL,
-				  NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
 	sqlite3_close(h);
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
 	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
-	cr_assert(read_until(out_fd, &out, "Observation period over", 30000),
-		  "no timer card while the prompt waited: %s", pb_buf_str(&out));
-	cr_assert(read_until(out_fd, &out, "/promote complete neo4j", 5000), "%s", pb_buf_str(&out));
-	cr_expect(strstr(pb_buf_str(&out), "[promobot]"), "system cards are marked: %s", pb_buf_str(&out));
+	cr_assert(read_until(out_fd, &out, "## Day 2 Monitoring Report", 30000), "no reports: %s", pb_buf_str(&out));
+	EXPECT_IN(out, "## Day 1 Monitoring Report");
+	EXPECT_IN(out, "posted late");
+	EXPECT_IN(out, "[neo4j → staging #1]");
+	close(lfd);
+	cr_assert(read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "no DOWN alert: %s", pb_buf_str(&out));
+	lfd = listen_loopback(&port);
+	cr_assert(read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
+	cr_assert(read_until(out_fd, &out, "the outage lasted", 5000), "%s", pb_buf_str(&out));
+	cr_assert_eq(write(in_fd, "/promote status neo4j\n", 22), 22);
+	cr_assert(read_until(out_fd, &out, "uptime", 10000), "%s", pb_buf_str(&out));
 	cr_assert_eq(write(in_fd, "/quit\n", 6), 6);
 	close(in_fd);
 	cr_assert_eq(tp_finish(pid, out_fd, &rest), 0, "%s%s", pb_buf_str(&out), pb_buf_str(&rest));
-	cr_expect_eq(strstr(pb_buf_str(&rest), "Observation period over"), NULL, "the card came once: %s",
+	cr_expect_eq(strstr(pb_buf_str(&rest), "Monitoring Report"), NULL, "each report came once: %s",
 		     pb_buf_str(&rest));
+	close(lfd);
 	pb_buf_deinit(&out);
 	pb_buf_deinit(&rest);
 }

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ typedef struct opts {
 	int auth;
 	long slow_ms;
 	long fail_after;
+	int keep_alive;     /* --keep-alive: serve many requests per connection, as Neo4j does */
+	int slow_on_usr1;   /* --slow-on-usr1: slow_ms applies only after SIGUSR1 (a test slows it down mid-run) */
 	int cypher_error;
 	int unauthorized;
 } opts;
@@ -121,8 +124,9 @@ static void respond(int fd, int status, const char *reason, const char *extra, c
 	char head[512];
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n%s\r\n",
-			 status, reason, body ? body->len : 0, extra ? extra : "");
+			 "Connection: %s\r\n%s\r\n",
+			 status, reason, body ? body->len : 0, O.keep_alive ? "keep-alive" : "close",
+			 extra ? extra : "");
 
 	write_all(fd, head, (size_t)n);
 	if (body && body->len)
@@ -456,7 +460,16 @@ static void discovery(int fd)
 	free(b.p);
 }
 
-static void handle(int fd)
+static volatile sig_atomic_t slow_now;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	slow_now = 1;
+}
+
+/* Serves one request; false when the peer closed (or sent nothing usable). */
+static bool handle(int fd)
 {
 	static char req[MAX_REQ + 1];
 	char method[16] = "", path[512] = "", want[160];
@@ -470,7 +483,7 @@ static void handle(int fd)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return;
+			return false;
 		len += (size_t)r;
 		req[len] = '\0';
 		if (!eoh && (eoh = strstr(req, "\r\n\r\n")) != NULL) {
@@ -479,19 +492,19 @@ static void handle(int fd)
 			if (clen < 0 || clen > MAX_REQ / 2) {
 				respond_error(fd, 413, "Payload Too Large", "Neo.ClientError.Request.Invalid",
 					      "request too large");
-				return;
+				return false;
 			}
 		}
 		if (eoh && (size_t)(eoh + 4 - req) + (size_t)clen <= len)
 			break;
 	}
 	if (!eoh)
-		return;
+		return false;
 	if (sscanf(req, "%15s %511s", method, path) != 2)
-		return;
+		return false;
 	if (strcmp(method, "GET") == 0 && strcmp(path, "/") == 0) {
 		discovery(fd);
-		return;
+		return true;
 	}
 	snprintf(want, sizeof(want), "/db/%s/tx/commit", O.database);
 	if (strcmp(method, "POST") == 0 && strncmp(path, "/db/", 4) == 0 &&
@@ -499,32 +512,33 @@ static void handle(int fd)
 		if (strcmp(path, want) != 0) {
 			respond_error(fd, 404, "Not Found", "Neo.ClientError.Database.DatabaseNotFound",
 				      "Database does not exist.");
-			return;
+			return true;
 		}
 		if (O.unauthorized || !authorized(req)) {
 			respond_error(fd, 401, "Unauthorized", "Neo.ClientError.Security.Unauthorized",
 				      "The client is unauthorized due to authentication failure.");
-			return;
+			return true;
 		}
 		if (!strcasestr(req, "\r\nContent-Type: application/json")) {
 			respond_error(fd, 415, "Unsupported Media Type", "Neo.ClientError.Request.Invalid",
 				      "Content-Type must be application/json");
-			return;
+			return true;
 		}
 		if (O.fail_after >= 0 && tx_served >= O.fail_after) {
 			/* Simulated crash: the process (and so the container) goes away. */
 			exit(3);
 		}
 		tx_served++;
-		if (O.slow_ms > 0) {
+		if (O.slow_ms > 0 && (!O.slow_on_usr1 || slow_now)) {
 			struct timespec ts = { O.slow_ms / 1000, (O.slow_ms % 1000) * 1000000L };
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
 		}
 		tx_commit(fd, eoh + 4);
-		return;
+		return true;
 	}
 	respond_error(fd, 404, "Not Found", "Neo.ClientError.Request.Invalid", "No such endpoint");
+	return true;
 }
 
 static int health(void)
@@ -574,6 +588,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* As PID 1 in a container, default-action signals are ignored: exit on stop explicitly. */
 	signal(SIGTERM, on_term);
+	signal(SIGUSR1, on_usr1);
 	signal(SIGINT, on_term);
 	O.port = 7474;
 	O.auth = 1;
@@ -594,6 +609,8 @@ int main(int argc, char **argv)
 		if (strcmp(o, "--health") == 0) { health_mode = 1; continue; }
 		if (strcmp(o, "--cypher-error") == 0) { O.cypher_error = 1; continue; }
 		if (strcmp(o, "--unauthorized") == 0) { O.unauthorized = 1; continue; }
+		if (strcmp(o, "--keep-alive") == 0) { O.keep_alive = 1; continue; }
+		if (strcmp(o, "--slow-on-usr1") == 0) { O.slow_on_usr1 = 1; continue; }
 		if (!v) {
 			fprintf(stderr, "neo4j_fake: unknown or incomplete option %s\n", o);
 			return 2;
@@ -638,7 +655,9 @@ int main(int argc, char **argv)
 			continue;
 		/* One connection at a time: a silent client must not wedge the fake forever. */
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		handle(fd);
+		/* Keep-alive: serve the connection until the client closes or idles out. */
+		while (handle(fd) && O.keep_alive)
+			;
 		close(fd);
 	}
 }

@@ -118,8 +118,9 @@ Test(migrations, each_version_has_exactly_its_tables)
 	static const char *const q =
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 		" ('components','promotions','events','approvals','blockers','validations',"
-		"  'deployments','processed_event_ids','component_locks','heartbeats')";
-	static const int expected[] = { 0, 3, 6, 9, 10 };
+		"  'deployments','processed_event_ids','component_locks','heartbeats',"
+		"  'samples','monitor_state','obs_posts','obs_rollups')";
+	static const int expected[] = { 0, 3, 6, 9, 10, 14 };
 
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
 	for (int v = 0; v <= PB_STORE_SCHEMA_VERSION; v++) {
