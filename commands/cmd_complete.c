@@ -143,7 +143,7 @@ static void maturity_publish(pb_cmd_ctx *ctx, const pb_component *c, const pb_pr
 			pb_err_text(&ctx->err));
 }
 
-static void maturity_report(pb_card *card, const pb_component *c, const maturity_step *m)
+static void maturity_report(pb_card *card, const pb_component *c, const maturity_step *m, bool dry_run)
 {
 	if (!m->configured)
 		pb_card_field(card, "MATURITY.md", "no maturity_file configured for %s: nothing to update", c->id);
@@ -153,7 +153,8 @@ static void maturity_report(pb_card *card, const pb_component *c, const maturity
 	else if (!m->changed)
 		pb_card_field(card, "MATURITY.md", "already up to date (%s)", c->maturity_path);
 	else
-		pb_card_field(card, "MATURITY.md", "updated: %s; history: %s", m->stage_line, m->line);
+		pb_card_field(card, "MATURITY.md", "%s: %s; history: %s", dry_run ? "would update" : "updated",
+			      m->stage_line, m->line);
 }
 
 int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
@@ -179,7 +180,7 @@ int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
 
 		pb_card_text(dry, "would complete the promotion and record %s at %s", c->id,
 			     pb_stage_title(p.target_stage));
-		maturity_report(dry, c, &mat);
+		maturity_report(dry, c, &mat, true);
 		pb_sink_emit(ctx->sink, dry);
 		pb_card_free(dry);
 		return 0;
@@ -208,7 +209,7 @@ int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
 	card = pb_cmd_thread_card(&p, "🏁 Promotion completed");
 	pb_card_text(card, "%s is now at %s (completed by %s; %s).", c->name, pb_stage_title(p.target_stage),
 		     ctx->caller.name, detail);
-	maturity_report(card, c, &mat);
+	maturity_report(card, c, &mat, false);
 	pb_card_field(card, "Next", "/promote lessons %s drafts the lessons-learned document", c->id);
 	pb_sink_emit(ctx->sink, card);
 	pb_card_free(card);

@@ -33,12 +33,12 @@ static void judge(const pb_services *svc, int64_t id, const pb_obs_stored_verdic
 			 (long long)id, pb_verdict_name(v->kind));
 	} else if ((out->uptime_pct = v->uptime_pct) < svc->cfg->policy.uptime_target) {
 		snprintf(out->summary, sizeof(out->summary),
-			 "%s: staging uptime %.2f %% over %d days (promotion #%lld) is below the target", head,
-			 v->uptime_pct, days, (long long)id);
+			 "%s: staging uptime %.2f %% over %d day%s (promotion #%lld) is below the target", head,
+			 v->uptime_pct, days, days == 1 ? "" : "s", (long long)id);
 	} else {
 		out->met = true;
-		snprintf(out->summary, sizeof(out->summary), "%s: staging uptime %.2f %% over %d days (promotion #%lld)",
-			 head, v->uptime_pct, days, (long long)id);
+		snprintf(out->summary, sizeof(out->summary), "%s: staging uptime %.2f %% over %d day%s (promotion #%lld)",
+			 head, v->uptime_pct, days, days == 1 ? "" : "s", (long long)id);
 	}
 }
 
