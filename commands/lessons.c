@@ -172,8 +172,8 @@ static void went_well(const pb_lessons_input *in, const pb_lessons_metrics *m, c
 
 	pb_buf_puts(b, "\n## What Went Well\n");
 	if (v->found && v->kind == PB_VERDICT_PASS && !v->override)
-		pb_buf_printf(b, "- Observation PASS: uptime %.2f %% over %d days (target %g %%)\n", v->uptime_pct,
-			      in->observation_days, in->uptime_target);
+		pb_buf_printf(b, "- Observation PASS: uptime %.2f %% over %d day%s (target %g %%)\n", v->uptime_pct,
+			      in->observation_days, in->observation_days == 1 ? "" : "s", in->uptime_target);
 	if (m->validation_runs && !m->validation_failed_before_pass && in->validations[0].passed)
 		pb_buf_puts(b, "- Validation passed on the first run\n");
 	if (m->deploys == 1 && !strcmp(in->deployments[0].status, "succeeded")) {
