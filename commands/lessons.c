@@ -73,6 +73,20 @@ static size_t rollbacks(const pb_lessons_input *in, int64_t *at, size_t max)
 	return n;
 }
 
+/*
+ * How long a deploy took: until the promotion left `deploying` (its state
+ * event), else the row's finished_at. A later rollback rewrites the row's
+ * status and finished_at, so the event is the truer end.
+ */
+static int64_t deploy_seconds(const pb_lessons_input *in, const pb_deployment *d)
+{
+	for (size_t i = 0; i < in->nevents; i++)
+		if (!strcmp(in->events[i].kind, "state") && !strcmp(in->events[i].from_state, "deploying") &&
+		    in->events[i].at >= d->started_at)
+			return in->events[i].at - d->started_at;
+	return d->finished_at ? d->finished_at - d->started_at : 0;
+}
+
 void pb_lessons_compute(const pb_lessons_input *in, pb_lessons_metrics *m)
 {
 	int64_t done = completed_at(in), rb[8];
@@ -104,8 +118,7 @@ void pb_lessons_compute(const pb_lessons_input *in, pb_lessons_metrics *m)
 	}
 	for (size_t i = 0; i < in->ndeployments; i++) {
 		m->deploys++;
-		if (in->deployments[i].finished_at)
-			m->deploy_total_s += in->deployments[i].finished_at - in->deployments[i].started_at;
+		m->deploy_total_s += deploy_seconds(in, &in->deployments[i]);
 	}
 	for (size_t i = 0; i < in->ndays; i++) {
 		m->expected += in->days[i].expected;
@@ -307,7 +320,7 @@ static void metrics_section(const pb_lessons_input *in, const pb_lessons_metrics
 		for (size_t i = 0; i < in->ndeployments; i++) {
 			const pb_deployment *d = &in->deployments[i];
 
-			pb_lessons_duration(d->finished_at ? d->finished_at - d->started_at : 0, dur, sizeof(dur));
+			pb_lessons_duration(deploy_seconds(in, d), dur, sizeof(dur));
 			pb_buf_printf(b, "%s%zu: %s %s in %s", i ? ", " : " (", i + 1, d->image, d->status, dur);
 		}
 		pb_buf_puts(b, ")\n");
