@@ -1,5 +1,6 @@
 /* harness.c — builds a throwaway config/store and records what commands reply. */
 #include "harness.h"
+#include "pb_file.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -146,24 +147,21 @@ void th_write_file(th *h, const char *name, const char *text, size_t len)
 
 char *th_read_file(th *h, const char *name, size_t *len)
 {
-	char path[400], *text;
-	long size;
-	FILE *f;
+	char path[400];
+	pb_buf b;
+	pb_err e;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
-	f = fopen(path, "rb");
-	if (!f)
+	pb_buf_init(&b);
+	pb_err_init(&e);
+	r = pb_file_read(path, 16u << 20, &b, &e);
+	if (r == PB_E_NOTFOUND)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)size + 1);
-	cr_assert_not_null(text);
-	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
+	cr_assert_eq(r, 0, "%s", pb_err_text(&e));
 	if (len)
-		*len = (size_t)size;
-	return text;
+		*len = b.len;
+	return pb_buf_steal(&b);
 }
 
 int th_run(th *h, const char *user, const char *text)

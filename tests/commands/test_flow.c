@@ -13,6 +13,17 @@ static void setup(void) { th_setup(&h, "{\"observation_days\": 0}"); }
 static void teardown(void) { th_teardown(&h); }
 TestSuite(flow, .init = setup, .fini = teardown);
 
+/* neo4j → staging #1 in observing (deploy needs an engine: tested elsewhere). */
+static void observing_neo4j(void)
+{
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
+	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
+	th_force_state(&h, "neo4j", PB_ST_APPROVED);
+	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
+	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+}
+
 Test(flow, request_opens_the_thread)
 {
 	cr_assert_eq(th_run(&h, "alice", "request neo4j staging first graph pilot"), 0, "%s", th_out(&h));
@@ -121,12 +132,7 @@ Test(flow, complete_waits_for_observation_period)
 {
 	th_teardown(&h);
 	th_setup(&h, "{\"observation_days\": 7}");
-	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
-	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&h, "neo4j", PB_ST_APPROVED);
-	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
-	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+	observing_neo4j();
 	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED);
 	cr_expect(strstr(th_out(&h), "7-day observation period of neo4j ends 2026-12-02 09:00 UTC"), "%s",
 		  th_out(&h));
@@ -204,17 +210,6 @@ static const char maturity_before[] =
 	"# Neo4j Maturity Status\n\n**Current Stage**: Development\n**Last Updated**: 2025-10-07\n"
 	"**Owner**: theinterneti\n\n## Maturity Criteria\n\n- [x] Core features complete\n\n"
 	"## Promotion History\n- **2025-10-07**: Promoted to Development\n\n## Known Issues\n\n- none\n";
-
-/* neo4j → staging #1 in observing (deploy needs an engine: tested elsewhere). */
-static void observing_neo4j(void)
-{
-	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
-	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&h, "neo4j", PB_ST_APPROVED);
-	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
-	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
-}
 
 Test(flow, complete_updates_maturity_md_in_place)
 {

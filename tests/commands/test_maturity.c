@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_file.h"
 #include "pb_maturity.h"
 #include "pb_str.h"
 
@@ -12,20 +13,15 @@ static const pb_maturity_update staging = { .stage = "Staging", .from = "Develop
 
 static char *golden(const char *name)
 {
-	char path[512], *text;
-	long size;
-	FILE *f;
+	char path[512];
+	pb_buf b;
+	pb_err e;
 
 	snprintf(path, sizeof(path), "%s/maturity/%s", GOLDEN_DIR, name);
-	f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)size + 1);
-	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	return text;
+	pb_buf_init(&b);
+	pb_err_init(&e);
+	cr_assert_eq(pb_file_read(path, 1 << 20, &b, &e), 0, "%s", pb_err_text(&e));
+	return pb_buf_steal(&b);
 }
 
 /* LF → CRLF (owned result). */
