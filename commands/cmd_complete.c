@@ -137,7 +137,6 @@ static void maturity_publish(pb_cmd_ctx *ctx, const pb_component *c, const pb_pr
 		return;
 	}
 	snprintf(detail, sizeof(detail), "%s: %s", c->maturity_path, m->line);
-	pb_err_init(&e);
 	if (pb_cmd_audit(ctx, p->id, c->id, "maturity.updated", detail))
 		pb_warn("complete", "%s: MATURITY.md updated, its audit event was not recorded: %s", c->id,
 			pb_err_text(&ctx->err));

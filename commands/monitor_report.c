@@ -339,8 +339,8 @@ int pb_monitor_day_figures(const pb_services *svc, const pb_promotion *p, pb_obs
 {
 	const pb_monitor_cfg *mc = mon_cfg(svc->cfg, p);
 	int64_t now = pb_services_now(svc), end = mon_obs_end(svc->cfg, p), first, last;
-	pb_obs_grid g = grid_of(svc->cfg, p, mc, now);
 	pb_obs_rollup *stored = NULL, *list = NULL;
+	pb_obs_grid g;
 	pb_sample *samples = NULL;
 	size_t ns = 0, nsam = 0, n = 0;
 	pb_tz *tz = NULL;
@@ -350,13 +350,20 @@ int pb_monitor_day_figures(const pb_services *svc, const pb_promotion *p, pb_obs
 	*count = 0;
 	if (!p->observing_since || now < p->observing_since)
 		return 0;
+	/* a promotion that left observing early (rolled back, failed) expects no slot after it left */
+	if (p->state != PB_ST_OBSERVING && p->state != PB_ST_COMPLETED && p->updated_at > p->observing_since &&
+	    p->updated_at < end)
+		end = p->updated_at;
+	if (now > end)
+		now = end;
+	g = grid_of(svc->cfg, p, mc, now);
 	r = pb_tz_load(mc->timezone ? mc->timezone : "UTC", &tz, err);
 	if (r == 0)
 		r = pb_store_obs_rollups(svc->store, p->id, &stored, &ns, err);
 	if (r)
 		goto out;
 	first = pb_tz_day_of(tz, p->observing_since);
-	last = pb_tz_day_of(tz, (now < end ? now : end) - 1);
+	last = pb_tz_day_of(tz, now - 1);
 	if (last < first)
 		last = first;
 	list = calloc((size_t)(last - first + 1), sizeof(*list));
