@@ -454,12 +454,11 @@ static void parse_identity(cfg_ctx *c, const cJSON *o, const char *path, pb_comp
 				"%s.stage: unknown stage \"%s\" (development, staging, production)",
 				path, stage);
 	free(stage);
-	if (cfg_get_str(c, o, path, "github_repo", false, NULL, &comp->github_repo)) {
-		const char *slash = strchr(comp->github_repo, '/');
-
-		if (!slash || slash == comp->github_repo || !slash[1] || strchr(slash + 1, '/'))
-			pb_problems_add(c->probs, "%s.github_repo: must be \"owner/repo\"", path);
-	}
+	if (cfg_get_str(c, o, path, "github_repo", false, NULL, &comp->github_repo) &&
+	    !cfg_github_repo_valid(comp->github_repo))
+		pb_problems_add(c->probs,
+				"%s.github_repo: must be \"owner/repo\" (owner [A-Za-z0-9-], repo [A-Za-z0-9._-])",
+				path);
 }
 
 static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_component *comp)

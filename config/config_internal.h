@@ -73,6 +73,12 @@ void cfg_parse_monitoring(cfg_ctx *c, const cJSON *obj, const char *path, const 
 			  pb_monitor_cfg *out);
 void cfg_monitoring_free(pb_monitor_cfg *m);
 
+/* Reads the optional `github` section (config_github.c). */
+void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg);
+void cfg_github_free(pb_github_cfg *g);
+/* True when s is a GitHub "owner/name" (owner [A-Za-z0-9-]{1,39}, name [A-Za-z0-9._-]{1,100}). */
+bool cfg_github_repo_valid(const char *s);
+
 /* Reads the component list into cfg (config_components.c). */
 void cfg_parse_components(cfg_ctx *c, const cJSON *root, pb_config *cfg);
 /* Cross-component checks: duplicates, unknown/self dependencies, cycles (config_validate.c). */

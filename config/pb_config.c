@@ -217,6 +217,7 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->slack.bot_token_env);
 	free(cfg->slack.channel);
 	free(cfg->slack.ca_file);
+	cfg_github_free(&cfg->github);
 	free(cfg->docker.host);
 	free(cfg->http.listen_host);
 	cfg_monitoring_free(&cfg->monitoring);
@@ -548,12 +549,13 @@ static void parse_schedule(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "docker", "workers", "http", "schedule",
+	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "http", "schedule",
 					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
 	parse_storage(c, root, cfg);
 	parse_chat(c, root, cfg);
+	cfg_parse_github(c, root, cfg);
 	parse_docker(c, root, cfg);
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	parse_http(c, root, cfg);
