@@ -339,7 +339,7 @@ int pb_github_new(const pb_github_cfg *cfg, const pb_clock *clock, pb_github **o
 	} else {
 		g->token = pb_secret_read(cfg->token_env, cfg->token_file, err);
 		if (!g->token) {
-			pb_err_prefix(err, "GitHub token: ");
+			pb_err_prefix(err, "GitHub token");
 			r = PB_E_INVALID;
 			goto fail;
 		}
@@ -486,7 +486,7 @@ static int64_t gh_classify(void *ud, const pb_http_resp *resp, int attempt)
 		return PB_HTTP_DONE;
 	}
 	if (has_retry)
-		return retry * 1000 + 1;
+		return retry > 0 ? retry * 1000 : 1;
 	if (has_rem && rem == 0 && has_reset) {
 		int64_t wait = reset * 1000 - pb_clock_wall_ms(g->clock);
 
@@ -662,7 +662,7 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 		 pol.waited_ms);
 	if (r != 0) {
 		g->maybe_sent = !idempotent && resp.maybe_sent;
-		pb_err_prefix(err, "GitHub: ");
+		pb_err_prefix(err, "GitHub");
 		goto out;
 	}
 	if (resp.status == 304 && cached) {
@@ -671,7 +671,8 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 		pb_buf_puts(&resp.body, cached->body);
 		resp.status = 200;
 	} else if (resp.status >= 300) {
-		g->maybe_sent = !idempotent && resp.maybe_sent;
+		/* A 4xx is GitHub refusing: nothing happened. A 5xx may come after the work. */
+		g->maybe_sent = !idempotent && resp.status >= 500;
 		r = error_from(&resp, method, shown, err);
 		goto out;
 	}
@@ -741,7 +742,7 @@ static int ensure_token(pb_github *g, pb_err *err)
 	explicit_bzero(jwt, strlen(jwt));
 	free(jwt);
 	if (r != 0) {
-		pb_err_prefix(err, "GitHub App installation token: ");
+		pb_err_prefix(err, "GitHub App installation token");
 		goto out;
 	}
 	tok = pb_json_str(j, "token");

@@ -193,10 +193,11 @@ static void error_reply(http_fake_resp *resp, int status, const char *msg)
 /* 422 "Validation Failed" with one errors[] entry, as GitHub words schema problems. */
 static void invalid_reply(http_fake_resp *resp, const char *resource, const char *code, const char *field)
 {
-	cJSON *o = cJSON_CreateObject(), *errs = cJSON_AddArrayToObject(o, "errors"), *e;
+	cJSON *o = cJSON_CreateObject(), *errs, *e;
 	char *s;
 
 	cJSON_AddStringToObject(o, "message", "Validation Failed");
+	errs = cJSON_AddArrayToObject(o, "errors");
 	e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "resource", resource);
 	cJSON_AddStringToObject(e, "code", code);
@@ -856,8 +857,10 @@ static void issue_create(route *rt)
 	labels = obj(b, "labels");
 	if ((labels && !labels_valid(labels)) || (obj(b, "body") && !cJSON_IsString(obj(b, "body")) &&
 						   !cJSON_IsNull(obj(b, "body")))) {
+		const char *field = labels && !labels_valid(labels) ? "labels" : "body";
+
+		invalid_reply(rt->resp, "Issue", "invalid", field);
 		cJSON_Delete(b);
-		invalid_reply(rt->resp, "Issue", "invalid", labels && !labels_valid(labels) ? "labels" : "body");
 		return;
 	}
 	i = issue_new(rt->f, rt->repo, title, str(b, "body"));
@@ -1803,7 +1806,6 @@ static void apply_fault(github_fake *f, const fault *ft, http_fake_resp *resp)
 		error_reply(resp, ft->status, ft->status == 502 ? "Server Error" : "Internal Server Error");
 		break;
 	case GITHUB_FAULT_RATE_LIMIT:
-		f->remaining = 0;
 		error_reply(resp, ft->status,
 			    "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, "
 			    "please include the request ID.");
