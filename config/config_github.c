@@ -49,31 +49,8 @@ static void parse_app(cfg_ctx *c, const cJSON *app, pb_github_cfg *g)
 	cfg_check_keys(c, app, p, keys);
 	get_id(c, app, p, "app_id", &g->app_id);
 	get_id(c, app, p, "installation_id", &g->installation_id);
-	if (cfg_get_str(c, app, p, "private_key_file", true, NULL, &g->private_key_file)) {
-		char *abs = cfg_resolve_path(c->base_dir, g->private_key_file);
-
-		if (!abs) {
-			c->oom = 1;
-			return;
-		}
-		free(g->private_key_file);
-		g->private_key_file = abs;
-	}
-}
-
-static void resolve(cfg_ctx *c, char **field)
-{
-	char *abs;
-
-	if (!*field)
-		return;
-	abs = cfg_resolve_path(c->base_dir, *field);
-	if (!abs) {
-		c->oom = 1;
-		return;
-	}
-	free(*field);
-	*field = abs;
+	if (cfg_get_str(c, app, p, "private_key_file", true, NULL, &g->private_key_file))
+		cfg_resolve_field(c, &g->private_key_file);
 }
 
 void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
@@ -93,7 +70,7 @@ void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_int(c, gh, GH_P, "content_writes_per_min", false, 80, 1, 1000,
 		    &g->content_writes_per_min);
 	if (cfg_get_str(c, gh, GH_P, "ca_file", false, NULL, &g->ca_file))
-		resolve(c, &g->ca_file);
+		cfg_resolve_field(c, &g->ca_file);
 	if (g->api_url) {
 		size_t n = strlen(g->api_url);
 
@@ -109,7 +86,7 @@ void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 		return;
 	cfg_get_str(c, gh, GH_P, "token_env", false, NULL, &g->token_env);
 	if (cfg_get_str(c, gh, GH_P, "token_file", false, NULL, &g->token_file))
-		resolve(c, &g->token_file);
+		cfg_resolve_field(c, &g->token_file);
 	if (g->token_env && !g->token_env[0])
 		pb_problems_add(c->probs, GH_P ".token_env: must not be empty");
 	app = cfg_get_obj(c, gh, GH_P, "app", false);

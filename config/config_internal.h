@@ -62,6 +62,9 @@ const cJSON *cfg_get_arr(cfg_ctx *c, const cJSON *obj, const char *path, const c
  * normalised ("a/../b" → "b"). malloc'd; NULL when p is NULL or on OOM. */
 char *cfg_resolve_path(const char *base_dir, const char *p);
 
+/* Replaces *field (when set) with cfg_resolve_path(c->base_dir, *field); OOM sets c->oom. */
+void cfg_resolve_field(cfg_ctx *c, char **field);
+
 /* strdup that records OOM in the context. */
 char *cfg_strdup(cfg_ctx *c, const char *s);
 

@@ -237,22 +237,6 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Replaces *field with its absolute form (relative to the config's folder). */
-static void resolve_field(cfg_ctx *c, char **field)
-{
-	char *abs;
-
-	if (!*field)
-		return;
-	abs = cfg_resolve_path(c->base_dir, *field);
-	if (!abs) {
-		c->oom = 1;
-		return;
-	}
-	free(*field);
-	*field = abs;
-}
-
 static void parse_storage(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
 	static const char *const keys[] = { "path", NULL };
@@ -262,7 +246,7 @@ static void parse_storage(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 		return;
 	cfg_check_keys(c, st, "storage", keys);
 	if (cfg_get_str(c, st, "storage", "path", true, NULL, &cfg->storage_path))
-		resolve_field(c, &cfg->storage_path);
+		cfg_resolve_field(c, &cfg->storage_path);
 }
 
 static void parse_slack(cfg_ctx *c, const cJSON *chat, pb_config *cfg, bool is_slack)
@@ -281,7 +265,7 @@ static void parse_slack(cfg_ctx *c, const cJSON *chat, pb_config *cfg, bool is_s
 	if (sl) /* a missing section was already reported when slack is the platform */
 		cfg_get_str(c, sl, p, "channel", is_slack, NULL, &s->channel);
 	if (cfg_get_str(c, sl, p, "ca_file", false, NULL, &s->ca_file))
-		resolve_field(c, &s->ca_file);
+		cfg_resolve_field(c, &s->ca_file);
 	cfg_get_int(c, sl, p, "min_post_interval_ms", false, 1000, 0, 60000,
 		    &s->min_post_interval_ms);
 	if (s->api_url && !has_prefix(s->api_url, "http://") && !has_prefix(s->api_url, "https://"))
