@@ -105,39 +105,67 @@ static int64_t parse_iso(const char *s)
 }
 
 /* Percent-encodes each segment of a path, keeping the '/' between them. */
-static int escape_path(pb_buf *out, const char *p)
+/* Percent-encodes each segment of a path, keeping the '/' between them (malloc'd, NULL on OOM). */
+static char *esc_path(const char *p)
 {
+	pb_buf out;
+
+	pb_buf_init(&out);
+	pb_buf_puts(&out, "");
 	while (*p) {
 		const char *slash = strchr(p, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		char *seg = strndup(p, len), *e;
+		char *seg = strndup(p, len), *e = seg ? pb_http_escape(seg) : NULL;
 
-		if (!seg)
-			return -ENOMEM;
-		e = pb_http_escape(seg);
 		free(seg);
-		if (!e)
-			return -ENOMEM;
-		pb_buf_puts(out, e);
+		if (!e) {
+			pb_buf_deinit(&out);
+			return NULL;
+		}
+		pb_buf_puts(&out, e);
 		free(e);
 		if (!slash)
 			break;
-		pb_buf_puts(out, "/");
+		pb_buf_puts(&out, "/");
 		p = slash + 1;
 	}
-	return out->oom ? -ENOMEM : 0;
+	if (out.oom) {
+		pb_buf_deinit(&out);
+		return NULL;
+	}
+	return pb_buf_steal(&out);
 }
 
 /* "/repos/<owner>/<name>" with both parts escaped. */
-static int repo_path(pb_buf *b, const char *repo, pb_err *err)
+/* "/repos/<owner>/<name>" (both escaped) followed by the printf'd tail. */
+static int repo_vpath(pb_buf *b, const char *repo, pb_err *err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int repo_vpath(pb_buf *b, const char *repo, pb_err *err, const char *fmt, va_list ap)
 {
 	const char *slash = repo ? strchr(repo, '/') : NULL;
+	char *e;
 
 	if (!slash || slash == repo || !slash[1] || strchr(slash + 1, '/'))
 		return pb_err_set(err, PB_E_INVALID, "GitHub: repository \"%s\" is not \"owner/name\"",
 				  repo ? repo : "");
-	pb_buf_puts(b, "/repos/");
-	return escape_path(b, repo);
+	e = esc_path(repo);
+	if (!e)
+		return -ENOMEM;
+	pb_buf_printf(b, "/repos/%s", e);
+	free(e);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	{
+		char *tail = NULL;
+
+		if (vasprintf(&tail, fmt, ap) < 0)
+			return -ENOMEM;
+		pb_buf_puts(b, tail);
+		free(tail);
+	}
+#pragma GCC diagnostic pop
+	return b->oom ? -ENOMEM : 0;
 }
 
 static char *b64_encode(const void *data, size_t len, bool url)
@@ -936,26 +964,38 @@ static int repo_call(pb_github *g, const char *repo, const char *method, cJSON *
 {
 	pb_buf path;
 	va_list ap;
-	char *tail = NULL;
 	int r;
 
 	pb_buf_init(&path);
-	r = repo_path(&path, repo, err);
-	if (r != 0)
-		goto out;
 	va_start(ap, fmt);
-	r = vasprintf(&tail, fmt, ap);
+	r = repo_vpath(&path, repo, err, fmt, ap);
 	va_end(ap);
-	if (r < 0 || pb_buf_puts(&path, tail) < 0) {
-		tail = NULL;
-		r = -ENOMEM;
-		goto out;
-	}
-	r = pb_github_request(g, method, pb_buf_str(&path), body, idempotent, out, err);
-out:
-	free(tail);
+	if (r == 0)
+		r = pb_github_request(g, method, pb_buf_str(&path), body, idempotent, out, err);
 	pb_buf_deinit(&path);
 	cJSON_Delete(body);
+	return r;
+}
+
+/* Every page of a repository list (see pb_github_get_all); the path is printf'd after "/repos/o/r". */
+static int repo_list(pb_github *g, const char *repo, const char *items_key, size_t max, cJSON **all,
+		     pb_err *err, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static int repo_list(pb_github *g, const char *repo, const char *items_key, size_t max, cJSON **all,
+		     pb_err *err, const char *fmt, ...)
+{
+	pb_buf path;
+	va_list ap;
+	int r;
+
+	*all = NULL;
+	pb_buf_init(&path);
+	va_start(ap, fmt);
+	r = repo_vpath(&path, repo, err, fmt, ap);
+	va_end(ap);
+	if (r == 0)
+		r = pb_github_get_all(g, pb_buf_str(&path), items_key, max, all, err);
+	pb_buf_deinit(&path);
 	return r;
 }
 
@@ -1025,7 +1065,7 @@ int pb_github_issue_close(pb_github *g, const char *repo, int64_t number, const 
 int pb_github_issues_list(pb_github *g, const char *repo, const char *labels, const char *state,
 			  pb_github_issue **out, size_t *n, pb_err *err)
 {
-	pb_buf path;
+	char *lab = labels ? pb_http_escape(labels) : NULL;
 	cJSON *all = NULL, *it;
 	pb_github_issue *v = NULL;
 	size_t k = 0;
@@ -1033,26 +1073,11 @@ int pb_github_issues_list(pb_github *g, const char *repo, const char *labels, co
 
 	*out = NULL;
 	*n = 0;
-	pb_buf_init(&path);
-	r = repo_path(&path, repo, err);
-	if (r != 0)
-		goto out;
-	pb_buf_printf(&path, "/issues?state=%s", state ? state : "open");
-	if (labels) {
-		char *e = pb_http_escape(labels);
-
-		if (!e) {
-			r = -ENOMEM;
-			goto out;
-		}
-		pb_buf_printf(&path, "&labels=%s", e);
-		free(e);
-	}
-	if (path.oom) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = pb_github_get_all(g, pb_buf_str(&path), NULL, 0, &all, err);
+	if (labels && !lab)
+		return -ENOMEM;
+	r = repo_list(g, repo, NULL, 0, &all, err, "/issues?state=%s%s%s", state ? state : "open",
+		      lab ? "&labels=" : "", lab ? lab : "");
+	free(lab);
 	if (r != 0)
 		goto out;
 	v = calloc((size_t)cJSON_GetArraySize(all) + 1, sizeof(*v));
@@ -1075,7 +1100,6 @@ int pb_github_issues_list(pb_github *g, const char *repo, const char *labels, co
 out:
 	pb_github_issues_free(v, k);
 	cJSON_Delete(all);
-	pb_buf_deinit(&path);
 	return r;
 }
 
@@ -1129,22 +1153,15 @@ int pb_github_label_create(pb_github *g, const char *repo, const char *name, con
 
 int pb_github_labels_list(pb_github *g, const char *repo, char ***names, size_t *n, pb_err *err)
 {
-	pb_buf path;
 	cJSON *all = NULL;
 	int r;
 
 	*names = NULL;
 	*n = 0;
-	pb_buf_init(&path);
-	r = repo_path(&path, repo, err);
-	if (r == 0 && pb_buf_puts(&path, "/labels") < 0)
-		r = -ENOMEM;
-	if (r == 0)
-		r = pb_github_get_all(g, pb_buf_str(&path), NULL, 0, &all, err);
+	r = repo_list(g, repo, NULL, 0, &all, err, "/labels");
 	if (r == 0)
 		r = label_names(all, names, n);
 	cJSON_Delete(all);
-	pb_buf_deinit(&path);
 	return r;
 }
 
@@ -1176,7 +1193,6 @@ int pb_github_comment_create(pb_github *g, const char *repo, int64_t number, con
 int pb_github_comments_list(pb_github *g, const char *repo, int64_t number, pb_github_comment **out, size_t *n,
 			    pb_err *err)
 {
-	pb_buf path;
 	cJSON *all = NULL, *it;
 	pb_github_comment *v = NULL;
 	size_t k = 0;
@@ -1184,12 +1200,7 @@ int pb_github_comments_list(pb_github *g, const char *repo, int64_t number, pb_g
 
 	*out = NULL;
 	*n = 0;
-	pb_buf_init(&path);
-	r = repo_path(&path, repo, err);
-	if (r == 0 && pb_buf_printf(&path, "/issues/%" PRId64 "/comments", number) < 0)
-		r = -ENOMEM;
-	if (r == 0)
-		r = pb_github_get_all(g, pb_buf_str(&path), NULL, 0, &all, err);
+	r = repo_list(g, repo, NULL, 0, &all, err, "/issues/%" PRId64 "/comments", number);
 	if (r != 0)
 		goto out;
 	v = calloc((size_t)cJSON_GetArraySize(all) + 1, sizeof(*v));
@@ -1214,7 +1225,6 @@ int pb_github_comments_list(pb_github *g, const char *repo, int64_t number, pb_g
 out:
 	pb_github_comments_free(v, k);
 	cJSON_Delete(all);
-	pb_buf_deinit(&path);
 	return r;
 }
 
@@ -1236,31 +1246,17 @@ static bool sha_valid(const char *s)
 int pb_github_content_get(pb_github *g, const char *repo, const char *path, const char *ref,
 			  pb_github_content *out, pb_err *err)
 {
-	pb_buf p;
+	char *p = esc_path(path), *e = ref ? pb_http_escape(ref) : NULL;
 	cJSON *j = NULL;
 	const char *content, *sha;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	pb_buf_init(&p);
-	r = repo_path(&p, repo, err);
-	if (r != 0)
-		goto out;
-	pb_buf_puts(&p, "/contents/");
-	r = escape_path(&p, path);
-	if (r == 0 && ref) {
-		char *e = pb_http_escape(ref);
-
-		if (!e)
-			r = -ENOMEM;
-		else
-			pb_buf_printf(&p, "?ref=%s", e);
-		free(e);
-	}
-	if (r == 0 && p.oom)
+	if (!p || (ref && !e)) {
 		r = -ENOMEM;
-	if (r == 0)
-		r = gh_call(g, "GET", pb_buf_str(&p), NULL, true, &j, NULL, err);
+		goto out;
+	}
+	r = repo_call(g, repo, "GET", NULL, true, &j, err, "/contents/%s%s%s", p, e ? "?ref=" : "", e ? e : "");
 	if (r != 0)
 		goto out;
 	content = pb_json_str(j, "content");
@@ -1278,7 +1274,8 @@ int pb_github_content_get(pb_github *g, const char *repo, const char *path, cons
 	pb_strlcpy(out->sha, sha, sizeof(out->sha));
 out:
 	cJSON_Delete(j);
-	pb_buf_deinit(&p);
+	free(p);
+	free(e);
 	return r;
 }
 
@@ -1286,12 +1283,11 @@ int pb_github_content_put(pb_github *g, const char *repo, const char *path, cons
 			  const char *message, const char *sha, const char *branch, char *new_sha, pb_err *err)
 {
 	cJSON *b = cJSON_CreateObject(), *j = NULL;
-	char *b64 = b64_encode(data, len, false);
-	pb_buf p;
+	char *b64 = b64_encode(data, len, false), *p = esc_path(path);
 	int r;
 
-	pb_buf_init(&p);
-	if (!b || !b64) {
+	if (!b || !b64 || !p) {
+		cJSON_Delete(b);
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1301,15 +1297,8 @@ int pb_github_content_put(pb_github *g, const char *repo, const char *path, cons
 		cJSON_AddStringToObject(b, "sha", sha);
 	if (branch)
 		cJSON_AddStringToObject(b, "branch", branch);
-	r = repo_path(&p, repo, err);
-	if (r != 0)
-		goto out;
-	pb_buf_puts(&p, "/contents/");
-	r = escape_path(&p, path);
-	if (r != 0)
-		goto out;
 	/* With a sha a repeat cannot commit twice (it gets 409), so retrying is safe. */
-	r = pb_github_request(g, "PUT", pb_buf_str(&p), b, true, &j, err);
+	r = repo_call(g, repo, "PUT", b, true, &j, err, "/contents/%s", p);
 	if (r == 0 && new_sha) {
 		const char *s = pb_json_str(cJSON_GetObjectItemCaseSensitive(j, "content"), "sha");
 
@@ -1317,9 +1306,8 @@ int pb_github_content_put(pb_github *g, const char *repo, const char *path, cons
 	}
 out:
 	free(b64);
-	cJSON_Delete(b);
+	free(p);
 	cJSON_Delete(j);
-	pb_buf_deinit(&p);
 	return r;
 }
 
@@ -1327,20 +1315,15 @@ out:
 
 int pb_github_ref_sha(pb_github *g, const char *repo, const char *ref, char *sha, pb_err *err)
 {
-	pb_buf p;
+	char *e = esc_path(strncmp(ref, "refs/", 5) == 0 ? ref + 5 : ref);
 	cJSON *j = NULL;
 	const char *s;
 	int r;
 
 	sha[0] = '\0';
-	pb_buf_init(&p);
-	r = repo_path(&p, repo, err);
-	if (r == 0) {
-		pb_buf_puts(&p, "/git/ref/");
-		r = escape_path(&p, strncmp(ref, "refs/", 5) == 0 ? ref + 5 : ref);
-	}
-	if (r == 0)
-		r = gh_call(g, "GET", pb_buf_str(&p), NULL, true, &j, NULL, err);
+	if (!e)
+		return -ENOMEM;
+	r = repo_call(g, repo, "GET", NULL, true, &j, err, "/git/ref/%s", e);
 	if (r == 0) {
 		s = pb_json_str(cJSON_GetObjectItemCaseSensitive(j, "object"), "sha");
 		if (!sha_valid(s))
@@ -1349,14 +1332,14 @@ int pb_github_ref_sha(pb_github *g, const char *repo, const char *ref, char *sha
 			pb_strlcpy(sha, s, 41);
 	}
 	cJSON_Delete(j);
-	pb_buf_deinit(&p);
+	free(e);
 	return r;
 }
 
 int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_github_check **out, size_t *n,
 			 pb_err *err)
 {
-	pb_buf p;
+	char *e = esc_path(sha);
 	cJSON *all = NULL, *it;
 	pb_github_check *v = NULL;
 	size_t k = 0;
@@ -1364,16 +1347,10 @@ int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_git
 
 	*out = NULL;
 	*n = 0;
-	pb_buf_init(&p);
-	r = repo_path(&p, repo, err);
-	if (r == 0) {
-		pb_buf_puts(&p, "/commits/");
-		r = escape_path(&p, sha);
-	}
-	if (r == 0 && pb_buf_puts(&p, "/check-runs") < 0)
-		r = -ENOMEM;
-	if (r == 0)
-		r = pb_github_get_all(g, pb_buf_str(&p), "check_runs", 0, &all, err);
+	if (!e)
+		return -ENOMEM;
+	r = repo_list(g, repo, "check_runs", 0, &all, err, "/commits/%s/check-runs", e);
+	free(e);
 	if (r != 0)
 		goto out;
 	v = calloc((size_t)cJSON_GetArraySize(all) + 1, sizeof(*v));
@@ -1395,7 +1372,6 @@ int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_git
 out:
 	free(v);
 	cJSON_Delete(all);
-	pb_buf_deinit(&p);
 	return r;
 }
 
@@ -1410,23 +1386,17 @@ void pb_github_combined_deinit(pb_github_combined *c)
 int pb_github_combined_status(pb_github *g, const char *repo, const char *sha, pb_github_combined *out,
 			      pb_err *err)
 {
-	pb_buf p;
+	char *e = esc_path(sha);
 	cJSON *j = NULL, *arr, *it;
 	size_t k = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	pb_buf_init(&p);
-	r = repo_path(&p, repo, err);
-	if (r == 0) {
-		pb_buf_puts(&p, "/commits/");
-		r = escape_path(&p, sha);
-	}
-	if (r == 0 && pb_buf_puts(&p, "/status?per_page=100") < 0)
-		r = -ENOMEM;
+	if (!e)
+		return -ENOMEM;
 	/* One page: the combined state covers every context; 100 statuses are plenty to show. */
-	if (r == 0)
-		r = gh_call(g, "GET", pb_buf_str(&p), NULL, true, &j, NULL, err);
+	r = repo_call(g, repo, "GET", NULL, true, &j, err, "/commits/%s/status?per_page=100", e);
+	free(e);
 	if (r != 0)
 		goto out;
 	arr = cJSON_GetObjectItemCaseSensitive(j, "statuses");
@@ -1449,7 +1419,6 @@ int pb_github_combined_status(pb_github *g, const char *repo, const char *sha, p
 	out->n = k;
 out:
 	cJSON_Delete(j);
-	pb_buf_deinit(&p);
 	return r;
 }
 
@@ -1492,7 +1461,7 @@ static void run_from_json(const cJSON *it, pb_github_run *o)
 int pb_github_runs_list(pb_github *g, const char *repo, const char *workflow, const char *event, size_t max,
 			pb_github_run **out, size_t *n, pb_err *err)
 {
-	pb_buf p;
+	char *wf = workflow ? pb_http_escape(workflow) : NULL, *ev = event ? pb_http_escape(event) : NULL;
 	cJSON *all = NULL, *it;
 	pb_github_run *v = NULL;
 	size_t k = 0;
@@ -1500,37 +1469,12 @@ int pb_github_runs_list(pb_github *g, const char *repo, const char *workflow, co
 
 	*out = NULL;
 	*n = 0;
-	pb_buf_init(&p);
-	r = repo_path(&p, repo, err);
-	if (r != 0)
-		goto out;
-	if (workflow) {
-		char *e = pb_http_escape(workflow);
-
-		if (!e) {
-			r = -ENOMEM;
-			goto out;
-		}
-		pb_buf_printf(&p, "/actions/workflows/%s/runs", e);
-		free(e);
-	} else {
-		pb_buf_puts(&p, "/actions/runs");
-	}
-	if (event) {
-		char *e = pb_http_escape(event);
-
-		if (!e) {
-			r = -ENOMEM;
-			goto out;
-		}
-		pb_buf_printf(&p, "?event=%s", e);
-		free(e);
-	}
-	if (p.oom) {
+	if ((workflow && !wf) || (event && !ev)) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = pb_github_get_all(g, pb_buf_str(&p), "workflow_runs", max ? max : 100, &all, err);
+	r = repo_list(g, repo, "workflow_runs", max ? max : 100, &all, err, "/actions/%s%s%s%s%s",
+		      wf ? "workflows/" : "", wf ? wf : "", wf ? "/runs" : "runs", ev ? "?event=" : "", ev ? ev : "");
 	if (r != 0)
 		goto out;
 	v = calloc((size_t)cJSON_GetArraySize(all) + 1, sizeof(*v));
@@ -1545,8 +1489,9 @@ int pb_github_runs_list(pb_github *g, const char *repo, const char *workflow, co
 	v = NULL;
 out:
 	free(v);
+	free(wf);
+	free(ev);
 	cJSON_Delete(all);
-	pb_buf_deinit(&p);
 	return r;
 }
 
