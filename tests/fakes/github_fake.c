@@ -36,6 +36,7 @@ struct github_fake {
 	cJSON *tokens;       /* array of accepted tokens */
 	cJSON *repos;        /* object full_name -> repo state */
 	cJSON *projects;     /* object project_id -> { field_id: true } */
+	cJSON *moved;        /* object old full_name -> new full_name */
 	cJSON *items;        /* object item_id -> { project, content, values{} } */
 	cJSON *log;          /* array of "METHOD /path status" */
 	char last_ua[256];
@@ -433,6 +434,19 @@ void github_fake_add_repo(github_fake *f, const char *full_name)
 	pthread_mutex_lock(&f->lock);
 	cJSON_AddItemToObject(f->repos, full_name, r);
 	commit_file(f, r, "README.md", readme, strlen(readme), commit);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_rename_repo(github_fake *f, const char *old_name, const char *new_name)
+{
+	cJSON *r;
+
+	pthread_mutex_lock(&f->lock);
+	r = cJSON_DetachItemFromObjectCaseSensitive(f->repos, old_name);
+	if (r) {
+		cJSON_AddItemToObject(f->repos, new_name, r);
+		cJSON_AddStringToObject(f->moved, old_name, new_name);
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1913,6 +1927,16 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 
 		snprintf(full, sizeof(full), "%s/%s", segs[1], segs[2]);
 		rt.repo = repo_get(f, full);
+		if (!rt.repo && str(f->moved, full)) {
+			/* A renamed repository: 301 to the same path under the new name. */
+			char loc[1024];
+
+			snprintf(loc, sizeof(loc), "%s/repos/%s%s", f->url, str(f->moved, full),
+				 req->target + strlen("/repos/") + strlen(segs[1]) + 1 + strlen(segs[2]));
+			error_reply(resp, 301, "Moved Permanently");
+			http_fake_resp_header(resp, "Location: %s", loc);
+			goto done;
+		}
 		for (int i = 3; i < nseg && rt.nseg < 16; i++)
 			rt.seg[rt.nseg++] = segs[i];
 		/* contents/{path} and git/ref/{ref} take the rest of the (decoded) path, slashes included. */
@@ -1963,6 +1987,7 @@ int github_fake_start(github_fake **out)
 	f->tokens = cJSON_CreateArray();
 	f->repos = cJSON_CreateObject();
 	f->projects = cJSON_CreateObject();
+	f->moved = cJSON_CreateObject();
 	f->items = cJSON_CreateObject();
 	f->log = cJSON_CreateArray();
 	if (http_fake_start(handle, f, &f->http) != 0) {
@@ -1987,6 +2012,7 @@ void github_fake_free(github_fake *f)
 	cJSON_Delete(f->tokens);
 	cJSON_Delete(f->repos);
 	cJSON_Delete(f->projects);
+	cJSON_Delete(f->moved);
 	cJSON_Delete(f->items);
 	cJSON_Delete(f->log);
 	EVP_PKEY_free(f->app_key);

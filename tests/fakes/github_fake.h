@@ -26,6 +26,8 @@ void github_fake_set_now(github_fake *f, int64_t epoch_s);
 void github_fake_add_token(github_fake *f, const char *token);
 /* Creates "owner/name" with default branch main at a first commit (README.md). */
 void github_fake_add_repo(github_fake *f, const char *full_name);
+/* Renames a repository: the old name answers 301 with a Location, as GitHub does for moved repositories. */
+void github_fake_rename_repo(github_fake *f, const char *old_name, const char *new_name);
 /* Points refs/heads/<branch> (or tags/<tag> when ref starts with "tags/") at sha. */
 void github_fake_set_ref(github_fake *f, const char *repo, const char *ref, const char *sha);
 /* Writes a file on the default branch (a new commit). */

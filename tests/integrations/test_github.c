@@ -861,6 +861,38 @@ Test(github, fake_contents_base64_wraps_at_60)
 	pb_http_resp_deinit(&r);
 }
 
+Test(github, renamed_repository_redirect_is_followed_for_get_only)
+{
+	pb_github_issue is;
+
+	new_issue("t", NULL);
+	github_fake_rename_repo(fake, REPO, "acme/tta-renamed");
+	cr_assert_eq(pb_github_issue_get(gh, REPO, 1, &is, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_str_eq(is.title, "t");
+	pb_github_issue_deinit(&is);
+	cr_assert_eq(github_fake_count(fake, "GET /repos/acme/tta-renamed/issues/1", 200), 1);
+	/* A POST is not re-sent elsewhere: the caller sees the move. */
+	cr_assert_eq(pb_github_comment_create(gh, REPO, 1, "x", NULL, &err), PB_E_UNAVAILABLE);
+	cr_assert_str_eq(pb_err_text(&err), "GitHub: Moved Permanently (HTTP 301) for POST /repos/acme/tta/issues/1/comments");
+	cr_assert_not(pb_github_maybe_sent(gh));
+	cr_assert_eq(github_fake_comment_count(fake, "acme/tta-renamed", 1), 0);
+}
+
+Test(github, backoff_doubles_with_jitter_and_a_cap)
+{
+	uint64_t rng = 12345;
+
+	cr_assert_eq(pb_http_backoff_ms(1000, 30000, 0, NULL), 1000);
+	cr_assert_eq(pb_http_backoff_ms(1000, 30000, 3, NULL), 8000);
+	cr_assert_eq(pb_http_backoff_ms(1000, 30000, 10, NULL), 30000);
+	for (int n = 0; n < 8; n++) {
+		int64_t d = pb_http_backoff_ms(1000, 30000, n, NULL), j = pb_http_backoff_ms(1000, 30000, n, &rng);
+
+		cr_assert_geq(j, d / 2);
+		cr_assert_leq(j, d);
+	}
+}
+
 /* ---- link header parsing ------------------------------------------------ */
 
 Test(github, link_next_is_found_in_any_position)
