@@ -364,6 +364,17 @@ int pb_github_new(const pb_github_cfg *cfg, const pb_clock *clock, pb_github **o
 				  err);
 		if (r != 0)
 			goto fail;
+		/* A wrong key file is a configuration error: say so now, not at the first call. */
+		{
+			char *jwt = NULL;
+
+			r = pb_github_app_jwt(g->app_pem, g->app_pem_len, g->app_id, pb_clock_now(clock), &jwt, err);
+			free(jwt);
+			if (r != 0) {
+				pb_err_prefix(err, "%s", cfg->private_key_file);
+				goto fail;
+			}
+		}
 	} else {
 		g->token = pb_secret_read(cfg->token_env, cfg->token_file, err);
 		if (!g->token) {

@@ -771,6 +771,17 @@ Test(github, app_installation_token_is_minted_cached_and_renewed)
 	cr_assert_str_eq(pb_err_text(&err), "GitHub App installation token: GitHub: A JSON web token could not be "
 					    "decoded (HTTP 401) for POST /app/installations/4242/access_tokens");
 	pb_github_free(app);
+	app = NULL;
+
+	/* A key file that holds no private key is refused at construction. */
+	fd = open(keyfile, O_WRONLY | O_TRUNC);
+	cr_assert_eq(write(fd, pub, strlen(pub)), (ssize_t)strlen(pub));
+	close(fd);
+	pb_err_init(&err);
+	cr_assert_eq(pb_github_new(&c, &fc.clock, &app, &err), PB_E_INVALID);
+	cr_assert_null(app);
+	cr_assert(strstr(pb_err_text(&err), "GitHub App: the private key is not a PEM private key"), "%s",
+		  pb_err_text(&err));
 	unlink(keyfile);
 	free(priv);
 	free(pub);
