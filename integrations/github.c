@@ -21,6 +21,7 @@
 #define GH_MOD "github"
 #define GH_MAX_BODY ((size_t)4 << 20)   /* contents are ≤ 1 MB (1.4 MB as base64) */
 #define GH_ETAG_SLOTS 64
+#define GH_ETAG_BODY_MAX ((size_t)256 << 10) /* bigger answers are not kept: 64 slots stay ≤ 16 MiB */
 #define GH_ATTEMPTS 4
 #define GH_BACKOFF_MS 1000
 #define GH_BACKOFF_MAX_MS 30000
@@ -443,6 +444,16 @@ static etag_slot *etag_find(pb_github *g, const char *url)
 static void etag_store(pb_github *g, const char *url, const char *etag, const pb_buf *body)
 {
 	etag_slot *s = etag_find(g, url);
+
+	if (body->len > GH_ETAG_BODY_MAX) {
+		if (s) {
+			free(s->url);
+			free(s->etag);
+			free(s->body);
+			s->url = s->etag = s->body = NULL;
+		}
+		return;
+	}
 
 	if (!s) {
 		/* Least recently used slot goes. */

@@ -1833,7 +1833,8 @@ static void apply_fault(github_fake *f, const fault *ft, http_fake_resp *resp)
 		error_reply(resp, 403,
 			    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
 			    "If you reach out to GitHub Support for help, please include the request ID.");
-		http_fake_resp_header(resp, "retry-after: %" PRId64, ft->arg);
+		if (ft->arg >= 0)
+			http_fake_resp_header(resp, "retry-after: %" PRId64, ft->arg);
 		break;
 	case GITHUB_FAULT_HANG:
 		resp->action = HTTP_FAKE_HANG;
@@ -1873,7 +1874,11 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	const char *ua = http_fake_header(req, "User-Agent");
 	const char *auth = http_fake_header(req, "Authorization");
 	const char *tok = NULL;
-	char *path = strdup(req->path), *save = NULL, *tok_s;
+	/* GitHub Enterprise Server serves the same API under /api/v3 and GraphQL at /api/graphql. */
+	const char *rpath = strncmp(req->path, "/api/v3/", 8) == 0 ? req->path + 7
+			    : strcmp(req->path, "/api/graphql") == 0 ? "/graphql"
+								     : req->path;
+	char *path = strdup(rpath), *save = NULL, *tok_s;
 	char *segs[24];
 	int nseg = 0;
 	fault ft;
@@ -1932,7 +1937,8 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 			char loc[1024];
 
 			snprintf(loc, sizeof(loc), "%s/repos/%s%s", f->url, str(f->moved, full),
-				 req->target + strlen("/repos/") + strlen(segs[1]) + 1 + strlen(segs[2]));
+				 req->target + (rpath - req->path) + strlen("/repos/") + strlen(segs[1]) + 1 +
+					 strlen(segs[2]));
 			error_reply(resp, 301, "Moved Permanently");
 			http_fake_resp_header(resp, "Location: %s", loc);
 			goto done;

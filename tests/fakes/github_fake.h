@@ -64,7 +64,7 @@ int github_fake_comment_count(github_fake *f, const char *repo, int64_t number);
 typedef enum {
 	GITHUB_FAULT_STATUS,      /* answer `status` (500, 502, …) with GitHub's error body, do nothing */
 	GITHUB_FAULT_RATE_LIMIT,  /* `status` (403/429), x-ratelimit-remaining 0, reset at `arg` (epoch s) */
-	GITHUB_FAULT_SECONDARY,   /* 403 secondary rate limit with retry-after: `arg` seconds */
+	GITHUB_FAULT_SECONDARY,   /* 403 secondary rate limit with retry-after: `arg` seconds (none when arg < 0) */
 	GITHUB_FAULT_HANG,        /* never answer */
 	GITHUB_FAULT_DROP,        /* do the work, then close without answering (unknown outcome) */
 	GITHUB_FAULT_HTML,        /* `status` with a proxy's HTML page */

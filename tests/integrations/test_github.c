@@ -486,6 +486,13 @@ Test(github, secondary_limit_honours_retry_after)
 	pb_github_get_stats(gh, &st);
 	cr_assert_eq(pb_clock_mono_ms(&fc.clock) - before, 30000);
 	cr_assert_eq(github_fake_count(fake, "POST /repos/acme/tta/issues", 201), 1);
+
+	/* Without retry-after: at least a minute, doubling while it repeats. */
+	github_fake_fault(fake, GITHUB_FAULT_SECONDARY, 2, 403, -1);
+	before = pb_clock_mono_ms(&fc.clock);
+	new_issue("t2", NULL);
+	cr_assert_eq(pb_clock_mono_ms(&fc.clock) - before, 60000 + 120000);
+	cr_assert_eq(github_fake_count(fake, "POST /repos/acme/tta/issues", 201), 2);
 }
 
 Test(github, server_errors_are_retried_for_get_only)
@@ -887,6 +894,28 @@ Test(github, renamed_repository_redirect_is_followed_for_get_only)
 	cr_assert_str_eq(pb_err_text(&err), "GitHub: Moved Permanently (HTTP 301) for POST /repos/acme/tta/issues/1/comments");
 	cr_assert_not(pb_github_maybe_sent(gh));
 	cr_assert_eq(github_fake_comment_count(fake, "acme/tta-renamed", 1), 0);
+}
+
+Test(github, enterprise_api_url_puts_graphql_at_api_graphql)
+{
+	pb_github_cfg c = cfg_for(2000);
+	char url[128];
+	pb_github *ghe = NULL;
+	pb_github_issue is;
+	cJSON *vars = cJSON_CreateObject();
+
+	snprintf(url, sizeof(url), "%s/api/v3/", github_fake_url(fake));
+	c.api_url = url;
+	cr_assert_eq(pb_github_new(&c, &fc.clock, &ghe, &err), 0);
+	cr_assert_eq(pb_github_issue_create(ghe, REPO, "on GHE", NULL, NULL, 0, &is, &err), 0, "%s", pb_err_text(&err));
+	cJSON_AddStringToObject(vars, "id", is.node_id);
+	cr_assert_eq(pb_github_graphql(ghe, "query($id:ID!){node(id:$id){id}}", vars, NULL, &err), 0, "%s",
+		     pb_err_text(&err));
+	cr_assert_eq(github_fake_count(fake, "POST /api/v3/repos/acme/tta/issues", 201), 1);
+	cr_assert_eq(github_fake_count(fake, "POST /api/graphql", 200), 1);
+	cJSON_Delete(vars);
+	pb_github_issue_deinit(&is);
+	pb_github_free(ghe);
 }
 
 Test(github, backoff_doubles_with_jitter_and_a_cap)
