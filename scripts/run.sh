@@ -44,7 +44,7 @@ if [ "$config" = config/promobot.example.json ]; then
 			sleep 0.1
 		done
 		if port_answers "$demo_port"; then
-			echo "promobot: demo-web is served on http://127.0.0.1:$demo_port/ (log: data/demo-web.log)" >&2
+			echo "promobot: demo-web is served on http://127.0.0.1:$demo_port/ (pid $demo_pid, log: data/demo-web.log)" >&2
 		else
 			echo "promobot: the demo-web site did not start on 127.0.0.1:$demo_port (see data/demo-web.log)" >&2
 		fi
