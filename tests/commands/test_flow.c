@@ -315,6 +315,9 @@ Test(external, rollback_is_refused_with_the_reason)
 {
 	ext_approved();
 	cr_assert_eq(th_run(&h, "carol", "deploy neo4j"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "stranger", "status neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "Next: complete"), "%s", th_out(&h));
+	cr_expect_null(strstr(th_out(&h), "rollback"), "not offered: %s", th_out(&h));
 	cr_assert_eq(th_run(&h, "carol", "rollback neo4j"), PB_E_REFUSED, "%s", th_out(&h));
 	cr_expect(strstr(th_out(&h), "deployment is external (deployed by other tooling)"), "%s", th_out(&h));
 	cr_expect(strstr(th_out(&h), "/promote cancel neo4j"), "%s", th_out(&h));
