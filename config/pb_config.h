@@ -220,6 +220,7 @@ typedef struct pb_config {
 	pb_policy policy;
 	pb_component *components;
 	size_t ncomponents;
+	const pb_component **by_id; /* the components sorted by id: lookups bisect (the monitor asks per check) */
 } pb_config;
 
 /* A list of "json.path: problem" strings collected by validation. */
