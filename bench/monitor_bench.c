@@ -212,23 +212,6 @@ static long long cpu_ticks(pid_t pid)
 	return (long long)(ut + stt);
 }
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static void wait_s(int s)
 {
 	struct timespec ts = { s, 0 };
@@ -304,7 +287,7 @@ int main(int argc, char **argv)
 	t1 = cpu_ticks(pid);
 	m1 = pb_clock_mono_ms(NULL);
 	db_measure(db, &s1, &b1, &w1);
-	printf("  bot RSS %ld kB, probes answered: %ld tcp connects, %ld http requests\n", rss_kb(pid),
+	printf("  probes answered: %ld tcp connects, %ld http requests\n",
 	       __atomic_load_n(&t.connects, __ATOMIC_RELAXED), __atomic_load_n(&t.requests, __ATOMIC_RELAXED));
 	if (write(in[1], "/quit\n", 6) != 6)
 		kill(pid, SIGTERM);
