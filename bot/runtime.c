@@ -17,7 +17,7 @@
 #define RT_TICK_MS 1000
 #define RT_MAX_POOLS 4
 #define RT_BACKGROUND_THREADS 2
-#define RT_BACKGROUND_CAP 64
+#define RT_BACKGROUND_CAP 64       /* plus one slot per observable promotion, see pb_runtime_start */
 /* The loop is stalled when its 1 s heartbeat is this late. */
 #define RT_LOOP_STALL_MS 5000
 
@@ -321,9 +321,15 @@ static int start_admin(pb_runtime *rt, pb_err *err)
 int pb_runtime_start(pb_runtime *rt, pb_err *err)
 {
 	pb_workers_ops ops = { bg_init, bg_fini, rt, "background" };
+	/*
+	 * A sweep queues at most one check per observing promotion (one open per
+	 * component and target stage): room for all of them, so promotions
+	 * deployed together (or a restart) do not lose their slots to a full queue.
+	 */
+	size_t cap = RT_BACKGROUND_CAP + rt->cfg->ncomponents * (PB_STAGE_COUNT - 1);
 	int r;
 
-	r = pb_workers_new(RT_BACKGROUND_THREADS, RT_BACKGROUND_CAP, &ops, &rt->background);
+	r = pb_workers_new(RT_BACKGROUND_THREADS, cap, &ops, &rt->background);
 	if (r)
 		return pb_err_set(err, r, "runtime: cannot start the background pool");
 	pb_runtime_watch_pool(rt, "background", rt->background);

@@ -23,6 +23,8 @@ static int deploy_preconditions(pb_cmd_ctx *ctx, const pb_component *c, const pb
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "%s has no \"%s\" environment in the config: nothing to deploy to",
 				  c->id, pb_stage_name(p->target_stage));
+	if ((*d)->external)
+		return 0;  /* deployed by other tooling: no engine involved */
 	if (!ctx->svc->engine)
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "no deploy engine is configured: add a \"docker\" section (host) to the "

@@ -18,9 +18,15 @@ int pb_cmd_rollback(pb_cmd_ctx *ctx, int argc, char **argv)
 	r = pb_cmd_lookup(ctx, argv[1], &c, &p);
 	if (r)
 		return r;
+	d = pb_config_deploy(c, (pb_stage)p.target_stage);
+	if (d && d->external)
+		return pb_err_set(&ctx->err, PB_E_REFUSED,
+				  "%s's %s deployment is external (deployed by other tooling): promobot has no "
+				  "container to remove and no previous one to restore. Roll it back with the tool "
+				  "that deployed it, then /promote cancel %s", c->id, pb_stage_name(p.target_stage),
+				  c->id);
 	if (p.state != PB_ST_OBSERVING)
 		return pb_cmd_refuse_state(ctx, &p, "rollback");
-	d = pb_config_deploy(c, (pb_stage)p.target_stage);
 	if (!d || !ctx->svc->engine)
 		return pb_err_set(&ctx->err, PB_E_REFUSED, "no deploy engine is configured for %s: cannot roll back",
 				  c->id);

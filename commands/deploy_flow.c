@@ -192,8 +192,10 @@ static void dep_record(flow *f, const char *status, const char *detail)
 		f->dep.promotion_id = f->p->id;
 		pb_strlcpy(f->dep.component, f->c->id, sizeof(f->dep.component));
 		pb_strlcpy(f->dep.environment, pb_stage_name(f->d->stage), sizeof(f->dep.environment));
-		pb_strlcpy(f->dep.container_name, f->d->container_name, sizeof(f->dep.container_name));
-		pb_strlcpy(f->dep.image, f->d->image, sizeof(f->dep.image));
+		/* an external deployment has neither: its row records the validation only */
+		pb_strlcpy(f->dep.container_name, f->d->container_name ? f->d->container_name : "",
+			   sizeof(f->dep.container_name));
+		pb_strlcpy(f->dep.image, f->d->image ? f->d->image : "", sizeof(f->dep.image));
 		ports_text(f->d, f->dep.ports, sizeof(f->dep.ports));
 		f->dep.started_at = pb_services_now(f->ctx->svc);
 		if (pb_store_deployment_add(f->ctx->svc->store, &f->dep, &e) == 0)
@@ -818,6 +820,72 @@ static void rollback(flow *f)
 	}
 }
 
+/* ---- external deployments: validated and watched, never touched ---- */
+
+/* "http://127.0.0.1:8099/" or "127.0.0.1:9001 (tcp)": what the validation talks to. */
+static void target_text(const pb_deploy_cfg *d, char *out, size_t size)
+{
+	if (d->health.kind == PB_HEALTH_TCP)
+		snprintf(out, size, "%s:%d (tcp)", d->health.host ? d->health.host : "127.0.0.1", d->health.port);
+	else
+		snprintf(out, size, "%s (%s)", d->health.url ? d->health.url : "?",
+			 d->health.kind == PB_HEALTH_NEO4J ? "neo4j" : "http");
+}
+
+/*
+ * Other tooling deployed the component: the environment's post-deploy
+ * validation against the running target decides, and nothing is rolled back
+ * (there is nothing of ours to restore). The deployment row has no container.
+ */
+static int deploy_external(flow *f)
+{
+	pb_health_report rep;
+	char target[320], detail[400];
+	pb_card *card;
+	int r;
+
+	target_text(f->d, target, sizeof(target));
+	say(f, "🌐 External deployment", "%s is deployed to %s by other tooling: promobot touches no engine. "
+	    "Validating the running target %s.", f->c->id, pb_stage_name(f->d->stage), target);
+	snprintf(detail, sizeof(detail), "external deployment: validating %s", target);
+	dep_record(f, "running", detail);
+	r = validate(f, "🔎 Post-deployment validation", &rep);
+	if (r) {
+		if (f->dep_recorded)
+			dep_record(f, "failed", f->out->cause);
+		pb_err_set(&f->ctx->err, PB_E_FAILED, "%s", f->out->cause);
+		return PB_E_FAILED;
+	}
+	snprintf(detail, sizeof(detail), "external deployment validated at %s", target);
+	dep_record(f, "succeeded", detail);
+	card = flow_card(f, "✅ Deployment validated");
+	if (card) {
+		pb_card_field(card, "Deployment", "external (deployed by other tooling; no container)");
+		pb_card_field(card, "Target", "%s", target);
+		emit(f, card);
+	}
+	return 0;
+}
+
+static int plan_external(flow *f)
+{
+	char target[320];
+	pb_card *card = flow_card(f, "📝 Deploy plan (dry run)");
+
+	if (!card)
+		return -ENOMEM;
+	target_text(f->d, target, sizeof(target));
+	pb_card_field(card, "Deployment", "external (deployed by other tooling; promobot touches no engine)");
+	pb_card_field(card, "Validation", "%s", target);
+	pb_card_item(card, PB_ITEM_PENDING, "validate the running target (first contact retried for up to %d s)",
+		     f->d->healthy_timeout_s);
+	pb_card_item(card, PB_ITEM_PENDING, "valid → observing (probed every %d s); invalid → failed with the cause",
+		     f->d->monitoring.interval_s);
+	pb_card_text(card, "Dry run: nothing was changed.");
+	emit(f, card);
+	return 0;
+}
+
 /* ---- entry points ---- */
 
 static int engine_ready(flow *f)
@@ -848,6 +916,8 @@ int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cf
 	int r;
 
 	flow_init(&f, ctx, c, d, p, out);
+	if (d->external)
+		return deploy_external(&f);
 	r = engine_ready(&f);
 	if (r)
 		return r;
@@ -917,6 +987,8 @@ int pb_deploy_plan(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *
 	int r;
 
 	flow_init(&f, ctx, c, d, p, &out);
+	if (d->external)
+		return plan_external(&f);
 	card = flow_card(&f, "📝 Deploy plan (dry run)");
 	if (!card)
 		return -ENOMEM;

@@ -265,7 +265,7 @@ static int64_t due_slot(const pb_config *cfg, const pb_promotion *p, const pb_mo
 typedef enum { PLAN_NONE, PLAN_SUBMIT, PLAN_SKIP } plan_kind;
 
 /* Decides under the lock what to do with the due slot; marks the entry. */
-static plan_kind plan(pb_monitor *m, const pb_promotion *p, int64_t due, mon_entry *snapshot)
+static plan_kind plan(pb_monitor *m, const pb_promotion *p, int64_t due, mon_entry *snapshot, int64_t *before)
 {
 	plan_kind k = PLAN_NONE;
 	mon_entry *e;
@@ -274,6 +274,7 @@ static plan_kind plan(pb_monitor *m, const pb_promotion *p, int64_t due, mon_ent
 	e = entry_get(m, p->id);
 	if (e) {
 		e->seen = true;
+		*before = e->planned;
 		if (due && due > e->planned) {
 			k = e->inflight ? PLAN_SKIP : PLAN_SUBMIT;
 			e->planned = due;
@@ -286,14 +287,17 @@ static plan_kind plan(pb_monitor *m, const pb_promotion *p, int64_t due, mon_ent
 	return k;
 }
 
-static void unplan(pb_monitor *m, int64_t promotion_id)
+/* A check the pool did not take: not in flight, and its slot planned again at the next sweep. */
+static void unplan(pb_monitor *m, int64_t promotion_id, int64_t before)
 {
 	mon_entry *e;
 
 	pthread_mutex_lock(&m->lock);
 	e = entry_find(m, promotion_id);
-	if (e)
+	if (e) {
 		e->inflight = false;
+		e->planned = before;
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -316,20 +320,25 @@ static int sweep_one(pb_monitor *m, const pb_services *svc, const pb_promotion *
 {
 	const pb_monitor_cfg *mc = mon_cfg(svc->cfg, p);
 	int64_t due = due_slot(svc->cfg, p, mc, now);
+	int64_t before = 0;
 	mon_entry snap;
 	int r = 0;
 
 	memset(&snap, 0, sizeof(snap));
-	switch (plan(m, p, due, &snap)) {
+	switch (plan(m, p, due, &snap, &before)) {
 	case PLAN_SUBMIT:
-		/* the check job clears the in-flight mark; a refused one is cleared here */
+		/*
+		 * The check job clears the in-flight mark; a refused one is cleared
+		 * here and tried again at the next sweep. Only when the next slot
+		 * is due before it ran does this one stay without a result: UNKNOWN.
+		 */
 		if (submit(ud, p->id, due) == 0) {
 			st->submitted++;
 		} else {
-			unplan(m, p->id);
+			unplan(m, p->id, before);
 			st->refused++;
-			pb_warn("monitor", "%s #%lld: check of slot %lld not run, the background pool is full "
-				"(the slot stays UNKNOWN)", p->component, (long long)p->id, (long long)due);
+			pb_debug("monitor", "%s #%lld: the background pool is full; check of slot %lld retried at the "
+				 "next sweep", p->component, (long long)p->id, (long long)due);
 		}
 		break;
 	case PLAN_SKIP:

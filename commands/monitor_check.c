@@ -133,7 +133,8 @@ static void scan_logs(pb_docker *d, mon_entry *e, const pb_monitor_cfg *mc, cons
 	s->log_warning = warn > 65535 ? 65535 : (uint16_t)warn;
 }
 
-static void look_at_container(const pb_services *svc, mon_entry *e, const pb_promotion *p,
+/* An external deployment has no container of ours: the check is its probe alone. */
+static void look_at_container(const pb_services *svc, mon_entry *e, const pb_promotion *p, const pb_deploy_cfg *dc,
 			      const pb_monitor_cfg *mc, pb_monitor_state *ms, pb_sample *s, container_view *cv)
 {
 	pb_deployment dep;
@@ -143,7 +144,8 @@ static void look_at_container(const pb_services *svc, mon_entry *e, const pb_pro
 	memset(cv, 0, sizeof(*cv));
 	cv->cls = PB_CHK_OK;
 	pb_err_init(&err);
-	if (!svc->cfg->docker_enabled || pb_store_deployment_latest(svc->store, p->id, &dep, &err) ||
+	if (!svc->cfg->docker_enabled || (dc && dc->external) ||
+	    pb_store_deployment_latest(svc->store, p->id, &dep, &err) ||
 	    !dep.container_id[0])
 		return;
 	d = entry_docker(svc, e, mc);
@@ -277,6 +279,7 @@ int mon_check_run(pb_monitor *m, const pb_services *svc, mon_entry *e, int64_t s
 {
 	pb_sample s = { .promotion_id = e->promotion_id, .slot = slot, .latency_us = -1, .cpu_dpct = -1, .mem_kb = -1 };
 	const pb_monitor_cfg *mc;
+	const pb_deploy_cfg *dc;
 	pb_monitor_state ms;
 	container_view cv;
 	pb_probe_result pr;
@@ -292,8 +295,9 @@ int mon_check_run(pb_monitor *m, const pb_services *svc, mon_entry *e, int64_t s
 	r = pb_store_monitor_get(svc->store, p.id, &ms, err);
 	if (r || slot <= ms.last_slot)
 		return r;
-	look_at_container(svc, e, &p, mc, &ms, &s, &cv);
-	pr = run_probe(e, mon_deploy(svc->cfg, &p), mc, &s, detail, sizeof(detail));
+	dc = mon_deploy(svc->cfg, &p);
+	look_at_container(svc, e, &p, dc, mc, &ms, &s, &cv);
+	pr = run_probe(e, dc, mc, &s, detail, sizeof(detail));
 	decide(&s, &cv, pr, detail, sizeof(detail));
 	r = record(svc, &p, mc, &ms, &s, detail, err);
 	if (r == PB_E_CONFLICT)

@@ -37,7 +37,7 @@ typedef struct pb_monitor_sweep_stats {
 	size_t observed;         /* observing promotions seen */
 	size_t submitted;        /* checks handed out */
 	size_t skipped;          /* slots recorded as skipped (a check still running) */
-	size_t refused;          /* checks the pool refused (the slot stays UNKNOWN), logged */
+	size_t refused;          /* checks the pool refused: tried again at the next sweep (UNKNOWN once the next slot is due) */
 	size_t reports;          /* daily reports claimed */
 	size_t verdicts;
 	size_t delivered;        /* posts handed to the system sink */

@@ -125,6 +125,25 @@ static void add_health(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 		pb_card_field(card, "Observation", "%s", line);
 }
 
+/* Takes `verb` out of a ", "-separated list: an external deployment offers no rollback. */
+static void drop_verb(char *list, const char *verb)
+{
+	size_t n = strlen(verb);
+
+	for (char *at = strstr(list, verb); at; at = strstr(at + n, verb)) {
+		char *from = at + n;
+
+		if ((at != list && at[-1] != ' ') || (*from && *from != ','))
+			continue;
+		if (*from == ',')
+			from += 2;        /* "rollback, x" → "x" */
+		else if (at != list)
+			at -= 2;          /* "x, rollback" → "x" */
+		memmove(at, from, strlen(from) + 1);
+		return;
+	}
+}
+
 pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_role role)
 {
 	const pb_component *c = pb_config_component(ctx->svc->cfg, p->component);
@@ -157,6 +176,9 @@ pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_rol
 	if (p->state == PB_ST_OBSERVING)
 		add_health(ctx, card, p);
 	pb_workflow_next_verbs(p->state, next, sizeof(next));
+	if (c && pb_config_deploy(c, (pb_stage)p->target_stage) &&
+	    pb_config_deploy(c, (pb_stage)p->target_stage)->external)
+		drop_verb(next, "rollback");
 	pb_card_field(card, "Next", "%s", next);
 	if (p->state == PB_ST_IN_REVIEW) {
 		pb_card_button(card, "Approve", "approve", p->component, false);

@@ -367,10 +367,50 @@ static void parse_names(cfg_ctx *c, const cJSON *o, const char *path, const pb_c
 				path, d->restart_policy);
 }
 
+/* "deployment": "docker" (default) or "external". */
+static void parse_deployment(cfg_ctx *c, const cJSON *o, const char *path, pb_deploy_cfg *d)
+{
+	char *kind = NULL;
+
+	d->external = false;
+	if (!cfg_get_str(c, o, path, "deployment", false, NULL, &kind))
+		return;
+	if (strcmp(kind, "external") == 0)
+		d->external = true;
+	else if (strcmp(kind, "docker") != 0)
+		pb_problems_add(c->probs, "%s.deployment: unknown deployment \"%s\" (docker, external)", path, kind);
+	free(kind);
+}
+
+/*
+ * An external deployment is done by other tooling: promobot validates the
+ * running target and watches it. Container settings would silently do
+ * nothing, so they are errors; without a validation there is nothing to
+ * check or to observe.
+ */
+static void parse_external(cfg_ctx *c, const cJSON *o, const char *path, pb_deploy_cfg *d)
+{
+	static const char *const docker_only[] = { "image", "container_name", "pull", "ports", "env",
+						   "volumes", "cmd", "network_mode", "restart_policy",
+						   "healthcheck", NULL };
+
+	for (size_t i = 0; docker_only[i]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, docker_only[i]);
+
+		if (v && !cJSON_IsNull(v))
+			pb_problems_add(c->probs, "%s.%s: not used by an external deployment (promobot does not "
+					"touch its container)", path, docker_only[i]);
+	}
+	parse_validation(c, o, path, &d->health);
+	if (d->health.kind == PB_HEALTH_NONE)
+		pb_problems_add(c->probs, "%s.validation: required for an external deployment (kind neo4j, http "
+				"or tcp: it is what deploy checks and the observation probes)", path);
+}
+
 static void parse_deploy(cfg_ctx *c, const cJSON *o, const char *path, const pb_component *comp,
 			 pb_deploy_cfg *d)
 {
-	static const char *const keys[] = { "image", "container_name", "pull", "ports", "env",
+	static const char *const keys[] = { "deployment", "image", "container_name", "pull", "ports", "env",
 					    "volumes", "cmd", "network_mode", "restart_policy",
 					    "healthcheck", "validation", "healthy_timeout_s",
 					    "monitoring", NULL };
@@ -381,15 +421,21 @@ static void parse_deploy(cfg_ctx *c, const cJSON *o, const char *path, const pb_
 		return;
 	}
 	cfg_check_keys(c, o, path, keys);
-	parse_names(c, o, path, comp, d);
-	parse_pull(c, o, path, d);
-	d->ports = parse_objects(c, o, path, "ports", sizeof(*d->ports), port_parser, &d->nports);
-	d->env = parse_objects(c, o, path, "env", sizeof(*d->env), envvar_parser, &d->nenv);
-	cfg_get_strv(c, o, path, "volumes", false, &d->volumes, &d->nvolumes);
-	cfg_get_strv(c, o, path, "cmd", false, &d->cmd, &d->ncmd);
-	parse_container_health(c, o, path, &d->container_health);
-	parse_validation(c, o, path, &d->health);
-	cfg_get_int(c, o, path, "healthy_timeout_s", false, 120, 1, 3600, &d->healthy_timeout_s);
+	parse_deployment(c, o, path, d);
+	if (d->external) {
+		parse_external(c, o, path, d);
+	} else {
+		parse_names(c, o, path, comp, d);
+		parse_pull(c, o, path, d);
+		d->ports = parse_objects(c, o, path, "ports", sizeof(*d->ports), port_parser, &d->nports);
+		d->env = parse_objects(c, o, path, "env", sizeof(*d->env), envvar_parser, &d->nenv);
+		cfg_get_strv(c, o, path, "volumes", false, &d->volumes, &d->nvolumes);
+		cfg_get_strv(c, o, path, "cmd", false, &d->cmd, &d->ncmd);
+		parse_container_health(c, o, path, &d->container_health);
+		parse_validation(c, o, path, &d->health);
+	}
+	/* external: the target already runs, so validation waits briefly for a first answer */
+	cfg_get_int(c, o, path, "healthy_timeout_s", false, d->external ? 10 : 120, 1, 3600, &d->healthy_timeout_s);
 	cfg_parse_monitoring(c, o, path, c->monitoring, &d->monitoring);
 }
 

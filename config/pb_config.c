@@ -131,12 +131,42 @@ const pb_user *pb_config_user(const pb_config *cfg, const char *id)
 	return NULL;
 }
 
+static int by_id_cmp(const void *a, const void *b)
+{
+	return strcasecmp((*(const pb_component *const *)a)->id, (*(const pb_component *const *)b)->id);
+}
+
+static int id_key_cmp(const void *key, const void *elem)
+{
+	return strcasecmp(key, (*(const pb_component *const *)elem)->id);
+}
+
+/* Sorts pointers to the components by id (unique, validated) for pb_config_component. */
+static int index_components(pb_config *cfg)
+{
+	if (!cfg->ncomponents)
+		return 0;
+	cfg->by_id = malloc(cfg->ncomponents * sizeof(*cfg->by_id));
+	if (!cfg->by_id)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->ncomponents; i++)
+		cfg->by_id[i] = &cfg->components[i];
+	qsort(cfg->by_id, cfg->ncomponents, sizeof(*cfg->by_id), by_id_cmp);
+	return 0;
+}
+
 const pb_component *pb_config_component(const pb_config *cfg, const char *id)
 {
+	const pb_component *const *hit;
+
 	if (!cfg || !id)
 		return NULL;
 	/* Ids are lower-case by validation; people type "Neo4j" too. */
-	for (size_t i = 0; i < cfg->ncomponents; i++)
+	if (cfg->by_id) {
+		hit = bsearch(id, cfg->by_id, cfg->ncomponents, sizeof(*cfg->by_id), id_key_cmp);
+		return hit ? *hit : NULL;
+	}
+	for (size_t i = 0; i < cfg->ncomponents; i++)  /* during validation, before the index exists */
 		if (strcasecmp(cfg->components[i].id, id) == 0)
 			return &cfg->components[i];
 	return NULL;
@@ -229,6 +259,7 @@ void pb_config_free(pb_config *cfg)
 	for (size_t i = 0; i < cfg->ncomponents; i++)
 		component_free(&cfg->components[i]);
 	free(cfg->components);
+	free(cfg->by_id);
 	free(cfg);
 }
 
@@ -591,7 +622,7 @@ static int parse_with_path(const char *json, size_t len, const char *base_dir, c
 	else if (pr->count != before)
 		r = PB_E_INVALID;
 	else
-		r = 0;
+		r = index_components(cfg);
 out:
 	cJSON_Delete(root);
 	if (r == 0) {

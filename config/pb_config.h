@@ -130,8 +130,10 @@ typedef struct pb_monitor_cfg {
 typedef struct pb_deploy_cfg {
 	pb_stage stage;
 	bool present;
-	char *image;           /* "neo4j:5.13" */
-	char *container_name;
+	bool external;         /* "deployment": "external": deployed by other tooling, promobot only
+	                        * validates and watches it (no engine, no container; image etc. unset) */
+	char *image;           /* "neo4j:5.13"; NULL when external */
+	char *container_name;  /* NULL when external */
 	pb_pull_policy pull;
 	pb_port_cfg *ports;
 	size_t nports;
@@ -236,6 +238,7 @@ typedef struct pb_config {
 	pb_policy policy;
 	pb_component *components;
 	size_t ncomponents;
+	const pb_component **by_id; /* the components sorted by id: lookups bisect (the monitor asks per check) */
 } pb_config;
 
 /* A list of "json.path: problem" strings collected by validation. */

@@ -1,11 +1,15 @@
 /* test_flow.c — request/validate/gate/blockers/cancel/complete/history through the dispatcher. */
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "pb_monitor.h"
 #include "pb_workflow.h"
 
 static th h;
@@ -202,6 +206,131 @@ Test(flow, interrupted_deploy_is_marked_failed)
 	cr_expect(strstr(th_out(&h), "was interrupted"), "%s", th_out(&h));
 	cr_expect_eq(th_state(&h, "neo4j"), -1, "the promotion is closed as failed");
 	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "a new promotion can start");
+}
+
+/* ---- external deployments: deployed by other tooling, validated and watched ---- */
+
+static int ext_fd = -1, ext_port;
+
+/* A loopback listener: the externally deployed target the validation and the probe reach. */
+static void ext_listen(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+
+	ext_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(ext_fd, 0);
+	cr_assert_eq(bind(ext_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(ext_fd, 16), 0);
+	getsockname(ext_fd, (struct sockaddr *)&a, &al);
+	ext_port = ntohs(a.sin_port);
+}
+
+/*
+ * neo4j's staging is external and probed by tcp on our listener. An engine is
+ * configured (at a socket nobody serves): an external deploy must not need it.
+ */
+static void ext_setup(void)
+{
+	char staging[512];
+
+	ext_listen();
+	snprintf(staging, sizeof(staging),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 1,"
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 500},"
+		 " \"monitoring\": {\"interval_s\": 5, \"fail_threshold\": 1}}", ext_port);
+	th_setup_ex(&h, "{\"observation_days\": 7}", "\"docker\": {\"host\": \"unix:///nonexistent/docker.sock\"},",
+		    staging);
+	h.svc.system_sink = &h.sink;
+}
+
+static void ext_teardown(void)
+{
+	if (ext_fd >= 0)
+		close(ext_fd);
+	ext_fd = -1;
+	th_teardown(&h);
+}
+
+TestSuite(external, .init = ext_setup, .fini = ext_teardown);
+
+static void ext_approved(void)
+{
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0, "%s", th_out(&h));
+}
+
+Test(external, deploy_validates_the_running_target_and_observes_it)
+{
+	pb_deployment dep;
+	pb_monitor_state ms;
+	pb_promotion p;
+	pb_monitor *mon = NULL;
+	pb_err e;
+
+	ext_approved();
+	cr_assert_eq(th_run(&h, "carol", "deploy neo4j --dry-run"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "external (deployed by other tooling"), "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_APPROVED, "a dry run changes nothing");
+	cr_assert_eq(th_run(&h, "carol", "deploy neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "deployed to staging by other tooling"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "tcp connect"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "Deployed — observing"), "%s", th_out(&h));
+	cr_expect_eq(h.nerrors, 0, "%s", th_out(&h));
+	cr_assert_eq(th_state(&h, "neo4j"), PB_ST_OBSERVING);
+	cr_assert_eq(pb_store_promotion_open_for(h.store, "neo4j", &p, NULL), 0);
+	cr_expect_eq(p.observing_since, th_now(&h));
+	/* the deployment row: validated, no container */
+	cr_assert_eq(pb_store_deployment_latest(h.store, p.id, &dep, NULL), 0);
+	cr_expect_str_eq(dep.status, "succeeded");
+	cr_expect_str_eq(dep.container_id, "");
+	cr_expect_str_eq(dep.container_name, "");
+	cr_expect(strstr(dep.detail, "external deployment validated at 127.0.0.1:"), "%s", dep.detail);
+	/* a check asks no engine (the configured one is unreachable) and is the probe alone: UP */
+	cr_assert_eq(pb_monitor_new(h.cfg, &mon, NULL), 0);
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_check(mon, &h.svc, p.id, p.observing_since, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(pb_store_monitor_get(h.store, p.id, &ms, NULL), 0);
+	cr_expect_eq(ms.checks, 1);
+	cr_expect_eq(ms.last_state, PB_SAMPLE_UP, "class %d", ms.last_cls);
+	cr_expect_geq(ms.last_latency_us, 0);
+	/* the target goes away: the next check is DOWN with the probe's class, not the engine's */
+	close(ext_fd);
+	ext_fd = -1;
+	cr_assert_eq(pb_monitor_check(mon, &h.svc, p.id, p.observing_since + 5, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(pb_store_monitor_get(h.store, p.id, &ms, NULL), 0);
+	cr_expect_eq(ms.last_state, PB_SAMPLE_DOWN);
+	cr_expect_eq(ms.last_cls, PB_CHK_PROBE_ERROR, "class %d", ms.last_cls);
+	pb_monitor_free(mon);
+}
+
+Test(external, failed_validation_fails_the_promotion_with_the_cause)
+{
+	ext_approved();
+	close(ext_fd); /* nothing answers where the other tooling should have deployed */
+	ext_fd = -1;
+	cr_assert_eq(th_run(&h, "carol", "deploy neo4j"), PB_E_FAILED, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "Deploy failed"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "refused"), "the cause is shown: %s", th_out(&h));
+	cr_expect_null(strstr(th_out(&h), "Rolled back"), "nothing of ours to roll back: %s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), -1, "failed closes the promotion");
+	cr_assert_eq(th_run(&h, "stranger", "history neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "deploying → failed"), "%s", th_out(&h));
+}
+
+Test(external, rollback_is_refused_with_the_reason)
+{
+	ext_approved();
+	cr_assert_eq(th_run(&h, "carol", "deploy neo4j"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "stranger", "status neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "Next: complete"), "%s", th_out(&h));
+	cr_expect_null(strstr(th_out(&h), "rollback"), "not offered: %s", th_out(&h));
+	cr_assert_eq(th_run(&h, "carol", "rollback neo4j"), PB_E_REFUSED, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "deployment is external (deployed by other tooling)"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "/promote cancel neo4j"), "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_OBSERVING, "nothing changed");
+	cr_assert_eq(th_run(&h, "carol", "rollback neo4j --dry-run"), PB_E_REFUSED, "%s", th_out(&h));
 }
 
 /* ---- step 11: complete edits the component's maturity_file ---- */

@@ -413,6 +413,50 @@ Test(monitor_step, unknown_samples_neither_break_nor_extend_a_streak, .init = NU
 	cr_expect_eq(ms.checks, 9);
 }
 
+/* The pool's queue is full: the check is not taken. */
+static int refuse(void *ud, int64_t promotion_id, int64_t slot)
+{
+	(void)ud;
+	(void)promotion_id;
+	(void)slot;
+	return PB_E_BUSY;
+}
+
+Test(monitor, a_check_the_pool_refused_is_tried_again_at_the_next_sweep)
+{
+	int64_t pid = observe();
+	pb_monitor_sweep_stats st;
+	pb_promotion p;
+
+	cr_assert_eq(pb_store_promotion_get(h.store, pid, &p, NULL), 0);
+	st = sweep_with(refuse);
+	cr_expect_eq(st.refused, 1);
+	cr_expect_eq(st.submitted, 0);
+	/* a second later the same slot is still the newest: it is planned again and runs */
+	st = after(1);
+	cr_expect_eq(st.submitted, 1);
+	cr_expect_eq(sample_at(pid, p.observing_since).state, PB_SAMPLE_UP);
+	/* refused until the next slot is due: that slot has no result (UNKNOWN), the next one runs */
+	st = sweep_with(refuse);
+	cr_expect_eq(st.refused, 0, "nothing due: the slot ran");
+	pb_fake_clock_advance(&h.clock, 59 * 1000);
+	st = sweep_with(refuse);
+	cr_expect_eq(st.refused, 1);
+	pb_fake_clock_advance(&h.clock, 60 * 1000);
+	st = sweep();
+	cr_expect_eq(st.submitted, 1);
+	cr_expect_eq(sample_at(pid, p.observing_since + 120).state, PB_SAMPLE_UP);
+	{
+		pb_sample *list = NULL;
+		size_t n = 0;
+
+		cr_assert_eq(pb_store_samples_range(h.store, pid, p.observing_since + 60, p.observing_since + 61, &list,
+						    &n, NULL), 0);
+		cr_expect_eq(n, 0, "the slot the pool never took has no sample: UNKNOWN");
+		free(list);
+	}
+}
+
 /* ---- step 12 and the staging → production criterion, through whole flows on the fake clock ---- */
 
 #define EXPECT_OUT(needle) cr_expect(strstr(th_out(&h), (needle)), "missing \"%s\" in:\n%s", (needle), th_out(&h))

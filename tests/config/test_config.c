@@ -278,6 +278,16 @@ Test(config, example_config_loads_with_expected_values)
 	cr_assert_str_eq(api->deps[0], "neo4j");
 	cr_assert(covers_all_criteria(api));
 	cr_assert_eq(pb_config_deploy(api, PB_STAGE_STAGING)->health.kind, PB_HEALTH_HTTP);
+	cr_assert_not(st->external);
+	/* the embedded default's monitoring demo: deployed by other tooling, probed every 5 s */
+	st = pb_config_deploy(pb_config_component(cfg, "demo-web"), PB_STAGE_STAGING);
+	cr_assert_not_null(st);
+	cr_assert(st->external);
+	cr_assert_null(st->image);
+	cr_assert_eq(st->health.kind, PB_HEALTH_HTTP);
+	cr_assert_str_eq(st->health.url, "http://127.0.0.1:8099/");
+	cr_assert_eq(st->monitoring.interval_s, 5);
+	cr_assert_eq(st->monitoring.fail_threshold, cfg->monitoring.fail_threshold, "the rest is inherited");
 	for (size_t i = 0; i < cfg->ncomponents; i++) {
 		const pb_component *c = &cfg->components[i];
 
@@ -1266,4 +1276,69 @@ Test(config, github_repo_shape_is_checked)
 		set(root, "components[0]", "github_repo", bad[i]);
 		expect_problem_ex(root, "components[0].github_repo: must be \"owner/repo\"", true);
 	}
+}
+
+/* ---- external deployments ------------------------------------------------ */
+
+Test(config, external_deployment_needs_only_a_validation)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+	const pb_deploy_cfg *d;
+
+	set(root, "components[1]", "environments",
+	    "{ \"staging\": { \"deployment\": \"external\","
+	    "  \"validation\": { \"kind\": \"tcp\", \"port\": 9001 },"
+	    "  \"monitoring\": { \"interval_s\": 5 } } }");
+	set(root, "components[0].environments.staging", "deployment", "\"docker\"");
+	cfg = parse_ok(root);
+	d = pb_config_deploy(&cfg->components[1], PB_STAGE_STAGING);
+	cr_assert_not_null(d);
+	cr_assert(d->external);
+	cr_assert_null(d->image);
+	cr_assert_null(d->container_name);
+	cr_assert_eq(d->nports, 0);
+	cr_assert_eq(d->health.kind, PB_HEALTH_TCP);
+	cr_assert_str_eq(d->health.host, "127.0.0.1");
+	cr_assert_eq(d->healthy_timeout_s, 10, "an external target already runs: a short first-contact wait");
+	cr_assert_eq(d->monitoring.interval_s, 5);
+	d = pb_config_deploy(&cfg->components[0], PB_STAGE_STAGING);
+	cr_assert_not(d->external, "\"docker\" is the default spelled out");
+	cr_assert_eq(d->healthy_timeout_s, 120);
+	cr_assert_str_eq(d->image, "neo4j:5.13");
+	pb_config_free(cfg);
+}
+
+Test(config, external_deployment_is_validated)
+{
+	cJSON *root = base();
+
+	set(root, "components[0].environments.staging", "deployment", "\"external\"");
+	/* every container setting would silently do nothing: each is named */
+	expect_problem(root, "components[0].environments.staging.image: not used by an external deployment "
+		       "(promobot does not touch its container)");
+	root = base();
+	set(root, "components[0].environments.staging", "deployment", "\"external\"");
+	expect_problem(root, "components[0].environments.staging.ports: not used by an external deployment "
+		       "(promobot does not touch its container)");
+	root = base();
+	set(root, "components[1]", "environments", "{ \"staging\": { \"deployment\": \"external\" } }");
+	expect_problem(root, "components[1].environments.staging.validation: required for an external deployment "
+		       "(kind neo4j, http or tcp: it is what deploy checks and the observation probes)");
+	root = base();
+	set(root, "components[1]", "environments",
+	    "{ \"staging\": { \"deployment\": \"external\", \"validation\": { \"kind\": \"none\" } } }");
+	expect_problem_ex(root, "components[1].environments.staging.validation: required for an external", true);
+	root = base();
+	set(root, "components[0].environments.staging", "deployment", "\"kubernetes\"");
+	expect_problem(root, "components[0].environments.staging.deployment: unknown deployment \"kubernetes\" "
+		       "(docker, external)");
+	root = base();
+	set(root, "components[0].environments.staging", "deployment", "7");
+	expect_problem(root, "components[0].environments.staging.deployment: expected string");
+	root = base();
+	set(root, "components[1]", "environments",
+	    "{ \"staging\": { \"deployment\": \"external\", \"image\": null,"
+	    "  \"validation\": { \"kind\": \"http\", \"url\": \"http://127.0.0.1:1/\" } } }");
+	pb_config_free(parse_ok(root)); /* null means not set */
 }

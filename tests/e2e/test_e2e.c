@@ -354,3 +354,76 @@ Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 	pb_buf_deinit(&out);
 	pb_buf_deinit(&rest);
 }
+
+/* demo-web (external) probed by tcp on `port`, checked every second. */
+static void external_on_port(cJSON *cfg, int port)
+{
+	cJSON *comp, *staging, *probe = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(probe, "kind", "tcp");
+	cJSON_AddStringToObject(probe, "host", "127.0.0.1");
+	cJSON_AddNumberToObject(probe, "port", port);
+	cJSON_AddNumberToObject(probe, "timeout_ms", 300);
+	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
+		if (strcmp(cJSON_GetObjectItem(comp, "id")->valuestring, "demo-web"))
+			continue;
+		staging = cJSON_GetObjectItem(cJSON_GetObjectItem(comp, "environments"), "staging");
+		cr_assert_str_eq(cJSON_GetObjectItem(staging, "deployment")->valuestring, "external");
+		cJSON_ReplaceItemInObject(staging, "validation", probe);
+		cJSON_ReplaceItemInObject(staging, "monitoring", cJSON_Parse("{\"interval_s\": 1, \"deadline_ms\": 400}"));
+		return;
+	}
+	cr_assert_fail("the example config has no demo-web");
+}
+
+/*
+ * The embedded default's monitoring demo without Docker: demo-web's deployment
+ * is external, so deploy validates the running target (our listener) and the
+ * promotion is observing; the console bot then checks it on its own clock and
+ * status and report show the checks.
+ */
+Test(e2e, external_deploy_is_observed_without_an_engine)
+{
+	char *args[] = { "--config", config_path, NULL };
+	int port = 0, lfd = listen_loopback(&port);
+	pb_buf out, rest;
+	int in_fd, out_fd, tries;
+	bool seen = false;
+	pid_t pid;
+
+	pb_buf_init(&out);
+	pb_buf_init(&rest);
+	config_edit(external_on_port, port);
+	cr_assert_eq(exec_as("alice", "/promote request demo-web staging see monitoring", &out), 0, "%s", pb_buf_str(&out));
+	cr_assert_eq(exec_as("alice", "/promote validate demo-web", &out), 0, "%s", pb_buf_str(&out));
+	cr_assert_eq(exec_as("bob", "/promote approve demo-web", &out), 0, "%s", pb_buf_str(&out));
+	pb_buf_reset(&out);
+	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
+	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	/* deployed while the bot runs, as the README's walk-through does: no slot passes unwatched */
+	cr_assert_eq(write(in_fd, "/as carol\n/promote deploy demo-web\n", 35), 35);
+	cr_assert(read_until(out_fd, &out, "Deployed — observing", 30000), "%s", pb_buf_str(&out));
+	EXPECT_IN(out, "External deployment");
+	EXPECT_IN(out, "tcp connect");
+	cr_assert_eq(write(in_fd, "/promote rollback demo-web\n", 27), 27);
+	cr_assert(read_until(out_fd, &out, "deployment is external", 10000), "%s", pb_buf_str(&out));
+	/* ask until the bot's clock has checked it (every second): bounded, no sleeps */
+	for (tries = 0; tries < 20 && !seen; tries++) {
+		cr_assert_eq(write(in_fd, "/promote status demo-web\n", 25), 25);
+		seen = read_until(out_fd, &out, "last check", 1500);
+	}
+	cr_assert(seen, "no check shown: %s", pb_buf_str(&out));
+	EXPECT_IN(out, "State: observing");
+	EXPECT_IN(out, "checks), last check");
+	cr_assert_eq(write(in_fd, "/promote report demo-web\n", 25), 25);
+	cr_assert(read_until(out_fd, &out, "**Coverage**", 10000), "%s", pb_buf_str(&out));
+	EXPECT_IN(out, "## Day 1 Monitoring Report");
+	EXPECT_IN(out, "**Uptime**: ");
+	EXPECT_IN(out, "**Errors**: 0 critical, 0 warnings");
+	cr_assert_eq(write(in_fd, "/quit\n", 6), 6);
+	close(in_fd);
+	cr_assert_eq(tp_finish(pid, out_fd, &rest), 0, "%s%s", pb_buf_str(&out), pb_buf_str(&rest));
+	close(lfd);
+	pb_buf_deinit(&out);
+	pb_buf_deinit(&rest);
+}

@@ -2,11 +2,14 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +47,9 @@ static int64_t now_ms(void)
 /* min_post_interval_ms and required approvals of the next bot (each Criterion test runs in its own process). */
 static int post_interval_ms;
 static int required_approvals = 1;
+/* neo4j's staging environment and extra top-level keys ("\"monitoring\": {…},") of the next bot. */
+static const char *staging_env = "{\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}";
+static const char *top_extra = "";
 
 static void write_config(bot *b, int workers, const char *check_argv, const char *ca_file)
 {
@@ -59,7 +65,7 @@ static void write_config(bot *b, int workers, const char *check_argv, const char
 		" \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\",\n"
 		"   \"app_token_env\": \"TEST_SLACK_APP\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
 		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": %d%s%s%s}},\n"
-		" \"workers\": %d,\n"
+		" \"workers\": %d,\n%s"
 		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
 		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
 		"            \"U0ERIN\": {\"name\": \"Erin\", \"roles\": [\"approver\"]},\n"
@@ -68,10 +74,10 @@ static void write_config(bot *b, int workers, const char *check_argv, const char
 		" \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core\", \"stage\": \"development\",\n"
 		"   \"workdir\": \"%s\", \"revision\": {\"value\": \"neo4j-5.13.0\"},\n"
 		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": %s}],\n"
-		"   \"environments\": {\"staging\": {\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}}}]\n"
+		"   \"environments\": {\"staging\": %s}}]\n"
 		"}\n",
 		b->dir, fake_slack_api_url(b->fake), post_interval_ms, ca_file ? ", \"ca_file\": \"" : "", ca_file ? ca_file : "",
-		ca_file ? "\"" : "", workers, required_approvals, b->dir, check_argv);
+		ca_file ? "\"" : "", workers, top_extra, required_approvals, b->dir, check_argv, staging_env);
 	fclose(f);
 }
 
@@ -88,31 +94,18 @@ static void make_cert(const bot *b)
 	cr_assert_eq(system(cmd), 0, "openssl could not make a test certificate");
 }
 
-/* tls: 0 plain ws://, 1 wss:// with ca_file trusting the fake, 2 wss:// with no ca_file. */
-static void bot_start_tls(bot *b, const char *app_token, int workers, const char *check_argv, int tls)
+/* Runs promobot on b's config (again, after a stop: same database, same fake); stderr goes to b->log. */
+static void bot_spawn(bot *b, const char *app_token)
 {
 	const char *bin = getenv("PROMOBOT_BIN");
-	char cfg[320], cert[320], key[320];
+	char cfg[320];
 
 	cr_assert_not_null(bin, "PROMOBOT_BIN not set");
-	memset(b, 0, sizeof(*b));
-	snprintf(b->dir, sizeof(b->dir), "/tmp/pb-slack-e2e-XXXXXX");
-	cr_assert_not_null(mkdtemp(b->dir));
-	snprintf(b->log, sizeof(b->log), "%s/bot.log", b->dir);
-	snprintf(cert, sizeof(cert), "%s/cert.pem", b->dir);
-	snprintf(key, sizeof(key), "%s/key.pem", b->dir);
-	if (tls) {
-		make_cert(b);
-		cr_assert_eq(fake_slack_start_tls(APP_TOKEN, BOT_TOKEN, cert, key, &b->fake), 0);
-	} else {
-		cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &b->fake), 0);
-	}
-	write_config(b, workers, check_argv, tls == 1 ? cert : NULL);
 	snprintf(cfg, sizeof(cfg), "%s/promobot.json", b->dir);
 	b->pid = fork();
 	cr_assert_geq(b->pid, 0);
 	if (b->pid == 0) {
-		int fd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		/* A failed assertion ends the test process: the bot must not outlive it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -127,6 +120,27 @@ static void bot_start_tls(bot *b, const char *app_token, int workers, const char
 		execl(bin, bin, "--config", cfg, (char *)NULL);
 		_exit(127);
 	}
+}
+
+/* tls: 0 plain ws://, 1 wss:// with ca_file trusting the fake, 2 wss:// with no ca_file. */
+static void bot_start_tls(bot *b, const char *app_token, int workers, const char *check_argv, int tls)
+{
+	char cert[320], key[320];
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->dir, sizeof(b->dir), "/tmp/pb-slack-e2e-XXXXXX");
+	cr_assert_not_null(mkdtemp(b->dir));
+	snprintf(b->log, sizeof(b->log), "%s/bot.log", b->dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", b->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", b->dir);
+	if (tls) {
+		make_cert(b);
+		cr_assert_eq(fake_slack_start_tls(APP_TOKEN, BOT_TOKEN, cert, key, &b->fake), 0);
+	} else {
+		cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &b->fake), 0);
+	}
+	write_config(b, workers, check_argv, tls == 1 ? cert : NULL);
+	bot_spawn(b, app_token);
 }
 
 static void bot_start_full(bot *b, const char *app_token, int workers, const char *check_argv)
@@ -822,5 +836,107 @@ Test(slack_e2e, malformed_traffic_is_survived, .timeout = 120)
 	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0CAROL\"", 1, WAIT_MS));
 	free(frag);
 	free(huge);
+	bot_finish(&b, true);
+}
+
+/* A loopback listener the tcp probe connects to; closing it is the outage. */
+static int listen_loopback(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)*port) };
+	socklen_t al = sizeof(a);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind port %d", *port);
+	cr_assert_eq(listen(fd, 512), 0);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Waits for a chat.postMessage in the thread `ts` whose body holds `text`; how many there are. */
+static size_t wait_thread_post(bot *b, const char *ts, const char *text, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	char thread[64];
+
+	snprintf(thread, sizeof(thread), "\"thread_ts\":\"%s\"", ts);
+	for (;;) {
+		fake_slack_call c;
+		size_t n = 0;
+
+		for (size_t i = 0; fake_slack_call_get(b->fake, "chat.postMessage", i, &c); i++) {
+			n += c.ok && strstr(c.body, thread) && strstr(c.body, text);
+			fake_slack_call_deinit(&c);
+		}
+		if (n || now_ms() > deadline)
+			return n;
+		sleep_poll();
+	}
+}
+
+/*
+ * The observation on Slack: neo4j's staging is an external deployment probed
+ * by tcp on our listener, checked every second. Deployed from Slack, the bot
+ * is stopped and its promotion made two days older (as if it had observed
+ * while the bot was away); back up, it posts the two late daily reports, and
+ * a DOWN and an UP alert when the target goes away and comes back — all
+ * through chat.postMessage in the promotion's thread.
+ */
+Test(slack_e2e, observation_alerts_and_reports_go_to_the_promotion_thread, .timeout = 240)
+{
+	char ts[32], env[512], db[320], sql[200];
+	int port = 0, lfd = listen_loopback(&port);
+	sqlite3 *h;
+	bot b;
+
+	snprintf(env, sizeof(env),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
+		 port);
+	staging_env = env;
+	top_extra = " \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
+		    " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n";
+	bot_start(&b);
+	run_slash(&b, "env-obs-req", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
+	cr_assert(parent_ts(&b, ts, sizeof(ts)));
+	validate_in_thread(&b, ts);
+	run_slash(&b, "env-obs-approve", "U0BOB", "approve neo4j");
+	cr_assert(wait_thread_post(&b, ts, "approved", WAIT_MS), "no approval in the thread");
+	run_slash(&b, "env-obs-deploy", "U0CAROL", "deploy neo4j");
+	cr_assert(wait_thread_post(&b, ts, "External deployment", WAIT_MS), "no deploy in the thread");
+	cr_assert(wait_thread_post(&b, ts, "observing", WAIT_MS), "not observing");
+	cr_assert_eq(bot_stop(&b), 0, "the bot did not stop cleanly");
+
+	/* two days of observation the bot did not see: their reports are due, late */
+	snprintf(db, sizeof(db), "%s/promobot.db", b.dir);
+	snprintf(sql, sizeof(sql), "UPDATE promotions SET observing_since = observing_since - 2 * 86400");
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_changes(h), 1);
+	sqlite3_close(h);
+	bot_spawn(&b, APP_TOKEN);
+	cr_assert(fake_slack_wait_hellos(b.fake, 2, WAIT_MS), "the bot did not come back");
+	cr_assert(wait_thread_post(&b, ts, "## Day 2 Monitoring Report", 30000), "no Day 2 report in the thread");
+	cr_expect(wait_thread_post(&b, ts, "## Day 1 Monitoring Report", 1000), "no Day 1 report in the thread");
+	cr_expect(wait_thread_post(&b, ts, "posted late", 1000), "the late report does not say so");
+
+	close(lfd);
+	cr_assert(wait_thread_post(&b, ts, "DOWN: neo4j", 30000), "no DOWN alert in the thread");
+	lfd = listen_loopback(&port);
+	cr_assert(wait_thread_post(&b, ts, "UP again: neo4j", 30000), "no UP alert in the thread");
+	cr_expect(wait_thread_post(&b, ts, "the outage lasted", 1000));
+	/* every alert and report went to the thread; nothing observation-made is top-level */
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postMessage", "Monitoring Report"),
+		     wait_thread_post(&b, ts, "Monitoring Report", 0));
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postMessage", "DOWN: neo4j"),
+		     wait_thread_post(&b, ts, "DOWN: neo4j", 0));
+	cr_expect_eq(wait_thread_post(&b, ts, "## Day 2 Monitoring Report", 0), 1, "each report is posted once");
+	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postMessage", false),
+		     fake_slack_call_count(b.fake, "chat.postMessage", true), "every post was accepted");
+	close(lfd);
 	bot_finish(&b, true);
 }
