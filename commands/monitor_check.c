@@ -38,14 +38,30 @@ static pb_docker *entry_docker(const pb_services *svc, mon_entry *e, const pb_mo
 typedef struct event_tally {
 	unsigned starts, restarts, ooms, unhealthy;
 	int last_exit;             /* exit code of the last die; -1 none */
+	int64_t seen_start_ms;     /* StartedAt the previous check saw; its own start event is no restart */
+	int64_t now_start_ms;      /* StartedAt now */
+	bool now_start_seen;       /* the start event of now_start_ms is in this window */
 } event_tally;
 
 static void tally_event(void *ud, const pb_docker_event *ev)
 {
 	event_tally *t = ud;
 
-	if (!strcmp(ev->action, "start"))
-		t->starts++;
+
+	/*
+	 * The engine logs "start" a few ms after StartedAt. A start the previous
+	 * check already saw through inspect may still reach us in this window
+	 * (the window ends 1 s ago): one within a second after that StartedAt is
+	 * that start, not another one.
+	 */
+	if (!strcmp(ev->action, "start")) {
+		int64_t at_ms = ev->time_ns / 1000000;
+
+		if (!(t->seen_start_ms > 0 && at_ms >= t->seen_start_ms && at_ms < t->seen_start_ms + 1000))
+			t->starts++;
+		if (t->now_start_ms > 0 && at_ms >= t->now_start_ms && at_ms < t->now_start_ms + 1000)
+			t->now_start_seen = true;
+	}
 	else if (!strcmp(ev->action, "restart"))
 		t->restarts++;
 	else if (!strcmp(ev->action, "oom"))
@@ -112,17 +128,32 @@ static void inspect_container(pb_docker *d, container_view *cv, pb_monitor_state
 		snprintf(cv->detail, sizeof(cv->detail), "%s", pb_err_text(&err));
 		return;
 	}
+	if (!ms->started_at[0] || !pb_docker_time_ms(ms->started_at, &ev.seen_start_ms))
+		ev.seen_start_ms = 0;
+	if (!pb_docker_time_ms(ds.started_at, &ev.now_start_ms))
+		ev.now_start_ms = 0;
 	read_events(d, cv, ms, &ev);
 	cv->running = ds.running;
 	cv->tty = ds.tty;
-	/* RestartCount counts the engine's policy restarts; a new StartedAt any start; events each one */
-	if (ms->restart_count >= 0) {
-		if (ds.restart_count > ms->restart_count)
-			restarts = (unsigned)(ds.restart_count - ms->restart_count);
-		if (!restarts && ms->started_at[0] && strcmp(ds.started_at, ms->started_at))
-			restarts = 1;
-	}
-	/* dockerd's restart sends start and restart, podman's restart and start: one restart each */
+	/*
+	 * Restarts are the start events of the window, plus the current start
+	 * when StartedAt moved but its event is not in the window yet (it came
+	 * within the last second; the next check's window skips it then), or
+	 * RestartCount's growth (the engine's policy restarts) or the restart
+	 * events when those say more (dockerd's restart sends start and
+	 * restart, podman's restart and start: one restart each). A container
+	 * the last check found stopped that runs again recovered: that one
+	 * start ends the outage, it is no restart.
+	 */
+	if (ms->restart_count >= 0 && ms->started_at[0] && strcmp(ds.started_at, ms->started_at) &&
+	    !ev.now_start_seen)
+		ev.starts++;
+	if (ev.starts && was_down && ds.running)
+		ev.starts--;
+	if (ev.restarts && was_down && ds.running)
+		ev.restarts--;
+	if (ms->restart_count >= 0 && ds.restart_count > ms->restart_count)
+		restarts = (unsigned)(ds.restart_count - ms->restart_count);
 	if (ev.starts > restarts || ev.restarts > restarts)
 		restarts = ev.starts > ev.restarts ? ev.starts : ev.restarts;
 	ooms = ev.ooms;

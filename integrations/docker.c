@@ -1265,6 +1265,11 @@ int pb_docker_container_logs_since(pb_docker *d, const char *id, bool tty, int64
 	return logs_get(d, id, tty, path, max_bytes, out, err);
 }
 
+bool pb_docker_time_ms(const char *rfc3339, int64_t *ms)
+{
+	return rfc3339_ms(rfc3339, ms);
+}
+
 bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *prefix_len)
 {
 	char ts[64];

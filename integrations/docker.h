@@ -162,6 +162,8 @@ int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, p
  */
 int pb_docker_container_logs_since(pb_docker *d, const char *id, bool tty, int64_t since_ms, size_t max_bytes,
 				   pb_buf *out, pb_err *err);
+/* The epoch ms of an engine timestamp ("2026-11-25T10:20:19.857768126Z", StartedAt); false when malformed. */
+bool pb_docker_time_ms(const char *rfc3339, int64_t *ms);
 /* The epoch ms of a log line's leading timestamp ("2026-11-25T10:20:19.857768126Z …"); false if none. */
 bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *prefix_len);
 
