@@ -92,7 +92,6 @@ static void setup(void)
 {
 	char staging[1024];
 	pb_deployment dep;
-	pb_promotion p;
 	pb_err e;
 
 	if (getenv("PB_TEST_DEBUG"))
@@ -118,14 +117,8 @@ static void setup(void)
 	h.svc.system_sink = &h.sink;
 	cr_assert_eq(pb_monitor_new(h.cfg, &mon, NULL), 0);
 	/* a promotion observing what "was deployed": the container above */
-	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "%s", th_out(&h));
-	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&h, "neo4j", PB_ST_APPROVED);
-	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
-	cr_assert_eq(pb_store_promotion_open_for(h.store, "neo4j", &p, NULL), 0);
 	memset(&dep, 0, sizeof(dep));
-	dep.promotion_id = p.id;
+	dep.promotion_id = th_walk_to(&h, "neo4j", PB_ST_DEPLOYING);
 	snprintf(dep.component, sizeof(dep.component), "neo4j");
 	snprintf(dep.environment, sizeof(dep.environment), "staging");
 	snprintf(dep.container_id, sizeof(dep.container_id), "%s", CID);
@@ -188,24 +181,12 @@ static pb_promotion promotion(void)
 
 static pb_sample sample_at(int64_t pid, int64_t slot)
 {
-	pb_sample *list = NULL, s;
-	size_t n = 0;
-
-	cr_assert_eq(pb_store_samples_range(h.store, pid, slot, slot + 1, &list, &n, NULL), 0);
-	cr_assert_eq(n, 1, "no sample at slot %lld", (long long)slot);
-	s = list[0];
-	free(list);
-	return s;
+	return th_sample_at(&h, pid, slot);
 }
 
 static size_t posts_of(int64_t pid, const char *kind)
 {
-	pb_obs_post *list = NULL;
-	size_t n = 0;
-
-	cr_assert_eq(pb_store_obs_posts_of(h.store, pid, kind, &list, &n, NULL), 0);
-	pb_obs_posts_free(list, n);
-	return n;
+	return th_posts_of(&h, pid, kind);
 }
 
 static void stop_container(void)

@@ -473,13 +473,7 @@ Test(observation, a_neo4j_that_slows_down_shows_in_p99_not_p95_and_timeouts_stay
 		    "\"monitoring\": {\"interval_s\": 60, \"deadline_ms\": 1000, \"timezone\": \"UTC\"},", staging);
 	H.svc.system_sink = &H.sink;
 	cr_assert_eq(pb_monitor_new(H.cfg, &MON, NULL), 0);
-	cr_assert_eq(th_run(&H, "alice", "request neo4j staging"), 0, "%s", th_out(&H));
-	th_force_state(&H, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&H, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&H, "neo4j", PB_ST_APPROVED);
-	th_force_state(&H, "neo4j", PB_ST_DEPLOYING);
-	th_force_state(&H, "neo4j", PB_ST_OBSERVING);
-	cr_assert_eq(pb_store_promotion_open_for(H.store, "neo4j", &p, NULL), 0);
+	cr_assert_eq(pb_store_promotion_get(H.store, th_walk_to(&H, "neo4j", PB_ST_OBSERVING), &p, NULL), 0);
 
 	pb_fake_clock_advance(&H.clock, -60 * 1000);   /* the first checks() lands on observing_since */
 	checks(96);

@@ -394,16 +394,7 @@ static void kill_bot(pid_t pid, int in_fd, int out_fd, pb_buf *out)
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	for (;;) {   /* what it wrote before dying, up to EOF (its end of the pipe is closed now) */
-		char chunk[4096];
-		ssize_t n = read(out_fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		pb_buf_append(out, chunk, (size_t)n);
-	}
+	tp_drain(out_fd, out);   /* what it wrote before dying, up to EOF */
 	close(in_fd);
 	close(out_fd);
 }
