@@ -47,7 +47,6 @@ static void tally_event(void *ud, const pb_docker_event *ev)
 {
 	event_tally *t = ud;
 
-
 	/*
 	 * The engine logs "start" a few ms after StartedAt. A start the previous
 	 * check already saw through inspect may still reach us in this window
@@ -61,15 +60,15 @@ static void tally_event(void *ud, const pb_docker_event *ev)
 			t->starts++;
 		if (t->now_start_ms > 0 && at_ms >= t->now_start_ms && at_ms < t->now_start_ms + 1000)
 			t->now_start_seen = true;
-	}
-	else if (!strcmp(ev->action, "restart"))
+	} else if (!strcmp(ev->action, "restart")) {
 		t->restarts++;
-	else if (!strcmp(ev->action, "oom"))
+	} else if (!strcmp(ev->action, "oom")) {
 		t->ooms++;
-	else if (!strcmp(ev->action, "die"))
+	} else if (!strcmp(ev->action, "die")) {
 		t->last_exit = ev->exit_code;
-	else if (!strcmp(ev->action, "health_status") && !strcmp(ev->health, "unhealthy"))
+	} else if (!strcmp(ev->action, "health_status") && !strcmp(ev->health, "unhealthy")) {
 		t->unhealthy++;
+	}
 }
 
 /*

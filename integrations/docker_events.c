@@ -25,16 +25,16 @@ static bool exact_time_ns(const char *line, size_t len, double approx, int64_t *
 	const char *p = line, *end = line + len;
 
 	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1)) != NULL) {
-		int64_t v = 0;
+		uint64_t v = 0;   /* 19 digits fit: no wrap, and no signed overflow */
 		int digits = 0;
 
 		for (p += sizeof(key) - 1; p < end && (*p == ' ' || *p == ':'); p++)
 			;
 		for (; p < end && *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
-			v = v * 10 + (*p - '0');
-		if (digits > 0 && (p == end || *p < '0' || *p > '9') && (double)v - approx < 4096 &&
-		    approx - (double)v < 4096) {
-			*out = v;
+			v = v * 10 + (uint64_t)(*p - '0');
+		if (digits > 0 && (p == end || *p < '0' || *p > '9') && v <= (uint64_t)INT64_MAX &&
+		    (double)v - approx < 4096 && approx - (double)v < 4096) {
+			*out = (int64_t)v;
 			return true;
 		}
 	}

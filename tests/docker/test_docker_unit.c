@@ -700,6 +700,11 @@ Test(events, numbers_are_bounded_and_required_keys_checked)
 	     "\"time\":1796586056}";
 	cr_assert_eq(pb_docker_event_parse(ok, strlen(ok), &ev), 0);
 	cr_expect_eq(ev.exit_code, -1);
+	/* an attribute spelling "timeNano" (a huge one first) is not the event's time */
+	ok = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\",\"Attributes\":{\"timeNano\":"
+	     "9999999999999999999,\"y\":{\"timeNano\":1796586056000000001}}},\"timeNano\":1796586056425419235}";
+	cr_assert_eq(pb_docker_event_parse(ok, strlen(ok), &ev), 0);
+	cr_expect_eq(ev.time_ns, 1796586056425419235LL);
 }
 
 typedef struct ev_seen { int n; char actions[16][48]; } ev_seen;
