@@ -6,6 +6,8 @@
 
 static int check_approvable(pb_cmd_ctx *ctx, const pb_promotion *p)
 {
+	int r;
+
 	if (p->state == PB_ST_APPROVED)
 		return pb_err_set(&ctx->err, PB_E_REFUSED, "%s → %s #%lld is already approved; next: /promote deploy %s",
 				  p->component, pb_stage_name(p->target_stage), (long long)p->id, p->component);
@@ -15,7 +17,9 @@ static int check_approvable(pb_cmd_ctx *ctx, const pb_promotion *p)
 		return pb_err_set(&ctx->err, PB_E_REFUSED,
 				  "%s requested this promotion and cannot approve it; another approver must",
 				  ctx->caller.name);
-	return pb_cmd_refuse_if_critical(ctx, p->component, "approval");
+	r = pb_cmd_refuse_if_critical(ctx, p->component, "approval");
+	/* re-read, not only trusted from the validation: a validation stored before this criterion existed lacks it */
+	return r ? r : pb_cmd_refuse_if_staging_uptime_unmet(ctx, p, "approval");
 }
 
 /* Records the approval and, when the count is reached, approves — one transaction.

@@ -14,6 +14,8 @@ static int deploy_preconditions(pb_cmd_ctx *ctx, const pb_component *c, const pb
 	if (p->state != PB_ST_APPROVED)
 		return pb_cmd_refuse_state(ctx, p, "deploy");
 	r = pb_cmd_refuse_if_critical(ctx, c->id, "deploying");
+	if (!r)
+		r = pb_cmd_refuse_if_staging_uptime_unmet(ctx, p, "deploying");
 	if (r)
 		return r;
 	*d = pb_config_deploy(c, (pb_stage)p->target_stage);

@@ -9,6 +9,7 @@
 
 #include "pb_log.h"
 #include "pb_str.h"
+#include "pb_tz.h"
 
 int pb_cmd_component(pb_cmd_ctx *ctx, const char *id, const pb_component **out)
 {
@@ -250,4 +251,27 @@ int pb_cmd_refuse_if_critical(pb_cmd_ctx *ctx, const char *component, const char
 	}
 	free(list);
 	return r;
+}
+
+void pb_cmd_local_date(const pb_services *svc, const pb_promotion *p, int64_t t, char *out, size_t size)
+{
+	const pb_component *c = pb_config_component(svc->cfg, p->component);
+	const pb_deploy_cfg *d = c ? pb_config_deploy(c, (pb_stage)p->target_stage) : NULL;
+	const char *zone = d ? d->monitoring.timezone : svc->cfg->monitoring.timezone;
+	pb_tz *tz = NULL;
+	pb_civil lc;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_tz_load(zone ? zone : "UTC", &tz, &e) != 0) {
+		pb_warn("cmd", "%s; dates in UTC", pb_err_text(&e));
+		(void)pb_tz_load("UTC", &tz, &e);
+	}
+	if (!tz) {
+		snprintf(out, size, "1970-01-01");
+		return;
+	}
+	pb_tz_local(tz, t, &lc);
+	snprintf(out, size, "%04d-%02d-%02d", lc.year, lc.month, lc.day);
+	pb_tz_free(tz);
 }

@@ -159,6 +159,35 @@ static void judge_criteria(const pb_cmd_ctx *ctx, const pb_component *c, const b
 	(void)c;
 }
 
+/*
+ * Production only: the staging observation is a required criterion like the
+ * checks' ones, stored with them (so the card shows it) and failing the
+ * validation when unmet. A storage failure reading it fails the criterion
+ * with the reason; it never passes by default.
+ */
+static bool add_staging_uptime(pb_cmd_ctx *ctx, const pb_promotion *p, cJSON *jcrit, pb_card *card)
+{
+	pb_staging_uptime su;
+	pb_err e;
+	cJSON *j;
+
+	pb_err_init(&e);
+	if (pb_cmd_staging_uptime(ctx->svc, p, &su, &e) != 0) {
+		su.applies = true;
+		su.met = false;
+		snprintf(su.summary, sizeof(su.summary), "uptime in staging: unreadable (%s)", pb_err_text(&e));
+	}
+	if (!su.applies)
+		return true;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "criterion", "staging_uptime");
+	cJSON_AddStringToObject(j, "state", su.met ? "pass" : "fail");
+	cJSON_AddStringToObject(j, "summary", su.summary);
+	cJSON_AddItemToArray(jcrit, j);
+	pb_card_item(card, su.met ? PB_ITEM_PASS : PB_ITEM_FAIL, "%s", su.summary);
+	return su.met;
+}
+
 /* Runs every check; fills criteria and the JSON document. Returns overall pass. */
 static bool run_all(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p,
 		    cJSON *doc, pb_card *card, double *coverage)
@@ -193,6 +222,8 @@ static bool run_all(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *
 		if (crit[k].state == PB_ITEM_FAIL)
 			all = false;
 	}
+	if (!add_staging_uptime(ctx, p, jcrit, card))
+		all = false;
 	return all;
 }
 

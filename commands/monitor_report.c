@@ -192,8 +192,7 @@ static int claim_verdict(const pb_services *svc, const pb_promotion *p, bool *cl
 	pb_strlcpy(ev.component, p->component, sizeof(ev.component));
 	pb_strlcpy(ev.actor, "promobot", sizeof(ev.actor));
 	pb_strlcpy(ev.kind, "observation.verdict", sizeof(ev.kind));
-	snprintf(ev.detail, sizeof(ev.detail), "%s: uptime %.2f%%, coverage %.2f%%%s%s", pb_verdict_name(v.kind),
-		 v.uptime_pct, v.coverage_pct, v.reasons[0] ? "; " : "", v.reasons);
+	pb_obs_verdict_summary(&v, ev.detail, sizeof(ev.detail));
 	ev.at = pb_services_now(svc);
 	r = pb_store_begin(svc->store, err);
 	if (r == 0) {
@@ -331,6 +330,76 @@ int pb_monitor_report_text(const pb_services *svc, const pb_promotion *p, const 
 			r = day_report(svc, p, tz, day, false, &d, out, err);
 		}
 	}
+	pb_tz_free(tz);
+	return r;
+}
+
+int pb_monitor_day_figures(const pb_services *svc, const pb_promotion *p, pb_obs_rollup **out, size_t *count,
+			   pb_err *err)
+{
+	const pb_monitor_cfg *mc = mon_cfg(svc->cfg, p);
+	int64_t now = pb_services_now(svc), end = mon_obs_end(svc->cfg, p), first, last;
+	pb_obs_rollup *stored = NULL, *list = NULL;
+	pb_obs_grid g;
+	pb_sample *samples = NULL;
+	size_t ns = 0, nsam = 0, n = 0;
+	pb_tz *tz = NULL;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	if (!p->observing_since || now < p->observing_since)
+		return 0;
+	/* a promotion that left observing early (rolled back, failed) expects no slot after it left */
+	if (p->state != PB_ST_OBSERVING && p->state != PB_ST_COMPLETED && p->updated_at > p->observing_since &&
+	    p->updated_at < end)
+		end = p->updated_at;
+	if (now > end)
+		now = end;
+	g = grid_of(svc->cfg, p, mc, now);
+	r = pb_tz_load(mc->timezone ? mc->timezone : "UTC", &tz, err);
+	if (r == 0)
+		r = pb_store_obs_rollups(svc->store, p->id, &stored, &ns, err);
+	if (r)
+		goto out;
+	first = pb_tz_day_of(tz, p->observing_since);
+	last = pb_tz_day_of(tz, now - 1);
+	if (last < first)
+		last = first;
+	list = calloc((size_t)(last - first + 1), sizeof(*list));
+	if (!list) {
+		r = pb_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int64_t day = first; day <= last && r == 0; day++) {
+		const pb_obs_rollup *have = NULL;
+		pb_obs_day d;
+
+		for (size_t i = 0; i < ns && !have; i++)
+			if (stored[i].day == day)
+				have = &stored[i];
+		if (have) {
+			list[n++] = *have;
+			continue;
+		}
+		free(samples);
+		samples = NULL;
+		r = pb_store_samples_range(svc->store, p->id, pb_tz_day_start(tz, day), pb_tz_day_start(tz, day + 1),
+					   &samples, &nsam, err);
+		if (r == 0 && pb_obs_day_compute(tz, day, first, &g, samples, nsam, &d))
+			r = pb_err_set(err, -ENOMEM, "out of memory");
+		if (r == 0)
+			list[n++] = rollup_of(p, &d);
+	}
+out:
+	if (r == 0) {
+		*out = list;
+		*count = n;
+	} else {
+		free(list);
+	}
+	free(samples);
+	free(stored);
 	pb_tz_free(tz);
 	return r;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_err.h"
 #include "pb_stats.h"
 
 const char *pb_verdict_name(pb_verdict_kind v)
@@ -117,4 +118,59 @@ int pb_obs_verdict_compute(const pb_obs_grid *g, int64_t start, int64_t end, con
 		out->kind = PB_VERDICT_PASS;
 	}
 	return 0;
+}
+
+void pb_obs_verdict_summary(const pb_obs_verdict *v, char *out, size_t size)
+{
+	snprintf(out, size, "%s: uptime %.2f%%, coverage %.2f%%%s%s", pb_verdict_name(v->kind), v->uptime_pct,
+		 v->coverage_pct, v->reasons[0] ? "; " : "", v->reasons);
+}
+
+int pb_obs_verdict_summary_parse(const char *s, pb_verdict_kind *kind, double *uptime_pct, double *coverage_pct)
+{
+	static const pb_verdict_kind kinds[] = { PB_VERDICT_PASS, PB_VERDICT_FAIL, PB_VERDICT_INCONCLUSIVE };
+	double up, cov;
+	int used = 0;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *name = pb_verdict_name(kinds[i]);
+		size_t n = strlen(name);
+
+		if (strncmp(s, name, n) || s[n] != ':')
+			continue;
+		if (sscanf(s + n, ": uptime %lf%%, coverage %lf%%%n", &up, &cov, &used) != 2 || !used)
+			return PB_E_INVALID;
+		if (!(up >= 0 && up <= 100) || !(cov >= 0 && cov <= 100)) /* NaN fails too */
+			return PB_E_INVALID;
+		*kind = kinds[i];
+		*uptime_pct = up;
+		*coverage_pct = cov;
+		return 0;
+	}
+	return PB_E_INVALID;
+}
+
+void pb_obs_stored_verdict_read(const pb_event *events, size_t n, pb_obs_stored_verdict *out)
+{
+	const pb_event *verdict = NULL, *done = NULL;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(events[i].kind, "observation.verdict") && (!verdict || events[i].at >= verdict->at))
+			verdict = &events[i];
+		else if (!strcmp(events[i].kind, "state") && !strcmp(events[i].to_state, "completed"))
+			done = &events[i];
+	}
+	if (done && !strncmp(done->detail, "override of ", 12)) {
+		out->override = true;
+		snprintf(out->override_of, sizeof(out->override_of), "%.*s", (int)strcspn(done->detail + 12, " ("),
+			 done->detail + 12);
+	}
+	if (done && !strncmp(done->detail, "observation ", 12) &&
+	    pb_obs_verdict_summary_parse(done->detail + 12, &out->kind, &out->uptime_pct, &out->coverage_pct) == 0) {
+		out->found = true;
+		return;
+	}
+	if (verdict && pb_obs_verdict_summary_parse(verdict->detail, &out->kind, &out->uptime_pct, &out->coverage_pct) == 0)
+		out->found = true;
 }

@@ -54,7 +54,7 @@ typedef struct pb_command {
 /* Every handler, one file each under commands/. */
 pb_cmd_fn pb_cmd_help, pb_cmd_request, pb_cmd_validate, pb_cmd_approve, pb_cmd_reject,
 	pb_cmd_deploy, pb_cmd_status, pb_cmd_block, pb_cmd_blockers, pb_cmd_unblock,
-	pb_cmd_cancel, pb_cmd_complete, pb_cmd_rollback, pb_cmd_history, pb_cmd_report;
+	pb_cmd_cancel, pb_cmd_complete, pb_cmd_rollback, pb_cmd_history, pb_cmd_report, pb_cmd_lessons;
 
 const pb_command *pb_command_table(size_t *count);
 const pb_command *pb_command_find(const char *name);

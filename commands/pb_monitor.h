@@ -91,4 +91,15 @@ int pb_monitor_report_text(const pb_services *svc, const pb_promotion *p, const 
 struct pb_obs_verdict;
 int pb_monitor_verdict(const pb_services *svc, const pb_promotion *p, struct pb_obs_verdict *out, pb_err *err);
 
+/*
+ * The figures of every local day the promotion observed (Day 1 … today or
+ * the last day): the stored daily rollup where the report was claimed, else
+ * computed now from the samples (the last day of an observation completed
+ * before its report was due has no rollup). Oldest first; caller frees *out.
+ * 0 (count 0 before any observation), <0 storage.
+ */
+struct pb_obs_rollup;
+int pb_monitor_day_figures(const pb_services *svc, const pb_promotion *p, struct pb_obs_rollup **out, size_t *count,
+			   pb_err *err);
+
 #endif

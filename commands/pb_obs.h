@@ -129,4 +129,30 @@ int pb_obs_verdict_compute(const pb_obs_grid *g, int64_t start, int64_t end, con
 			   size_t n, double uptime_target, double min_coverage, int open_critical_blockers,
 			   pb_obs_verdict *out);
 
+/*
+ * The one-line summary stored with a verdict (the audit event of the verdict
+ * and the completion's detail): "PASS: uptime 99.97%, coverage 100.00%"
+ * followed by "; <reasons>" when there are any. Writer and reader live here
+ * together so the staging → production criterion can read what was stored.
+ */
+void pb_obs_verdict_summary(const pb_obs_verdict *v, char *out, size_t size);
+/* Reads kind, uptime and coverage back from a summary; 0, or PB_E_INVALID when s is not one. */
+int pb_obs_verdict_summary_parse(const char *s, pb_verdict_kind *kind, double *uptime_pct, double *coverage_pct);
+
+/* The verdict a promotion's audit trail holds (what was decided, read back without samples). */
+typedef struct pb_obs_stored_verdict {
+	bool found;              /* a verdict summary was recorded */
+	bool override;           /* completed by an admin override instead of a PASS */
+	pb_verdict_kind kind;
+	double uptime_pct, coverage_pct;
+	char override_of[16];    /* the kind the override overrode */
+} pb_obs_stored_verdict;
+
+/*
+ * Reads `events` (one promotion's, any order): the completion's detail
+ * ("observation <summary>" or "override of <KIND> (…)", written by complete)
+ * wins over the observation.verdict event the scheduler recorded.
+ */
+void pb_obs_stored_verdict_read(const pb_event *events, size_t n, pb_obs_stored_verdict *out);
+
 #endif

@@ -63,6 +63,32 @@ pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_rol
 void pb_cmd_emit_parent(pb_cmd_ctx *ctx, const pb_promotion *p);
 /* Number of approvals bound to the promotion's current revision. */
 int pb_cmd_approval_count(pb_cmd_ctx *ctx, const pb_promotion *p, size_t *count);
+/*
+ * "YYYY-MM-DD" of instant t in the time zone the team reads its reports in
+ * (the monitoring timezone of the promotion's target environment, else the
+ * global one; UTC when the zone cannot be loaded).
+ */
+void pb_cmd_local_date(const pb_services *svc, const pb_promotion *p, int64_t t, char *out, size_t size);
+/*
+ * The staging → production criterion "<observation_days>-day uptime in
+ * staging ≥ <uptime_target> %", ticked from what is stored, never by hand:
+ * met only when the component's latest completed staging promotion was
+ * completed on a PASS verdict whose uptime (UNKNOWN counted as down) reaches
+ * the target. `summary` is the checklist line with the figure or the reason.
+ * Applies only to promotions targeting production (applies = false else).
+ */
+typedef struct pb_staging_uptime {
+	bool applies;
+	bool met;
+	int64_t promotion_id;     /* the staging promotion read; 0 = none */
+	double uptime_pct;        /* -1 when unknown */
+	char summary[384];
+} pb_staging_uptime;
+
+/* 0, or <0 on a storage failure (err). */
+int pb_cmd_staging_uptime(const pb_services *svc, const pb_promotion *p, pb_staging_uptime *out, pb_err *err);
+/* Refuses (PB_E_REFUSED) `action` of a production promotion whose staging uptime criterion is unmet. */
+int pb_cmd_refuse_if_staging_uptime_unmet(pb_cmd_ctx *ctx, const pb_promotion *p, const char *action);
 /* Refuses (PB_E_REFUSED) when the component has an open critical blocker, naming it. */
 int pb_cmd_refuse_if_critical(pb_cmd_ctx *ctx, const char *component, const char *action);
 

@@ -44,6 +44,21 @@ static void add_approvals(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 	free(list);
 }
 
+/* Before any validation of a production promotion: the staging uptime criterion as it stands now. */
+static void add_staging_uptime(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
+{
+	pb_staging_uptime su;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_cmd_staging_uptime(ctx->svc, p, &su, &e) != 0) {
+		pb_warn("card", "promotion #%lld: staging uptime unavailable: %s", (long long)p->id, pb_err_text(&e));
+		pb_card_item(card, PB_ITEM_PENDING, "uptime in staging unavailable (storage error; see the bot's log)");
+	} else if (su.applies) {
+		pb_card_item(card, su.met ? PB_ITEM_PASS : PB_ITEM_FAIL, "%s", su.summary);
+	}
+}
+
 /* Adds the checklist of the latest validation, or pending items before any. */
 static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 {
@@ -63,6 +78,7 @@ static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promot
 	if (r == PB_E_NOTFOUND) {
 		pb_card_item(card, PB_ITEM_PENDING, "validation not run yet (/promote validate %s)",
 			     p->component);
+		add_staging_uptime(ctx, card, p);
 		return;
 	}
 	if (r) {

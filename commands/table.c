@@ -31,6 +31,16 @@ static const pb_command commands[] = {
 	  pb_cmd_complete },
 	{ "report", "<component> [day|date]", 1, 2, 0, 0,
 	  "a day's monitoring report of the observation (today so far, day N, or YYYY-MM-DD)", pb_cmd_report },
+	/*
+	 * lessons writes a document file (so it takes --dry-run) but changes no
+	 * promotion: it holds no component lock (a deploy holding it for minutes
+	 * must not stall a draft; the file is replaced atomically). Any team
+	 * member may draft: the requester usually writes the lessons, and the
+	 * file lands in the repository folder, which strangers may not touch.
+	 */
+	{ "lessons", "<component>", 1, 1, ANY_MEMBER, PB_CMD_MUTATING,
+	  "draft the lessons-learned document of the latest promotion (metrics from the audit trail), "
+	  "posted in its thread and written next to MATURITY.md", pb_cmd_lessons },
 	{ "cancel", "<component> [reason]", 1, 2, PB_ROLE_REQUESTER,
 	  PB_CMD_MUTATING | PB_CMD_REST_IS_TEXT | PB_CMD_LOCKS,
 	  "cancel the open promotion (its requester or an admin)", pb_cmd_cancel },

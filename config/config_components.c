@@ -53,21 +53,6 @@ static bool is_http_url(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
-static void resolve(cfg_ctx *c, char **field)
-{
-	char *abs;
-
-	if (!*field)
-		return;
-	abs = cfg_resolve_path(c->base_dir, *field);
-	if (!abs) {
-		c->oom = 1;
-		return;
-	}
-	free(*field);
-	*field = abs;
-}
-
 static void check_regex(cfg_ctx *c, const char *path, const char *re)
 {
 	regex_t rx;
@@ -194,7 +179,7 @@ static void parse_envvar(cfg_ctx *c, const cJSON *o, const char *path, pb_envvar
 	cfg_get_str(c, o, path, "value", false, NULL, &ev->value);
 	cfg_get_str(c, o, path, "value_env", false, NULL, &ev->value_env);
 	cfg_get_str(c, o, path, "value_file", false, NULL, &ev->value_file);
-	resolve(c, &ev->value_file);
+	cfg_resolve_field(c, &ev->value_file);
 	sources = !!ev->value + !!ev->value_env + !!ev->value_file;
 	if (sources != 1)
 		pb_problems_add(c->probs, "%s: needs exactly one of value, value_env, value_file",
@@ -275,7 +260,7 @@ static void parse_health_neo4j(cfg_ctx *c, const cJSON *v, const char *p, pb_hea
 	cfg_get_str(c, v, p, "user", false, "neo4j", &h->user);
 	cfg_get_str(c, v, p, "password_env", false, NULL, &h->password_env);
 	cfg_get_str(c, v, p, "password_file", false, NULL, &h->password_file);
-	resolve(c, &h->password_file);
+	cfg_resolve_field(c, &h->password_file);
 	if (h->password_env && h->password_file)
 		pb_problems_add(c->probs, "%s: use only one of password_env, password_file", p);
 	cfg_get_str(c, v, p, "database", false, "neo4j", &h->database);
@@ -454,12 +439,11 @@ static void parse_identity(cfg_ctx *c, const cJSON *o, const char *path, pb_comp
 				"%s.stage: unknown stage \"%s\" (development, staging, production)",
 				path, stage);
 	free(stage);
-	if (cfg_get_str(c, o, path, "github_repo", false, NULL, &comp->github_repo)) {
-		const char *slash = strchr(comp->github_repo, '/');
-
-		if (!slash || slash == comp->github_repo || !slash[1] || strchr(slash + 1, '/'))
-			pb_problems_add(c->probs, "%s.github_repo: must be \"owner/repo\"", path);
-	}
+	if (cfg_get_str(c, o, path, "github_repo", false, NULL, &comp->github_repo) &&
+	    !cfg_github_repo_valid(comp->github_repo))
+		pb_problems_add(c->probs,
+				"%s.github_repo: must be \"owner/repo\" (owner [A-Za-z0-9-], repo [A-Za-z0-9._-])",
+				path);
 }
 
 static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_component *comp)
@@ -477,10 +461,10 @@ static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_com
 	cfg_check_keys(c, o, path, keys);
 	parse_identity(c, o, path, comp);
 	if (cfg_get_str(c, o, path, "maturity_file", false, NULL, &comp->maturity_path))
-		resolve(c, &comp->maturity_path);
+		cfg_resolve_field(c, &comp->maturity_path);
 	/* Checks run in the config's folder unless told otherwise. */
 	cfg_get_str(c, o, path, "workdir", false, ".", &comp->workdir);
-	resolve(c, &comp->workdir);
+	cfg_resolve_field(c, &comp->workdir);
 	parse_revision(c, o, path, comp);
 	parse_checks(c, o, path, comp);
 	parse_environments(c, o, path, comp);

@@ -62,6 +62,9 @@ const cJSON *cfg_get_arr(cfg_ctx *c, const cJSON *obj, const char *path, const c
  * normalised ("a/../b" → "b"). malloc'd; NULL when p is NULL or on OOM. */
 char *cfg_resolve_path(const char *base_dir, const char *p);
 
+/* Replaces *field (when set) with cfg_resolve_path(c->base_dir, *field); OOM sets c->oom. */
+void cfg_resolve_field(cfg_ctx *c, char **field);
+
 /* strdup that records OOM in the context. */
 char *cfg_strdup(cfg_ctx *c, const char *s);
 
@@ -72,6 +75,12 @@ void cfg_strv_free(char **v, size_t n);
 void cfg_parse_monitoring(cfg_ctx *c, const cJSON *obj, const char *path, const pb_monitor_cfg *base,
 			  pb_monitor_cfg *out);
 void cfg_monitoring_free(pb_monitor_cfg *m);
+
+/* Reads the optional `github` section (config_github.c). */
+void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg);
+void cfg_github_free(pb_github_cfg *g);
+/* True when s is a GitHub "owner/name" (owner [A-Za-z0-9-]{1,39}, name [A-Za-z0-9._-]{1,100}). */
+bool cfg_github_repo_valid(const char *s);
 
 /* Reads the component list into cfg (config_components.c). */
 void cfg_parse_components(cfg_ctx *c, const cJSON *root, pb_config *cfg);

@@ -361,3 +361,18 @@ char *cfg_resolve_path(const char *base_dir, const char *p)
 		normalise_abs(s);
 	return s;
 }
+
+void cfg_resolve_field(cfg_ctx *c, char **field)
+{
+	char *abs;
+
+	if (!*field)
+		return;
+	abs = cfg_resolve_path(c->base_dir, *field);
+	if (!abs) {
+		c->oom = 1;
+		return;
+	}
+	free(*field);
+	*field = abs;
+}

@@ -217,6 +217,7 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->slack.bot_token_env);
 	free(cfg->slack.channel);
 	free(cfg->slack.ca_file);
+	cfg_github_free(&cfg->github);
 	free(cfg->docker.host);
 	free(cfg->http.listen_host);
 	cfg_monitoring_free(&cfg->monitoring);
@@ -236,22 +237,6 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Replaces *field with its absolute form (relative to the config's folder). */
-static void resolve_field(cfg_ctx *c, char **field)
-{
-	char *abs;
-
-	if (!*field)
-		return;
-	abs = cfg_resolve_path(c->base_dir, *field);
-	if (!abs) {
-		c->oom = 1;
-		return;
-	}
-	free(*field);
-	*field = abs;
-}
-
 static void parse_storage(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
 	static const char *const keys[] = { "path", NULL };
@@ -261,7 +246,7 @@ static void parse_storage(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 		return;
 	cfg_check_keys(c, st, "storage", keys);
 	if (cfg_get_str(c, st, "storage", "path", true, NULL, &cfg->storage_path))
-		resolve_field(c, &cfg->storage_path);
+		cfg_resolve_field(c, &cfg->storage_path);
 }
 
 static void parse_slack(cfg_ctx *c, const cJSON *chat, pb_config *cfg, bool is_slack)
@@ -280,7 +265,7 @@ static void parse_slack(cfg_ctx *c, const cJSON *chat, pb_config *cfg, bool is_s
 	if (sl) /* a missing section was already reported when slack is the platform */
 		cfg_get_str(c, sl, p, "channel", is_slack, NULL, &s->channel);
 	if (cfg_get_str(c, sl, p, "ca_file", false, NULL, &s->ca_file))
-		resolve_field(c, &s->ca_file);
+		cfg_resolve_field(c, &s->ca_file);
 	cfg_get_int(c, sl, p, "min_post_interval_ms", false, 1000, 0, 60000,
 		    &s->min_post_interval_ms);
 	if (s->api_url && !has_prefix(s->api_url, "http://") && !has_prefix(s->api_url, "https://"))
@@ -548,12 +533,13 @@ static void parse_schedule(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "docker", "workers", "http", "schedule",
+	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "http", "schedule",
 					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
 	parse_storage(c, root, cfg);
 	parse_chat(c, root, cfg);
+	cfg_parse_github(c, root, cfg);
 	parse_docker(c, root, cfg);
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	parse_http(c, root, cfg);

@@ -3,6 +3,7 @@
 #define PB_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "pb_err.h"
@@ -183,6 +184,22 @@ typedef struct pb_slack_cfg {
 	int min_post_interval_ms; /* pacing between chat.postMessage calls, default 1000 */
 } pb_slack_cfg;
 
+/* The GitHub client (issue 8); off unless a `github` section is configured. */
+typedef struct pb_github_cfg {
+	bool enabled;          /* a github section was configured */
+	char *api_url;         /* default https://api.github.com (no trailing '/'); GHE https://HOST/api/v3 */
+	char *token_env;       /* PAT from an environment variable … */
+	char *token_file;      /* … or a file; or the App below (exactly one) */
+	bool app;              /* authenticate as a GitHub App installation */
+	int64_t app_id;
+	char *private_key_file; /* the App's PEM private key (absolute after load) */
+	int64_t installation_id;
+	int timeout_ms;        /* per request, default 30000 */
+	char *ca_file;         /* optional CA bundle; default: system store */
+	char *user_agent;      /* default "promobot/<version>" */
+	int content_writes_per_min; /* POST/PUT/PATCH/DELETE budget, default 80 */
+} pb_github_cfg;
+
 typedef struct pb_docker_cfg {
 	char *host;            /* unix:///var/run/docker.sock (default) or tcp://h:p; DOCKER_HOST overrides */
 	int timeout_s;         /* per API call, default 60 */
@@ -207,6 +224,7 @@ typedef struct pb_config {
 	char *storage_path;    /* absolute after load */
 	char *platform;        /* "console" | "slack" */
 	pb_slack_cfg slack;
+	pb_github_cfg github;
 	pb_docker_cfg docker;
 	bool docker_enabled;   /* an engine section was configured */
 	int workers;           /* worker threads, default 4 */

@@ -246,6 +246,11 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	set_method(c, req);
+	if (req->follow_redirects) {
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
 
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -310,6 +315,116 @@ int pb_http_resp_header(const pb_http_resp *resp, const char *name, char *out, s
 	if (size)
 		out[0] = '\0';
 	return PB_E_NOTFOUND;
+}
+
+int pb_http_link_next(const pb_http_resp *resp, char *out, size_t size)
+{
+	char link[8192];
+	const char *p;
+
+	if (size)
+		out[0] = '\0';
+	if (pb_http_resp_header(resp, "link", link, sizeof(link)) != 0)
+		return PB_E_NOTFOUND;
+	/* <url>; rel="next", <url>; rel="last" — parameters may come in any order. */
+	for (p = link; (p = strchr(p, '<')) != NULL;) {
+		const char *end = strchr(p, '>'), *params, *next;
+		size_t len;
+
+		if (!end)
+			break;
+		params = end + 1;
+		next = strchr(params, '<');
+		len = next ? (size_t)(next - params) : strlen(params);
+		for (const char *q = params; q + 10 <= params + len; q++) {
+			if (strncasecmp(q, "rel=\"next\"", 10) == 0 || strncasecmp(q, "rel=next", 8) == 0) {
+				size_t ulen = (size_t)(end - p - 1);
+
+				if (ulen + 1 > size)
+					return PB_E_INVALID;
+				memcpy(out, p + 1, ulen);
+				out[ulen] = '\0';
+				return 0;
+			}
+		}
+		p = end + 1;
+	}
+	return PB_E_NOTFOUND;
+}
+
+int64_t pb_http_backoff_ms(int64_t base_ms, int64_t max_ms, int n, uint64_t *rng)
+{
+	int64_t d = base_ms > 0 ? base_ms : 500;
+
+	if (max_ms <= 0)
+		max_ms = 30000;
+	while (n-- > 0 && d < max_ms)
+		d *= 2;
+	if (d > max_ms)
+		d = max_ms;
+	if (rng && *rng) {
+		uint64_t x = *rng;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		*rng = x;
+		return d / 2 + (int64_t)(x % (uint64_t)(d / 2 + 1));
+	}
+	return d;
+}
+
+static int64_t default_classify(const pb_http_resp *resp)
+{
+	return resp->status >= 500 ? PB_HTTP_RETRY : PB_HTTP_DONE;
+}
+
+int pb_http_do_policy(pb_http *h, const pb_http_req *req, pb_http_policy *pol, pb_http_resp *resp,
+		      pb_err *err)
+{
+	int attempts = pol->attempts > 0 ? pol->attempts : 1;
+	int64_t max_wait = pol->max_wait_ms > 0 ? pol->max_wait_ms : 3600 * 1000;
+	int backoffs = 0;
+	int r = 0;
+
+	pol->tries = 0;
+	pol->waited_ms = 0;
+	for (;;) {
+		pb_err scratch;
+		int64_t verdict, wait;
+
+		pb_err_init(&scratch);
+		r = pb_http_do(h, req, resp, &scratch);
+		pol->tries++;
+		if (r < 0)
+			return pb_err_pass(err, r, &scratch);
+		if (r != 0) {
+			/* A request that never left can always be repeated. */
+			if (pol->tries >= attempts || (!pol->idempotent && resp->maybe_sent))
+				return pb_err_pass(err, r, &scratch);
+			wait = pb_http_backoff_ms(pol->backoff_ms, pol->backoff_max_ms, backoffs++, pol->rng);
+		} else {
+			verdict = pol->classify ? pol->classify(pol->classify_ud, resp, pol->tries)
+						: default_classify(resp);
+			if (verdict == PB_HTTP_DONE)
+				return 0;
+			if (verdict == PB_HTTP_RETRY) {
+				resp->maybe_sent = true;
+				if (!pol->idempotent || pol->tries >= attempts)
+					return 0;
+				wait = pb_http_backoff_ms(pol->backoff_ms, pol->backoff_max_ms, backoffs++,
+							  pol->rng);
+			} else {
+				/* Refused for now: the peer did not act on it. */
+				resp->maybe_sent = false;
+				if (pol->tries >= attempts || verdict > max_wait)
+					return 0;
+				wait = verdict;
+			}
+		}
+		pb_clock_sleep_ms(pol->clock, wait);
+		pol->waited_ms += wait;
+	}
 }
 
 char *pb_http_escape(const char *s)

@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh run|test
 set -euo pipefail
 
-run_pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libcurl4-openssl-dev
+run_pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libcurl4-openssl-dev libssl-dev
           libcjson-dev libsqlite3-dev ca-certificates tzdata)
 test_pkgs=(libcriterion-dev valgrind docker.io busybox-static docker-registry curl sqlite3 python3 podman runc
            prometheus)

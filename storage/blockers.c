@@ -134,6 +134,27 @@ int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out
 			      err);
 }
 
+int pb_store_blockers_opened_between(pb_store *st, const char *component, int64_t from, int64_t to,
+				     pb_blocker **out, size_t *count, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	r = pb_sql_prepare(st,
+			   "SELECT " BLOCKER_COLS " FROM blockers WHERE component = ?1 AND opened_at >= ?2"
+			   " AND opened_at < ?3 ORDER BY opened_at, id",
+			   &stmt, "blockers opened between", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	sqlite3_bind_int64(stmt, 2, from);
+	sqlite3_bind_int64(stmt, 3, to);
+	return pb_sql_collect(st, stmt, sizeof(**out), blocker_row, "blockers opened between", (void **)out, count,
+			      err);
+}
+
 int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err)
 {
 	sqlite3_stmt *stmt;

@@ -119,3 +119,21 @@ int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment
 		pb_err_set(err, r, "promotion #%lld has no deployment", (long long)promotion_id);
 	return r;
 }
+
+int pb_store_deployments_of(pb_store *st, int64_t promotion_id, pb_deployment **out, size_t *count, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	r = pb_sql_prepare(st,
+			   "SELECT id, promotion_id, component, environment, container_id, container_name,"
+			   " image, image_id, previous_container, ports, status, detail, started_at,"
+			   " finished_at FROM deployments WHERE promotion_id = ?1 ORDER BY id",
+			   &stmt, "deployments", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, promotion_id);
+	return pb_sql_collect(st, stmt, sizeof(**out), deployment_row, "deployments", (void **)out, count, err);
+}

@@ -103,6 +103,9 @@ int pb_store_promotion_get(pb_store *st, int64_t id, pb_promotion *out, pb_err *
 int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotion *out, pb_err *err);
 /* The most recent promotion of a component whatever its state, PB_E_NOTFOUND if none. */
 int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion *out, pb_err *err);
+/* The most recent promotion of a component to `target_stage` in `state`, PB_E_NOTFOUND (no text) if none. */
+int pb_store_promotion_latest_in(pb_store *st, const char *component, int target_stage, pb_state state,
+				 pb_promotion *out, pb_err *err);
 /* Finds the promotion whose thread is (channel, thread_ref); PB_E_NOTFOUND otherwise. */
 int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *thread_ref,
 				 pb_promotion *out, pb_err *err);
@@ -182,6 +185,9 @@ int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, int64_
 /* Open blockers of a component, most severe first. Caller frees *out. */
 int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out,
 			   size_t *count, pb_err *err);
+/* Blockers of a component opened in [from, to), oldest first (open or resolved). Caller frees *out. */
+int pb_store_blockers_opened_between(pb_store *st, const char *component, int64_t from, int64_t to,
+				     pb_blocker **out, size_t *count, pb_err *err);
 /* Count of open critical blockers (0 when none). */
 int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err);
 
@@ -201,6 +207,9 @@ int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err); /* set
 /* Latest validation of a promotion; PB_E_NOTFOUND if none. Free with pb_validation_deinit. */
 int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation *out, pb_err *err);
 void pb_validation_deinit(pb_validation *v);
+/* Every validation of a promotion, oldest first. Free with pb_validations_free. */
+int pb_store_validations_of(pb_store *st, int64_t promotion_id, pb_validation **out, size_t *count, pb_err *err);
+void pb_validations_free(pb_validation *list, size_t count);
 
 /* ---- deployments (issue: Docker deploy) ---- */
 typedef struct pb_deployment {
@@ -223,6 +232,8 @@ typedef struct pb_deployment {
 int pb_store_deployment_add(pb_store *st, pb_deployment *d, pb_err *err);   /* sets d->id */
 int pb_store_deployment_update(pb_store *st, const pb_deployment *d, pb_err *err);
 int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment *out, pb_err *err);
+/* Every deployment of a promotion, oldest first. Caller frees *out. */
+int pb_store_deployments_of(pb_store *st, int64_t promotion_id, pb_deployment **out, size_t *count, pb_err *err);
 
 /* ---- liveness: the health probe's write ---- */
 /* Records that `owner` wrote at `now` (one row per owner, replaced): a real write, in its own transaction. */

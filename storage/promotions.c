@@ -148,6 +148,24 @@ int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion 
 	return r;
 }
 
+int pb_store_promotion_latest_in(pb_store *st, const char *component, int target_stage, pb_state state,
+				 pb_promotion *out, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "SELECT " PROMO_COLS " FROM promotions WHERE component = ?1 AND target_stage = ?2"
+			   " AND state = ?3 ORDER BY id DESC LIMIT 1",
+			   &stmt, "latest promotion in state", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	sqlite3_bind_int(stmt, 2, target_stage);
+	pb_sql_bind_text(stmt, 3, pb_state_name(state));
+	return pb_sql_one(st, stmt, promo_row, out, "latest promotion in state", err);
+}
+
 int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *thread_ref,
 				 pb_promotion *out, pb_err *err)
 {

@@ -64,6 +64,13 @@ static int validation_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 	return 0;
 }
 
+/* validation_row for pb_sql_collect, whose elements are not zeroed. */
+static int validation_row_zeroed(sqlite3_stmt *stmt, void *elem, pb_err *err)
+{
+	memset(elem, 0, sizeof(pb_validation));
+	return validation_row(stmt, elem, err);
+}
+
 int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation *out, pb_err *err)
 {
 	sqlite3_stmt *stmt;
@@ -81,6 +88,30 @@ int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "promotion #%lld has not been validated yet", (long long)promotion_id);
 	return r;
+}
+
+int pb_store_validations_of(pb_store *st, int64_t promotion_id, pb_validation **out, size_t *count, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	r = pb_sql_prepare(st,
+			   "SELECT id, promotion_id, revision, passed, coverage, result_json, started_at,"
+			   " finished_at FROM validations WHERE promotion_id = ?1 ORDER BY id",
+			   &stmt, "validations", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, promotion_id);
+	return pb_sql_collect(st, stmt, sizeof(**out), validation_row_zeroed, "validations", (void **)out, count, err);
+}
+
+void pb_validations_free(pb_validation *list, size_t count)
+{
+	for (size_t i = 0; list && i < count; i++)
+		pb_validation_deinit(&list[i]);
+	free(list);
 }
 
 void pb_validation_deinit(pb_validation *v)

@@ -1,7 +1,9 @@
 /* harness.c — builds a throwaway config/store and records what commands reply. */
 #include "harness.h"
+#include "pb_file.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 	"{\"name\":\"unit\",\"criterion\":\"tests\",\"argv\":[\"true\"]}," \
 	"{\"name\":\"cov\",\"criterion\":\"coverage\",\"argv\":[\"echo\",\"TOTAL 120 10 " cov "%%\"]," \
 	" \"coverage_regex\":\"TOTAL[^%%]* ([0-9.]+)%%\"}," \
-	"{\"name\":\"lint\",\"criterion\":\"lint\",\"argv\":[\"true\"]}," \
+	"{\"name\":\"lint\",\"criterion\":\"lint\",\"argv\":[\"grep\",\"-qvx\",\"lint-broken\",\"%s/rev\"]}," \
 	"{\"name\":\"types\",\"criterion\":\"types\",\"argv\":[\"true\"]}," \
 	"{\"name\":\"sec\",\"criterion\":\"security\",\"argv\":[\"true\"]}]"
 
@@ -30,7 +32,7 @@
 	"\"policy\": %s,%s" \
 	"\"components\": [" \
 	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\"," \
-	"  \"revision\": {\"command\": [\"cat\", \"%s/rev\"]}, " CHECKS("85") "," \
+	"  \"revision\": {\"command\": [\"cat\", \"%s/rev\"]}, \"maturity_file\": \"%s/MATURITY.md\", " CHECKS("85") "," \
 	"  \"environments\": {\"staging\": %s}}," \
 	" {\"id\": \"graph-api\", \"name\": \"Graph API\", \"group\": \"Apps\", \"stage\": \"development\"," \
 	"  \"dependencies\": [\"neo4j\"], \"revision\": {\"value\": \"v1\"}, " CHECKS("90") "}," \
@@ -87,8 +89,9 @@ void th_setup_ex(th *h, const char *policy, const char *top, const char *staging
 	cr_assert_not_null(mkdtemp(h->dir));
 	th_set_revision(h, "rev-1");
 	json = malloc(size);
+	/* dirs: storage, revision command, maturity_file, then each component's lint check (reads the revision file) */
 	snprintf(json, size, CONFIG_FMT, h->dir, policy ? policy : "{\"required_approvals\": 1}", top ? top : "",
-		 h->dir, staging ? staging : TH_STAGING_DEFAULT);
+		 h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
 	r = pb_config_parse(json, strlen(json), h->dir, &h->cfg, &probs);
 	for (size_t i = 0; i < probs.count; i++)
 		fprintf(stderr, "harness config: %s\n", probs.items[i]);
@@ -109,18 +112,56 @@ void th_setup_ex(th *h, const char *policy, const char *top, const char *staging
 
 void th_teardown(th *h)
 {
-	char path[300];
+	char path[600];
+	struct dirent *de;
+	DIR *d;
 
 	pb_store_close(h->store);
 	pb_fake_clock_deinit(&h->clock);
 	pb_config_free(h->cfg);
 	pb_buf_deinit(&h->out);
-	const char *files[] = { "promobot.db", "promobot.db-wal", "promobot.db-shm", "rev" };
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", h->dir, files[i]);
+	/* everything the tests and commands left in the temp folder: db, rev, MATURITY.md, LESSONS-*.md */
+	d = opendir(h->dir);
+	while (d && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", h->dir, de->d_name);
 		unlink(path);
 	}
+	if (d)
+		closedir(d);
 	rmdir(h->dir);
+}
+
+void th_write_file(th *h, const char *name, const char *text, size_t len)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+char *th_read_file(th *h, const char *name, size_t *len)
+{
+	char path[400];
+	pb_buf b;
+	pb_err e;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	pb_buf_init(&b);
+	pb_err_init(&e);
+	r = pb_file_read(path, 16u << 20, &b, &e);
+	if (r == PB_E_NOTFOUND)
+		return NULL;
+	cr_assert_eq(r, 0, "%s", pb_err_text(&e));
+	if (len)
+		*len = b.len;
+	return pb_buf_steal(&b);
 }
 
 int th_run(th *h, const char *user, const char *text)

@@ -42,6 +42,10 @@ size_t th_posts_of(th *h, int64_t promotion_id, const char *kind);
 /* Current state of a component's open promotion, or -1 when none. */
 int th_state(th *h, const char *component);
 const char *th_out(th *h);
+/* Writes `len` bytes to a file in the harness folder (neo4j's maturity_file is "<dir>/MATURITY.md"). */
+void th_write_file(th *h, const char *name, const char *text, size_t len);
+/* The bytes of a file in the harness folder (caller frees), NULL when it does not exist. */
+char *th_read_file(th *h, const char *name, size_t *len);
 /* Epoch seconds of the harness clock (what storage rows get). */
 int64_t th_now(th *h);
 

@@ -2,14 +2,27 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "pb_workflow.h"
 
 static th h;
 static void setup(void) { th_setup(&h, "{\"observation_days\": 0}"); }
 static void teardown(void) { th_teardown(&h); }
 TestSuite(flow, .init = setup, .fini = teardown);
+
+/* neo4j → staging #1 in observing (deploy needs an engine: tested elsewhere). */
+static void observing_neo4j(void)
+{
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
+	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
+	th_force_state(&h, "neo4j", PB_ST_APPROVED);
+	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
+	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+}
 
 Test(flow, request_opens_the_thread)
 {
@@ -119,12 +132,7 @@ Test(flow, complete_waits_for_observation_period)
 {
 	th_teardown(&h);
 	th_setup(&h, "{\"observation_days\": 7}");
-	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
-	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&h, "neo4j", PB_ST_APPROVED);
-	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
-	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+	observing_neo4j();
 	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), PB_E_REFUSED);
 	cr_expect(strstr(th_out(&h), "7-day observation period of neo4j ends 2026-12-02 09:00 UTC"), "%s",
 		  th_out(&h));
@@ -194,4 +202,86 @@ Test(flow, interrupted_deploy_is_marked_failed)
 	cr_expect(strstr(th_out(&h), "was interrupted"), "%s", th_out(&h));
 	cr_expect_eq(th_state(&h, "neo4j"), -1, "the promotion is closed as failed");
 	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "a new promotion can start");
+}
+
+/* ---- step 11: complete edits the component's maturity_file ---- */
+
+static const char maturity_before[] =
+	"# Neo4j Maturity Status\n\n**Current Stage**: Development\n**Last Updated**: 2025-10-07\n"
+	"**Owner**: theinterneti\n\n## Maturity Criteria\n\n- [x] Core features complete\n\n"
+	"## Promotion History\n- **2025-10-07**: Promoted to Development\n\n## Known Issues\n\n- none\n";
+
+Test(flow, complete_updates_maturity_md_in_place)
+{
+	char *after;
+
+	th_write_file(&h, "MATURITY.md", maturity_before, strlen(maturity_before));
+	observing_neo4j();
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "MATURITY.md: updated: **Current Stage**: Staging (promoted from Development on "
+			 "2026-11-25); history: - **2026-11-25**: Promoted to Staging (Promotion #1)"), "%s", th_out(&h));
+	after = th_read_file(&h, "MATURITY.md", NULL);
+	cr_assert_not_null(after);
+	cr_expect_str_eq(after,
+			 "# Neo4j Maturity Status\n\n**Current Stage**: Staging (promoted from Development on 2026-11-25)\n"
+			 "**Last Updated**: 2026-11-25\n**Owner**: theinterneti\n\n## Maturity Criteria\n\n"
+			 "- [x] Core features complete\n\n## Promotion History\n- **2025-10-07**: Promoted to Development\n"
+			 "- **2026-11-25**: Promoted to Staging (Promotion #1)\n\n## Known Issues\n\n- none\n");
+	free(after);
+	cr_assert_eq(th_run(&h, "bob", "history neo4j"), 0);
+	cr_expect(strstr(th_out(&h), "maturity.updated"), "the edit is audited: %s", th_out(&h));
+}
+
+Test(flow, complete_names_the_issue_when_the_promotion_has_one)
+{
+	pb_promotion p;
+	char *after;
+
+	th_write_file(&h, "MATURITY.md", maturity_before, strlen(maturity_before));
+	observing_neo4j();
+	cr_assert_eq(pb_store_promotion_open_for(h.store, "neo4j", &p, NULL), 0);
+	cr_assert_eq(pb_store_promotion_set_issue(h.store, p.id, 42, th_now(&h), NULL), 0);
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
+	after = th_read_file(&h, "MATURITY.md", NULL);
+	cr_expect(strstr(after, "- **2026-11-25**: Promoted to Staging (Issue #42)\n"), "%s", after);
+	cr_expect_null(strstr(after, "Promotion #1"), "%s", after);
+	free(after);
+}
+
+Test(flow, complete_dry_run_shows_the_edit_and_leaves_the_file)
+{
+	char *after;
+
+	th_write_file(&h, "MATURITY.md", maturity_before, strlen(maturity_before));
+	observing_neo4j();
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand --dry-run"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "MATURITY.md: would update: **Current Stage**: Staging"), "%s", th_out(&h));
+	after = th_read_file(&h, "MATURITY.md", NULL);
+	cr_expect_str_eq(after, maturity_before);
+	free(after);
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_OBSERVING);
+}
+
+Test(flow, complete_without_a_readable_maturity_file_completes_and_says_so)
+{
+	pb_stage st;
+
+	observing_neo4j(); /* no MATURITY.md in the folder */
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j checked by hand"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "is now at Staging"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "MATURITY.md: ⚠️ NOT updated: cannot read"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "Set by hand in"), "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "- **2026-11-25**: Promoted to Staging (Promotion #1)"), "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), -1, "completed all the same");
+	cr_assert_eq(th_run(&h, "bob", "history neo4j"), 0);
+	cr_expect(strstr(th_out(&h), "maturity.failed"), "the failure is audited: %s", th_out(&h));
+	cr_expect_null(th_read_file(&h, "MATURITY.md", NULL), "nothing was created");
+	{
+		pb_cmd_ctx ctx = { .svc = &h.svc };
+		const pb_component *c = pb_config_component(h.cfg, "neo4j");
+
+		pb_err_init(&ctx.err);
+		cr_assert_eq(pb_cmd_component_stage(&ctx, c, &st), 0);
+		cr_expect_eq(st, PB_STAGE_STAGING);
+	}
 }

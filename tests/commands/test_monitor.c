@@ -50,11 +50,16 @@ static void target_down(void)
 	lfd = -1;
 }
 
+static void teardown(void);
+
 /* Monitoring section and policy for a test; the probe targets our socket. */
 static void setup_with(const char *monitoring, const char *policy)
 {
 	char top[1024], staging[512];
 
+	/* the suite's setup_default already ran for a test that calls this itself: release it first */
+	if (h.store)
+		teardown();
 	port = 0;
 	target_up();
 	snprintf(top, sizeof(top), "\"monitoring\": %s,", monitoring);
@@ -78,11 +83,20 @@ static void setup_default(void)
 
 static void teardown(void)
 {
+	/*
+	 * Criterion runs a test's own .fini AND the suite's (and the suite's
+	 * .init before the test's): tests that set up with setup_with() name
+	 * teardown in both, so the second call finds everything released (it
+	 * used to close the store twice).
+	 */
+	if (!h.store)
+		return;
 	pb_monitor_free(mon);
 	mon = NULL;
 	if (lfd >= 0)
 		target_down();
 	th_teardown(&h);
+	memset(&h, 0, sizeof(h));
 }
 
 TestSuite(monitor, .init = setup_default, .fini = teardown);
@@ -376,4 +390,173 @@ Test(monitor_step, unknown_samples_neither_break_nor_extend_a_streak, .init = NU
 	cr_expect_eq(k, PB_ALERT_UP);
 	cr_expect_eq(ms.health, PB_SAMPLE_UP);
 	cr_expect_eq(ms.checks, 9);
+}
+
+/* ---- step 12 and the staging → production criterion, through whole flows on the fake clock ---- */
+
+#define EXPECT_OUT(needle) cr_expect(strstr(th_out(&h), (needle)), "missing \"%s\" in:\n%s", (needle), th_out(&h))
+
+/* Moves the harness clock by s seconds (no sweep: nothing observes yet). */
+static void wait_s(int64_t s)
+{
+	pb_fake_clock_advance(&h.clock, s * 1000);
+}
+
+/*
+ * neo4j → staging #1 from request to a PASS completion: two blockers, a
+ * validation failing on lint then passing, a 130 s deploy (recorded as
+ * deploy_flow records it: no engine here), one day observed at 600 s.
+ * Returns the promotion id.
+ */
+static int64_t staging_flow_passed(void)
+{
+	pb_deployment d;
+	pb_promotion p;
+
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging graph pilot"), 0, "%s", th_out(&h));   /* t = 0 */
+	wait_s(3600);
+	cr_assert_eq(th_run(&h, "dave", "block neo4j high heap pressure"), 0, "%s", th_out(&h));        /* #1 at 1 h */
+	wait_s(3600);
+	cr_assert_eq(th_run(&h, "dave", "block neo4j medium flaky backup"), 0, "%s", th_out(&h));       /* #2 at 2 h */
+	th_set_revision(&h, "lint-broken");
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_state(&h, "neo4j"), PB_ST_BLOCKED, "%s", th_out(&h));
+	wait_s(43200);
+	cr_assert_eq(th_run(&h, "dave", "unblock 2"), 0, "%s", th_out(&h));                            /* 12 h open */
+	wait_s(36000);
+	th_set_revision(&h, "rev-2");
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));                       /* t = 1 day */
+	cr_assert_eq(th_state(&h, "neo4j"), PB_ST_IN_REVIEW, "%s", th_out(&h));
+	wait_s(46800);
+	cr_assert_eq(th_run(&h, "dave", "unblock 1"), 0, "%s", th_out(&h));                            /* 36 h open */
+	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0, "%s", th_out(&h));
+	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
+	cr_assert_eq(pb_store_promotion_open_for(h.store, "neo4j", &p, NULL), 0);
+	memset(&d, 0, sizeof(d));
+	d.promotion_id = p.id;
+	strcpy(d.component, "neo4j");
+	strcpy(d.environment, "staging");
+	strcpy(d.container_name, "neo4j-staging");
+	strcpy(d.image, "neo4j:5.13");
+	strcpy(d.status, "succeeded");
+	d.started_at = th_now(&h);
+	d.finished_at = d.started_at + 130;
+	cr_assert_eq(pb_store_deployment_add(h.store, &d, NULL), 0);
+	wait_s(130);
+	th_force_state(&h, "neo4j", PB_ST_OBSERVING);   /* observing since 2026-11-26 22:02:10 UTC */
+	sweep();
+	for (int i = 0; i < 6 * 24; i++)
+		after(600);
+	cr_assert_eq(posts_of(p.id, "verdict"), 1);
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j"), 0, "%s", th_out(&h));
+	return p.id;
+}
+
+Test(monitor, lessons_of_a_whole_flow_state_the_computed_figures, .init = NULL, .fini = teardown)
+{
+	static const char *lines[] = {
+		"# Neo4j Promotion - Lessons Learned\n\n**Date**: 2026-11-27\n**Component**: Neo4j\n"
+		"**Promotion**: Development → Staging (Promotion #1, completed)\n",
+		"## What Went Well\n- Observation PASS: uptime 100.00 % over 1 day (target 99.5 %)\n"
+		"- Deployed on the first attempt in 2 min\n- No outage during the observation\n- [List successes]\n",
+		"## What Could Be Improved\n- Validation failed once (lint) before passing\n- [List improvements]\n",
+		"## Blockers Encountered\n"
+		"- #1 [high] heap pressure — resolved by dave after 36.0 hours; how: [how it was resolved]\n"
+		"- #2 [medium] flaky backup — resolved by dave after 12.0 hours; how: [how it was resolved]\n",
+		"## Process Improvements\n- [List suggested process improvements]\n",
+		"## Recommendations for Future Promotions\n- [List recommendations]\n",
+		"## Metrics\n- Time to promotion: 2.5 days (request → complete)\n"
+		"- Blocker resolution time: 2 blockers, mean resolution 24.0 hours (#1 36.0 hours, #2 12.0 hours)\n"
+		"- Validation time: 0 s over 2 runs (1: 0 s failed (lint), 2: 0 s passed)\n"
+		"- Deployment time: 2 min over 1 deploy (1: neo4j:5.13 succeeded in 2 min)\n",
+		"## Observation\n- Uptime: 100.00 % of 144 scheduled checks over 2 days (UNKNOWN counted as down; "
+		"target 99.5 %)\n- Verdict: PASS (uptime 100.00 %, coverage 100.00 %)\n- Outages: 0\n- p95 trend: Day 1 ",
+		"| Day | Date | Uptime | p95 | Outages | Restarts |\n|---|---|---|---|---|---|\n| 1 | 2026-11-26 | 100.00 % | ",
+		"| 0 | 0 |\n| 2 | 2026-11-27 | 100.00 % | ",
+	};
+	char *file;
+
+	setup_with("{\"interval_s\": 600, \"deadline_ms\": 500}", "{\"observation_days\": 1}");
+	staging_flow_passed();
+	cr_assert_eq(th_run(&h, "alice", "lessons neo4j --dry-run"), 0, "%s", th_out(&h));
+	EXPECT_OUT("would be written to");
+	cr_expect_null(th_read_file(&h, "LESSONS-staging-1.md", NULL), "a dry run writes nothing");
+	cr_assert_eq(th_run(&h, "alice", "lessons neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(h.nthread, 1, "posted in the promotion's thread: %s", th_out(&h));
+	EXPECT_OUT("LESSONS-staging-1.md");
+	/* the reply shows the document as a preformatted block (indented): line by line there, whole in the file */
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		char copy[1024], *save = NULL;
+
+		snprintf(copy, sizeof(copy), "%s", lines[i]);
+		for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			EXPECT_OUT(l);
+	}
+	file = th_read_file(&h, "LESSONS-staging-1.md", NULL);
+	cr_assert_not_null(file, "written next to MATURITY.md");
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		cr_expect(strstr(file, lines[i]), "file misses \"%s\":\n%s", lines[i], file);
+	free(file);
+	cr_expect_eq(th_run(&h, "stranger", "lessons neo4j"), PB_E_REFUSED, "team members only");
+}
+
+Test(monitor, production_ticks_the_staging_uptime_from_the_stored_pass, .init = NULL, .fini = teardown)
+{
+	setup_with("{\"interval_s\": 600, \"deadline_ms\": 500}", "{\"observation_days\": 1}");
+	staging_flow_passed();
+	cr_assert_eq(th_run(&h, "alice", "request neo4j production"), 0, "%s", th_out(&h));
+	EXPECT_OUT("[x] 1-day uptime in staging ≥ 99.5 %: staging uptime 100.00 % over 1 day (promotion #1)");
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_IN_REVIEW, "%s", th_out(&h));
+	EXPECT_OUT("[x] 1-day uptime in staging ≥ 99.5 %: staging uptime 100.00 % over 1 day (promotion #1)");
+	cr_assert_eq(th_run(&h, "bob", "approve neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_APPROVED);
+}
+
+Test(monitor, production_is_held_when_staging_was_completed_by_an_override, .init = NULL, .fini = teardown)
+{
+	static const char why[] = "1-day uptime in staging ≥ 99.5 %: staging promotion #1 was completed by an admin "
+				  "override of FAIL, not on a PASS verdict";
+
+	setup_with("{\"interval_s\": 600, \"deadline_ms\": 500}", "{\"observation_days\": 1}");
+	observe();
+	sweep();
+	target_down();
+	for (int i = 0; i < 6 * 24; i++)
+		after(600);
+	cr_assert_eq(th_run(&h, "carol", "complete neo4j accepted: the outage was the test harness"), 0, "%s",
+		     th_out(&h));
+	cr_assert_eq(th_run(&h, "alice", "request neo4j production"), 0, "%s", th_out(&h));
+	EXPECT_OUT(why);
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_BLOCKED, "a required criterion fails: %s", th_out(&h));
+	EXPECT_OUT("[!] 1-day uptime in staging");
+	/* a validation stored before the criterion existed would not hold it: approve and deploy re-read it */
+	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
+	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
+	cr_expect_eq(th_run(&h, "bob", "approve neo4j"), PB_E_REFUSED);
+	EXPECT_OUT("approval of neo4j to production needs the staging observation");
+	EXPECT_OUT(why);
+	th_force_state(&h, "neo4j", PB_ST_APPROVED);
+	cr_expect_eq(th_run(&h, "carol", "deploy neo4j"), PB_E_REFUSED);
+	EXPECT_OUT("deploying of neo4j to production needs the staging observation");
+}
+
+Test(monitor, production_without_a_completed_staging_promotion_is_unticked_with_the_reason)
+{
+	cr_assert_eq(pb_store_component_ensure(h.store, "neo4j", PB_STAGE_DEVELOPMENT, th_now(&h), NULL), 0);
+	cr_assert_eq(pb_store_component_set_stage(h.store, "neo4j", PB_STAGE_STAGING, th_now(&h), NULL), 0);
+	cr_assert_eq(th_run(&h, "alice", "request neo4j production"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_BLOCKED);
+	EXPECT_OUT("[!] 7-day uptime in staging ≥ 99.5 %: neo4j has no completed staging promotion to read it from");
+	EXPECT_OUT("coverage 85.0% ≥ 80%");
+}
+
+Test(monitor, staging_promotions_have_no_uptime_criterion)
+{
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "alice", "validate neo4j"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_IN_REVIEW);
+	cr_expect_null(strstr(th_out(&h), "uptime in staging"), "%s", th_out(&h));
 }

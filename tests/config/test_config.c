@@ -830,7 +830,7 @@ Test(config, emptiness_rules)
 	pb_config_free(parse_ok(root));
 	root = base();
 	set(root, "components[0]", "github_repo", "\"tta\"");
-	expect_problem(root, "components[0].github_repo: must be \"owner/repo\"");
+	expect_problem_ex(root, "components[0].github_repo: must be \"owner/repo\"", true);
 }
 
 Test(config, every_problem_is_collected_in_one_pass)
@@ -1159,4 +1159,111 @@ Test(config, monitoring_values_are_validated)
 	root = base();
 	set(root, "", "monitoring", "{ \"color\": 1 }");
 	expect_problem(root, "monitoring.color: unknown key");
+}
+
+/* ---- the github section (issue 8) -------------------------------------- */
+
+Test(config, github_is_off_by_default_with_defaults_filled)
+{
+	pb_config *cfg = parse_ok(base());
+
+	cr_assert_not(cfg->github.enabled);
+	cr_assert_str_eq(cfg->github.api_url, "https://api.github.com");
+	cr_assert_str_eq(cfg->github.user_agent, "promobot/" PROMOBOT_VERSION);
+	cr_assert_eq(cfg->github.timeout_ms, 30000);
+	cr_assert_eq(cfg->github.content_writes_per_min, 80);
+	cr_assert_null(cfg->github.token_env);
+	cr_assert_not(cfg->github.app);
+	pb_config_free(cfg);
+}
+
+Test(config, github_token_and_enterprise_settings_load)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+
+	set(root, "", "github", "{ \"api_url\": \"https://ghe.example.com/api/v3/\","
+				" \"token_file\": \"secrets/gh\", \"timeout_ms\": 5000,"
+				" \"ca_file\": \"ca.pem\", \"user_agent\": \"acme-bot\","
+				" \"content_writes_per_min\": 20 }");
+	set(root, "components[0]", "github_repo", "\"acme-org/infra.tools_x\"");
+	cfg = parse_ok(root);
+	cr_assert(cfg->github.enabled);
+	cr_assert_str_eq(cfg->github.api_url, "https://ghe.example.com/api/v3");
+	cr_assert_str_eq(cfg->github.token_file, BASE_DIR "/secrets/gh");
+	cr_assert_str_eq(cfg->github.ca_file, BASE_DIR "/ca.pem");
+	cr_assert_str_eq(cfg->github.user_agent, "acme-bot");
+	cr_assert_eq(cfg->github.timeout_ms, 5000);
+	cr_assert_eq(cfg->github.content_writes_per_min, 20);
+	cr_assert_str_eq(cfg->components[0].github_repo, "acme-org/infra.tools_x");
+	pb_config_free(cfg);
+}
+
+Test(config, github_app_loads_with_large_ids)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+
+	set(root, "", "github", "{ \"app\": { \"app_id\": 123456, \"installation_id\": 4294967297,"
+				" \"private_key_file\": \"keys/app.pem\" } }");
+	cfg = parse_ok(root);
+	cr_assert(cfg->github.app);
+	cr_assert_eq(cfg->github.app_id, 123456);
+	cr_assert_eq(cfg->github.installation_id, INT64_C(4294967297));
+	cr_assert_str_eq(cfg->github.private_key_file, BASE_DIR "/keys/app.pem");
+	pb_config_free(cfg);
+}
+
+Test(config, github_settings_are_validated)
+{
+	cJSON *root = base();
+
+	set(root, "", "github", "{}");
+	expect_problem(root, "github: needs exactly one of token_env, token_file, app (found 0)");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"app\": { \"app_id\": 1,"
+				" \"installation_id\": 2, \"private_key_file\": \"k\" } }");
+	expect_problem(root, "github: needs exactly one of token_env, token_file, app (found 2)");
+	root = base();
+	set(root, "", "github", "{ \"app\": { \"app_id\": 1.5, \"private_key_file\": \"k\" } }");
+	expect_problem(root, "github.app.app_id: expected a positive integer id");
+	root = base();
+	set(root, "", "github", "{ \"app\": { \"app_id\": 1, \"private_key_file\": \"k\" } }");
+	expect_problem(root, "github.app.installation_id: missing");
+	root = base();
+	set(root, "", "github", "{ \"app\": { \"app_id\": 1, \"installation_id\": 2 } }");
+	expect_problem(root, "github.app.private_key_file: missing");
+	root = base();
+	set(root, "", "github", "{ \"app\": { \"app_id\": 1, \"installation_id\": 2,"
+				" \"private_key_file\": \"k\", \"secret\": 1 } }");
+	expect_problem(root, "github.app.secret: unknown key");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"api_url\": \"api.github.com\" }");
+	expect_problem(root, "github.api_url: must start with http:// or https://");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"user_agent\": \"\" }");
+	expect_problem(root, "github.user_agent: must not be empty (GitHub refuses requests without one)");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"content_writes_per_min\": 0 }");
+	expect_problem_ex(root, "github.content_writes_per_min:", true);
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"timeout_ms\": 10 }");
+	expect_problem_ex(root, "github.timeout_ms:", true);
+	root = base();
+	set(root, "", "github", "{ \"token\": \"ghp_literal\" }");
+	expect_problem(root, "github.token: unknown key");
+}
+
+Test(config, github_repo_shape_is_checked)
+{
+	static const char *const bad[] = { "\"noslash\"", "\"/repo\"", "\"owner/\"", "\"a/b/c\"",
+					   "\"-owner/repo\"", "\"own er/repo\"", "\"owner/..\"",
+					   "\"owner/re$po\"" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *root = base();
+
+		set(root, "components[0]", "github_repo", bad[i]);
+		expect_problem_ex(root, "components[0].github_repo: must be \"owner/repo\"", true);
+	}
 }

@@ -59,15 +59,22 @@ static void write_config(void)
 	/* suites run in parallel: no fixed admin port (tests/bot/test_runtime.c covers the listener) */
 	cJSON_DeleteItemFromObject(cfg, "http");
 	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
-		const char *keys[] = { "workdir", "maturity_file" };
+		cJSON *v = cJSON_GetObjectItem(comp, "workdir");
 
-		for (int k = 0; k < 2; k++) {
-			cJSON *v = cJSON_GetObjectItem(comp, keys[k]);
+		if (cJSON_IsString(v)) {
+			snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
+			cJSON_ReplaceItemInObject(comp, "workdir", cJSON_CreateString(src));
+		}
+		/* complete and lessons write beside the maturity file: a copy in the temp folder, never the source tree */
+		v = cJSON_GetObjectItem(comp, "maturity_file");
+		if (cJSON_IsString(v)) {
+			char cmd[1200], copy[600];
 
-			if (cJSON_IsString(v)) {
-				snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
-				cJSON_ReplaceItemInObject(comp, keys[k], cJSON_CreateString(src));
-			}
+			snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
+			snprintf(copy, sizeof(copy), "%s/%s-MATURITY.md", dir, cJSON_GetObjectItem(comp, "id")->valuestring);
+			snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, copy); /* our own paths, no user text */
+			cr_assert_eq(system(cmd), 0, "%s", cmd);
+			cJSON_ReplaceItemInObject(comp, "maturity_file", cJSON_CreateString(copy));
 		}
 	}
 	text = cJSON_Print(cfg);

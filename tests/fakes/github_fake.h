@@ -1,0 +1,82 @@
+/* github_fake.h — an in-memory GitHub REST + GraphQL fake (from @octokit/openapi) for the GitHub tests. */
+#ifndef GITHUB_FAKE_H
+#define GITHUB_FAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Serves on 127.0.0.1:0 through http_fake. State lives in memory and is
+ * seeded by the test (repositories, tokens, refs, files, checks, workflows,
+ * a GitHub App). Every answer carries GitHub's headers (x-ratelimit-*,
+ * x-github-request-id, ETag on GET, link on lists); errors carry GitHub's
+ * body {"message","documentation_url","status"}. "now" is the fake's own
+ * clock (epoch seconds) so rate-limit resets line up with a test's fake clock.
+ */
+typedef struct github_fake github_fake;
+
+int github_fake_start(github_fake **out);
+void github_fake_free(github_fake *f);
+/* "http://127.0.0.1:PORT" — the api_url to configure. */
+const char *github_fake_url(const github_fake *f);
+
+void github_fake_set_now(github_fake *f, int64_t epoch_s);
+/* Accepts this PAT from now on. */
+void github_fake_add_token(github_fake *f, const char *token);
+/* Creates "owner/name" with default branch main at a first commit (README.md). */
+void github_fake_add_repo(github_fake *f, const char *full_name);
+/* Renames a repository: the old name answers 301 with a Location, as GitHub does for moved repositories. */
+void github_fake_rename_repo(github_fake *f, const char *old_name, const char *new_name);
+/* Points refs/heads/<branch> (or tags/<tag> when ref starts with "tags/") at sha. */
+void github_fake_set_ref(github_fake *f, const char *repo, const char *ref, const char *sha);
+/* Writes a file on the default branch (a new commit). */
+void github_fake_put_file(github_fake *f, const char *repo, const char *path, const char *data, size_t len);
+/* The file's current bytes (malloc'd) or NULL. */
+char *github_fake_file(github_fake *f, const char *repo, const char *path, size_t *len);
+void github_fake_add_check_run(github_fake *f, const char *repo, const char *sha, const char *name,
+			       const char *status, const char *conclusion);
+void github_fake_add_status(github_fake *f, const char *repo, const char *sha, const char *context,
+			    const char *state);
+/* A workflow (id, file name) a dispatch can target. */
+void github_fake_add_workflow(github_fake *f, const char *repo, int64_t id, const char *file);
+/* Sets a run's status/conclusion ("completed", "success"). */
+void github_fake_set_run(github_fake *f, const char *repo, int64_t run_id, const char *status,
+			 const char *conclusion);
+/* A Project (v2) node id with a field id the GraphQL mutations accept. */
+void github_fake_add_project(github_fake *f, const char *project_id, const char *field_id);
+/* The value last set on item/field through GraphQL (malloc'd) or NULL. */
+char *github_fake_project_value(github_fake *f, const char *item_id, const char *field_id);
+/* A GitHub App whose JWTs (RS256, verified with this public key) can mint installation tokens. */
+void github_fake_set_app(github_fake *f, int64_t app_id, int64_t installation_id, const char *public_pem,
+			 int token_ttl_s);
+/* Installation tokens minted so far. */
+int github_fake_tokens_minted(github_fake *f);
+
+/* A pull request (it shows in the issues list with a "pull_request" member, as on GitHub). */
+void github_fake_add_pull(github_fake *f, const char *repo, const char *title, const char *label);
+/* The whole issue as JSON (malloc'd) or NULL. */
+char *github_fake_issue_json(github_fake *f, const char *repo, int64_t number);
+/* Number of comments on an issue. */
+int github_fake_comment_count(github_fake *f, const char *repo, int64_t number);
+
+/* ---- faults: each applies to the next n requests ---- */
+typedef enum {
+	GITHUB_FAULT_STATUS,      /* answer `status` (500, 502, …) with GitHub's error body, do nothing */
+	GITHUB_FAULT_RATE_LIMIT,  /* `status` (403/429), x-ratelimit-remaining 0, reset at `arg` (epoch s) */
+	GITHUB_FAULT_SECONDARY,   /* 403 secondary rate limit with retry-after: `arg` seconds (none when arg < 0) */
+	GITHUB_FAULT_HANG,        /* never answer */
+	GITHUB_FAULT_DROP,        /* do the work, then close without answering (unknown outcome) */
+	GITHUB_FAULT_HTML,        /* `status` with a proxy's HTML page */
+	GITHUB_FAULT_HUGE,        /* 200 with a JSON body of `arg` bytes */
+	GITHUB_FAULT_MALFORMED,   /* 200 with truncated JSON */
+} github_fault_kind;
+
+void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg);
+
+/* Requests seen so far ("POST /repos/o/r/issues"); with status 0 any status counts. */
+int github_fake_count(github_fake *f, const char *method_and_path_prefix, int status);
+/* The User-Agent / Authorization of the last request (copied into out). */
+void github_fake_last_header(github_fake *f, const char *name, char *out, size_t size);
+
+#endif
