@@ -34,11 +34,83 @@ static pb_docker *entry_docker(const pb_services *svc, mon_entry *e, const pb_mo
 	return e->docker;
 }
 
-/* State, restarts and OOM from inspect; updates the restart memory in ms. */
+/* What the engine's events said about the container since the last check. */
+typedef struct event_tally {
+	unsigned starts, restarts, ooms, unhealthy;
+	int last_exit;             /* exit code of the last die; -1 none */
+	int64_t seen_start_ms;     /* StartedAt the previous check saw; its own start event is no restart */
+	int64_t now_start_ms;      /* StartedAt now */
+	bool now_start_seen;       /* the start event of now_start_ms is in this window */
+} event_tally;
+
+static void tally_event(void *ud, const pb_docker_event *ev)
+{
+	event_tally *t = ud;
+
+	/*
+	 * The engine logs "start" a few ms after StartedAt. A start the previous
+	 * check already saw through inspect may still reach us in this window
+	 * (the window ends 1 s ago): one within a second after that StartedAt is
+	 * that start, not another one.
+	 */
+	if (!strcmp(ev->action, "start")) {
+		int64_t at_ms = ev->time_ns / 1000000;
+
+		if (!(t->seen_start_ms > 0 && at_ms >= t->seen_start_ms && at_ms < t->seen_start_ms + 1000))
+			t->starts++;
+		if (t->now_start_ms > 0 && at_ms >= t->now_start_ms && at_ms < t->now_start_ms + 1000)
+			t->now_start_seen = true;
+	} else if (!strcmp(ev->action, "restart")) {
+		t->restarts++;
+	} else if (!strcmp(ev->action, "oom")) {
+		t->ooms++;
+	} else if (!strcmp(ev->action, "die")) {
+		t->last_exit = ev->exit_code;
+	} else if (!strcmp(ev->action, "health_status") && !strcmp(ev->health, "unhealthy")) {
+		t->unhealthy++;
+	}
+}
+
+/*
+ * Events since the last check, read as one bounded window per check
+ * (GET /events?since=<cursor>&until=<1 s ago>, which the engine answers and
+ * closes) rather than a stream followed by a thread: the monitor is a pull
+ * model already, a window needs no reconnect logic, and its end (the
+ * cursor) is stored in the same transaction as the sample that counted its
+ * events — a crash before the commit reads the window again, after it
+ * never — so events are neither lost nor counted twice across restarts.
+ * The limit: dockerd keeps only its last 256 events (all containers) in
+ * memory, so on a very busy engine the oldest events of a long interval
+ * are gone; RestartCount and StartedAt from inspect still count the
+ * restarts then. A failed read leaves the cursor: the next check re-reads.
+ */
+static void read_events(pb_docker *d, const container_view *cv, pb_monitor_state *ms, event_tally *t)
+{
+	pb_docker_events_window w;
+	pb_err err;
+
+	pb_err_init(&err);
+	if (pb_docker_events_read(d, cv->id, &ms->events_ns, tally_event, t, &w, &err)) {
+		pb_debug("monitor", "events of %s: %s", cv->id, pb_err_text(&err));
+		return;
+	}
+	if (w.malformed || w.oversized || w.truncated)
+		pb_warn("monitor", "events of %s: %zu malformed and %zu oversized lines skipped%s", cv->id,
+			w.malformed, w.oversized, w.truncated ? "; window cut, the rest is read next check" : "");
+}
+
+static uint8_t cap8(unsigned v)
+{
+	return v > 255 ? 255 : (uint8_t)v;
+}
+
+/* State, restarts and OOM from inspect and the engine's events; updates the restart memory in ms. */
 static void inspect_container(pb_docker *d, container_view *cv, pb_monitor_state *ms, pb_sample *s)
 {
+	event_tally ev = { .last_exit = -1 };
 	pb_docker_state ds;
-	bool restarted;
+	unsigned restarts = 0, ooms = 0;
+	bool was_down = ms->last_cls == PB_CHK_NOT_RUNNING;
 	pb_err err;
 	int r;
 
@@ -55,14 +127,46 @@ static void inspect_container(pb_docker *d, container_view *cv, pb_monitor_state
 		snprintf(cv->detail, sizeof(cv->detail), "%s", pb_err_text(&err));
 		return;
 	}
+	if (!ms->started_at[0] || !pb_docker_time_ms(ms->started_at, &ev.seen_start_ms))
+		ev.seen_start_ms = 0;
+	if (!pb_docker_time_ms(ds.started_at, &ev.now_start_ms))
+		ev.now_start_ms = 0;
+	read_events(d, cv, ms, &ev);
 	cv->running = ds.running;
 	cv->tty = ds.tty;
-	restarted = ms->restart_count >= 0 &&
-		    (ds.restart_count != ms->restart_count || (ms->started_at[0] && strcmp(ds.started_at, ms->started_at)));
-	if (restarted)
+	/*
+	 * Restarts are the start events of the window, plus the current start
+	 * when StartedAt moved but its event is not in the window yet (it came
+	 * within the last second; the next check's window skips it then), or
+	 * RestartCount's growth (the engine's policy restarts) or the restart
+	 * events when those say more (dockerd's restart sends start and
+	 * restart, podman's restart and start: one restart each). A container
+	 * the last check found stopped that runs again recovered: that one
+	 * start ends the outage, it is no restart.
+	 */
+	if (ms->restart_count >= 0 && ms->started_at[0] && strcmp(ds.started_at, ms->started_at) &&
+	    !ev.now_start_seen)
+		ev.starts++;
+	if (ev.starts && was_down && ds.running)
+		ev.starts--;
+	if (ev.restarts && was_down && ds.running)
+		ev.restarts--;
+	if (ms->restart_count >= 0 && ds.restart_count > ms->restart_count)
+		restarts = (unsigned)(ds.restart_count - ms->restart_count);
+	if (ev.starts > restarts || ev.restarts > restarts)
+		restarts = ev.starts > ev.restarts ? ev.starts : ev.restarts;
+	ooms = ev.ooms;
+	/* OOMKilled stays true while the container stays dead: count it when it is news */
+	if (!ooms && ds.oom_killed && (restarts || (!ds.running && !was_down)))
+		ooms = 1;
+	s->restarts = cap8(restarts);
+	s->ooms = cap8(ooms);
+	if (restarts)
 		s->flags |= PB_SAMPLE_F_RESTART;
-	if (ds.oom_killed && (restarted || !ds.running))
+	if (ooms)
 		s->flags |= PB_SAMPLE_F_OOM;
+	if (ev.unhealthy)
+		s->flags |= PB_SAMPLE_F_UNHEALTHY;
 	ms->restart_count = ds.restart_count;
 	pb_strlcpy(ms->started_at, ds.started_at, sizeof(ms->started_at));
 	if (!ds.running) {
@@ -72,10 +176,15 @@ static void inspect_container(pb_docker *d, container_view *cv, pb_monitor_state
 	} else if (!strcmp(ds.health, "unhealthy")) {
 		cv->cls = PB_CHK_UNHEALTHY;
 		snprintf(cv->detail, sizeof(cv->detail), "engine healthcheck: unhealthy (%.200s)", ds.health_output);
-	} else if (restarted) {
+	} else if (restarts) {
+		char exit_txt[48] = "";
+
+		if (ev.last_exit >= 0)
+			snprintf(exit_txt, sizeof(exit_txt), ", last exit code %d", ev.last_exit);
 		cv->cls = PB_CHK_RESTARTED;
-		snprintf(cv->detail, sizeof(cv->detail), "container restarted (restart count %d, started %s)",
-			 ds.restart_count, ds.started_at);
+		snprintf(cv->detail, sizeof(cv->detail),
+			 "container restarted %u time(s) since the last check%s%s (restart count %d, started %s)",
+			 restarts, exit_txt, ooms ? ", OOM killed" : "", ds.restart_count, ds.started_at);
 	}
 }
 

@@ -70,8 +70,10 @@ static void add_sample(pb_obs_day *d, day_acc *acc, const pb_sample *s, int32_t 
 	}
 	d->log_critical += s->log_critical;
 	d->log_warning += s->log_warning;
-	d->ooms += (s->flags & PB_SAMPLE_F_OOM) != 0;
-	d->restarts += (s->flags & PB_SAMPLE_F_RESTART) != 0;
+	d->ooms += pb_sample_ooms(s);
+	d->restarts += pb_sample_restarts(s);
+	/* a healthcheck that failed and recovered between two checks: only the engine's event saw it */
+	d->unhealthy_between += (s->flags & PB_SAMPLE_F_UNHEALTHY) && s->state == PB_SAMPLE_UP;
 	if ((s->flags & PB_SAMPLE_F_STATS) && s->cpu_dpct >= 0 && s->mem_kb >= 0) {
 		double cpu = s->cpu_dpct / 10.0, mem = s->mem_kb / 1024.0;
 
@@ -230,6 +232,10 @@ static void render_issues(const pb_tz *tz, const pb_obs_day *d, const pb_obs_not
 	if (d->ooms) {
 		list_sep(out, &first);
 		pb_buf_printf(out, "%u OOM kill(s)", d->ooms);
+	}
+	if (d->unhealthy_between) {
+		list_sep(out, &first);
+		pb_buf_printf(out, "unhealthy between checks %u time(s)", d->unhealthy_between);
 	}
 	for (size_t i = 0; notes && i < notes->nblockers; i++) {
 		const pb_blocker *bl = &notes->blockers[i];

@@ -56,8 +56,8 @@ static void count(pb_obs_verdict *v, const pb_sample *samples, size_t n, int64_t
 			down = true;
 		}
 		v->log_critical += s->log_critical;
-		v->ooms += (s->flags & PB_SAMPLE_F_OOM) != 0;
-		v->restarts += (s->flags & PB_SAMPLE_F_RESTART) != 0;
+		v->ooms += pb_sample_ooms(s);
+		v->restarts += pb_sample_restarts(s);
 	}
 }
 

@@ -59,6 +59,7 @@ typedef struct pb_obs_day {
 	uint32_t timeouts;       /* DOWN samples of class timeout: not in the percentiles */
 	double p50_ms, p95_ms, p99_ms;  /* nearest rank over UP latencies; -1 when none */
 	uint32_t log_critical, log_warning, ooms, restarts;
+	uint32_t unhealthy_between;     /* checks that were UP although the engine said unhealthy since the last one */
 	double cpu_avg, cpu_peak;       /* percent; -1 when never measured */
 	double mem_avg_mb, mem_peak_mb; /* MiB; -1 when never measured */
 	pb_obs_outage outages[PB_OBS_MAX_OUTAGES];

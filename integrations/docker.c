@@ -1265,6 +1265,11 @@ int pb_docker_container_logs_since(pb_docker *d, const char *id, bool tty, int64
 	return logs_get(d, id, tty, path, max_bytes, out, err);
 }
 
+bool pb_docker_time_ms(const char *rfc3339, int64_t *ms)
+{
+	return rfc3339_ms(rfc3339, ms);
+}
+
 bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *prefix_len)
 {
 	char ts[64];
@@ -1402,5 +1407,148 @@ int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out
 	if (pb_docker_stats_parse(txt, strlen(txt), out))
 		r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
 	free(txt);
+	return r;
+}
+
+/* ---- events ---- */
+
+#define DK_EVENTS_LAG_MS 1000    /* the window ends this long ago: an event stamped before is published */
+#define DK_EVENTS_BYTES_MAX ((size_t)8 << 20)
+
+typedef struct dk_events {
+	pb_docker_event_reader reader;
+	const char *id;
+	int64_t after_ns, until_ns;
+	int64_t last_ns;           /* newest event delivered */
+	char last_action[48];      /* with last_ns: the duplicate test */
+	size_t bytes;
+	pb_docker_event_fn fn;
+	void *ud;
+	pb_docker_events_window *win;
+	pb_buf raw;                /* first bytes, for an error reply */
+	int oom;
+} dk_events;
+
+static void events_one(void *ud, const pb_docker_event *ev)
+{
+	dk_events *e = ud;
+
+	/* the engine filtered by container; podman's window end and the inclusive since are ours */
+	if (ev->time_ns <= e->after_ns || ev->time_ns > e->until_ns || strcmp(ev->id, e->id) ||
+	    e->win->received >= PB_DOCKER_EVENTS_MAX)
+		return;
+	/* the engine sends events in order: a repeat comes right after the original */
+	if (ev->time_ns == e->last_ns && !strncmp(ev->action, e->last_action, sizeof(e->last_action))) {
+		e->win->duplicates++;
+		return;
+	}
+	e->last_ns = ev->time_ns;
+	pb_strlcpy(e->last_action, ev->action, sizeof(e->last_action));
+	e->win->received++;
+	if (e->fn)
+		e->fn(e->ud, ev);
+}
+
+static int events_data(void *ud, const char *data, size_t len)
+{
+	dk_events *e = ud;
+
+	if (e->raw.len < DK_ERRBODY_MAX)
+		pb_buf_append(&e->raw, data, len < DK_ERRBODY_MAX ? len : DK_ERRBODY_MAX);
+	e->bytes += len;
+	if (pb_docker_event_reader_feed(&e->reader, data, len) || e->raw.oom) {
+		e->oom = 1;
+		return 1;
+	}
+	/* enough for one window: stop reading, the cursor resumes after the last event taken */
+	return e->bytes > DK_EVENTS_BYTES_MAX || e->win->received >= PB_DOCKER_EVENTS_MAX;
+}
+
+int pb_docker_events_read(pb_docker *d, const char *container_id, int64_t *cursor_ns, pb_docker_event_fn fn,
+			  void *ud, pb_docker_events_window *win, pb_err *err)
+{
+	char path[1024], fq[600] = "", what[300];
+	dk_call c = { .method = "GET", .path = path, .container = container_id };
+	pb_docker_events_window local;
+	pb_http_resp resp;
+	dk_events e;
+	cJSON *f = NULL, *arr;
+	char *ftxt = NULL;
+	int64_t until_ns = (pb_clock_wall_ms(NULL) - DK_EVENTS_LAG_MS) * 1000000LL;
+	int r;
+
+	if (!win)
+		win = &local;
+	memset(win, 0, sizeof(*win));
+	snprintf(what, sizeof(what), "events of container %s", container_id ? container_id : "");
+	if (!id_ok(container_id))
+		return pb_err_set(err, PB_E_INVALID, "%s: invalid id", what);
+	if (*cursor_ns <= 0) {
+		*cursor_ns = until_ns;   /* following starts now */
+		return 0;
+	}
+	if (*cursor_ns >= until_ns)
+		return 0;              /* nothing can be in an empty window */
+	if (!d->api[0] && (r = dk_negotiate(d, err)))
+		return r;
+	/* filters={"type":["container"],"container":[id]} built with cJSON */
+	f = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(f, "type");
+	if (!arr || !cJSON_AddItemToArray(arr, cJSON_CreateString("container")) ||
+	    !(arr = cJSON_AddArrayToObject(f, "container")) ||
+	    !cJSON_AddItemToArray(arr, cJSON_CreateString(container_id)) || !(ftxt = cJSON_PrintUnformatted(f)) ||
+	    query_escape(fq, sizeof(fq), "&filters=", ftxt)) {
+		cJSON_Delete(f);
+		free(ftxt);
+		return -ENOMEM;
+	}
+	cJSON_Delete(f);
+	free(ftxt);
+	if (pb_docker_is_podman(d))
+		snprintf(path, sizeof(path), "/events?since=%lld&stream=false%s", (long long)(*cursor_ns / 1000000000LL),
+			 fq);
+	else
+		snprintf(path, sizeof(path), "/events?since=%lld&until=%lld.%09lld%s",
+			 (long long)(*cursor_ns / 1000000000LL), (long long)(until_ns / 1000000000LL),
+			 (long long)(until_ns % 1000000000LL), fq);
+	memset(&e, 0, sizeof(e));
+	pb_docker_event_reader_init(&e.reader, events_one, &e);
+	pb_buf_init(&e.raw);
+	e.id = container_id;
+	e.after_ns = *cursor_ns;
+	e.until_ns = until_ns;
+	e.fn = fn;
+	e.ud = ud;
+	e.win = win;
+	c.on_data = events_data;
+	c.on_data_ud = &e;
+	pb_http_resp_init(&resp);
+	r = dk_do(d, &c, &resp, what, err);
+	if (e.oom) {
+		pb_err_init(err);
+		r = pb_err_set(err, -ENOMEM, "%s: out of memory", what);
+		goto out;
+	}
+	if (r && win->received < PB_DOCKER_EVENTS_MAX && e.bytes <= DK_EVENTS_BYTES_MAX)
+		goto out;
+	if (resp.status >= 400 || resp.status < 200) {
+		pb_err_init(err);
+		r = dk_status_error(resp.status, e.raw.data, e.raw.len, what, container_id, err);
+		goto out;
+	}
+	pb_err_init(err);
+	r = 0;
+	pb_docker_event_reader_finish(&e.reader);
+	win->malformed = e.reader.malformed;
+	win->oversized = e.reader.oversized;
+	win->truncated = win->received >= PB_DOCKER_EVENTS_MAX || e.bytes > DK_EVENTS_BYTES_MAX;
+	if (!win->truncated)
+		*cursor_ns = until_ns;
+	else if (e.last_ns > *cursor_ns)
+		*cursor_ns = e.last_ns;
+out:
+	pb_docker_event_reader_deinit(&e.reader);
+	pb_buf_deinit(&e.raw);
+	pb_http_resp_deinit(&resp);
 	return r;
 }

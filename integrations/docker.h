@@ -162,6 +162,8 @@ int pb_docker_container_logs(pb_docker *d, const char *id, bool tty, int tail, p
  */
 int pb_docker_container_logs_since(pb_docker *d, const char *id, bool tty, int64_t since_ms, size_t max_bytes,
 				   pb_buf *out, pb_err *err);
+/* The epoch ms of an engine timestamp ("2026-11-25T10:20:19.857768126Z", StartedAt); false when malformed. */
+bool pb_docker_time_ms(const char *rfc3339, int64_t *ms);
 /* The epoch ms of a log line's leading timestamp ("2026-11-25T10:20:19.857768126Z …"); false if none. */
 bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *prefix_len);
 
@@ -189,5 +191,77 @@ typedef struct pb_docker_stats {
 int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out, pb_err *err);
 /* Computes the figures from a stats JSON document (cgroup v1 or v2). PB_E_INVALID if unparsable. */
 int pb_docker_stats_parse(const char *json, size_t len, pb_docker_stats *out);
+
+/* ---- events (docker_events.c parses, docker.c asks) ---- */
+
+/*
+ * One line of GET /events: {Type, Action, Actor{ID, Attributes}, time, timeNano}.
+ * dockerd's "health_status: unhealthy" is split into action "health_status" and
+ * health "unhealthy"; podman (4.x) sends a bare "health_status" without the
+ * status (health stays ""): the caller asks inspect for the health then.
+ */
+typedef struct pb_docker_event {
+	char type[16];             /* "container", "image", … */
+	char action[48];           /* "die", "oom", "restart", "start", "health_status", … (truncated) */
+	char health[16];           /* health_status only: "healthy" / "unhealthy" / "" when not said */
+	char id[80];               /* Actor.ID */
+	char name[128];            /* Actor.Attributes.name */
+	int exit_code;             /* die: Actor.Attributes.exitCode (0..255); -1 when absent or bad */
+	int64_t time_ns;           /* timeNano, else time * 1e9 */
+} pb_docker_event;
+
+/* Parses one event line. PB_E_INVALID when it is not an event object, a number is out of
+ * range (time before 2000 or after 2200, exit code outside 0..255) or a required key is missing. */
+int pb_docker_event_parse(const char *line, size_t len, pb_docker_event *out);
+
+typedef void (*pb_docker_event_fn)(void *ud, const pb_docker_event *ev);
+
+#define PB_DOCKER_EVENT_LINE_MAX 65536u  /* a longer line is skipped whole and counted */
+
+/*
+ * Splits an event stream into lines as it arrives (a line may be split
+ * across reads anywhere) and calls fn for each event. Malformed lines and
+ * lines over PB_DOCKER_EVENT_LINE_MAX are skipped and counted, never fatal.
+ */
+typedef struct pb_docker_event_reader {
+	pb_buf line;
+	bool skipping;             /* inside an oversized line: drop until its newline */
+	size_t events, malformed, oversized;
+	pb_docker_event_fn fn;
+	void *ud;
+} pb_docker_event_reader;
+
+void pb_docker_event_reader_init(pb_docker_event_reader *r, pb_docker_event_fn fn, void *ud);
+/* Feeds bytes; -ENOMEM when a line could not be buffered. */
+int pb_docker_event_reader_feed(pb_docker_event_reader *r, const char *data, size_t len);
+/* The stream ended: a last line without a newline still counts. */
+void pb_docker_event_reader_finish(pb_docker_event_reader *r);
+void pb_docker_event_reader_deinit(pb_docker_event_reader *r);
+
+typedef struct pb_docker_events_window {
+	size_t received;           /* events in the window delivered to fn */
+	size_t duplicates;         /* lines repeating an event already delivered (same time, action, id) */
+	size_t malformed, oversized;
+	bool truncated;            /* the read stopped at PB_DOCKER_EVENTS_MAX: *cursor_ns is the last one read */
+} pb_docker_events_window;
+
+#define PB_DOCKER_EVENTS_MAX 4096
+
+/*
+ * The container's events after *cursor_ns up to one second ago, as a
+ * bounded query that the engine answers and closes (no stream to keep or
+ * reconnect): dockerd gets since=…&until=…; podman (4.x) ends a query with
+ * `until` after its first event, so it gets stream=false and the window's
+ * end is applied here. Events with time_ns <= *cursor_ns (since is whole
+ * seconds and inclusive) and repeats of one already delivered are dropped,
+ * so consecutive windows neither lose nor repeat an event. On success
+ * *cursor_ns moves to the window's end (or to the last event read when
+ * truncated); the caller stores it with what it decided from the events.
+ * *cursor_ns <= 0 starts following now: nothing delivered, the cursor set.
+ * The window uses the host's wall clock, the engine's clock domain.
+ * win may be NULL. On failure the cursor is unchanged.
+ */
+int pb_docker_events_read(pb_docker *d, const char *container_id, int64_t *cursor_ns, pb_docker_event_fn fn,
+			  void *ud, pb_docker_events_window *win, pb_err *err);
 
 #endif

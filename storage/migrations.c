@@ -161,6 +161,12 @@ static const char *const migrations[] = {
 	"  log_critical INTEGER NOT NULL, log_warning INTEGER NOT NULL, ooms INTEGER NOT NULL,"
 	"  restarts INTEGER NOT NULL, outages INTEGER NOT NULL, cpu_avg REAL NOT NULL, mem_avg REAL NOT NULL,"
 	"  PRIMARY KEY (promotion_id, day));",
+	/*
+	 * v6: the engine's events are read in windows during each check; the end
+	 * of the last window is stored with the sample that counted its events,
+	 * so a crash neither loses nor repeats one.
+	 */
+	[6] = "ALTER TABLE monitor_state ADD COLUMN events_ns INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 5 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 6 /* keep in sync with storage/migrations.c */
 
 /* Opens (creating parent-less file if needed) and migrates to the latest schema. */
 int pb_store_open(const char *path, pb_store **out, pb_err *err);
@@ -281,6 +281,7 @@ const char *pb_check_class_name(pb_check_class c);   /* "ok", "not running", "re
 #define PB_SAMPLE_F_OOM     0x01u  /* OOMKilled seen (inspect or an oom event) since the last sample */
 #define PB_SAMPLE_F_RESTART 0x02u  /* a restart / die event or RestartCount change since the last sample */
 #define PB_SAMPLE_F_STATS   0x04u  /* cpu_dpct and mem_kb were measured in this check */
+#define PB_SAMPLE_F_UNHEALTHY 0x08u /* the engine reported the container unhealthy since the last sample (an event) */
 
 typedef struct pb_sample {
 	int64_t promotion_id;
@@ -293,7 +294,20 @@ typedef struct pb_sample {
 	uint8_t state;          /* pb_sample_state */
 	uint8_t cls;            /* pb_check_class */
 	uint8_t flags;          /* PB_SAMPLE_F_* */
+	uint8_t restarts;       /* restarts seen since the last sample (events, RestartCount, StartedAt); capped at 255 */
+	uint8_t ooms;           /* OOM kills seen since the last sample (oom events, OOMKilled); capped at 255 */
 } pb_sample;
+
+/* Restarts / OOM kills a sample saw: its count, or 1 for a bare flag (rows written before the counts). */
+static inline unsigned pb_sample_restarts(const pb_sample *s)
+{
+	return s->restarts ? s->restarts : (s->flags & PB_SAMPLE_F_RESTART) != 0;
+}
+
+static inline unsigned pb_sample_ooms(const pb_sample *s)
+{
+	return s->ooms ? s->ooms : (s->flags & PB_SAMPLE_F_OOM) != 0;
+}
 
 /*
  * What the scheduler remembers about one observed promotion between checks,
@@ -313,6 +327,7 @@ typedef struct pb_monitor_state {
 	int restart_count;       /* engine's RestartCount at the last check; -1 unknown */
 	char started_at[64];     /* engine's StartedAt at the last check */
 	int64_t log_since;       /* container logs were read up to this epoch s */
+	int64_t events_ns;       /* engine events were read up to this epoch ns (the engine's clock); 0 = not yet */
 	int64_t last_at;         /* wall epoch s of the last check */
 	int32_t last_latency_us; /* of the last check; -1 none */
 	uint8_t last_state;      /* pb_sample_state of the last check */

@@ -22,7 +22,7 @@ const char *pb_check_class_name(pb_check_class c)
 	return (unsigned)c < PB_CHK_COUNT ? check_class_names[c] : "?";
 }
 
-/* ---- samples: state | class << 2 | flags << 8 in one small integer; -1 figures as NULL ---- */
+/* ---- samples: state | class << 2 | flags << 8 | restarts << 16 | ooms << 24 in one small integer; -1 figures as NULL ---- */
 
 static void bind_opt(sqlite3_stmt *stmt, int idx, int64_t v)
 {
@@ -40,7 +40,8 @@ static int64_t col_opt(sqlite3_stmt *stmt, int col)
 static int sample_insert(pb_store *st, const pb_sample *s, pb_err *err)
 {
 	sqlite3_stmt *stmt;
-	int64_t packed = (int64_t)(s->state & 3u) | (int64_t)(s->cls & 0x3fu) << 2 | (int64_t)s->flags << 8;
+	int64_t packed = (int64_t)(s->state & 3u) | (int64_t)(s->cls & 0x3fu) << 2 | (int64_t)s->flags << 8 |
+			 (int64_t)s->restarts << 16 | (int64_t)s->ooms << 24;
 	int64_t logs = (int64_t)s->log_critical << 16 | s->log_warning;
 	int r;
 
@@ -68,12 +69,12 @@ static int monitor_put(pb_store *st, const pb_monitor_state *m, pb_err *err)
 	r = pb_sql_prepare(st,
 			   "INSERT INTO monitor_state(promotion_id, health, fails, oks, down_since, down_cls,"
 			   " last_remind, last_slot, checks, restart_count, started_at, log_since, last_at,"
-			   " last_latency_us, last_state, last_cls)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+			   " last_latency_us, last_state, last_cls, events_ns)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
 			   " ON CONFLICT(promotion_id) DO UPDATE SET health = ?2, fails = ?3, oks = ?4,"
 			   " down_since = ?5, down_cls = ?6, last_remind = ?7, last_slot = ?8, checks = ?9,"
 			   " restart_count = ?10, started_at = ?11, log_since = ?12, last_at = ?13,"
-			   " last_latency_us = ?14, last_state = ?15, last_cls = ?16",
+			   " last_latency_us = ?14, last_state = ?15, last_cls = ?16, events_ns = ?17",
 			   &stmt, "monitor state", err);
 	if (r)
 		return r;
@@ -93,6 +94,7 @@ static int monitor_put(pb_store *st, const pb_monitor_state *m, pb_err *err)
 	sqlite3_bind_int(stmt, 14, m->last_latency_us);
 	sqlite3_bind_int(stmt, 15, m->last_state);
 	sqlite3_bind_int(stmt, 16, m->last_cls);
+	sqlite3_bind_int64(stmt, 17, m->events_ns);
 	r = pb_sql_step_done(st, stmt, "monitor state", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)m->promotion_id);
@@ -136,6 +138,7 @@ static int monitor_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 	m->last_latency_us = sqlite3_column_int(stmt, 13);
 	m->last_state = (uint8_t)sqlite3_column_int(stmt, 14);
 	m->last_cls = (uint8_t)sqlite3_column_int(stmt, 15);
+	m->events_ns = sqlite3_column_int64(stmt, 16);
 	return 0;
 }
 
@@ -151,7 +154,7 @@ int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *o
 	r = pb_sql_prepare(st,
 			   "SELECT promotion_id, health, fails, oks, down_since, down_cls, last_remind, last_slot,"
 			   " checks, restart_count, started_at, log_since, last_at, last_latency_us, last_state,"
-			   " last_cls FROM monitor_state WHERE promotion_id = ?1",
+			   " last_cls, events_ns FROM monitor_state WHERE promotion_id = ?1",
 			   &stmt, "monitor state", err);
 	if (r)
 		return r;
@@ -172,6 +175,8 @@ static int sample_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 	s->state = (uint8_t)(packed & 3);
 	s->cls = (uint8_t)((packed >> 2) & 0x3f);
 	s->flags = (uint8_t)((packed >> 8) & 0xff);
+	s->restarts = (uint8_t)((packed >> 16) & 0xff);
+	s->ooms = (uint8_t)((packed >> 24) & 0xff);
 	s->latency_us = (int32_t)col_opt(stmt, 2);
 	s->cpu_dpct = (int32_t)col_opt(stmt, 3);
 	s->mem_kb = (int32_t)col_opt(stmt, 4);

@@ -204,3 +204,43 @@ const char *th_out(th *h)
 {
 	return pb_buf_str(&h->out);
 }
+
+int64_t th_walk_to(th *h, const char *component, pb_state upto)
+{
+	static const pb_state path[] = { PB_ST_VALIDATING, PB_ST_IN_REVIEW, PB_ST_APPROVED, PB_ST_DEPLOYING,
+					 PB_ST_OBSERVING };
+	char cmd[200];
+	pb_promotion p;
+
+	snprintf(cmd, sizeof(cmd), "request %s staging", component);
+	cr_assert_eq(th_run(h, "alice", cmd), 0, "%s", th_out(h));
+	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		th_force_state(h, component, path[i]);
+		if (path[i] == upto)
+			break;
+	}
+	cr_assert_eq(pb_store_promotion_open_for(h->store, component, &p, NULL), 0);
+	return p.id;
+}
+
+pb_sample th_sample_at(th *h, int64_t promotion_id, int64_t slot)
+{
+	pb_sample *list = NULL, s;
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_samples_range(h->store, promotion_id, slot, slot + 1, &list, &n, NULL), 0);
+	cr_assert_eq(n, 1, "no sample at slot %lld", (long long)slot);
+	s = list[0];
+	free(list);
+	return s;
+}
+
+size_t th_posts_of(th *h, int64_t promotion_id, const char *kind)
+{
+	pb_obs_post *list = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_obs_posts_of(h->store, promotion_id, kind, &list, &n, NULL), 0);
+	pb_obs_posts_free(list, n);
+	return n;
+}

@@ -33,6 +33,12 @@ int th_run(th *h, const char *user, const char *text);
 void th_set_revision(th *h, const char *rev);
 /* Forces a promotion's state in storage (for states only a deploy engine reaches). */
 void th_force_state(th *h, const char *component, pb_state st);
+/* Requests `component` to staging as alice and forces its promotion through to `upto` (e.g. observing); returns its id. */
+int64_t th_walk_to(th *h, const char *component, pb_state upto);
+/* The stored sample of (promotion, slot); the test fails when there is none. */
+pb_sample th_sample_at(th *h, int64_t promotion_id, int64_t slot);
+/* How many observation posts of `kind` (NULL = all) the promotion has. */
+size_t th_posts_of(th *h, int64_t promotion_id, const char *kind);
 /* Current state of a component's open promotion, or -1 when none. */
 int th_state(th *h, const char *component);
 const char *th_out(th *h);

@@ -104,16 +104,7 @@ TestSuite(monitor, .init = setup_default, .fini = teardown);
 /* A promotion of neo4j in observing since the harness clock's now. */
 static int64_t observe(void)
 {
-	pb_promotion p;
-
-	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0, "%s", th_out(&h));
-	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
-	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
-	th_force_state(&h, "neo4j", PB_ST_APPROVED);
-	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
-	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
-	cr_assert_eq(pb_store_promotion_open_for(h.store, "neo4j", &p, NULL), 0);
-	return p.id;
+	return th_walk_to(&h, "neo4j", PB_ST_OBSERVING);
 }
 
 static int run_now(void *ud, int64_t promotion_id, int64_t slot)
@@ -162,24 +153,12 @@ static pb_monitor_sweep_stats after(int64_t s)
 
 static size_t posts_of(int64_t pid, const char *kind)
 {
-	pb_obs_post *list = NULL;
-	size_t n = 0;
-
-	cr_assert_eq(pb_store_obs_posts_of(h.store, pid, kind, &list, &n, NULL), 0);
-	pb_obs_posts_free(list, n);
-	return n;
+	return th_posts_of(&h, pid, kind);
 }
 
 static pb_sample sample_at(int64_t pid, int64_t slot)
 {
-	pb_sample *list = NULL, s;
-	size_t n = 0;
-
-	cr_assert_eq(pb_store_samples_range(h.store, pid, slot, slot + 1, &list, &n, NULL), 0);
-	cr_assert_eq(n, 1, "no sample at slot %lld", (long long)slot);
-	s = list[0];
-	free(list);
-	return s;
+	return th_sample_at(&h, pid, slot);
 }
 
 Test(monitor, down_after_two_failures_reminder_and_up_with_the_outage_in_the_thread)

@@ -171,6 +171,34 @@ Test(obs, the_report_is_the_guide_template_with_extras)
 	pb_buf_deinit(&out);
 }
 
+/* Restarts and OOM kills seen between checks (counts from the engine's events), a flag-only old row, an unhealthy spell nobody saw DOWN. */
+Test(obs, restarts_ooms_and_unhealthy_between_checks_are_issues)
+{
+	int64_t day = pb_tz_day_of(tz, DEC1);
+	pb_obs_grid g = { .first_slot = DEC1, .interval_s = 3600, .until = DEC1 + 4 * 3600 };
+	pb_sample s[4];
+	pb_obs_day d;
+	pb_buf out;
+
+	for (int i = 0; i < 4; i++)
+		s[i] = up(DEC1 + i * 3600, 4000);
+	s[1] = down(DEC1 + 3600, PB_CHK_RESTARTED);
+	s[1].restarts = 3;
+	s[1].ooms = 2;
+	s[1].flags = PB_SAMPLE_F_RESTART | PB_SAMPLE_F_OOM;
+	s[2].flags = PB_SAMPLE_F_RESTART;        /* a row from before the counts: one */
+	s[3].flags = PB_SAMPLE_F_UNHEALTHY;      /* UP, yet the engine said unhealthy since the last check */
+	cr_assert_eq(pb_obs_day_compute(tz, day, day, &g, s, 4, &d), 0);
+	cr_expect_eq(d.restarts, 4);
+	cr_expect_eq(d.ooms, 2);
+	cr_expect_eq(d.unhealthy_between, 1);
+	pb_buf_init(&out);
+	cr_assert_eq(pb_obs_day_render(tz, &d, NULL, false, &out), 0);
+	cr_expect(strstr(pb_buf_str(&out), "**Issues**: outage 01:00–02:00 (container restarted); 4 restart(s); "
+		      "2 OOM kill(s); unhealthy between checks 1 time(s)\n"), "%s", pb_buf_str(&out));
+	pb_buf_deinit(&out);
+}
+
 Test(obs, an_empty_day_says_none_and_na)
 {
 	int64_t day = pb_tz_day_of(tz, DEC1);

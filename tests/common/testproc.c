@@ -79,11 +79,8 @@ pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd)
 	return pid;
 }
 
-int tp_finish(pid_t pid, int fd, pb_buf *out)
+void tp_drain(int fd, pb_buf *out)
 {
-	int status = 0;
-
-	pb_buf_reset(out);
 	for (;;) {
 		char chunk[4096];
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -94,6 +91,14 @@ int tp_finish(pid_t pid, int fd, pb_buf *out)
 			break;
 		pb_buf_append(out, chunk, (size_t)n);
 	}
+}
+
+int tp_finish(pid_t pid, int fd, pb_buf *out)
+{
+	int status = 0;
+
+	pb_buf_reset(out);
+	tp_drain(fd, out);
 	close(fd);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status), "promobot died from a signal: %s", pb_buf_str(out));

@@ -17,6 +17,8 @@ pid_t tp_start(char *const *args, char *const *env, const char *input, int *fd);
 int tp_finish(pid_t pid, int fd, pb_buf *out);
 /* Like tp_start, but stdin stays open: write to *in_fd, close it to send EOF. */
 pid_t tp_start_interactive(char *const *args, char *const *env, int *in_fd, int *out_fd);
+/* Appends what is left to read on fd up to EOF (the writer is gone) to out; does not close fd. */
+void tp_drain(int fd, pb_buf *out);
 /* Both in one call. */
 int tp_run(char *const *args, char *const *env, const char *input, pb_buf *out);
 

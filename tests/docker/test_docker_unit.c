@@ -16,6 +16,7 @@
 
 #include "docker.h"
 #include "health.h"
+#include "pb_clock.h"
 
 /* ---- demuxer ---- */
 
@@ -620,6 +621,228 @@ Test(podman, fresh_healthcheck_or_dockerd_is_left_alone)
 	cr_assert_eq(pb_docker_new(NULL, 5000, &d, &e), 0);
 	cr_assert_eq(pb_docker_container_inspect(d, "c1", &st, &e), 0, "%s", pb_err_text(&e));
 	cr_assert_str_eq(f.lines, "GET /v1.41/containers/c1/json HTTP/1.1\n");
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+/* ---- engine events: the parser, the line reader, the bounded window ---- */
+
+/* Recorded from dockerd 20.10 (API 1.41) and podman 4.3.1's compat API on this machine. */
+#define EV_ID "4561824a3fbebdaa5d2fe9942055f9725bb05c03352b38d1e48eb2ed9e6efc36"
+#define EV_DOCKER_DIE                                                                                              \
+	"{\"status\":\"die\",\"id\":\"" EV_ID "\",\"from\":\"obsd/bb:t\",\"Type\":\"container\",\"Action\":\"die\","  \
+	"\"Actor\":{\"ID\":\"" EV_ID "\",\"Attributes\":{\"exitCode\":\"137\",\"image\":\"obsd/bb:t\",\"name\":\"obsdt\"}}," \
+	"\"scope\":\"local\",\"time\":1796586056,\"timeNano\":1796586056425419235}"
+#define EV_DOCKER_UNHEALTHY                                                                                        \
+	"{\"status\":\"health_status: unhealthy\",\"id\":\"" EV_ID "\",\"from\":\"obsd/bb:t\",\"Type\":\"container\","  \
+	"\"Action\":\"health_status: unhealthy\",\"Actor\":{\"ID\":\"" EV_ID "\",\"Attributes\":{\"image\":\"obsd/bb:t\"," \
+	"\"name\":\"obsdt\"}},\"scope\":\"local\",\"time\":1796586056,\"timeNano\":1796586056230819580}"
+#define EV_DOCKER_EXEC                                                                                             \
+	"{\"status\":\"exec_start: /bin/test -f /tmp/ok\",\"id\":\"" EV_ID "\",\"Type\":\"container\","                 \
+	"\"Action\":\"exec_start: /bin/test -f /tmp/ok\",\"Actor\":{\"ID\":\"" EV_ID "\",\"Attributes\":{"             \
+	"\"execID\":\"94af\",\"name\":\"obsdt\"}},\"scope\":\"local\",\"time\":1796586056,\"timeNano\":1796586056032453431}"
+#define EV_PODMAN_HEALTH                                                                                           \
+	"{\"status\":\"health_status\",\"id\":\"670df919\",\"from\":\"docker.io/obsd/bb:latest\",\"Type\":\"container\"," \
+	"\"Action\":\"health_status\",\"Actor\":{\"ID\":\"670df919\",\"Attributes\":{\"containerExitCode\":\"0\","      \
+	"\"image\":\"docker.io/obsd/bb:latest\",\"name\":\"obsdt\",\"podId\":\"\"}},\"scope\":\"local\","              \
+	"\"time\":1796586158,\"timeNano\":1796586158175102200}"
+
+Test(events, recorded_lines_of_both_engines_parse)
+{
+	pb_docker_event ev;
+
+	cr_assert_eq(pb_docker_event_parse(EV_DOCKER_DIE, strlen(EV_DOCKER_DIE), &ev), 0);
+	cr_expect_str_eq(ev.type, "container");
+	cr_expect_str_eq(ev.action, "die");
+	cr_expect_str_eq(ev.id, EV_ID);
+	cr_expect_str_eq(ev.name, "obsdt");
+	cr_expect_eq(ev.exit_code, 137);
+	cr_expect_eq(ev.time_ns, 1796586056425419235LL);
+	cr_assert_eq(pb_docker_event_parse(EV_DOCKER_UNHEALTHY, strlen(EV_DOCKER_UNHEALTHY), &ev), 0);
+	cr_expect_str_eq(ev.action, "health_status");
+	cr_expect_str_eq(ev.health, "unhealthy");
+	cr_expect_eq(ev.exit_code, -1);
+	cr_assert_eq(pb_docker_event_parse(EV_DOCKER_EXEC, strlen(EV_DOCKER_EXEC), &ev), 0);
+	cr_expect_str_eq(ev.action, "exec_start", "the command after the colon is not part of the action");
+	cr_expect_str_eq(ev.health, "");
+	cr_assert_eq(pb_docker_event_parse(EV_PODMAN_HEALTH, strlen(EV_PODMAN_HEALTH), &ev), 0);
+	cr_expect_str_eq(ev.action, "health_status");
+	cr_expect_str_eq(ev.health, "", "podman does not say which health: the caller asks inspect");
+}
+
+Test(events, numbers_are_bounded_and_required_keys_checked)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"}}",                          /* no time */
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":7.65556e+97}",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056.5}",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":-1}",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056,\"timeNano\":\"1\"}",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"timeNano\":1e30}",
+		"{\"Type\":\"container\",\"Action\":\"\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056}",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{},\"time\":1796586056}",
+		"{\"Type\":7,\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056}",
+		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056",  /* cut */
+	};
+	pb_docker_event ev;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(pb_docker_event_parse(bad[i], strlen(bad[i]), &ev), PB_E_INVALID, "case %zu: %s", i, bad[i]);
+	/* time alone (seconds) is enough; an exit code out of range is dropped, not trusted */
+	const char *ok = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\",\"Attributes\":"
+			 "{\"exitCode\":\"99999999999\"}},\"time\":1796586056}";
+	cr_assert_eq(pb_docker_event_parse(ok, strlen(ok), &ev), 0);
+	cr_expect_eq(ev.time_ns, 1796586056000000000LL);
+	cr_expect_eq(ev.exit_code, -1);
+	ok = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\",\"Attributes\":{\"exitCode\":1e300}},"
+	     "\"time\":1796586056}";
+	cr_assert_eq(pb_docker_event_parse(ok, strlen(ok), &ev), 0);
+	cr_expect_eq(ev.exit_code, -1);
+	/* an attribute spelling "timeNano" (a huge one first) is not the event's time */
+	ok = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\",\"Attributes\":{\"timeNano\":"
+	     "9999999999999999999,\"y\":{\"timeNano\":1796586056000000001}}},\"timeNano\":1796586056425419235}";
+	cr_assert_eq(pb_docker_event_parse(ok, strlen(ok), &ev), 0);
+	cr_expect_eq(ev.time_ns, 1796586056425419235LL);
+}
+
+typedef struct ev_seen { int n; char actions[16][48]; } ev_seen;
+
+static void ev_collect(void *ud, const pb_docker_event *ev)
+{
+	ev_seen *s = ud;
+
+	if (s->n < 16)
+		snprintf(s->actions[s->n], sizeof(s->actions[0]), "%s", ev->action);
+	s->n++;
+}
+
+Test(events, a_stream_split_at_every_offset_gives_the_same_events)
+{
+	const char *stream = EV_DOCKER_EXEC "\n" EV_DOCKER_UNHEALTHY "\r\n\n" EV_DOCKER_DIE "\n";
+	size_t len = strlen(stream);
+
+	for (size_t cut = 0; cut <= len; cut++) {
+		pb_docker_event_reader r;
+		ev_seen s = { 0 };
+
+		pb_docker_event_reader_init(&r, ev_collect, &s);
+		cr_assert_eq(pb_docker_event_reader_feed(&r, stream, cut), 0);
+		cr_assert_eq(pb_docker_event_reader_feed(&r, stream + cut, len - cut), 0);
+		pb_docker_event_reader_finish(&r);
+		cr_assert_eq(s.n, 3, "cut at %zu", cut);
+		cr_assert_str_eq(s.actions[1], "health_status");
+		cr_assert_str_eq(s.actions[2], "die");
+		cr_assert_eq(r.malformed + r.oversized, 0);
+		pb_docker_event_reader_deinit(&r);
+	}
+}
+
+Test(events, malformed_and_oversized_lines_are_skipped_and_counted)
+{
+	pb_docker_event_reader r;
+	ev_seen s = { 0 };
+	char *big = malloc(PB_DOCKER_EVENT_LINE_MAX + 100);
+
+	cr_assert_not_null(big);
+	memset(big, 'x', PB_DOCKER_EVENT_LINE_MAX + 99);
+	big[PB_DOCKER_EVENT_LINE_MAX + 99] = '\0';
+	pb_docker_event_reader_init(&r, ev_collect, &s);
+	cr_assert_eq(pb_docker_event_reader_feed(&r, "{not json}\n", 11), 0);
+	/* an oversized line, fed in pieces, then a good one right after its newline */
+	cr_assert_eq(pb_docker_event_reader_feed(&r, big, 1000), 0);
+	cr_assert_eq(pb_docker_event_reader_feed(&r, big, strlen(big)), 0);
+	cr_assert_eq(pb_docker_event_reader_feed(&r, "\n" EV_DOCKER_DIE "\n", strlen(EV_DOCKER_DIE) + 2), 0);
+	/* a last line without its newline still counts at the end */
+	cr_assert_eq(pb_docker_event_reader_feed(&r, EV_DOCKER_UNHEALTHY, strlen(EV_DOCKER_UNHEALTHY)), 0);
+	pb_docker_event_reader_finish(&r);
+	cr_expect_eq(r.malformed, 1);
+	cr_expect_eq(r.oversized, 1);
+	cr_expect_eq(s.n, 2);
+	cr_expect_str_eq(s.actions[0], "die");
+	cr_expect_str_eq(s.actions[1], "health_status");
+	pb_docker_event_reader_deinit(&r);
+	free(big);
+}
+
+/* A window of canned events around the wall clock: before the cursor, inside (one repeated), after its end. */
+static void events_body(char *out, size_t size, int64_t now_s)
+{
+	snprintf(out, size,
+		 "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"c1\"},\"timeNano\":%lld000000000}\n"
+		 "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"1\"}},"
+		 "\"timeNano\":%lld000000001}\n"
+		 "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"1\"}},"
+		 "\"timeNano\":%lld000000001}\n"
+		 "garbage\n"
+		 "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"other\"},\"timeNano\":%lld000000002}\n"
+		 "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"c1\"},\"timeNano\":%lld000000003}\n"
+		 "{\"Type\":\"container\",\"Action\":\"oom\",\"Actor\":{\"ID\":\"c1\"},\"timeNano\":%lld000000000}\n",
+		 (long long)(now_s - 20), (long long)(now_s - 5), (long long)(now_s - 5), (long long)(now_s - 5),
+		 (long long)(now_s - 5), (long long)(now_s + 5));
+}
+
+static void events_window(bool podman)
+{
+	int64_t now_s = pb_clock_wall_ms(NULL) / 1000, cursor = (now_s - 10) * 1000000000LL, before;
+	char body[2048], host[200], want[128];
+	pb_docker_events_window w;
+	ev_seen s = { 0 };
+	fake_engine f;
+	pb_docker *d = NULL;
+	pb_err e;
+
+	events_body(body, sizeof(body), now_s);
+	pb_err_init(&e);
+	if (podman) {
+		d = podman_client(&f, body, 200);
+	} else {
+		fake_start(&f, body);
+		snprintf(host, sizeof(host), "unix://%s", f.path);
+		setenv("DOCKER_HOST", host, 1);
+		cr_assert_eq(pb_docker_new(NULL, 5000, &d, &e), 0);
+	}
+	before = cursor;
+	cr_assert_eq(pb_docker_events_read(d, "c1", &cursor, ev_collect, &s, &w, &e), 0, "%s", pb_err_text(&e));
+	cr_expect_eq(s.n, 2, "die and start inside the window; the repeat, the other container, the ones outside not");
+	cr_expect_str_eq(s.actions[0], "die");
+	cr_expect_str_eq(s.actions[1], "start");
+	cr_expect_eq(w.received, 2);
+	cr_expect_eq(w.duplicates, 1);
+	cr_expect_eq(w.malformed, 1);
+	cr_expect_gt(cursor, before + 8 * 1000000000LL, "the cursor moves to the window's end (about 1 s ago)");
+	cr_expect_lt(cursor, (now_s + 2) * 1000000000LL);
+	snprintf(want, sizeof(want), "GET /v1.41/events?since=%lld&%s", (long long)(now_s - 10),
+		 podman ? "stream=false&filters=" : "until=");
+	cr_expect(strstr(f.lines, want), "%s (want %s)", f.lines, want);
+	cr_expect(strstr(f.lines, "%22container%22%3A%5B%22c1%22%5D"), "filtered by container: %s", f.lines);
+	pb_docker_free(d);
+	fake_stop(&f);
+}
+
+Test(events, dockerd_window_uses_until) { events_window(false); }
+Test(events, podman_window_uses_stream_false_and_ends_it_here) { events_window(true); }
+
+Test(events, a_first_read_starts_following_now_and_an_engine_error_keeps_the_cursor)
+{
+	int64_t cursor = 0, wall = pb_clock_wall_ms(NULL) * 1000000LL, kept;
+	fake_engine f;
+	pb_docker *d = NULL;
+	ev_seen s = { 0 };
+	pb_err e;
+
+	d = podman_client(&f, "{\"cause\":\"boom\",\"message\":\"boom\",\"response\":500}", 500);
+	pb_err_init(&e);
+	cr_assert_eq(pb_docker_events_read(d, "c1", &cursor, ev_collect, &s, NULL, &e), 0);
+	cr_expect_eq(s.n, 0);
+	cr_expect_gt(cursor, wall - 3000000000LL);
+	cursor -= 60 * 1000000000LL;
+	kept = cursor;
+	cr_expect_eq(pb_docker_events_read(d, "c1", &cursor, ev_collect, &s, NULL, &e), PB_E_FAILED);
+	cr_expect(strstr(pb_err_text(&e), "boom"), "%s", pb_err_text(&e));
+	cr_expect_eq(cursor, kept, "a failed read is read again next time");
+	cr_expect_eq(pb_docker_events_read(d, "../x", &cursor, ev_collect, &s, NULL, &e), PB_E_INVALID);
 	pb_docker_free(d);
 	fake_stop(&f);
 }

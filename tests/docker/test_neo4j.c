@@ -2,14 +2,19 @@
 #include <criterion/criterion.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../commands/harness.h"
 #include "health.h"
 #include "neo4j.h"
+#include "pb_monitor.h"
+#include "pb_obs.h"
+#include "pb_tz.h"
 #include "probe.h"
 
 #define PW "s3cret-passw0rd"
@@ -391,4 +396,140 @@ Test(probe, a_config_without_target_is_refused)
 	cr_assert_eq(pb_probe_new(&cfg, 1000, &p, &e), PB_E_INVALID);
 	cr_assert(strstr(pb_err_text(&e), "port"));
 	cr_assert_null(p);
+}
+
+/* ---- the observation of a Neo4j that slows down: p95/p99 over the monitor's samples ---- */
+
+#define SLOW_MS 200         /* the fake's fixed delay once slowed */
+#define FAST_MAX_MS 100.0   /* tolerance: an unslowed RETURN 1 on loopback, under ASan on a busy box */
+#define SLOW_TOL_MS 150.0   /* tolerance above SLOW_MS for a slowed one */
+
+static th H;
+static pb_monitor *MON;
+
+static int check_now(void *ud, int64_t promotion_id, int64_t slot)
+{
+	pb_err e;
+
+	(void)ud;
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_check(MON, &H.svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
+	return 0;
+}
+
+static void checks(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pb_err e;
+
+		pb_fake_clock_advance(&H.clock, 60 * 1000);
+		pb_err_init(&e);
+		cr_assert_eq(pb_monitor_sweep(MON, &H.svc, check_now, NULL, NULL, &e), 0, "%s", pb_err_text(&e));
+	}
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Reference nearest rank: the ceil(p/100 · n)-th smallest, in ms. */
+static double ref_rank_ms(const int32_t *sorted, size_t n, double p)
+{
+	size_t k = (size_t)(p / 100.0 * (double)n + 0.999999999);
+
+	return sorted[(k ? k : 1) - 1] / 1000.0;
+}
+
+/*
+ * 96 fast checks, then the fake slows by SLOW_MS (SIGUSR1) for 4 checks,
+ * then it stops answering (SIGSTOP) for 3 checks that time out. Of the 100
+ * latencies, 4 % are slow: nearest rank puts p95 (the 95th) among the fast
+ * ones and p99 (the 99th) among the slow ones; the timeouts are counted
+ * separately and change no percentile.
+ */
+Test(observation, a_neo4j_that_slows_down_shows_in_p99_not_p95_and_timeouts_stay_out, .timeout = 120)
+{
+	const char *extra[] = { "--keep-alive", "--slow-ms", "200", "--slow-on-usr1", NULL };
+	fake f = fake_start(extra);
+	char staging[512], url[64];
+	pb_promotion p;
+	pb_sample *samples = NULL;
+	int32_t lat[128];
+	size_t n = 0, nlat = 0, timeouts = 0;
+	pb_obs_day day;
+	pb_tz *tz = NULL;
+	int64_t first;
+	pb_obs_grid g;
+
+	setenv("PB_TEST_NEO4J_PW", PW, 1);
+	snprintf(staging, sizeof(staging),
+		 "{\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\", \"validation\": {\"kind\": \"neo4j\","
+		 " \"url\": \"%s\", \"user\": \"neo4j\", \"password_env\": \"PB_TEST_NEO4J_PW\", \"timeout_ms\": 1000}}",
+		 url_of(&f, url, sizeof(url)));
+	th_setup_ex(&H, "{\"observation_days\": 7}",
+		    "\"monitoring\": {\"interval_s\": 60, \"deadline_ms\": 1000, \"timezone\": \"UTC\"},", staging);
+	H.svc.system_sink = &H.sink;
+	cr_assert_eq(pb_monitor_new(H.cfg, &MON, NULL), 0);
+	cr_assert_eq(pb_store_promotion_get(H.store, th_walk_to(&H, "neo4j", PB_ST_OBSERVING), &p, NULL), 0);
+
+	pb_fake_clock_advance(&H.clock, -60 * 1000);   /* the first checks() lands on observing_since */
+	checks(96);
+	kill(f.pid, SIGUSR1);
+	checks(4);
+	kill(f.pid, SIGSTOP);
+	checks(3);
+	kill(f.pid, SIGCONT);
+
+	cr_assert_eq(pb_store_samples_range(H.store, p.id, 0, INT64_MAX, &samples, &n, NULL), 0);
+	cr_assert_eq(n, 103);
+	for (size_t i = 0; i < n; i++) {
+		if (samples[i].state == PB_SAMPLE_UP)
+			lat[nlat++] = samples[i].latency_us;
+		else
+			timeouts += samples[i].state == PB_SAMPLE_DOWN && samples[i].cls == PB_CHK_TIMEOUT;
+		if (i < 96)
+			cr_assert_lt(samples[i].latency_us / 1000.0, FAST_MAX_MS, "check %zu: %d µs", i, samples[i].latency_us);
+		else if (i < 100)
+			cr_assert(samples[i].latency_us / 1000.0 >= SLOW_MS &&
+				  samples[i].latency_us / 1000.0 < SLOW_MS + SLOW_TOL_MS, "slowed check %zu: %d µs", i,
+				  samples[i].latency_us);
+	}
+	cr_assert_eq(nlat, 100);
+	cr_assert_eq(timeouts, 3, "the stopped fake's checks are timeouts");
+	qsort(lat, nlat, sizeof(lat[0]), cmp_i32);
+
+	/* the day's figures as the report computes them */
+	cr_assert_eq(pb_tz_load("UTC", &tz, NULL), 0);
+	first = pb_tz_day_of(tz, p.observing_since);
+	g = (pb_obs_grid){ .first_slot = p.observing_since, .interval_s = 60, .until = th_now(&H) + 1 };
+	cr_assert_eq(pb_obs_day_compute(tz, first, first, &g, samples, n, &day), 0);
+	cr_expect_eq(day.probes_ok, 100);
+	cr_expect_eq(day.timeouts, 3);
+	cr_expect_eq(day.p50_ms, ref_rank_ms(lat, nlat, 50));
+	cr_expect_eq(day.p95_ms, ref_rank_ms(lat, nlat, 95));
+	cr_expect_eq(day.p99_ms, ref_rank_ms(lat, nlat, 99));
+	cr_expect_lt(day.p50_ms, FAST_MAX_MS, "p50 %.1f", day.p50_ms);
+	cr_expect_lt(day.p95_ms, FAST_MAX_MS, "4 %% slow is beyond p95: %.1f", day.p95_ms);
+	cr_expect(day.p99_ms >= SLOW_MS && day.p99_ms < SLOW_MS + SLOW_TOL_MS, "p99 is a slowed probe: %.1f",
+		  day.p99_ms);
+
+	/* and the report says so */
+	cr_assert_eq(th_run(&H, "bob", "report neo4j"), 0, "%s", th_out(&H));
+	cr_expect(strstr(th_out(&H), "**Timeouts**: 3 (not in the percentiles)"), "%s", th_out(&H));
+	{
+		const char *perf = strstr(th_out(&H), "**Performance**: p50: ");
+		double p99 = 0;
+
+		cr_assert_not_null(perf, "%s", th_out(&H));
+		cr_assert_eq(sscanf(strstr(perf, "p99: "), "p99: %lfms", &p99), 1, "%s", perf);
+		cr_expect(p99 >= SLOW_MS && p99 < SLOW_MS + SLOW_TOL_MS, "%s", perf);
+	}
+	free(samples);
+	pb_tz_free(tz);
+	pb_monitor_free(MON);
+	th_teardown(&H);
+	fake_stop(&f);
 }

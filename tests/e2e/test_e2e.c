@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <time.h>
 #include <unistd.h>
@@ -425,5 +427,167 @@ Test(e2e, external_deploy_is_observed_without_an_engine)
 	cr_assert_eq(tp_finish(pid, out_fd, &rest), 0, "%s%s", pb_buf_str(&out), pb_buf_str(&rest));
 	close(lfd);
 	pb_buf_deinit(&out);
+	pb_buf_deinit(&rest);
+}
+
+/* ---- a bot SIGKILLed around the DOWN transition: storage is the truth ---- */
+
+/* One integer from the database (a read-only look while the bot runs). */
+static int64_t db_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Polls (bounded) until `sql` gives at least `want`. */
+static void db_wait(sqlite3 *h, const char *sql, int64_t want, const char *what)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (db_int(h, sql) >= want)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		cr_assert_lt((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000, 30000,
+			     "storage never showed %s", what);
+		poll(NULL, 0, 20);
+	}
+}
+
+static void db_exec(sqlite3 *h, const char *sql)
+{
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+}
+
+/* SIGKILLs the bot (no chance to finish anything) and keeps what it printed. */
+static void kill_bot(pid_t pid, int in_fd, int out_fd, pb_buf *out)
+{
+	int status = 0;
+
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	tp_drain(out_fd, out);   /* what it wrote before dying, up to EOF */
+	close(in_fd);
+	close(out_fd);
+}
+
+static size_t count_in(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+#define DOWN_POSTS "SELECT count(*) FROM obs_posts WHERE kind = 'down'"
+
+/*
+ * "Alert state is stored with the sample that changed it, in one
+ * transaction": the real binary is SIGKILLed (1) when the DOWN transition
+ * was due but not committed — a test trigger makes storage refuse that
+ * sample, so the kill point is exact — (2) after the transition committed
+ * but before its delivery (a trigger refuses the delivery mark), and (3)
+ * right after the alert was printed. Each restart carries on from storage:
+ * the DOWN alert is decided exactly once, delivered exactly once, none is
+ * missed and none repeated. No hook in the product: only the database the
+ * bot uses refuses writes, as a full disk or a broken file would.
+ */
+Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
+{
+	char *args[] = { "--config", config_path, NULL };
+	char db[300], sql[200];
+	int port = 0, lfd = listen_loopback(&port), in_fd, out_fd;
+	pb_buf out, all, rest;
+	sqlite3 *h;
+	pid_t pid;
+
+	pb_buf_init(&out);
+	pb_buf_init(&all);
+	pb_buf_init(&rest);
+	config_edit(fast_monitoring, port);
+	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &out), 0, "%s", pb_buf_str(&out));
+	snprintf(db, sizeof(db), "%s/promobot.db", dir);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	snprintf(sql, sizeof(sql), "UPDATE promotions SET state = 'observing', observing_since = %lld",
+		 (long long)time(NULL));
+	db_exec(h, sql);
+
+	/* (1) the second failure — the DOWN transition — cannot be committed; kill when the bot has tried */
+	db_exec(h, "CREATE TRIGGER test_refuse_down BEFORE INSERT ON samples"
+		   " WHEN NEW.packed & 3 = 2 AND (SELECT fails FROM monitor_state WHERE promotion_id = NEW.promotion_id) >= 1"
+		   " BEGIN SELECT RAISE(ABORT, 'test: storage refuses the DOWN transition'); END");
+	pb_buf_reset(&out);
+	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
+	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	db_wait(h, "SELECT count(*) FROM samples WHERE packed & 3 = 1", 1, "an UP sample");
+	close(lfd);
+	db_wait(h, "SELECT fails FROM monitor_state", 1, "the first failure");
+	cr_assert(read_until(out_fd, &out, "test: storage refuses the DOWN transition", 30000),
+		  "the bot never reached the transition: %s", pb_buf_str(&out));
+	kill_bot(pid, in_fd, out_fd, &out);
+	pb_buf_puts(&all, pb_buf_str(&out));
+	cr_assert_eq(db_int(h, DOWN_POSTS), 0, "nothing of the refused transaction is stored");
+	cr_assert_eq(db_int(h, "SELECT fails FROM monitor_state"), 1);
+	db_exec(h, "DROP TRIGGER test_refuse_down");
+
+	/* (2) after a restart the transition commits with its sample; its delivery is refused; kill */
+	db_exec(h, "CREATE TRIGGER test_refuse_delivery BEFORE UPDATE OF posted_at ON obs_posts WHEN NEW.kind = 'down'"
+		   " BEGIN SELECT RAISE(ABORT, 'test: storage refuses the delivery mark'); END");
+	pb_buf_reset(&out);
+	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
+	db_wait(h, DOWN_POSTS, 1, "the DOWN alert decided");
+	cr_assert(read_until(out_fd, &out, "test: storage refuses the delivery mark", 30000),
+		  "the bot never tried to deliver: %s", pb_buf_str(&out));
+	cr_assert_eq(db_int(h, "SELECT count(*) FROM samples s JOIN monitor_state m USING (promotion_id)"
+			       " WHERE s.slot = m.down_since AND s.packed & 3 = 2"), 1,
+		     "the outage's first failure is stored");
+	cr_assert_eq(db_int(h, "SELECT health FROM monitor_state"), 2, "the DOWN health is stored with it");
+	kill_bot(pid, in_fd, out_fd, &out);
+	pb_buf_puts(&all, pb_buf_str(&out));
+	cr_assert_eq(db_int(h, "SELECT posted_at FROM obs_posts WHERE kind = 'down'"), 0, "decided, not delivered");
+	cr_assert_eq(count_in(pb_buf_str(&all), "🔴 DOWN: neo4j"), 0, "%s", pb_buf_str(&all));
+	db_exec(h, "DROP TRIGGER test_refuse_delivery");
+
+	/* (3) the next run delivers it once; kill right after it is printed */
+	pb_buf_reset(&out);
+	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
+	cr_assert(read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "the pending alert was lost: %s", pb_buf_str(&out));
+	kill_bot(pid, in_fd, out_fd, &out);
+	pb_buf_puts(&all, pb_buf_str(&out));
+	cr_assert_gt(db_int(h, "SELECT posted_at FROM obs_posts WHERE kind = 'down'"), 0);
+
+	/* (4) a last run: the target comes back, the UP alert follows — and no second DOWN */
+	pb_buf_reset(&out);
+	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
+	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	lfd = listen_loopback(&port);
+	cr_assert(read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
+	cr_assert_eq(write(in_fd, "/quit\n", 6), 6);
+	close(in_fd);
+	cr_assert_eq(tp_finish(pid, out_fd, &rest), 0, "%s%s", pb_buf_str(&out), pb_buf_str(&rest));
+	pb_buf_puts(&all, pb_buf_str(&out));
+	pb_buf_puts(&all, pb_buf_str(&rest));
+	if (getenv("PB_TEST_SHOW_CARDS"))
+		fprintf(stderr, "---- four runs ----\n%s\n", pb_buf_str(&all));
+	cr_expect_eq(db_int(h, DOWN_POSTS), 1, "one DOWN decided over four processes");
+	cr_expect_eq(db_int(h, "SELECT count(*) FROM obs_posts WHERE kind = 'up'"), 1);
+	cr_expect_eq(db_int(h, "SELECT count(*) FROM obs_posts WHERE posted_at = 0"), 0, "everything delivered");
+	cr_expect_eq(count_in(pb_buf_str(&all), "🔴 DOWN: neo4j"), 1, "printed once over four processes:\n%s",
+		     pb_buf_str(&all));
+	cr_expect_eq(count_in(pb_buf_str(&all), "🟢 UP again: neo4j"), 1, "%s", pb_buf_str(&all));
+	sqlite3_close(h);
+	close(lfd);
+	pb_buf_deinit(&out);
+	pb_buf_deinit(&all);
 	pb_buf_deinit(&rest);
 }

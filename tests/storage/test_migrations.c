@@ -120,8 +120,9 @@ Test(migrations, each_version_has_exactly_its_tables)
 		" ('components','promotions','events','approvals','blockers','validations',"
 		"  'deployments','processed_event_ids','component_locks','heartbeats',"
 		"  'samples','monitor_state','obs_posts','obs_rollups')";
-	static const int expected[] = { 0, 3, 6, 9, 10, 14 };
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14 };
 
+	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
 	for (int v = 0; v <= PB_STORE_SCHEMA_VERSION; v++) {
 		char path[4200];
@@ -150,6 +151,25 @@ static char *slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+/* v6 adds the events cursor to monitor_state; a v5 row keeps its values and reads 0 (not followed yet). */
+Test(migrations, v6_adds_the_events_cursor_to_existing_monitor_state)
+{
+	char path[4200];
+	pb_store *st = NULL;
+	pb_monitor_state ms;
+
+	snprintf(path, sizeof(path), "%s.v5", st_db_path());
+	cr_assert_eq(pb_store_create_at_version(path, 5, NULL), 0);
+	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 0);
+	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
+	cr_assert_eq(pb_store_monitor_get(st, 1, &ms, NULL), 0);
+	cr_assert_eq(ms.events_ns, 0);
+	pb_store_close(st);
+	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 1);
+	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), 6);
+	remove(path);
 }
 
 Test(migrations, newer_database_is_refused_untouched)

@@ -54,9 +54,12 @@ Test(samples, every_field_round_trips_and_none_figures_stay_none)
 	a.mem_kb = 524288;
 	a.log_critical = 3;
 	a.log_warning = 65535;
-	a.flags = PB_SAMPLE_F_STATS | PB_SAMPLE_F_OOM | PB_SAMPLE_F_RESTART;
+	a.flags = PB_SAMPLE_F_STATS | PB_SAMPLE_F_OOM | PB_SAMPLE_F_RESTART | PB_SAMPLE_F_UNHEALTHY;
+	a.restarts = 255;
+	a.ooms = 2;
 	b.cls = PB_CHK_AUTH;
 	ms.checks = 1;
+	ms.events_ns = 1796586056704562539LL;
 	cr_assert_eq(record(&a, &ms), 0);
 	ms.checks = 2;
 	cr_assert_eq(record(&b, &ms), 0);
@@ -71,7 +74,12 @@ Test(samples, every_field_round_trips_and_none_figures_stay_none)
 	cr_assert_eq(got[0].mem_kb, 524288);
 	cr_assert_eq(got[0].log_critical, 3);
 	cr_assert_eq(got[0].log_warning, 65535);
-	cr_assert_eq(got[0].flags, PB_SAMPLE_F_STATS | PB_SAMPLE_F_OOM | PB_SAMPLE_F_RESTART);
+	cr_assert_eq(got[0].flags, PB_SAMPLE_F_STATS | PB_SAMPLE_F_OOM | PB_SAMPLE_F_RESTART | PB_SAMPLE_F_UNHEALTHY);
+	cr_assert_eq(got[0].restarts, 255);
+	cr_assert_eq(got[0].ooms, 2);
+	cr_assert_eq(pb_sample_restarts(&got[0]), 255);
+	cr_assert_eq(got[1].restarts + got[1].ooms, 0);
+	cr_assert_eq(pb_sample_restarts(&got[1]), 0);
 	cr_assert_eq(got[1].state, PB_SAMPLE_DOWN);
 	cr_assert_eq(got[1].cls, PB_CHK_AUTH);
 	cr_assert_eq(got[1].latency_us, -1);
@@ -81,6 +89,7 @@ Test(samples, every_field_round_trips_and_none_figures_stay_none)
 	free(got);
 	cr_assert_eq(pb_store_monitor_get(st_store, id, &ms, NULL), 0);
 	cr_assert_eq(ms.checks, 2);
+	cr_assert_eq(ms.events_ns, 1796586056704562539LL, "the events cursor keeps its nanoseconds");
 	cr_assert_str_eq(pb_check_class_name(PB_CHK_TIMEOUT), "probe timeout");
 }
 
