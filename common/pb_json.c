@@ -85,7 +85,7 @@ int pb_json_int_or(const cJSON *obj, const char *key, int64_t min, int64_t max, 
 	if (!r)
 		return 0;
 	if (cJSON_IsNumber(item))
-		return pb_err_set(err, PB_E_INVALID, "%s: %.17g is not an integer in [%lld, %lld]", key,
+		return pb_err_set(err, PB_E_INVALID, "%s: %.15g is not an integer in [%lld, %lld]", key,
 				  item->valuedouble, (long long)min, (long long)max);
 	return pb_err_set(err, PB_E_INVALID, "%s: not a number (an integer in [%lld, %lld] was expected)", key,
 			  (long long)min, (long long)max);

@@ -332,7 +332,7 @@ static int get_counter(const cJSON *obj, const char *key, double *out, pb_err *e
 	if (!r && *out != floor(*out))
 		r = PB_E_INVALID;
 	if (r && cJSON_IsNumber(v))
-		return pb_err_set(err, PB_E_INVALID, "%s: %.17g is not a whole counter in [0, 2^64)", key,
+		return pb_err_set(err, PB_E_INVALID, "%s: %.15g is not a whole counter in [0, 2^64)", key,
 				  v->valuedouble);
 	if (r)
 		return pb_err_set(err, PB_E_INVALID, "%s: not a number", key);
