@@ -215,17 +215,17 @@ static int dk_json(pb_docker *d, const dk_call *c, pb_http_resp *resp, const cha
 	return 0;
 }
 
-/* "1.43" → 143-ish comparable integer; -1 when malformed. */
-static long api_num(const char *v)
+/* "1.43" → 1043, a comparable integer; -1 when malformed (the engine's header: bounded before any arithmetic). */
+long dk_api_num(const char *v)
 {
 	long maj, min;
 	char *e;
 
 	maj = strtol(v, &e, 10);
-	if (e == v || *e != '.')
+	if (e == v || *e != '.' || maj < 0 || maj > 999)
 		return -1;
 	min = strtol(e + 1, &e, 10);
-	if (*e || maj < 0 || min < 0 || min > 999)
+	if (*e || min < 0 || min > 999)
 		return -1;
 	return maj * 1000 + min;
 }
@@ -243,8 +243,8 @@ int pb_docker_ping(pb_docker *d, pb_err *err)
 	r = dk_json(d, &c, &resp, what, err);
 	if (r)
 		goto out;
-	if (pb_http_resp_header(&resp, "API-Version", theirs, sizeof(theirs)) == 0 && api_num(theirs) > 0 &&
-	    api_num(theirs) < api_num(PB_DOCKER_API_MAX))
+	if (pb_http_resp_header(&resp, "API-Version", theirs, sizeof(theirs)) == 0 && dk_api_num(theirs) > 0 &&
+	    dk_api_num(theirs) < dk_api_num(PB_DOCKER_API_MAX))
 		pb_strlcpy(d->api, theirs, sizeof(d->api));
 	else
 		pb_strlcpy(d->api, PB_DOCKER_API_MAX, sizeof(d->api));

@@ -32,6 +32,9 @@ int dk_state_parse(const cJSON *j, pb_docker_state *st, pb_err *err);
 /* True when a running container's healthcheck is overdue at now_ms (see docker.c). */
 bool dk_health_overdue(const cJSON *j, const pb_docker_state *st, int64_t now_ms);
 
+/* The API-Version header ("1.43") as 1043; -1 when malformed or a part is outside 0..999. */
+long dk_api_num(const char *v);
+
 /* NDJSON progress stream of pull/push/import. */
 #define DK_MAX_LAYERS 64
 

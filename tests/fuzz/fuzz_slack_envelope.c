@@ -1,7 +1,9 @@
-/* fuzz_slack_envelope.c — Socket Mode frames (hello, disconnect, slash commands, block_actions, events). */
+/* fuzz_slack_envelope.c — Socket Mode frames (hello, disconnect, slash commands, block_actions, events) and what
+ * the adapter does with them: the ack, mention stripping, mrkdwn escaping, the clicked card's blocks rewritten. */
 #include <assert.h>
 
 #include "fuzz_util.h"
+#include "slack_blocks.h"
 #include "slack_envelope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,7 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.text) {
 		stripped = pb_slack_strip_mention(m.text);
 		free(stripped);
+		free(pb_slack_mrkdwn_escape(m.text, 3000));
 	}
+	/* a button click: the clicked message's blocks come back with a note and without the buttons */
+	if (m.message_blocks)
+		cJSON_Delete(pb_slack_blocks_with_note(m.message_blocks, "Approved by <@U0456>", true));
 	pb_slack_msg_deinit(&m);
 	return 0;
 }

@@ -177,6 +177,18 @@ Test(peer_docker, log_timestamps_past_year_9999_are_not_times)
 	cr_expect_eq(prefix, 31);
 }
 
+Test(peer_docker, api_version_header_is_bounded)
+{
+	/* strtol saturates at LONG_MAX: the old major * 1000 overflowed (signed overflow, UB) */
+	cr_expect_eq(dk_api_num("99999999999999999999.1"), -1);
+	cr_expect_eq(dk_api_num("1000.1"), -1);
+	cr_expect_eq(dk_api_num("1.99999999999999999999"), -1);
+	cr_expect_eq(dk_api_num("1.-2"), -1);
+	cr_expect_eq(dk_api_num("1.43x"), -1);
+	cr_expect_eq(dk_api_num("1.43"), 1043);
+	cr_expect_eq(dk_api_num("1.41"), 1041);
+}
+
 static int neo_reply(const char *body, pb_neo4j_result *res, pb_err *err)
 {
 	pb_err_init(err);
