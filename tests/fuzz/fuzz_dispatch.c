@@ -151,15 +151,22 @@ static long long q1(sqlite3 *db, const char *sql)
 	return v;
 }
 
-static void check_invariants(void)
+/* A second, read-only connection, as another process would see the file (opened once per input). */
+static sqlite3 *check_open(void)
 {
 	char path[320];
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 
 	snprintf(path, sizeof(path), "%s/promobot.db", dir);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		abort();
+	return db;
+}
+
+static void check_invariants(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
 		abort();
 	assert(sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0);
@@ -179,7 +186,6 @@ static void check_invariants(void)
 	/* a promotion leaves requested only after a validation */
 	assert(q1(db, "SELECT count(*) FROM promotions p WHERE p.state IN ('approved','deploying','observing','completed') "
 		      "AND NOT EXISTS (SELECT 1 FROM validations v WHERE v.promotion_id = p.id AND v.passed = 1)") == 0);
-	sqlite3_close(db);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -190,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pb_services svc;
 	pb_sink sink = { .emit = drop };
 	pb_store *store = NULL;
+	sqlite3 *db;
 	pb_err err;
 	int n = 0;
 
@@ -199,6 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_dispatch: %s\n", pb_err_text(&err));
 		abort();
 	}
+	db = check_open();
 	pb_fake_clock_init(&clock, FZ_EPOCH_MS);
 	memset(&svc, 0, sizeof(svc));
 	svc.cfg = cfg;
@@ -211,9 +219,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pb_caller caller = pb_caller_for(cfg, user, user);
 
 		(void)pb_dispatch(&svc, &caller, line + 1, &sink);
-		check_invariants();
+		check_invariants(db);
 		pb_fake_clock_advance(&clock, (int64_t)(who % 8) * 3600 * 1000);
 	}
+	sqlite3_close(db);
 	pb_store_close(store);
 	pb_fake_clock_deinit(&clock);
 	free(text);
