@@ -13,6 +13,7 @@
  */
 
 /* vasprintf wrapper: NULL on a NULL format or OOM. */
+__attribute__((format(printf, 1, 0)))
 static char *card_vfmt(const char *fmt, va_list ap)
 {
 	char *s = NULL;

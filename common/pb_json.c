@@ -72,6 +72,35 @@ int pb_json_u64(const cJSON *obj, const char *key, uint64_t *out)
 	return r;
 }
 
+int pb_json_int_or(const cJSON *obj, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out,
+		   pb_err *err)
+{
+	const cJSON *item = get(obj, key);
+	int r = pb_json_int_item(item, min, max, out);
+
+	if (r == PB_E_NOTFOUND) {
+		*out = def;
+		return 0;
+	}
+	if (!r)
+		return 0;
+	if (cJSON_IsNumber(item))
+		return pb_err_set(err, PB_E_INVALID, "%s: %.15g is not an integer in [%lld, %lld]", key,
+				  item->valuedouble, (long long)min, (long long)max);
+	return pb_err_set(err, PB_E_INVALID, "%s: not a number (an integer in [%lld, %lld] was expected)", key,
+			  (long long)min, (long long)max);
+}
+
+int pb_json_int32_or(const cJSON *obj, const char *key, int min, int max, int def, int *out, pb_err *err)
+{
+	int64_t v;
+	int r = pb_json_int_or(obj, key, min, max, def, &v, err);
+
+	if (!r)
+		*out = (int)v;
+	return r;
+}
+
 const char *pb_json_str(const cJSON *obj, const char *key)
 {
 	const cJSON *item = get(obj, key);

@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "pb_err.h"
+
 /*
  * cJSON stores every number as a double; a peer can send 7.65556e+97 or
  * 1.5 where we expect a port. Never cast valuedouble: read through these.
@@ -24,6 +26,15 @@ int pb_json_int32(const cJSON *obj, const char *key, int min, int max, int *out)
 int pb_json_double(const cJSON *obj, const char *key, double min, double max, double *out);
 /* An unsigned 64-bit counter (bytes, nanoseconds): integral, 0 ≤ v ≤ 2^53 (exact in a double). */
 int pb_json_u64(const cJSON *obj, const char *key, uint64_t *out);
+/*
+ * The reader callers use for a peer's numbers: like pb_json_int, but an
+ * absent key (or null) gives `def`, and a bad value sets err to
+ * "<key>: <value> is not an integer in [min, max]" (PB_E_INVALID).
+ */
+int pb_json_int_or(const cJSON *obj, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out,
+		   pb_err *err);
+/* The same into an int (bounds must fit in int). */
+int pb_json_int32_or(const cJSON *obj, const char *key, int min, int max, int def, int *out, pb_err *err);
 /* The string value of key, or NULL when absent / not a string. Borrowed from obj. */
 const char *pb_json_str(const cJSON *obj, const char *key);
 /* Copies the string value of key into dst (truncating); PB_E_NOTFOUND / PB_E_INVALID (not a string). */

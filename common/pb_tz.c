@@ -398,6 +398,23 @@ int pb_tz_load(const char *name, pb_tz **out, pb_err *err)
 	return 0;
 }
 
+int pb_tz_parse(const char *name, const void *data, size_t len, pb_tz **out, pb_err *err)
+{
+	pb_tz *tz;
+
+	*out = NULL;
+	tz = calloc(1, sizeof(*tz));
+	if (!tz)
+		return pb_err_set(err, -ENOMEM, "out of memory");
+	snprintf(tz->name, sizeof(tz->name), "%s", name ? name : "");
+	if (len > TZ_FILE_MAX || !parse_tzif(tz, data, len)) {
+		pb_tz_free(tz);
+		return pb_err_set(err, PB_E_INVALID, "time zone '%s': not a valid TZif file", name ? name : "");
+	}
+	*out = tz;
+	return 0;
+}
+
 const char *pb_tz_name(const pb_tz *tz)
 {
 	return tz->name;

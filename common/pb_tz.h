@@ -2,6 +2,7 @@
 #ifndef PB_TZ_H
 #define PB_TZ_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pb_err.h"
@@ -27,6 +28,8 @@ typedef struct pb_civil {
 
 /* Loads a zone by IANA name ("Europe/Berlin"). PB_E_INVALID (with text) for an unknown or unreadable zone. */
 int pb_tz_load(const char *name, pb_tz **out, pb_err *err);
+/* The same from a TZif file's bytes already in memory (name only labels the zone). */
+int pb_tz_parse(const char *name, const void *data, size_t len, pb_tz **out, pb_err *err);
 void pb_tz_free(pb_tz *tz);               /* NULL-safe */
 const char *pb_tz_name(const pb_tz *tz);
 

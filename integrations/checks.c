@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -268,7 +269,8 @@ static double extract_coverage(const char *re, const char *text)
 			memcpy(num, text + m[1].rm_so, len);
 			num[len] = '\0';
 			v = strtod(num, &end);
-			if (*end || v < 0)
+			/* a check's output is outside input: "inf", "nan", "1e999" or 250 are no percentage */
+			if (*end || !isfinite(v) || v < 0 || v > 100)
 				v = -1;
 		}
 	}

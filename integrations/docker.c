@@ -1,7 +1,10 @@
 /* docker.c — Docker Engine API client over pb_http: images, containers, logs, stats. */
 #include "docker.h"
+#include "docker_priv.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 #include "pb_clock.h"
 #include "pb_http.h"
+#include "pb_json.h"
 
 #define DK_DEFAULT_TIMEOUT_MS 60000L
 #define DK_ERRBODY_MAX 4096
@@ -211,17 +215,17 @@ static int dk_json(pb_docker *d, const dk_call *c, pb_http_resp *resp, const cha
 	return 0;
 }
 
-/* "1.43" → 143-ish comparable integer; -1 when malformed. */
-static long api_num(const char *v)
+/* "1.43" → 1043, a comparable integer; -1 when malformed (the engine's header: bounded before any arithmetic). */
+long dk_api_num(const char *v)
 {
 	long maj, min;
 	char *e;
 
 	maj = strtol(v, &e, 10);
-	if (e == v || *e != '.')
+	if (e == v || *e != '.' || maj < 0 || maj > 999)
 		return -1;
 	min = strtol(e + 1, &e, 10);
-	if (*e || maj < 0 || min < 0 || min > 999)
+	if (*e || min < 0 || min > 999)
 		return -1;
 	return maj * 1000 + min;
 }
@@ -239,8 +243,8 @@ int pb_docker_ping(pb_docker *d, pb_err *err)
 	r = dk_json(d, &c, &resp, what, err);
 	if (r)
 		goto out;
-	if (pb_http_resp_header(&resp, "API-Version", theirs, sizeof(theirs)) == 0 && api_num(theirs) > 0 &&
-	    api_num(theirs) < api_num(PB_DOCKER_API_MAX))
+	if (pb_http_resp_header(&resp, "API-Version", theirs, sizeof(theirs)) == 0 && dk_api_num(theirs) > 0 &&
+	    dk_api_num(theirs) < dk_api_num(PB_DOCKER_API_MAX))
 		pb_strlcpy(d->api, theirs, sizeof(d->api));
 	else
 		pb_strlcpy(d->api, PB_DOCKER_API_MAX, sizeof(d->api));
@@ -312,11 +316,27 @@ static void copy_str(const cJSON *obj, const char *key, char *out, size_t size)
 		out[0] = '\0';
 }
 
-static double get_num(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+/* Largest double below 2^64: a counter read with this bound converts to uint64_t without UB. */
+#define DK_U64_MAX_DOUBLE 18446744073709549568.0
 
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+/* A non-negative counter (bytes, nanoseconds) as a double; absent = 0, bad → PB_E_INVALID with err. */
+static int get_counter(const cJSON *obj, const char *key, double *out, pb_err *err)
+{
+	const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+	int r = pb_json_double(obj, key, 0, DK_U64_MAX_DOUBLE, out);
+
+	if (r == PB_E_NOTFOUND) {
+		*out = 0;
+		return 0;
+	}
+	if (!r && *out != floor(*out))
+		r = PB_E_INVALID;
+	if (r && cJSON_IsNumber(v))
+		return pb_err_set(err, PB_E_INVALID, "%s: %.15g is not a whole counter in [0, 2^64)", key,
+				  v->valuedouble);
+	if (r)
+		return pb_err_set(err, PB_E_INVALID, "%s: not a number", key);
+	return 0;
 }
 
 int pb_docker_ref_split(const char *ref, char *repo, size_t rsize, char *tag, size_t tsize)
@@ -346,22 +366,6 @@ int pb_docker_ref_split(const char *ref, char *repo, size_t rsize, char *tag, si
 }
 
 /* ---- NDJSON progress streams (pull, push, import) ---- */
-
-#define DK_MAX_LAYERS 64
-
-typedef struct dk_stream {
-	pb_buf line;
-	pb_buf raw;                /* first bytes, for non-2xx error bodies */
-	char error[400];
-	pb_docker_pull_stats *stats;
-	char layer_ids[DK_MAX_LAYERS][24];
-	bool layer_done[DK_MAX_LAYERS];
-	int nlayers;
-	int layers_present;        /* "Already exists" */
-	pb_docker_progress_fn progress;
-	void *ud;
-	int oom;
-} dk_stream;
 
 /* Index of layer id in s (added when new), -1 when the table is full. */
 static int stream_layer(dk_stream *s, const char *id)
@@ -432,7 +436,7 @@ static void stream_line(dk_stream *s, const char *line, size_t len)
 	cJSON_Delete(j);
 }
 
-static int stream_data(void *ud, const char *data, size_t len)
+int dk_stream_data(void *ud, const char *data, size_t len)
 {
 	dk_stream *s = ud;
 	size_t i, start = 0;
@@ -460,15 +464,33 @@ static int stream_data(void *ud, const char *data, size_t len)
 	return 0;
 }
 
+void dk_stream_init(dk_stream *s)
+{
+	pb_buf_init(&s->line);
+	pb_buf_init(&s->raw);
+}
+
+void dk_stream_finish(dk_stream *s)
+{
+	if (s->line.len)
+		stream_line(s, s->line.data, s->line.len);
+	pb_buf_reset(&s->line);
+}
+
+void dk_stream_deinit(dk_stream *s)
+{
+	pb_buf_deinit(&s->line);
+	pb_buf_deinit(&s->raw);
+}
+
 /* Runs a streaming call and turns in-band or HTTP errors into err. */
 static int dk_stream_call(pb_docker *d, dk_call *c, dk_stream *s, const char *what, pb_err *err)
 {
 	pb_http_resp resp;
 	int r;
 
-	pb_buf_init(&s->line);
-	pb_buf_init(&s->raw);
-	c->on_data = stream_data;
+	dk_stream_init(s);
+	c->on_data = dk_stream_data;
 	c->on_data_ud = s;
 	/* Pulls and imports move whole images: allow far more than one API call. */
 	c->timeout_ms = d->timeout_ms * 10;
@@ -480,8 +502,7 @@ static int dk_stream_call(pb_docker *d, dk_call *c, dk_stream *s, const char *wh
 	}
 	if (r)
 		goto out;
-	if (s->line.len)
-		stream_line(s, s->line.data, s->line.len);
+	dk_stream_finish(s);
 	/*
 	 * dockerd ends a pull with "Status: Downloaded newer image for …" / "Status: Image is up to
 	 * date for …"; podman's compat stream just stops after the last layer. Summarise what it did
@@ -499,8 +520,7 @@ static int dk_stream_call(pb_docker *d, dk_call *c, dk_stream *s, const char *wh
 			       s->error, resp.status);
 out:
 	pb_http_resp_deinit(&resp);
-	pb_buf_deinit(&s->line);
-	pb_buf_deinit(&s->raw);
+	dk_stream_deinit(s);
 	return r;
 }
 
@@ -643,9 +663,10 @@ int pb_docker_image_remove(pb_docker *d, const char *ref, bool force, pb_err *er
 
 /* ---- containers ---- */
 
-static void parse_ports(const cJSON *arr, pb_docker_container *c)
+static int parse_ports(const cJSON *arr, pb_docker_container *c, pb_err *err)
 {
 	const cJSON *p;
+	int r;
 
 	cJSON_ArrayForEach(p, arr) {
 		pb_docker_port *o;
@@ -655,9 +676,67 @@ static void parse_ports(const cJSON *arr, pb_docker_container *c)
 		o = &c->ports[c->nports++];
 		copy_str(p, "IP", o->ip, sizeof(o->ip));
 		copy_str(p, "Type", o->type, sizeof(o->type));
-		o->private_port = (int)get_num(p, "PrivatePort");
-		o->public_port = (int)get_num(p, "PublicPort");
+		/* PublicPort is absent for an exposed but unpublished port: 0 says "not published". */
+		r = pb_json_int32_or(p, "PrivatePort", 0, 65535, 0, &o->private_port, err);
+		if (!r)
+			r = pb_json_int32_or(p, "PublicPort", 0, 65535, 0, &o->public_port, err);
+		if (r) {
+			pb_err_prefix(err, "Ports[%zu]", c->nports - 1);
+			return r;
+		}
 	}
+	return 0;
+}
+
+int dk_containers_parse(const char *json, size_t len, pb_docker_container **out, size_t *count,
+			dk_no_hostconfig_fn no_hc, void *ud, pb_err *err)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	pb_docker_container *list = NULL;
+	const cJSON *it;
+	size_t n, i = 0;
+	int r = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (!cJSON_IsArray(j)) {
+		r = pb_err_set(err, PB_E_INVALID, "unexpected reply (not a JSON array)");
+		goto out;
+	}
+	n = (size_t)cJSON_GetArraySize(j);
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (!list) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, j) {
+		pb_docker_container *o = &list[i++];
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(it, "Names");
+		const cJSON *first = cJSON_GetArrayItem(names, 0);
+		const cJSON *hc = cJSON_GetObjectItemCaseSensitive(it, "HostConfig");
+
+		copy_str(it, "Id", o->id, sizeof(o->id));
+		if (cJSON_IsString(first))
+			pb_strlcpy(o->name, first->valuestring + (first->valuestring[0] == '/'), sizeof(o->name));
+		copy_str(it, "Image", o->image, sizeof(o->image));
+		copy_str(it, "State", o->state, sizeof(o->state));
+		copy_str(hc, "NetworkMode", o->network_mode, sizeof(o->network_mode));
+		r = parse_ports(cJSON_GetObjectItemCaseSensitive(it, "Ports"), o, err);
+		if (r) {
+			pb_err_prefix(err, "container %zu", i - 1);
+			goto out;
+		}
+		/* podman's list (4.x) carries no HostConfig: the caller reads the mode from the container itself. */
+		if (!hc && no_hc)
+			no_hc(ud, o);
+	}
+	*out = list;
+	*count = n;
+	list = NULL;
+out:
+	free(list);
+	cJSON_Delete(j);
+	return r;
 }
 
 /* HostConfig.NetworkMode from GET /containers/{id}/json; "" when it cannot be read. */
@@ -683,17 +762,27 @@ static void network_mode_of(pb_docker *d, const char *id, char *out, size_t size
 	pb_http_resp_deinit(&resp);
 }
 
+typedef struct dk_nethc {
+	pb_docker *d;
+} dk_nethc;
+
+static void nethc_lookup(void *ud, pb_docker_container *c)
+{
+	dk_nethc *nh = ud;
+
+	network_mode_of(nh->d, c->id, c->network_mode, sizeof(c->network_mode));
+}
+
 int pb_docker_container_list(pb_docker *d, bool all, const char *const *labels, size_t nlabels,
 			     pb_docker_container **out, size_t *count, pb_err *err)
 {
 	char path[4096], fq[3600] = "";
 	dk_call c = { .method = "GET", .path = path, .max_body = 8 << 20 };
-	pb_docker_container *list = NULL;
 	pb_http_resp resp;
-	cJSON *j = NULL, *f = NULL, *arr;
-	const cJSON *it;
-	size_t n = 0, i;
+	cJSON *f = NULL, *arr;
+	size_t i;
 	char *ftxt = NULL;
+	dk_nethc nh = { d };
 	int r;
 
 	*out = NULL;
@@ -722,43 +811,14 @@ int pb_docker_container_list(pb_docker *d, bool all, const char *const *labels, 
 	r = dk_json(d, &c, &resp, "list containers", err);
 	if (r)
 		goto out;
-	j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
-	if (!cJSON_IsArray(j)) {
-		r = pb_err_set(err, PB_E_FAILED, "list containers: unexpected reply");
-		goto out;
+	r = dk_containers_parse(resp.body.data, resp.body.len, out, count, nethc_lookup, &nh, err);
+	if (r > 0) {
+		pb_err_prefix(err, "list containers");
+		r = PB_E_FAILED;
 	}
-	n = (size_t)cJSON_GetArraySize(j);
-	list = calloc(n ? n : 1, sizeof(*list));
-	if (!list) {
-		r = -ENOMEM;
-		goto out;
-	}
-	i = 0;
-	cJSON_ArrayForEach(it, j) {
-		pb_docker_container *o = &list[i++];
-		const cJSON *names = cJSON_GetObjectItemCaseSensitive(it, "Names");
-		const cJSON *first = cJSON_GetArrayItem(names, 0);
-		const cJSON *hc = cJSON_GetObjectItemCaseSensitive(it, "HostConfig");
-
-		copy_str(it, "Id", o->id, sizeof(o->id));
-		if (cJSON_IsString(first))
-			pb_strlcpy(o->name, first->valuestring + (first->valuestring[0] == '/'), sizeof(o->name));
-		copy_str(it, "Image", o->image, sizeof(o->image));
-		copy_str(it, "State", o->state, sizeof(o->state));
-		copy_str(hc, "NetworkMode", o->network_mode, sizeof(o->network_mode));
-		/* podman's list (4.x) carries no HostConfig: read the mode from the container itself. */
-		if (!hc)
-			network_mode_of(d, o->id, o->network_mode, sizeof(o->network_mode));
-		parse_ports(cJSON_GetObjectItemCaseSensitive(it, "Ports"), o);
-	}
-	*out = list;
-	*count = n;
-	list = NULL;
 out:
-	free(list);
 	free(ftxt);
 	cJSON_Delete(f);
-	cJSON_Delete(j);
 	pb_http_resp_deinit(&resp);
 	return r;
 }
@@ -972,7 +1032,7 @@ int pb_docker_container_remove(pb_docker *d, const char *id, pb_err *err)
 	return dk_simple(d, "DELETE", path, 0, id, what, err);
 }
 
-static void parse_state(const cJSON *j, pb_docker_state *st)
+int dk_state_parse(const cJSON *j, pb_docker_state *st, pb_err *err)
 {
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "State");
 	const cJSON *health = cJSON_GetObjectItemCaseSensitive(state, "Health");
@@ -991,13 +1051,16 @@ static void parse_state(const cJSON *j, pb_docker_state *st)
 	if (nlog > 0)
 		copy_str(cJSON_GetArrayItem(log, nlog - 1), "Output", st->health_output,
 			 sizeof(st->health_output));
-	st->restart_count = (int)get_num(j, "RestartCount");
 	st->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "OOMKilled"));
-	st->exit_code = (int)get_num(state, "ExitCode");
-	st->pid = (int)get_num(state, "Pid");
 	st->tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "Tty"));
 	copy_str(state, "StartedAt", st->started_at, sizeof(st->started_at));
 	copy_str(state, "Error", st->error, sizeof(st->error));
+	/* Exit codes are 0..255 from dockerd; podman and signals give -1 or 128+n: any int is accepted. */
+	if (pb_json_int32_or(j, "RestartCount", 0, INT_MAX, 0, &st->restart_count, err) ||
+	    pb_json_int32_or(state, "ExitCode", INT_MIN, INT_MAX, 0, &st->exit_code, err) ||
+	    pb_json_int32_or(state, "Pid", 0, INT_MAX, 0, &st->pid, err))
+		return PB_E_INVALID;
+	return 0;
 }
 
 /* "2026-11-25T10:20:19.857768126Z" (or "+01:00") → ms since the epoch; false when malformed. */
@@ -1011,7 +1074,8 @@ static bool rfc3339_ms(const char *s, int64_t *ms)
 
 	memset(&tm, 0, sizeof(tm));
 	p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!p || tm.tm_year < 71)
+	/* Years past 9999 are not RFC 3339 and would overflow the millisecond count. */
+	if (!p || tm.tm_year < 71 || tm.tm_year > 9999 - 1900)
 		return false;
 	if (*p == '.')
 		for (p++; *p >= '0' && *p <= '9'; p++)
@@ -1043,31 +1107,36 @@ static bool rfc3339_ms(const char *s, int64_t *ms)
  * leave between two results) — so the caller runs it once through podman's own endpoint.
  * With a working scheduler results are fresh and this stays false.
  */
-static bool podman_health_overdue(const cJSON *j, const pb_docker_state *st)
+bool dk_health_overdue(const cJSON *j, const pb_docker_state *st, int64_t now_ms)
 {
 	const cJSON *hc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"), "Healthcheck");
 	const cJSON *test = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(hc, "Test"), 0);
 	const cJSON *health = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "State"), "Health");
 	const cJSON *log = cJSON_GetObjectItemCaseSensitive(health, "Log");
 	int nlog = cJSON_GetArraySize(log);
-	double interval_ns = get_num(hc, "Interval"), timeout_ns = get_num(hc, "Timeout");
+	int64_t interval_ns, timeout_ns, last_ms;
 	char last[64];
-	int64_t last_ms;
+	pb_err e;
 
+	pb_err_init(&e);
 	if (!st->running || !st->health[0] || !cJSON_IsString(test) || strcmp(test->valuestring, "NONE") == 0)
+		return false;
+	/* Durations in ns up to a year; a nonsensical one leaves the state as read (not overdue). */
+	if (pb_json_int_or(hc, "Interval", 0, 365LL * 86400 * 1000000000LL, 0, &interval_ns, &e) ||
+	    pb_json_int_or(hc, "Timeout", 0, 365LL * 86400 * 1000000000LL, 0, &timeout_ns, &e))
 		return false;
 	/* Engine defaults (30 s each) when the container left them unset. */
 	if (interval_ns <= 0)
-		interval_ns = 30e9;
+		interval_ns = 30000000000LL;
 	if (timeout_ns <= 0)
-		timeout_ns = 30e9;
+		timeout_ns = 30000000000LL;
 	if (nlog > 0)
 		copy_str(cJSON_GetArrayItem(log, nlog - 1), "End", last, sizeof(last));
 	else
 		pb_strlcpy(last, st->started_at, sizeof(last));
 	if (!rfc3339_ms(last, &last_ms))
 		return false;
-	return pb_clock_wall_ms(NULL) - last_ms >= (int64_t)((interval_ns + timeout_ns) / 1e6);
+	return now_ms - last_ms >= (interval_ns + timeout_ns) / 1000000;
 }
 
 /* GET /containers/{id}/json into st; *overdue set when podman left the healthcheck unrun. */
@@ -1087,9 +1156,13 @@ static int inspect_once(pb_docker *d, const char *id, pb_docker_state *st, bool 
 	if (!r) {
 		j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
 		if (j) {
-			parse_state(j, st);
-			if (overdue)
-				*overdue = pb_docker_is_podman(d) && podman_health_overdue(j, st);
+			pb_err pe;
+
+			pb_err_init(&pe);
+			if (dk_state_parse(j, st, &pe))
+				r = pb_err_set(err, PB_E_FAILED, "%s: %s", what, pb_err_text(&pe));
+			else if (overdue)
+				*overdue = pb_docker_is_podman(d) && dk_health_overdue(j, st, pb_clock_wall_ms(NULL));
 		} else {
 			r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
 		}
@@ -1115,7 +1188,7 @@ int pb_docker_container_inspect(pb_docker *d, const char *id, pb_docker_state *s
 	if (r || !overdue)
 		return r;
 	/*
-	 * podman without a scheduler (see podman_health_overdue): run the container's own check once,
+	 * podman without a scheduler (see dk_health_overdue): run the container's own check once,
 	 * as the timer would have, then report the state it produced. Best effort: if the run fails
 	 * the state already read stands. The libpod route is versioned with podman's own API version.
 	 */
@@ -1291,45 +1364,69 @@ bool pb_docker_log_line_time(const char *line, size_t len, int64_t *ms, size_t *
 
 int pb_docker_stats_parse(const char *json, size_t len, pb_docker_stats *out)
 {
+	pb_err err;
+
+	pb_err_init(&err);
+	return pb_docker_stats_parse_err(json, len, out, &err);
+}
+
+int pb_docker_stats_parse_err(const char *json, size_t len, pb_docker_stats *out, pb_err *err)
+{
 	cJSON *j = cJSON_ParseWithLength(json, len);
-	const cJSON *cpu, *pre, *mem, *ms, *percpu, *v1, *v2;
-	double cpu_delta, sys_delta, online, usage;
+	const cJSON *cpu, *pre, *mem, *ms, *percpu;
+	double total, pre_total, system, pre_system, usage, v1, v2, limit;
+	int64_t online;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		return PB_E_INVALID;
+		r = pb_err_set(err, PB_E_INVALID, "not a JSON object");
+		goto out;
 	}
 	cpu = cJSON_GetObjectItemCaseSensitive(j, "cpu_stats");
 	pre = cJSON_GetObjectItemCaseSensitive(j, "precpu_stats");
-	cpu_delta = get_num(cJSON_GetObjectItemCaseSensitive(cpu, "cpu_usage"), "total_usage") -
-		    get_num(cJSON_GetObjectItemCaseSensitive(pre, "cpu_usage"), "total_usage");
-	sys_delta = get_num(cpu, "system_cpu_usage") - get_num(pre, "system_cpu_usage");
-	online = get_num(cpu, "online_cpus");
+	mem = cJSON_GetObjectItemCaseSensitive(j, "memory_stats");
+	ms = cJSON_GetObjectItemCaseSensitive(mem, "stats");
+	/* Counters are non-negative and below 2^64; absent ones (podman's empty precpu_stats) read as 0. */
+	r = get_counter(cJSON_GetObjectItemCaseSensitive(cpu, "cpu_usage"), "total_usage", &total, err);
+	if (!r)
+		r = get_counter(cJSON_GetObjectItemCaseSensitive(pre, "cpu_usage"), "total_usage", &pre_total, err);
+	if (!r)
+		r = get_counter(cpu, "system_cpu_usage", &system, err);
+	if (!r)
+		r = get_counter(pre, "system_cpu_usage", &pre_system, err);
+	if (!r)
+		r = pb_json_int_or(cpu, "online_cpus", 0, 65536, 0, &online, err);
+	if (!r)
+		r = get_counter(mem, "usage", &usage, err);
+	if (!r)
+		r = get_counter(ms, "total_inactive_file", &v1, err);
+	if (!r)
+		r = get_counter(ms, "inactive_file", &v2, err);
+	if (!r)
+		r = get_counter(mem, "limit", &limit, err);
+	if (r)
+		goto out;
 	if (online <= 0) {
 		/* Older engines: count the per-CPU entries like the docker CLI does. */
 		percpu = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cpu, "cpu_usage"),
 							  "percpu_usage");
 		online = cJSON_GetArraySize(percpu);
 	}
-	if (sys_delta > 0 && cpu_delta > 0)
-		out->cpu_percent = cpu_delta / sys_delta * online * 100.0;
+	if (system > pre_system && total > pre_total)
+		out->cpu_percent = (total - pre_total) / (system - pre_system) * (double)online * 100.0;
 
-	mem = cJSON_GetObjectItemCaseSensitive(j, "memory_stats");
-	ms = cJSON_GetObjectItemCaseSensitive(mem, "stats");
-	usage = get_num(mem, "usage");
-	v1 = cJSON_GetObjectItemCaseSensitive(ms, "total_inactive_file");
-	v2 = cJSON_GetObjectItemCaseSensitive(ms, "inactive_file");
-	if (cJSON_IsNumber(v1) && v1->valuedouble < usage)
-		usage -= v1->valuedouble;          /* cgroup v1 */
-	else if (cJSON_IsNumber(v2) && v2->valuedouble < usage)
-		usage -= v2->valuedouble;          /* cgroup v2 */
-	out->mem_used = usage > 0 ? (uint64_t)usage : 0;
-	out->mem_limit = (uint64_t)get_num(mem, "limit");
+	if (cJSON_GetObjectItemCaseSensitive(ms, "total_inactive_file") && v1 < usage)
+		usage -= v1;          /* cgroup v1 */
+	else if (cJSON_GetObjectItemCaseSensitive(ms, "inactive_file") && v2 < usage)
+		usage -= v2;          /* cgroup v2 */
+	out->mem_used = (uint64_t)usage;
+	out->mem_limit = (uint64_t)limit;
 	if (out->mem_limit)
 		out->mem_percent = (double)out->mem_used / (double)out->mem_limit * 100.0;
+out:
 	cJSON_Delete(j);
-	return 0;
+	return r;
 }
 
 /* GET /containers/{id}/stats?stream=false into *out (parsed; caller deletes). */
@@ -1356,9 +1453,16 @@ static int stats_sample(pb_docker *d, const char *id, const char *what, cJSON **
 	return r;
 }
 
-static double pre_system_usage(const cJSON *j)
+/* system_cpu_usage of cpu_stats or precpu_stats; 0 when absent or not a counter (the parse then says why). */
+static double system_usage(const cJSON *j, const char *which)
 {
-	return get_num(cJSON_GetObjectItemCaseSensitive(j, "precpu_stats"), "system_cpu_usage");
+	double v = 0;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (get_counter(cJSON_GetObjectItemCaseSensitive(j, which), "system_cpu_usage", &v, &e))
+		return 0;
+	return v;
 }
 
 int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out, pb_err *err)
@@ -1366,6 +1470,7 @@ int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out
 	char what[300];
 	cJSON *j, *j2, *cpu;
 	char *txt;
+	pb_err perr;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1382,7 +1487,7 @@ int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out
 	 * second sample one collection interval later and use the first as precpu, as dockerd does;
 	 * the wait is the measurement window, like `docker stats --no-stream`.
 	 */
-	if (pre_system_usage(j) <= 0 && get_num(cJSON_GetObjectItemCaseSensitive(j, "cpu_stats"), "system_cpu_usage") > 0) {
+	if (system_usage(j, "precpu_stats") <= 0 && system_usage(j, "cpu_stats") > 0) {
 		poll(NULL, 0, DK_STATS_WINDOW_MS);
 		r = stats_sample(d, id, what, &j2, err);
 		if (r) {
@@ -1404,8 +1509,9 @@ int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out
 	cJSON_Delete(j);
 	if (!txt)
 		return -ENOMEM;
-	if (pb_docker_stats_parse(txt, strlen(txt), out))
-		r = pb_err_set(err, PB_E_FAILED, "%s: unparsable reply", what);
+	pb_err_init(&perr);
+	if (pb_docker_stats_parse_err(txt, strlen(txt), out, &perr))
+		r = pb_err_set(err, PB_E_FAILED, "%s: unusable reply: %s", what, pb_err_text(&perr));
 	free(txt);
 	return r;
 }

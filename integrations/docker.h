@@ -189,8 +189,12 @@ typedef struct pb_docker_stats {
 
 /* GET /containers/{id}/stats?stream=false */
 int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out, pb_err *err);
-/* Computes the figures from a stats JSON document (cgroup v1 or v2). PB_E_INVALID if unparsable. */
+/*
+ * Computes the figures from a stats JSON document (cgroup v1 or v2). PB_E_INVALID if
+ * unparsable or when a counter is negative, fractional or not below 2^64 (then err says which).
+ */
 int pb_docker_stats_parse(const char *json, size_t len, pb_docker_stats *out);
+int pb_docker_stats_parse_err(const char *json, size_t len, pb_docker_stats *out, pb_err *err);
 
 /* ---- events (docker_events.c parses, docker.c asks) ---- */
 

@@ -19,6 +19,7 @@
 #include "neo4j.h"
 #include "pb_clock.h"
 #include "pb_http.h"
+#include "pb_json.h"
 #include "pb_str.h"
 
 #define HEALTH_RETRY_MS 200
@@ -227,6 +228,7 @@ static int run_neo4j(const pb_health_cfg *cfg, long wait_ms, pb_health_report *r
 	pb_neo4j_result res;
 	char *password = NULL;
 	const cJSON *v;
+	int64_t one;
 	double ms;
 	pb_err e;
 	int r;
@@ -260,7 +262,7 @@ static int run_neo4j(const pb_health_cfg *cfg, long wait_ms, pb_health_report *r
 	r = pb_neo4j_query(n, "RETURN 1", NULL, &res, &e);
 	v = r ? NULL : pb_neo4j_value(&res, 0, 0);
 	ms = res.ms;
-	if (r == 0 && !(cJSON_IsNumber(v) && v->valueint == 1)) {
+	if (r == 0 && pb_json_int_item(v, 1, 1, &one) != 0) {
 		pb_neo4j_result_deinit(&res);
 		r = fail(rep, err, "RETURN 1", "the reply did not contain 1");
 		goto out;

@@ -1,12 +1,15 @@
 /* neo4j.c — Neo4j HTTP API client: discovery, tx/commit with cJSON-built parameters, error mapping. */
 #include "neo4j.h"
+#include "neo4j_priv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb_http.h"
+#include "pb_json.h"
 #include "pb_str.h"
 
 #define NEO4J_MAX_BODY ((size_t)4 << 20)
@@ -129,7 +132,6 @@ int pb_neo4j_discover(pb_neo4j *n, pb_neo4j_info *info, pb_err *err)
 	pb_http_req q = { .method = "GET", .headers = hd, .nheaders = 1, .max_body = 65536 };
 	char url[600];
 	pb_http_resp resp;
-	cJSON *j = NULL;
 	int r;
 
 	memset(info, 0, sizeof(*info));
@@ -144,16 +146,23 @@ int pb_neo4j_discover(pb_neo4j *n, pb_neo4j_info *info, pb_err *err)
 		r = pb_err_set(err, PB_E_FAILED, "Neo4j discovery %s: HTTP %ld", url, resp.status);
 		goto out;
 	}
-	j = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+	if (neo4j_discovery_read(resp.body.data, resp.body.len, info))
+		r = pb_err_set(err, PB_E_FAILED, "Neo4j discovery %s: not a Neo4j discovery document", url);
+out:
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+int neo4j_discovery_read(const char *body, size_t len, pb_neo4j_info *info)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+
+	memset(info, 0, sizeof(*info));
 	copy_str(j, "neo4j_version", info->version, sizeof(info->version));
 	copy_str(j, "neo4j_edition", info->edition, sizeof(info->edition));
 	copy_str(j, "transaction", info->transaction, sizeof(info->transaction));
-	if (!info->version[0] || !info->transaction[0])
-		r = pb_err_set(err, PB_E_FAILED, "Neo4j discovery %s: not a Neo4j discovery document", url);
-out:
 	cJSON_Delete(j);
-	pb_http_resp_deinit(&resp);
-	return r;
+	return info->version[0] && info->transaction[0] ? 0 : PB_E_INVALID;
 }
 
 static char *statement_body(const char *statement, const cJSON *params)
@@ -202,9 +211,8 @@ int pb_neo4j_query(pb_neo4j *n, const char *statement, const cJSON *params, pb_n
 {
 	pb_http_header hd[3] = { { "Content-Type", "application/json" }, { "Accept", "application/json" } };
 	pb_http_req q = { .method = "POST", .headers = hd, .nheaders = 2, .max_body = NEO4J_MAX_BODY };
-	char url[600], emsg[450];
+	char url[600];
 	pb_http_resp resp;
-	const cJSON *r0, *stats;
 	char *body;
 	int r;
 
@@ -224,9 +232,23 @@ int pb_neo4j_query(pb_neo4j *n, const char *statement, const cJSON *params, pb_n
 	res->ms = resp.total_ms;
 	if (r)
 		goto out;
-	res->root = cJSON_ParseWithLength(resp.body.data, resp.body.len);
-	if (resp.status == 401) {
-		r = pb_err_set(err, PB_E_REFUSED, "Neo4j at %s refused the credentials (HTTP 401%s%s)", n->base,
+	r = neo4j_reply_read(resp.status, resp.body.data, resp.body.len, n->base, url, res, err);
+out:
+	free(body);
+	pb_http_resp_deinit(&resp);
+	return r;
+}
+
+int neo4j_reply_read(long status, const char *body, size_t len, const char *base, const char *url,
+		     pb_neo4j_result *res, pb_err *err)
+{
+	const cJSON *r0, *stats;
+	char emsg[450];
+	int r = 0;
+
+	res->root = cJSON_ParseWithLength(body, len);
+	if (status == 401) {
+		r = pb_err_set(err, PB_E_REFUSED, "Neo4j at %s refused the credentials (HTTP 401%s%s)", base,
 			       first_error(res->root, emsg, sizeof(emsg)) ? ", " : "",
 			       first_error(res->root, emsg, sizeof(emsg)) ? emsg : "");
 		goto out;
@@ -236,23 +258,25 @@ int pb_neo4j_query(pb_neo4j *n, const char *statement, const cJSON *params, pb_n
 		r = pb_err_set(err, PB_E_FAILED, "%s", emsg);
 		goto out;
 	}
-	if (resp.status != 200 || !res->root) {
-		r = pb_err_set(err, PB_E_FAILED, "POST %s: HTTP %ld", url, resp.status);
+	if (status != 200 || !res->root) {
+		r = pb_err_set(err, PB_E_FAILED, "POST %s: HTTP %ld", url, status);
 		goto out;
 	}
 	r0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res->root, "results"), 0);
 	res->columns = cJSON_GetObjectItemCaseSensitive(r0, "columns");
 	res->data = cJSON_GetObjectItemCaseSensitive(r0, "data");
 	stats = cJSON_GetObjectItemCaseSensitive(r0, "stats");
-	res->nodes_created = cJSON_GetObjectItemCaseSensitive(stats, "nodes_created") ?
-			     cJSON_GetObjectItemCaseSensitive(stats, "nodes_created")->valueint : 0;
-	res->nodes_deleted = cJSON_GetObjectItemCaseSensitive(stats, "nodes_deleted") ?
-			     cJSON_GetObjectItemCaseSensitive(stats, "nodes_deleted")->valueint : 0;
-	if (!r0)
+	if (!r0) {
 		r = pb_err_set(err, PB_E_FAILED, "POST %s: reply without results", url);
+		goto out;
+	}
+	/* Counts from a peer: a negative, fractional or huge one is a broken reply, not a number to cast. */
+	if (pb_json_int32_or(stats, "nodes_created", 0, INT_MAX, 0, &res->nodes_created, err) ||
+	    pb_json_int32_or(stats, "nodes_deleted", 0, INT_MAX, 0, &res->nodes_deleted, err)) {
+		pb_err_prefix(err, "POST %s: results[0].stats", url);
+		r = PB_E_FAILED;
+	}
 out:
-	free(body);
-	pb_http_resp_deinit(&resp);
 	if (r) {
 		cJSON_Delete(res->root);
 		res->root = NULL;

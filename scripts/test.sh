@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite: sanitizer build + every Criterion suite (a real dockerd for the
 # Docker suites, fakes for Slack/Neo4j), the Docker suites again against podman, then the
-# end-to-end suite again under valgrind.
+# end-to-end suite again under valgrind, then every libFuzzer harness for a short fixed time.
 # usage: scripts/test.sh   PROMOBOT_SKIP_DOCKER=1 disables the Docker suites, PROMOBOT_SKIP_PODMAN=1
 #                          only their podman run (both reported in the summary, never counted as passed).
+#                          PROMOBOT_SKIP_FUZZ=1 skips the libFuzzer harnesses (PROMOBOT_FUZZ_SECONDS: time each, 15).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -86,6 +87,22 @@ else
 	bad=$((bad + 1)); fail=1
 	tail -40 build-valgrind/e2e-valgrind.log
 	notes+=("e2e under valgrind: FAILED (build-valgrind/e2e-valgrind.log)")
+fi
+
+# 3. Every libFuzzer harness (tests/fuzz) for a short fixed time, seeded from the committed corpus (copied:
+#    CI never grows it); each harness counts as one test, a crash fails the run and leaves its reproducer.
+if [ "${PROMOBOT_SKIP_FUZZ:-0}" = 1 ]; then
+	notes+=("fuzz harnesses DISABLED by PROMOBOT_SKIP_FUZZ=1 (not run, not counted)")
+else
+	fuzz_secs=${PROMOBOT_FUZZ_SECONDS:-15}
+	scripts/fuzz.sh --ci "$fuzz_secs" | tee build-test/fuzz-ci.log
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
+	read -r fok fbad <<<"$(sed -n 's/^fuzz-summary: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' build-test/fuzz-ci.log)"
+	if [ -z "${fok:-}" ]; then
+		fok=0; fbad=1; fail=1   # the harnesses did not build: fuzz.sh said why
+	fi
+	ok=$((ok + fok)); bad=$((bad + fbad))
+	notes+=("fuzz harnesses: $fok passed, $fbad failed, ${fuzz_secs} s each (build-test/fuzz-ci.log; reproducers in build-fuzz/crashes/)")
 fi
 
 echo

@@ -90,3 +90,27 @@ Test(json, strings)
 	cr_assert_eq(pb_json_strcpy(j, "x", buf, sizeof(buf)), PB_E_NOTFOUND);
 	cJSON_Delete(j);
 }
+
+Test(json, int_or_gives_the_default_and_names_the_bad_field)
+{
+	cJSON *j = parse("{\"PublicPort\":7.65556e+97,\"Pid\":\"42\",\"ok\":7474,\"nul\":null}");
+	int64_t v = -5;
+	int p = -5;
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_json_int_or(j, "absent", 0, 65535, 0, &v, &err), 0);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(pb_json_int32_or(j, "nul", 0, 65535, 9, &p, &err), 0);
+	cr_assert_eq(p, 9);
+	cr_assert_eq(pb_json_int32_or(j, "ok", 0, 65535, 0, &p, &err), 0);
+	cr_assert_eq(p, 7474);
+	cr_assert(!err.set);
+	cr_assert_eq(pb_json_int32_or(j, "PublicPort", 0, 65535, 0, &p, &err), PB_E_INVALID);
+	cr_expect_str_eq(pb_err_text(&err), "PublicPort: 7.65556e+97 is not an integer in [0, 65535]");
+	cr_assert_eq(p, 7474, "a refused value leaves out untouched");
+	pb_err_init(&err);
+	cr_assert_eq(pb_json_int_or(j, "Pid", 0, 100, 0, &v, &err), PB_E_INVALID);
+	cr_expect_str_eq(pb_err_text(&err), "Pid: not a number (an integer in [0, 100] was expected)");
+	cJSON_Delete(j);
+}

@@ -284,6 +284,21 @@ Test(integrations, check_coverage_extraction)
 	pb_check_result_deinit(&r);
 }
 
+Test(integrations, check_coverage_that_is_no_percentage_is_none)
+{
+	/* a regex loose enough to match words: inf and nan must not pass a coverage gate, nor 250 % */
+	const char *const outs[] = { "TOTAL inf%%\n", "TOTAL nan%%\n", "TOTAL 1e999%%\n", "TOTAL 250%%\n",
+				     "TOTAL -5%%\n" };
+
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		const char *const argv[] = { "printf", outs[i], NULL };
+		pb_check_result r = run(argv, 30, 4096, "TOTAL ([^%]*)%", NULL);
+
+		cr_expect_eq(r.coverage, -1, "%s gave %g", outs[i], r.coverage);
+		pb_check_result_deinit(&r);
+	}
+}
+
 Test(integrations, check_cwd_is_honoured)
 {
 	char dir[] = "/tmp/pb-checks-test-XXXXXX";
