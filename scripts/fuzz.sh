@@ -17,7 +17,8 @@ case "$secs" in ''|*[!0-9]*) echo "usage: $0 [--ci] SECONDS [harness...]" >&2; e
 shift
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(cmd_parse dispatch slack_envelope config docker_list docker_inspect
-	docker_stats docker_pull docker_logs neo4j logscan tz github link_header maturity docker_events)
+	docker_stats docker_pull docker_logs neo4j logscan tz github link_header maturity docker_events
+	lessons)
 
 # Dictionaries per harness (libFuzzer takes one file: they are concatenated).
 dicts_for() {
