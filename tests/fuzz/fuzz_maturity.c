@@ -21,7 +21,7 @@ static const pb_maturity_update edits[] = {
 	{ "Staging", "Development", "2026-12-06", "Promotion #12" },
 };
 
-/* One line's content: from *pos to its '\n' (excluded), minus one '\r' before it or at the very end. */
+/* One line's content as the edit splits it: from *pos to its '\n' (excluded), minus one '\r' before that '\n'. */
 static bool next_line(const char *s, size_t len, size_t *pos, const char **line, size_t *n)
 {
 	const char *nl;
@@ -33,7 +33,7 @@ static bool next_line(const char *s, size_t len, size_t *pos, const char **line,
 	nl = memchr(*line, '\n', len - *pos);
 	end = nl ? (size_t)(nl - s) : len;
 	*n = end - *pos;
-	if (*n && (*line)[*n - 1] == '\r')
+	if (nl && *n && (*line)[*n - 1] == '\r')
 		(*n)--;
 	*pos = nl ? end + 1 : len;
 	return true;
