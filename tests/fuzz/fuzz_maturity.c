@@ -21,7 +21,11 @@ static const pb_maturity_update edits[] = {
 	{ "Staging", "Development", "2026-12-06", "Promotion #12" },
 };
 
-/* One line's content as the edit splits it: from *pos to its '\n' (excluded), minus one '\r' before that '\n'. */
+/*
+ * One line's content: from *pos to its '\n' (excluded), without trailing '\r's. A last line
+ * "x\r" without '\n' comes out as "x\r" plus the added ending ("x\r\r\n" or "x\r\n"): the bytes
+ * are kept, so lines compare without their '\r's.
+ */
 static bool next_line(const char *s, size_t len, size_t *pos, const char **line, size_t *n)
 {
 	const char *nl;
@@ -33,7 +37,7 @@ static bool next_line(const char *s, size_t len, size_t *pos, const char **line,
 	nl = memchr(*line, '\n', len - *pos);
 	end = nl ? (size_t)(nl - s) : len;
 	*n = end - *pos;
-	if (nl && *n && (*line)[*n - 1] == '\r')
+	while (*n && (*line)[*n - 1] == '\r')
 		(*n)--;
 	*pos = nl ? end + 1 : len;
 	return true;
