@@ -94,6 +94,19 @@ static void doc_split(mdoc *d, const char *text, size_t len)
 	}
 }
 
+/*
+ * A line's length without trailing '\r's: a last line "x\r" (no '\n') is "x\r\n" once a line
+ * follows it, so both must read the same or a second edit would see another document.
+ */
+static size_t text_len(const mline *l)
+{
+	size_t n = l->len;
+
+	while (n && l->s[n - 1] == '\r')
+		n--;
+	return n;
+}
+
 /* Case-insensitive prefix test on a line's content. */
 static bool starts_with_ci(const mline *l, const char *prefix)
 {
@@ -114,7 +127,7 @@ static bool is_field(const mline *l, const char *name)
 
 static bool is_blank(const mline *l)
 {
-	for (size_t i = 0; i < l->len; i++)
+	for (size_t i = 0; i < text_len(l); i++)
 		if (l->s[i] != ' ' && l->s[i] != '\t')
 			return false;
 	return true;
@@ -123,8 +136,10 @@ static bool is_blank(const mline *l)
 /* A heading of level 1 or 2: ends the history section. */
 static bool is_top_heading(const mline *l)
 {
-	return starts_with_ci(l, "# ") || starts_with_ci(l, "## ") || (l->len == 1 && l->s[0] == '#') ||
-	       (l->len == 2 && !strncmp(l->s, "##", 2));
+	size_t n = text_len(l);
+
+	return starts_with_ci(l, "# ") || starts_with_ci(l, "## ") || (n == 1 && l->s[0] == '#') ||
+	       (n == 2 && !strncmp(l->s, "##", 2));
 }
 
 static bool is_history_heading(const mline *l)
@@ -132,7 +147,7 @@ static bool is_history_heading(const mline *l)
 	static const char h[] = "## Promotion History";
 	size_t n = l->len;
 
-	while (n && (l->s[n - 1] == ' ' || l->s[n - 1] == '\t'))
+	while (n && (l->s[n - 1] == ' ' || l->s[n - 1] == '\t' || l->s[n - 1] == '\r'))
 		n--;
 	return n == sizeof(h) - 1 && strncasecmp(l->s, h, n) == 0;
 }

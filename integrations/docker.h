@@ -215,7 +215,8 @@ typedef struct pb_docker_event {
 } pb_docker_event;
 
 /* Parses one event line. PB_E_INVALID when it is not an event object, a number is out of
- * range (time before 2000 or after 2200, exit code outside 0..255) or a required key is missing. */
+ * range (time before 2000 or after 2200, exit code outside 0..255), a required key is missing
+ * or the action is empty (also "" before a ':'). */
 int pb_docker_event_parse(const char *line, size_t len, pb_docker_event *out);
 
 typedef void (*pb_docker_event_fn)(void *ud, const pb_docker_event *ev);

@@ -89,6 +89,9 @@ int pb_docker_event_parse(const char *line, size_t len, pb_docker_event *out)
 	} else {
 		pb_strlcpy(out->action, action, sizeof(out->action));
 	}
+	/* ":x" names no action: as malformed as an empty one (found by fuzz_docker_events) */
+	if (!out->action[0])
+		goto out;
 	pb_json_strcpy(attrs, "name", out->name, sizeof(out->name));
 	/* Attributes are strings ("137"); a number is accepted too, both bounded */
 	if (pb_json_int(attrs, "exitCode", 0, 255, &code) == 0) {

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "github_priv.h"
 #include "pb_http.h"
 #include "pb_json.h"
 #include "pb_log.h"
@@ -502,7 +503,7 @@ static void bucket_take(pb_github *g)
 
 /* ---- rate limits: classify GitHub's answers ----------------------------- */
 
-static int64_t header_int(const pb_http_resp *resp, const char *name, int64_t min, int64_t max, bool *ok)
+int64_t gh_header_int(const pb_http_resp *resp, const char *name, int64_t min, int64_t max, bool *ok)
 {
 	char v[64];
 	long val;
@@ -514,31 +515,31 @@ static int64_t header_int(const pb_http_resp *resp, const char *name, int64_t mi
 	return val;
 }
 
-static int64_t gh_classify(void *ud, const pb_http_resp *resp, int attempt)
+int64_t gh_limit_wait(const pb_http_resp *resp, int attempt, int64_t now_ms, int *secondary_hits,
+		      pb_github_stats *stats)
 {
-	pb_github *g = ud;
 	bool has_rem, has_reset, has_retry;
-	int64_t rem = header_int(resp, "x-ratelimit-remaining", 0, INT32_MAX, &has_rem);
-	int64_t reset = header_int(resp, "x-ratelimit-reset", 0, INT64_C(4102444800), &has_reset);
-	int64_t retry = header_int(resp, "retry-after", 0, 86400, &has_retry);
+	int64_t rem = gh_header_int(resp, "x-ratelimit-remaining", 0, INT32_MAX, &has_rem);
+	int64_t reset = gh_header_int(resp, "x-ratelimit-reset", 0, INT64_C(4102444800), &has_reset);
+	int64_t retry = gh_header_int(resp, "retry-after", 0, 86400, &has_retry);
 
-	g->stats.requests++;
+	stats->requests++;
 	if (attempt > 1)
-		g->stats.retries++;
+		stats->retries++;
 	if (has_rem)
-		g->stats.rate_remaining = rem;
+		stats->rate_remaining = rem;
 	if (has_reset)
-		g->stats.rate_reset = reset;
+		stats->rate_reset = reset;
 	if (resp->status >= 500)
 		return PB_HTTP_RETRY;
 	if (resp->status != 403 && resp->status != 429) {
-		g->secondary_hits = 0;
+		*secondary_hits = 0;
 		return PB_HTTP_DONE;
 	}
 	if (has_retry)
 		return retry > 0 ? retry * 1000 : 1;
 	if (has_rem && rem == 0 && has_reset) {
-		int64_t wait = reset * 1000 - pb_clock_wall_ms(g->clock);
+		int64_t wait = reset * 1000 - now_ms;
 
 		/* One extra second: the reset is whole seconds and clocks differ a little. */
 		return (wait > 0 ? wait : 0) + 1000;
@@ -547,12 +548,19 @@ static int64_t gh_classify(void *ud, const pb_http_resp *resp, int attempt)
 	if (strstr(pb_buf_str(&resp->body), "secondary rate limit") || resp->status == 429) {
 		int64_t wait = GH_SECONDARY_MIN_MS;
 
-		for (int i = 0; i < g->secondary_hits && wait < 15 * 60000; i++)
+		for (int i = 0; i < *secondary_hits && wait < 15 * 60000; i++)
 			wait *= 2;
-		g->secondary_hits++;
+		(*secondary_hits)++;
 		return wait;
 	}
 	return PB_HTTP_DONE;
+}
+
+static int64_t gh_classify(void *ud, const pb_http_resp *resp, int attempt)
+{
+	pb_github *g = ud;
+
+	return gh_limit_wait(resp, attempt, pb_clock_wall_ms(g->clock), &g->secondary_hits, &g->stats);
 }
 
 /* ---- the call ---------------------------------------------------------- */
@@ -566,7 +574,7 @@ static bool is_write(const char *method)
 }
 
 /* Maps an error answer to a code and "GitHub: <message> (HTTP n) for METHOD /path". */
-static int error_from(const pb_http_resp *resp, const char *method, const char *shown, pb_err *err)
+int gh_error_from(const pb_http_resp *resp, const char *method, const char *shown, pb_err *err)
 {
 	char ct[128] = "";
 	cJSON *j = NULL;
@@ -583,7 +591,7 @@ static int error_from(const pb_http_resp *resp, const char *method, const char *
 	if (st == 403 || st == 429) {
 		bool ok;
 
-		if (header_int(resp, "x-ratelimit-remaining", 0, 0, &ok) == 0 && ok)
+		if (gh_header_int(resp, "x-ratelimit-remaining", 0, 0, &ok) == 0 && ok)
 			code = PB_E_UNAVAILABLE;
 		else if (strstr(pb_buf_str(&resp->body), "secondary rate limit") || st == 429)
 			code = PB_E_UNAVAILABLE;
@@ -723,7 +731,7 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 	} else if (resp.status >= 300) {
 		/* A 4xx is GitHub refusing: nothing happened. A 5xx may come after the work. */
 		g->maybe_sent = !idempotent && resp.status >= 500;
-		r = error_from(&resp, method, shown, err);
+		r = gh_error_from(&resp, method, shown, err);
 		goto out;
 	}
 	if (next) {
@@ -920,7 +928,7 @@ bool pb_github_issue_has_label(const pb_github_issue *i, const char *name)
 }
 
 /* Label names of an array of label objects (or strings). */
-static int label_names(const cJSON *arr, char ***out, size_t *n)
+int gh_label_names(const cJSON *arr, char ***out, size_t *n)
 {
 	const cJSON *l;
 	size_t k = 0, cap = (size_t)cJSON_GetArraySize(arr);
@@ -947,7 +955,7 @@ static int label_names(const cJSON *arr, char ***out, size_t *n)
 	return 0;
 }
 
-static int issue_from_json(const cJSON *j, pb_github_issue *out, pb_err *err)
+int gh_issue_read(const cJSON *j, pb_github_issue *out, pb_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(j) || pb_json_int(j, "number", 1, INT32_MAX, &out->number) != 0)
@@ -961,7 +969,7 @@ static int issue_from_json(const cJSON *j, pb_github_issue *out, pb_err *err)
 	out->title = strdup(jstr(j, "title"));
 	out->body = xstrdup(pb_json_str(j, "body"));
 	if (!out->title || (pb_json_str(j, "body") && !out->body) ||
-	    label_names(cJSON_GetObjectItemCaseSensitive(j, "labels"), &out->labels, &out->nlabels) != 0) {
+	    gh_label_names(cJSON_GetObjectItemCaseSensitive(j, "labels"), &out->labels, &out->nlabels) != 0) {
 		pb_github_issue_deinit(out);
 		return -ENOMEM;
 	}
@@ -1036,7 +1044,7 @@ int pb_github_issue_create(pb_github *g, const char *repo, const char *title, co
 		cJSON_AddItemToObject(b, "labels", string_array(labels, nlabels));
 	r = repo_call(g, repo, "POST", b, false, &j, err, "/issues");
 	if (r == 0)
-		r = issue_from_json(j, out, err);
+		r = gh_issue_read(j, out, err);
 	cJSON_Delete(j);
 	return r;
 }
@@ -1047,7 +1055,7 @@ int pb_github_issue_get(pb_github *g, const char *repo, int64_t number, pb_githu
 	int r = repo_call(g, repo, "GET", NULL, true, &j, err, "/issues/%" PRId64, number);
 
 	if (r == 0)
-		r = issue_from_json(j, out, err);
+		r = gh_issue_read(j, out, err);
 	cJSON_Delete(j);
 	return r;
 }
@@ -1071,7 +1079,7 @@ int pb_github_issue_update(pb_github *g, const char *repo, int64_t number, const
 	/* Absolute values: repeating the PATCH changes nothing more. */
 	r = repo_call(g, repo, "PATCH", b, true, &j, err, "/issues/%" PRId64, number);
 	if (r == 0 && out)
-		r = issue_from_json(j, out, err);
+		r = gh_issue_read(j, out, err);
 	cJSON_Delete(j);
 	return r;
 }
@@ -1111,7 +1119,7 @@ int pb_github_issues_list(pb_github *g, const char *repo, const char *labels, co
 		/* The issues endpoint also lists pull requests: they are not ours. */
 		if (cJSON_GetObjectItemCaseSensitive(it, "pull_request"))
 			continue;
-		r = issue_from_json(it, &v[k], err);
+		r = gh_issue_read(it, &v[k], err);
 		if (r != 0)
 			goto out;
 		k++;
@@ -1182,7 +1190,7 @@ int pb_github_labels_list(pb_github *g, const char *repo, char ***names, size_t 
 	*n = 0;
 	r = repo_list(g, repo, NULL, 0, &all, err, "/labels");
 	if (r == 0)
-		r = label_names(all, names, n);
+		r = gh_label_names(all, names, n);
 	cJSON_Delete(all);
 	return r;
 }
@@ -1215,16 +1223,27 @@ int pb_github_comment_create(pb_github *g, const char *repo, int64_t number, con
 int pb_github_comments_list(pb_github *g, const char *repo, int64_t number, pb_github_comment **out, size_t *n,
 			    pb_err *err)
 {
-	cJSON *all = NULL, *it;
-	pb_github_comment *v = NULL;
-	size_t k = 0;
+	cJSON *all = NULL;
 	int r;
 
 	*out = NULL;
 	*n = 0;
 	r = repo_list(g, repo, NULL, 0, &all, err, "/issues/%" PRId64 "/comments", number);
-	if (r != 0)
-		goto out;
+	if (r == 0)
+		r = gh_comments_read(all, out, n);
+	cJSON_Delete(all);
+	return r;
+}
+
+int gh_comments_read(const cJSON *all, pb_github_comment **out, size_t *n)
+{
+	const cJSON *it;
+	pb_github_comment *v = NULL;
+	size_t k = 0;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
 	v = calloc((size_t)cJSON_GetArraySize(all) + 1, sizeof(*v));
 	if (!v) {
 		r = -ENOMEM;
@@ -1246,7 +1265,6 @@ int pb_github_comments_list(pb_github *g, const char *repo, int64_t number, pb_g
 	v = NULL;
 out:
 	pb_github_comments_free(v, k);
-	cJSON_Delete(all);
 	return r;
 }
 
@@ -1270,7 +1288,6 @@ int pb_github_content_get(pb_github *g, const char *repo, const char *path, cons
 {
 	char *p = esc_path(path), *e = ref ? pb_http_escape(ref) : NULL;
 	cJSON *j = NULL;
-	const char *content, *sha;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -1279,26 +1296,30 @@ int pb_github_content_get(pb_github *g, const char *repo, const char *path, cons
 		goto out;
 	}
 	r = repo_call(g, repo, "GET", NULL, true, &j, err, "/contents/%s%s%s", p, e ? "?ref=" : "", e ? e : "");
-	if (r != 0)
-		goto out;
-	content = pb_json_str(j, "content");
-	sha = pb_json_str(j, "sha");
-	if (!cJSON_IsObject(j) || strcmp(jstr(j, "type"), "file") != 0 || !content || !sha_valid(sha) ||
-	    strcmp(jstr(j, "encoding"), "base64") != 0) {
-		r = pb_err_set(err, PB_E_INVALID, "GitHub: %s in %s is not a file with base64 content", path, repo);
-		goto out;
-	}
-	out->data = b64_decode(content, &out->len);
-	if (!out->data) {
-		r = pb_err_set(err, PB_E_UNAVAILABLE, "GitHub: %s in %s: invalid base64 content", path, repo);
-		goto out;
-	}
-	pb_strlcpy(out->sha, sha, sizeof(out->sha));
+	if (r == 0)
+		r = gh_content_read(j, repo, path, out, err);
 out:
 	cJSON_Delete(j);
 	free(p);
 	free(e);
 	return r;
+}
+
+int gh_content_read(const cJSON *j, const char *repo, const char *path, pb_github_content *out, pb_err *err)
+{
+	const char *content, *sha;
+
+	memset(out, 0, sizeof(*out));
+	content = pb_json_str(j, "content");
+	sha = pb_json_str(j, "sha");
+	if (!cJSON_IsObject(j) || strcmp(jstr(j, "type"), "file") != 0 || !content || !sha_valid(sha) ||
+	    strcmp(jstr(j, "encoding"), "base64") != 0)
+		return pb_err_set(err, PB_E_INVALID, "GitHub: %s in %s is not a file with base64 content", path, repo);
+	out->data = b64_decode(content, &out->len);
+	if (!out->data)
+		return pb_err_set(err, PB_E_UNAVAILABLE, "GitHub: %s in %s: invalid base64 content", path, repo);
+	pb_strlcpy(out->sha, sha, sizeof(out->sha));
+	return 0;
 }
 
 int pb_github_content_put(pb_github *g, const char *repo, const char *path, const char *data, size_t len,
@@ -1362,9 +1383,7 @@ int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_git
 			 pb_err *err)
 {
 	char *e = esc_path(sha);
-	cJSON *all = NULL, *it;
-	pb_github_check *v = NULL;
-	size_t k = 0;
+	cJSON *all = NULL;
 	int r;
 
 	*out = NULL;
@@ -1373,8 +1392,21 @@ int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_git
 		return -ENOMEM;
 	r = repo_list(g, repo, "check_runs", 0, &all, err, "/commits/%s/check-runs", e);
 	free(e);
-	if (r != 0)
-		goto out;
+	if (r == 0)
+		r = gh_checks_read(all, out, n);
+	cJSON_Delete(all);
+	return r;
+}
+
+int gh_checks_read(const cJSON *all, pb_github_check **out, size_t *n)
+{
+	const cJSON *it;
+	pb_github_check *v = NULL;
+	size_t k = 0;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
 	v = calloc((size_t)cJSON_GetArraySize(all) + 1, sizeof(*v));
 	if (!v) {
 		r = -ENOMEM;
@@ -1393,7 +1425,6 @@ int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_git
 	v = NULL;
 out:
 	free(v);
-	cJSON_Delete(all);
 	return r;
 }
 
@@ -1409,8 +1440,7 @@ int pb_github_combined_status(pb_github *g, const char *repo, const char *sha, p
 			      pb_err *err)
 {
 	char *e = esc_path(sha);
-	cJSON *j = NULL, *arr, *it;
-	size_t k = 0;
+	cJSON *j = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -1419,19 +1449,25 @@ int pb_github_combined_status(pb_github *g, const char *repo, const char *sha, p
 	/* One page: the combined state covers every context; 100 statuses are plenty to show. */
 	r = repo_call(g, repo, "GET", NULL, true, &j, err, "/commits/%s/status?per_page=100", e);
 	free(e);
-	if (r != 0)
-		goto out;
+	if (r == 0)
+		r = gh_combined_read(j, sha, out, err);
+	cJSON_Delete(j);
+	return r;
+}
+
+int gh_combined_read(const cJSON *j, const char *sha, pb_github_combined *out, pb_err *err)
+{
+	const cJSON *arr, *it;
+	size_t k = 0;
+
+	memset(out, 0, sizeof(*out));
 	arr = cJSON_GetObjectItemCaseSensitive(j, "statuses");
 	pb_strlcpy(out->state, jstr(j, "state"), sizeof(out->state));
-	if (!out->state[0] || !cJSON_IsArray(arr)) {
-		r = pb_err_set(err, PB_E_UNAVAILABLE, "GitHub: the combined status of %s lacks state/statuses", sha);
-		goto out;
-	}
+	if (!out->state[0] || !cJSON_IsArray(arr))
+		return pb_err_set(err, PB_E_UNAVAILABLE, "GitHub: the combined status of %s lacks state/statuses", sha);
 	out->statuses = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*out->statuses));
-	if (!out->statuses) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!out->statuses)
+		return -ENOMEM;
 	cJSON_ArrayForEach(it, arr) {
 		pb_strlcpy(out->statuses[k].context, jstr(it, "context"), sizeof(out->statuses[k].context));
 		pb_strlcpy(out->statuses[k].state, jstr(it, "state"), sizeof(out->statuses[k].state));
@@ -1439,9 +1475,7 @@ int pb_github_combined_status(pb_github *g, const char *repo, const char *sha, p
 		k++;
 	}
 	out->n = k;
-out:
-	cJSON_Delete(j);
-	return r;
+	return 0;
 }
 
 /* ---- actions ----------------------------------------------------------- */
@@ -1466,7 +1500,7 @@ int pb_github_workflow_dispatch(pb_github *g, const char *repo, const char *work
 	return r;
 }
 
-static void run_from_json(const cJSON *it, pb_github_run *o)
+void gh_run_read(const cJSON *it, pb_github_run *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->id = jid(it, "id");
@@ -1505,7 +1539,7 @@ int pb_github_runs_list(pb_github *g, const char *repo, const char *workflow, co
 		goto out;
 	}
 	cJSON_ArrayForEach(it, all)
-		run_from_json(it, &v[k++]);
+		gh_run_read(it, &v[k++]);
 	*out = v;
 	*n = k;
 	v = NULL;
@@ -1523,7 +1557,7 @@ int pb_github_run_get(pb_github *g, const char *repo, int64_t run_id, pb_github_
 	int r = repo_call(g, repo, "GET", NULL, true, &j, err, "/actions/runs/%" PRId64, run_id);
 
 	if (r == 0) {
-		run_from_json(j, out);
+		gh_run_read(j, out);
 		if (!out->id)
 			r = pb_err_set(err, PB_E_UNAVAILABLE, "GitHub: workflow run %" PRId64 " has no valid id", run_id);
 	}
@@ -1584,7 +1618,7 @@ int pb_github_deployment_status(pb_github *g, const char *repo, int64_t deployme
 
 int pb_github_graphql(pb_github *g, const char *query, const cJSON *variables, cJSON **data, pb_err *err)
 {
-	cJSON *b = cJSON_CreateObject(), *j = NULL, *errs, *e0;
+	cJSON *b = cJSON_CreateObject(), *j = NULL;
 	char *body = NULL;
 	int r;
 
@@ -1601,26 +1635,31 @@ int pb_github_graphql(pb_github *g, const char *query, const cJSON *variables, c
 		return -ENOMEM;
 	r = gh_call(g, "POST", g->graphql_url, body, false, &j, NULL, err);
 	free(body);
-	if (r != 0)
-		goto out;
+	if (r == 0)
+		r = gh_graphql_read(j, data, err);
+	cJSON_Delete(j);
+	return r;
+}
+
+int gh_graphql_read(cJSON *j, cJSON **data, pb_err *err)
+{
+	cJSON *errs, *e0;
+
+	if (data)
+		*data = NULL;
 	/* GraphQL reports failures with HTTP 200. */
 	errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
 	e0 = cJSON_GetArrayItem(errs, 0);
 	if (e0) {
 		const char *type = jstr(e0, "type");
 
-		r = pb_err_set(err, strcmp(type, "NOT_FOUND") == 0 ? PB_E_NOTFOUND : PB_E_INVALID,
-			       "GitHub GraphQL: %.300s%s%s%s", jstr(e0, "message"), type[0] ? " (" : "", type,
-			       type[0] ? ")" : "");
-		goto out;
+		return pb_err_set(err, strcmp(type, "NOT_FOUND") == 0 ? PB_E_NOTFOUND : PB_E_INVALID,
+				  "GitHub GraphQL: %.300s%s%s%s", jstr(e0, "message"), type[0] ? " (" : "", type,
+				  type[0] ? ")" : "");
 	}
-	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "data"))) {
-		r = pb_err_set(err, PB_E_UNAVAILABLE, "GitHub GraphQL: an answer without data or errors");
-		goto out;
-	}
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "data")))
+		return pb_err_set(err, PB_E_UNAVAILABLE, "GitHub GraphQL: an answer without data or errors");
 	if (data)
 		*data = cJSON_DetachItemFromObjectCaseSensitive(j, "data");
-out:
-	cJSON_Delete(j);
-	return r;
+	return 0;
 }

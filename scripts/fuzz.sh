@@ -17,7 +17,8 @@ case "$secs" in ''|*[!0-9]*) echo "usage: $0 [--ci] SECONDS [harness...]" >&2; e
 shift
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(cmd_parse dispatch slack_envelope config docker_list docker_inspect
-	docker_stats docker_pull docker_logs neo4j logscan tz)
+	docker_stats docker_pull docker_logs neo4j logscan tz github link_header maturity docker_events
+	lessons)
 
 # Dictionaries per harness (libFuzzer takes one file: they are concatenated).
 dicts_for() {
@@ -27,6 +28,9 @@ dicts_for() {
 	config) echo json ;;
 	docker_*) echo "json docker" ;;
 	neo4j) echo "json neo4j" ;;
+	github) echo "json github" ;;
+	link_header) echo link ;;
+	maturity) echo maturity ;;
 	*) ;;
 	esac
 }

@@ -131,6 +131,22 @@ Test(maturity, an_empty_file_gets_the_three_parts)
 		    &staging);
 }
 
+/*
+ * fuzz_maturity (regress-history-cr): a last line "## Promotion History\r" without '\n' was not the
+ * heading on the first run but was on the second (it had become "…\r\n"), so the second run added
+ * the entry again. Lines are now read without trailing '\r's.
+ */
+Test(maturity, a_last_line_ending_in_cr_reads_the_same_on_the_second_run)
+{
+	expect_edit("## Promotion History\r",
+		    "**Current Stage**: Staging (promoted from Development on 2026-12-06)\n"
+		    "**Last Updated**: 2026-12-06\n"
+		    "\n"
+		    "## Promotion History\r\n"
+		    "- **2026-12-06**: Promoted to Staging (Issue #12)",
+		    &staging);
+}
+
 Test(maturity, an_entry_already_there_is_not_added_again_even_on_another_date)
 {
 	const char *text = "# X\n\n**Current Stage**: Staging (promoted from Development on 2026-12-06)\n"

@@ -682,6 +682,9 @@ Test(events, numbers_are_bounded_and_required_keys_checked)
 		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056,\"timeNano\":\"1\"}",
 		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"timeNano\":1e30}",
 		"{\"Type\":\"container\",\"Action\":\"\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056}",
+		/* fuzz_docker_events: an action that is only its ":detail" part (regress-action-colon) */
+		"{\"Type\":\"container\",\"Action\":\":ealth_status: unhealthy\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056}",
+		"{\"Type\":\"container\",\"Action\":\":\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056}",
 		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{},\"time\":1796586056}",
 		"{\"Type\":7,\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056}",
 		"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},\"time\":1796586056",  /* cut */
