@@ -123,6 +123,8 @@ Test(runtime, healthz_turns_503_when_storage_takes_no_writes_and_recovers)
 	/* another process holds the database's write lock: the probe's write cannot finish */
 	snprintf(db, sizeof(db), "%s/promobot.db", DIR_);
 	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	/* the runtime may be mid-write (a probe, a sweep): wait for it like any writer, then hold the lock */
+	sqlite3_busy_timeout(h, 10000);
 	cr_assert_eq(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
 	cr_assert(healthz_becomes(503, &body, 20000), "still healthy with storage locked: %s", pb_buf_str(&body));
 	cr_expect(strstr(pb_buf_str(&body), "storage"), "the reason names storage: %s", pb_buf_str(&body));
