@@ -496,7 +496,7 @@ static void *poster_main(void *arg)
 	pb_err e;
 
 	pb_err_init(&e);
-	t.svc_ok = pb_services_open(&t.svc, ps->cfg.cfg, NULL, "slack-poster", PB_SVC_NO_ENGINE, &e) == 0;
+	t.svc_ok = pb_services_open(&t.svc, ps->cfg.cfg, NULL, "slack-poster", PB_SVC_NO_ENGINE | PB_SVC_NO_GITHUB, &e) == 0;
 	if (!t.svc_ok)
 		pb_error("slack", "poster: %s (thread posts go to the channel)", pb_err_text(&e));
 	if (pb_slack_web_init(&t.web, ps->cfg.api_url, ps->cfg.bot_token, ps->cfg.ca_file, ps->pacer)) {

@@ -12,6 +12,7 @@
 #include "pb_store.h"
 
 struct pb_engine; /* deploy engine (Docker), opaque; NULL when none is configured */
+struct pb_github; /* GitHub client (integrations/github.h), opaque; NULL when no github section */
 
 /*
  * Everything outside the process a command may touch, in one place: adding
@@ -24,6 +25,7 @@ typedef struct pb_services {
 	const pb_config *cfg;
 	pb_store *store;
 	struct pb_engine *engine;   /* NULL when the config has none */
+	struct pb_github *github;   /* NULL when the config has no github section (or PB_SVC_NO_GITHUB) */
 	const pb_clock *clock;      /* never NULL once opened */
 	const char *lock_owner;     /* unique token for component locks (points into owner_buf or the caller's) */
 	/*
@@ -40,10 +42,11 @@ typedef struct pb_services {
 enum {
 	PB_SVC_ENGINE_OPTIONAL = 1u << 0, /* a deploy engine that cannot be set up is logged, not fatal */
 	PB_SVC_NO_ENGINE = 1u << 1,       /* this worker never deploys (the Slack poster) */
+	PB_SVC_NO_GITHUB = 1u << 2,       /* this worker never talks to GitHub (the Slack poster) */
 };
 
 /*
- * Opens the store at cfg->storage_path and the deploy engine. `clock` NULL
+ * Opens the store at cfg->storage_path, the deploy engine and the GitHub client. `clock` NULL
  * means the system clock; `owner` names this worker for locks (copied).
  * On failure nothing stays open and err says why.
  */

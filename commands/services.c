@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "github.h"
 #include "pb_deploy.h"
 #include "pb_log.h"
 #include "pb_str.h"
@@ -21,6 +22,15 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 	r = pb_store_open(cfg->storage_path, &svc->store, err);
 	if (r)
 		return r;
+	/* A github section that cannot be used (no token) is a config error, said at start-up. */
+	if (cfg->github.enabled && !(flags & PB_SVC_NO_GITHUB)) {
+		r = pb_github_new(&cfg->github, svc->clock, &svc->github, err);
+		if (r) {
+			pb_store_close(svc->store);
+			svc->store = NULL;
+			return r;
+		}
+	}
 	if (flags & PB_SVC_NO_ENGINE)
 		return 0;
 	pb_err_init(&e);
@@ -31,7 +41,9 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 		r = 0;
 	} else if (r) {
 		pb_err_set(err, r, "%s", pb_err_text(&e));
+		pb_github_free(svc->github);
 		pb_store_close(svc->store);
+		svc->github = NULL;
 		svc->store = NULL;
 	}
 	return r;
@@ -42,8 +54,10 @@ void pb_services_close(pb_services *svc)
 	if (!svc)
 		return;
 	pb_engine_free(svc->engine);
+	pb_github_free(svc->github);
 	pb_store_close(svc->store);
 	svc->engine = NULL;
+	svc->github = NULL;
 	svc->store = NULL;
 }
 
