@@ -20,6 +20,7 @@ typedef struct frame {
 	struct frame *next;
 	int flags;              /* lws_write protocol flags */
 	bool close;             /* a close request instead of data */
+	size_t env;             /* 1 + index in envs when this is an envelope's last frame, else 0 */
 	size_t len;
 	unsigned char data[];   /* LWS_PRE headroom + payload */
 } frame;
@@ -40,6 +41,7 @@ typedef struct envelope {
 	int conn;
 	bool acked;
 	int64_t sent_ms;
+	int64_t wire_us;        /* its last frame written to the socket (first time), 0 = not yet */
 } envelope;
 
 typedef struct msg_rec {
@@ -75,14 +77,27 @@ typedef struct pss {
 	fconn *conn;
 } pss;
 
+/*
+ * One lws server: a context, the thread that services it, its port. Slack's
+ * Socket Mode links and its Web API are different hosts; here they are two
+ * servers too, so a burst of chat.* calls never queues in front of an
+ * envelope or an ack on the socket (one thread serving both would add its
+ * own queueing to every ack latency a client measures).
+ */
+typedef struct fake_srv {
+	struct lws_context *ctx;
+	pthread_t thread;
+	int port;
+	fake_slack *f;
+} fake_srv;
+
 struct fake_slack {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	struct lws_context *ctx;
-	pthread_t thread;
+	fake_srv sock;          /* Socket Mode: /link/ WebSocket upgrades (the URL apps.connections.open hands out) */
+	fake_srv api;           /* Web API: /api/<method> */
 	bool running, quit;
-	bool frozen;            /* the server thread stops servicing: sockets stay open, nothing answers */
-	int port;
+	bool frozen;            /* the server threads stop servicing: sockets stay open, nothing answers */
 	char api_url[64];
 	char app_token[256], bot_token[256];
 	char cert[256], key[256];   /* TLS (https/wss) when set */
@@ -115,6 +130,14 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void deadline_ts(struct timespec *ts, int timeout_ms)
@@ -170,6 +193,7 @@ static void conn_push(fconn *c, const char *text, size_t len, int flags, bool cl
 	fr->next = NULL;
 	fr->flags = flags;
 	fr->close = close;
+	fr->env = 0;
 	fr->len = len;
 	if (len)
 		memcpy(fr->data + LWS_PRE, text, len);
@@ -239,12 +263,14 @@ static void record_ack(fake_slack *f, fconn *c, const char *text, size_t len)
 	memset(a, 0, sizeof(*a));
 	snprintf(a->envelope_id, sizeof(a->envelope_id), "%s", id->valuestring);
 	a->acked_ms = mono_ms();
+	a->read_us = mono_us();
 	a->conn = c->serial;
 	a->payload = payload ? cJSON_PrintUnformatted(payload) : NULL;
 	e = env_find(f, id->valuestring);
 	if (e) {
 		e->acked = true;
 		a->sent_ms = e->sent_ms;
+		a->wire_us = e->wire_us;
 	}
 	cJSON_Delete(root);
 	pthread_cond_broadcast(&f->changed);
@@ -306,7 +332,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
-	lws_sul_schedule(f->ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
+	lws_sul_schedule(f->sock.ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
 }
 
 /* ---- Web API (fake thread, lock held) ---- */
@@ -644,7 +670,7 @@ static void http_respond(fake_slack *f, pss *p)
 		char url[160];
 
 		snprintf(url, sizeof(url), "%s://127.0.0.1:%d/link/?ticket=fake-%d&app_id=A0FAKE",
-			 f->cert[0] ? "wss" : "ws", f->port, ++f->ticket);
+			 f->cert[0] ? "wss" : "ws", f->sock.port, ++f->ticket);
 		cJSON_AddStringToObject(reply, "url", url);
 		goto done;
 	}
@@ -883,6 +909,13 @@ static int ws_writeable(fake_slack *f, struct lws *wsi, pss *p)
 		rc = -1;
 	} else if (lws_write(wsi, fr->data + LWS_PRE, fr->len, (enum lws_write_protocol)fr->flags) < 0) {
 		rc = -1;
+	} else if (fr->env) {
+		int64_t now = mono_us();
+
+		pthread_mutex_lock(&f->lock);
+		if (fr->env <= f->nenvs && !f->envs[fr->env - 1].wire_us)
+			f->envs[fr->env - 1].wire_us = now;
+		pthread_mutex_unlock(&f->lock);
 	}
 	free(fr);
 	return rc;
@@ -907,7 +940,8 @@ static int fake_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		on_cancel(f);
+		if (ctx == f->sock.ctx) /* the socket's frames belong to its own thread */
+			on_cancel(f);
 		return 0;
 	case LWS_CALLBACK_HTTP:
 		http_start(f, wsi, p, in);
@@ -962,7 +996,8 @@ static const struct lws_protocols fake_protocols[] = {
 
 static void *fake_main(void *arg)
 {
-	fake_slack *f = arg;
+	fake_srv *srv = arg;
+	fake_slack *f = srv->f;
 
 	for (;;) {
 		bool quit;
@@ -972,18 +1007,19 @@ static void *fake_main(void *arg)
 			pthread_cond_wait(&f->changed, &f->lock);
 		quit = f->quit;
 		pthread_mutex_unlock(&f->lock);
-		if (quit || lws_service(f->ctx, 0) < 0)
+		if (quit || lws_service(srv->ctx, 0) < 0)
 			break;
 	}
 	return NULL;
 }
 
-static int server_up(fake_slack *f)
+/* Creates srv's context (on its port, or a kernel-chosen one the first time); no thread yet. */
+static int srv_create(fake_slack *f, fake_srv *srv)
 {
 	struct lws_context_creation_info info;
 
 	memset(&info, 0, sizeof(info));
-	info.port = f->port;
+	info.port = srv->port;
 	info.iface = "127.0.0.1";
 	info.protocols = fake_protocols;
 	info.user = f;
@@ -994,23 +1030,53 @@ static int server_up(fake_slack *f)
 		info.ssl_cert_filepath = f->cert;
 		info.ssl_private_key_filepath = f->key;
 	}
-	f->ctx = lws_create_context(&info);
-	if (!f->ctx)
+	srv->f = f;
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx)
 		return -1;
-	if (!f->port) {
-		f->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(f->ctx, "default"));
-		snprintf(f->api_url, sizeof(f->api_url), "%s://127.0.0.1:%d/api/", f->cert[0] ? "https" : "http",
-			 f->port);
-	}
+	if (!srv->port)
+		srv->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(srv->ctx, "default"));
+	return 0;
+}
+
+/* Stops srv's thread (f->quit set and its service cancelled first) and destroys its context. */
+static void srv_destroy(fake_srv *srv, bool joined)
+{
+	if (!srv->ctx)
+		return;
+	if (joined)
+		pthread_join(srv->thread, NULL);
+	lws_context_destroy(srv->ctx);
+	srv->ctx = NULL;
+}
+
+static int server_up(fake_slack *f)
+{
+	bool sock_thread = false;
+
 	f->quit = false;
-	lws_sul_schedule(f->ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
-	if (pthread_create(&f->thread, NULL, fake_main, f)) {
-		lws_context_destroy(f->ctx);
-		f->ctx = NULL;
-		return -1;
-	}
+	if (srv_create(f, &f->sock) || srv_create(f, &f->api))
+		goto fail;
+	snprintf(f->api_url, sizeof(f->api_url), "%s://127.0.0.1:%d/api/", f->cert[0] ? "https" : "http",
+		 f->api.port);
+	lws_sul_schedule(f->sock.ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
+	if (pthread_create(&f->sock.thread, NULL, fake_main, &f->sock))
+		goto fail;
+	sock_thread = true;
+	if (pthread_create(&f->api.thread, NULL, fake_main, &f->api))
+		goto fail;
 	f->running = true;
 	return 0;
+fail:
+	pthread_mutex_lock(&f->lock);
+	f->quit = true;
+	pthread_mutex_unlock(&f->lock);
+	if (f->sock.ctx)
+		lws_cancel_service(f->sock.ctx);
+	lws_sul_cancel(&f->tick);
+	srv_destroy(&f->sock, sock_thread);
+	srv_destroy(&f->api, false);
+	return -1;
 }
 
 int fake_slack_start(const char *app_token, const char *bot_token, fake_slack **out)
@@ -1059,8 +1125,10 @@ void fake_slack_freeze(fake_slack *f, bool frozen)
 	f->frozen = frozen;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
-	if (f->running)
-		lws_cancel_service(f->ctx);
+	if (f->running) {
+		lws_cancel_service(f->sock.ctx);
+		lws_cancel_service(f->api.ctx);
+	}
 }
 
 void fake_slack_kill(fake_slack *f)
@@ -1072,11 +1140,13 @@ void fake_slack_kill(fake_slack *f)
 	f->frozen = false;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
-	lws_cancel_service(f->ctx);
-	pthread_join(f->thread, NULL);
+	lws_cancel_service(f->sock.ctx);
+	lws_cancel_service(f->api.ctx);
+	pthread_join(f->sock.thread, NULL);
+	pthread_join(f->api.thread, NULL);
 	lws_sul_cancel(&f->tick);
-	lws_context_destroy(f->ctx);
-	f->ctx = NULL;
+	srv_destroy(&f->sock, false);
+	srv_destroy(&f->api, false);
 	f->running = false;
 	pthread_mutex_lock(&f->lock);
 	for (int i = 0; i < FAKE_MAX_CONNS; i++) {
@@ -1120,7 +1190,7 @@ void fake_slack_free(fake_slack *f)
 
 int fake_slack_port(const fake_slack *f)
 {
-	return f->port;
+	return f->api.port;
 }
 
 const char *fake_slack_api_url(const fake_slack *f)
@@ -1208,12 +1278,12 @@ bool fake_slack_wait_live(fake_slack *f, int n, int timeout_ms)
 static int send_locked(fake_slack *f, const char *text, size_t chunk, const char *id)
 {
 	fconn *c = newest_conn(f, true);
+	envelope *e = NULL;
 
 	if (!c)
 		return -1;
 	if (id) {
-		envelope *e = env_find(f, id);
-
+		e = env_find(f, id);
 		if (!e) {
 			f->envs = grow(f->envs, &f->capenvs, f->nenvs, sizeof(*f->envs));
 			e = &f->envs[f->nenvs++];
@@ -1225,6 +1295,8 @@ static int send_locked(fake_slack *f, const char *text, size_t chunk, const char
 		e->conn = c->serial;
 	}
 	conn_send_text(c, text, chunk);
+	if (e)
+		c->tail->env = (size_t)(e - f->envs) + 1;
 	return c->serial;
 }
 
@@ -1236,7 +1308,7 @@ static int send_and_wake(fake_slack *f, const char *text, size_t chunk, const ch
 	serial = f->running ? send_locked(f, text, chunk, id) : -1;
 	pthread_mutex_unlock(&f->lock);
 	if (serial > 0)
-		lws_cancel_service(f->ctx);
+		lws_cancel_service(f->sock.ctx);
 	return serial;
 }
 
@@ -1368,7 +1440,7 @@ int fake_slack_disconnect(fake_slack *f, const char *reason, int close_after_ms)
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (c)
-		lws_cancel_service(f->ctx);
+		lws_cancel_service(f->sock.ctx);
 	return serial;
 }
 
