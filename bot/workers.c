@@ -134,6 +134,16 @@ bool pb_workers_full(pb_workers *w)
 	return full;
 }
 
+size_t pb_workers_room(pb_workers *w)
+{
+	size_t room;
+
+	pthread_mutex_lock(&w->lock);
+	room = w->stopping ? 0 : w->cap - w->count;
+	pthread_mutex_unlock(&w->lock);
+	return room;
+}
+
 size_t pb_workers_pending(pb_workers *w)
 {
 	size_t n;
