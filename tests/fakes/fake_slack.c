@@ -93,7 +93,8 @@ typedef struct fake_srv {
 
 struct fake_slack {
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	pthread_cond_t changed;     /* anything changed (every waiter) */
+	pthread_cond_t acked;       /* an ack came in (ack waiters only: a Web API call does not wake them) */
 	fake_srv sock;          /* Socket Mode: /link/ WebSocket upgrades (the URL apps.connections.open hands out) */
 	fake_srv api;           /* Web API: /api/<method> */
 	bool running, quit;
@@ -238,9 +239,10 @@ static void conn_free_frames(fconn *c)
 	c->rx_len = 0;
 }
 
+/* Ids are unique in envs; the newest are looked up most, so from the end. */
 static envelope *env_find(fake_slack *f, const char *id)
 {
-	for (size_t i = 0; i < f->nenvs; i++)
+	for (size_t i = f->nenvs; i-- > 0;)
 		if (!strcmp(f->envs[i].id, id))
 			return &f->envs[i];
 	return NULL;
@@ -274,6 +276,7 @@ static void record_ack(fake_slack *f, fconn *c, const char *text, size_t len)
 	}
 	cJSON_Delete(root);
 	pthread_cond_broadcast(&f->changed);
+	pthread_cond_broadcast(&f->acked);
 }
 
 /* Slack retries envelopes a closed connection never acked on a live one. */
@@ -1095,6 +1098,7 @@ int fake_slack_start_tls(const char *app_token, const char *bot_token, const cha
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->changed, NULL);
+	pthread_cond_init(&f->acked, NULL);
 	snprintf(f->app_token, sizeof(f->app_token), "%s", app_token);
 	snprintf(f->bot_token, sizeof(f->bot_token), "%s", bot_token);
 	if (cert_pem && key_pem) {
@@ -1184,6 +1188,7 @@ void fake_slack_free(fake_slack *f)
 	}
 	free(f->msgs);
 	pthread_cond_destroy(&f->changed);
+	pthread_cond_destroy(&f->acked);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -1217,8 +1222,8 @@ int fake_slack_hellos(fake_slack *f)
 }
 
 /* Waits on the condition until pred(f, arg) holds or the deadline passes (lock held in pred). */
-static bool wait_until(fake_slack *f, bool (*pred)(fake_slack *, const void *), const void *arg,
-		       int timeout_ms)
+static bool wait_on(fake_slack *f, pthread_cond_t *cv, bool (*pred)(fake_slack *, const void *),
+		    const void *arg, int timeout_ms)
 {
 	struct timespec dl;
 	bool ok;
@@ -1226,12 +1231,18 @@ static bool wait_until(fake_slack *f, bool (*pred)(fake_slack *, const void *), 
 	deadline_ts(&dl, timeout_ms);
 	pthread_mutex_lock(&f->lock);
 	while (!(ok = pred(f, arg)))
-		if (pthread_cond_timedwait(&f->changed, &f->lock, &dl) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(cv, &f->lock, &dl) == ETIMEDOUT) {
 			ok = pred(f, arg);
 			break;
 		}
 	pthread_mutex_unlock(&f->lock);
 	return ok;
+}
+
+static bool wait_until(fake_slack *f, bool (*pred)(fake_slack *, const void *), const void *arg,
+		       int timeout_ms)
+{
+	return wait_on(f, &f->changed, pred, arg, timeout_ms);
 }
 
 static bool pred_hellos(fake_slack *f, const void *arg)
@@ -1478,7 +1489,7 @@ bool fake_slack_wait_ack(fake_slack *f, const char *envelope_id, int timeout_ms,
 
 	if (out)
 		memset(out, 0, sizeof(*out));
-	return wait_until(f, pred_ack, &q, timeout_ms);
+	return wait_on(f, &f->acked, pred_ack, &q, timeout_ms);
 }
 
 size_t fake_slack_ack_count(fake_slack *f)
@@ -1518,7 +1529,7 @@ static bool pred_acked(fake_slack *f, const void *arg)
 
 bool fake_slack_wait_acked_envelopes(fake_slack *f, size_t n, int timeout_ms)
 {
-	return wait_until(f, pred_acked, &n, timeout_ms);
+	return wait_on(f, &f->acked, pred_acked, &n, timeout_ms);
 }
 
 void fake_slack_lose_replies(fake_slack *f, const char *method, int count)
