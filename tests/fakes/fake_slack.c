@@ -95,6 +95,14 @@ struct fake_slack {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;     /* anything changed (every waiter) */
 	pthread_cond_t acked;       /* an ack came in (ack waiters only: a Web API call does not wake them) */
+	/*
+	 * The Web API's state (channels, limits, losses, ticket, calls, messages)
+	 * has its own lock and condition: a chat.* call being handled never holds
+	 * the lock the socket thread needs to write an envelope or record an ack.
+	 * Never held together with `lock`.
+	 */
+	pthread_mutex_t api_lock;
+	pthread_cond_t api_changed;
 	fake_srv sock;          /* Socket Mode: /link/ WebSocket upgrades (the URL apps.connections.open hands out) */
 	fake_srv api;           /* Web API: /api/<method> */
 	bool running, quit;
@@ -728,7 +736,7 @@ done:
 	free(json);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
-	pthread_cond_broadcast(&f->changed);
+	pthread_cond_broadcast(&f->api_changed);
 }
 
 static int http_write(struct lws *wsi, pss *p)
@@ -785,9 +793,9 @@ static void http_start(fake_slack *f, struct lws *wsi, pss *p, const char *uri)
 	p->resp = NULL;
 	/* No body to wait for (GET, or a zero-length POST): answer now. */
 	if (!lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) || !cl[0] || !strcmp(cl, "0")) {
-		pthread_mutex_lock(&f->lock);
+		pthread_mutex_lock(&f->api_lock);
 		http_respond(f, p);
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->api_lock);
 		lws_callback_on_writable(wsi);
 	}
 }
@@ -827,12 +835,17 @@ static fconn *conn_alloc(fake_slack *f, struct lws *wsi)
 static int ws_established(fake_slack *f, struct lws *wsi, pss *p)
 {
 	char args[128] = "";
-	int ticket = 0;
+	int ticket = 0, issued;
 	fconn *c;
 
 	/* Only tickets this fake issued open a socket, as with Slack's URLs. */
 	lws_hdr_copy_fragment(wsi, args, sizeof(args), WSI_TOKEN_HTTP_URI_ARGS, 0);
-	if (sscanf(args, "ticket=fake-%d", &ticket) != 1 || ticket < 1 || ticket > f->ticket)
+	if (sscanf(args, "ticket=fake-%d", &ticket) != 1 || ticket < 1)
+		return -1;
+	pthread_mutex_lock(&f->api_lock);
+	issued = f->ticket;
+	pthread_mutex_unlock(&f->api_lock);
+	if (ticket > issued)
 		return -1;
 	pthread_mutex_lock(&f->lock);
 	c = conn_alloc(f, wsi);
@@ -953,9 +966,9 @@ static int fake_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		http_body(p, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		pthread_mutex_lock(&f->lock);
+		pthread_mutex_lock(&f->api_lock);
 		http_respond(f, p);
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->api_lock);
 		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -1099,6 +1112,8 @@ int fake_slack_start_tls(const char *app_token, const char *bot_token, const cha
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->changed, NULL);
 	pthread_cond_init(&f->acked, NULL);
+	pthread_mutex_init(&f->api_lock, NULL);
+	pthread_cond_init(&f->api_changed, NULL);
 	snprintf(f->app_token, sizeof(f->app_token), "%s", app_token);
 	snprintf(f->bot_token, sizeof(f->bot_token), "%s", bot_token);
 	if (cert_pem && key_pem) {
@@ -1189,6 +1204,8 @@ void fake_slack_free(fake_slack *f)
 	free(f->msgs);
 	pthread_cond_destroy(&f->changed);
 	pthread_cond_destroy(&f->acked);
+	pthread_cond_destroy(&f->api_changed);
+	pthread_mutex_destroy(&f->api_lock);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -1205,10 +1222,10 @@ const char *fake_slack_api_url(const fake_slack *f)
 
 void fake_slack_add_channel(fake_slack *f, const char *channel)
 {
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	if (f->nchannels < FAKE_MAX_CHANNELS)
 		snprintf(f->channels[f->nchannels++], sizeof(f->channels[0]), "%s", channel);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 int fake_slack_hellos(fake_slack *f)
@@ -1222,27 +1239,27 @@ int fake_slack_hellos(fake_slack *f)
 }
 
 /* Waits on the condition until pred(f, arg) holds or the deadline passes (lock held in pred). */
-static bool wait_on(fake_slack *f, pthread_cond_t *cv, bool (*pred)(fake_slack *, const void *),
-		    const void *arg, int timeout_ms)
+static bool wait_on(fake_slack *f, pthread_mutex_t *mu, pthread_cond_t *cv,
+		    bool (*pred)(fake_slack *, const void *), const void *arg, int timeout_ms)
 {
 	struct timespec dl;
 	bool ok;
 
 	deadline_ts(&dl, timeout_ms);
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(mu);
 	while (!(ok = pred(f, arg)))
-		if (pthread_cond_timedwait(cv, &f->lock, &dl) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(cv, mu, &dl) == ETIMEDOUT) {
 			ok = pred(f, arg);
 			break;
 		}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(mu);
 	return ok;
 }
 
 static bool wait_until(fake_slack *f, bool (*pred)(fake_slack *, const void *), const void *arg,
 		       int timeout_ms)
 {
-	return wait_on(f, &f->changed, pred, arg, timeout_ms);
+	return wait_on(f, &f->lock, &f->changed, pred, arg, timeout_ms);
 }
 
 static bool pred_hellos(fake_slack *f, const void *arg)
@@ -1489,7 +1506,7 @@ bool fake_slack_wait_ack(fake_slack *f, const char *envelope_id, int timeout_ms,
 
 	if (out)
 		memset(out, 0, sizeof(*out));
-	return wait_on(f, &f->acked, pred_ack, &q, timeout_ms);
+	return wait_on(f, &f->lock, &f->acked, pred_ack, &q, timeout_ms);
 }
 
 size_t fake_slack_ack_count(fake_slack *f)
@@ -1529,16 +1546,16 @@ static bool pred_acked(fake_slack *f, const void *arg)
 
 bool fake_slack_wait_acked_envelopes(fake_slack *f, size_t n, int timeout_ms)
 {
-	return wait_on(f, &f->acked, pred_acked, &n, timeout_ms);
+	return wait_on(f, &f->lock, &f->acked, pred_acked, &n, timeout_ms);
 }
 
 void fake_slack_lose_replies(fake_slack *f, const char *method, int count)
 {
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (int i = 0; i < f->nlosses; i++) {
 		if (!strcmp(f->losses[i].method, method)) {
 			f->losses[i].count = count;
-			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_unlock(&f->api_lock);
 			return;
 		}
 	}
@@ -1548,17 +1565,17 @@ void fake_slack_lose_replies(fake_slack *f, const char *method, int count)
 		snprintf(l->method, sizeof(l->method), "%s", method);
 		l->count = count;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int retry_after_s)
 {
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (int i = 0; i < f->nlimits; i++) {
 		if (!strcmp(f->limits[i].method, method)) {
 			f->limits[i].count = count;
 			f->limits[i].retry_after_s = retry_after_s;
-			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_unlock(&f->api_lock);
 			return;
 		}
 	}
@@ -1569,7 +1586,7 @@ void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int ret
 		l->count = count;
 		l->retry_after_s = retry_after_s;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 static size_t count_locked(fake_slack *f, const char *method, bool ok_only)
@@ -1586,9 +1603,9 @@ size_t fake_slack_call_count(fake_slack *f, const char *method, bool ok_only)
 {
 	size_t n;
 
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	n = count_locked(f, method, ok_only);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 	return n;
 }
 
@@ -1608,7 +1625,7 @@ bool fake_slack_wait_calls(fake_slack *f, const char *method, size_t n, int time
 {
 	calls_q q = { method, n };
 
-	return wait_until(f, pred_calls, &q, timeout_ms);
+	return wait_on(f, &f->api_lock, &f->api_changed, pred_calls, &q, timeout_ms);
 }
 
 bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_slack_call *out)
@@ -1616,7 +1633,7 @@ bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_sla
 	bool found = false;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (size_t i = 0, k = 0; i < f->ncalls; i++) {
 		if (method && strcmp(f->calls[i].method, method))
 			continue;
@@ -1627,7 +1644,7 @@ bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_sla
 			break;
 		}
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 	return found;
 }
 
@@ -1641,11 +1658,11 @@ size_t fake_slack_calls_matching(fake_slack *f, const char *method, const char *
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (size_t i = 0; i < f->ncalls; i++)
 		if ((!method || !strcmp(f->calls[i].method, method)) && f->calls[i].body &&
 		    strstr(f->calls[i].body, needle))
 			n++;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 	return n;
 }
