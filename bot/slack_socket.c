@@ -20,6 +20,7 @@
 typedef struct tx_msg {
 	struct tx_msg *next;
 	pb_slack_msg *job;         /* an ack's envelope, submitted once the ack is written; else NULL */
+	int64_t timed_from_ms;     /* a command's ack: when its frame was in (ack latency metric); else 0 */
 	size_t len;
 	unsigned char data[];      /* LWS_PRE bytes of headroom, then the payload */
 } tx_msg;
@@ -181,6 +182,7 @@ static int conn_send(slack_conn *c, const char *text, pb_slack_msg *job)
 		return -ENOMEM;
 	t->next = NULL;
 	t->job = job;
+	t->timed_from_ms = 0;
 	t->len = len;
 	memcpy(t->data + LWS_PRE, text, len);
 	if (c->tx_tail)
@@ -200,13 +202,16 @@ static void conn_close(slack_conn *c)
 	lws_callback_on_writable(c->wsi);
 }
 
-static void send_ack(slack_conn *c, const char *envelope_id, const char *payload_text)
+/* Queues an ack; false (logged) when out of memory. */
+static bool send_ack(slack_conn *c, const char *envelope_id, const char *payload_text)
 {
 	char *ack = pb_slack_ack_json(envelope_id, payload_text);
+	bool ok = ack && !conn_send(c, ack, NULL);
 
-	if (!ack || conn_send(c, ack, NULL))
+	if (!ok)
 		pb_error("slack", "out of memory acking envelope %s", envelope_id);
 	free(ack);
+	return ok;
 }
 
 /*
@@ -271,7 +276,7 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 	int64_t t0 = pb_clock_mono_ms(NULL);
 	pb_slack_msg m;
 	pb_err e;
-	bool busy;
+	bool busy, queued;
 
 	pb_err_init(&e);
 	if (pb_slack_msg_parse(data, len, &m, &e)) {
@@ -294,13 +299,12 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 		if (l->stopping)
 			break;
 		busy = !l->cfg.has_room(l->cfg.ud, l->held);
-		if (busy)
-			send_ack(c, m.envelope_id, m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL);
-		else if (!send_ack_then_submit(c, &m))
+		queued = busy ? send_ack(c, m.envelope_id, m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL)
+			      : send_ack_then_submit(c, &m);
+		if (!queued && !busy)
 			break;
-		if (l->cfg.metrics) /* a whole frame in → its ack queued for the socket */
-			pb_metric_observe(l->cfg.metrics->ack_latency, NULL,
-					  (double)(pb_clock_mono_ms(NULL) - t0) / 1000.0);
+		if (queued) /* timed until written (conn_writeable), off the path to the socket */
+			c->tx_tail->timed_from_ms = t0;
 		if (busy) {
 			pb_warn("slack", "job queue full: envelope %s answered busy", m.envelope_id);
 			if (!m.accepts_response_payload && l->cfg.busy)
@@ -361,6 +365,9 @@ static int conn_writeable(slack_conn *c, struct lws *wsi)
 			free(t->job);
 			t->job = NULL;
 		}
+		if (n >= 0 && t->timed_from_ms && c->loop->cfg.metrics) /* a whole frame in → its ack written */
+			pb_metric_observe(c->loop->cfg.metrics->ack_latency, NULL,
+					  (double)(pb_clock_mono_ms(NULL) - t->timed_from_ms) / 1000.0);
 		drop_job(c, t);
 		free(t);
 		if (n < 0)
