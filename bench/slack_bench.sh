@@ -5,6 +5,9 @@
 # (p50/p95/p99/max, the client's own share and the ratio of the p99s), then the N-commands-in-flight
 # figures; BENCH_MODE=seq|flight runs one part only. The command and the machine's load come first:
 # on a shared machine the harness's own threads wait for a CPU too, so compare runs with similar load.
+# BENCH_AUTOGROUP_NICE=-10 (needs CAP_SYS_NICE) runs the whole bench (harness, floor, promobot) in a
+# session of its own whose scheduler autogroup has that nice: other sessions' load then weighs less,
+# while the bench's own threads keep their weights relative to each other. The line says when it is on.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-/tmp/build-bench}
@@ -13,5 +16,10 @@ ninja -C "$build" promobot bench/slack_bench bench/floor_client >/dev/null
 echo "command: BENCH_MODE=${BENCH_MODE:-all} BENCH_SEQ_N=${BENCH_SEQ_N:-2000} PROMOBOT_BIN=$build/promobot" \
 	"FLOOR_BIN=$build/bench/floor_client $build/bench/slack_bench ${1:-1000} ${2:-4} ${3:-200}"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; kernel $(uname -r)"
-PROMOBOT_BIN="$build/promobot" FLOOR_BIN="$build/bench/floor_client" \
-	exec "$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}"
+export PROMOBOT_BIN="$build/promobot" FLOOR_BIN="$build/bench/floor_client"
+if [ -n "${BENCH_AUTOGROUP_NICE:-}" ]; then
+	echo "autogroup nice: ${BENCH_AUTOGROUP_NICE} (own session)"
+	exec setsid sh -c 'echo "$1" > /proc/self/autogroup && shift && exec "$@"' sh "$BENCH_AUTOGROUP_NICE" \
+		"$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}"
+fi
+exec "$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}"
