@@ -151,6 +151,9 @@ Test(ghvalidate, checks_all_green_pass_and_approvals_bind_to_the_sha, .init = se
 	cr_expect(!strstr(v.result_json, "unrelated-deploy"), "checks no criterion asks for stay out");
 	pb_validation_deinit(&v);
 	cr_expect_str_eq(promotion("checks").revision, sha);
+	cr_assert_eq(th_run(&h, "alice", "status checks"), 0, "%s", th_out(&h));
+	snprintf(expect, sizeof(expect), "GitHub checks: 5 on %.12s (heads/main)", sha);
+	cr_expect(strstr(th_out(&h), expect), "status shows what was read: %s", th_out(&h));
 	cr_assert_eq(th_run(&h, "bob", "approve checks"), 0, "%s", th_out(&h));
 	snprintf(expect, sizeof(expect), "approved revision %s", sha);
 	cr_expect(strstr(th_out(&h), expect), "%s", th_out(&h));
@@ -438,6 +441,9 @@ Test(ghvalidate, workflow_dispatch_run_found_polled_success, .init = setup, .fin
 	cr_expect(strstr(v.result_json, "\"run_id\":"), "%s", v.result_json);
 	cr_expect(strstr(v.result_json, "\"conclusion\":\"success\""), "%s", v.result_json);
 	pb_validation_deinit(&v);
+	cr_assert_eq(th_run(&h, "alice", "status wfd"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "GitHub workflow: success https://github.com/" REPO "/actions/runs/"), "%s",
+		  th_out(&h));
 }
 
 Test(ghvalidate, workflow_dispatch_sends_component_stage_and_inputs, .init = setup, .fini = teardown)
