@@ -515,7 +515,7 @@ static void wf_poll(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *
 	}
 }
 
-/* The latest workflow comment on the issue (written at/after `since`), or NULL. */
+/* The latest workflow comment on the issue written at/after `since` (the run's start), or NULL. */
 static pb_github_comment *wf_comment(pb_github_comment *v, size_t n, int64_t since)
 {
 	for (size_t i = n; i-- > 0;)
@@ -534,7 +534,7 @@ static void all_crit(pb_vsource_out *out, pb_vstate st, const char *why)
 
 /* Issue mode: the verdict needs the run's conclusion AND the comment AND the labels to agree. */
 static int wf_issue_verdict(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p, int threshold,
-			    const wf_state *ws, int64_t since, pb_vsource_out *out, cJSON *jwf)
+			    const wf_state *ws, pb_vsource_out *out, cJSON *jwf)
 {
 	pb_github_comment *comments = NULL, *cm;
 	pb_github_issue issue;
@@ -563,7 +563,7 @@ static int wf_issue_verdict(pb_cmd_ctx *ctx, const pb_component *c, const pb_pro
 	blocked = pb_github_issue_has_label(&issue, LABEL_BLOCKED);
 	in_review = pb_github_issue_has_label(&issue, LABEL_IN_REVIEW);
 	cJSON_AddStringToObject(jwf, "label", blocked ? LABEL_BLOCKED : in_review ? LABEL_IN_REVIEW : "");
-	cm = wf_comment(comments, n, since);
+	cm = wf_comment(comments, n, ws->run.created_at);
 	if (cm) {
 		cJSON_AddStringToObject(jwf, "comment_url", cm->html_url);
 		wf_read_comment(cm->body, jwf, &cov, out, &mapped);
@@ -691,7 +691,7 @@ int pb_vsrc_github_workflow(pb_cmd_ctx *ctx, const pb_component *c, const pb_pro
 	}
 	pb_info("validate", "%s: workflow run %" PRId64 " %s", c->id, ws.run.id, ws.run.conclusion);
 	if (!dispatch)
-		return wf_issue_verdict(ctx, c, p, threshold, &ws, since, out, jwf);
+		return wf_issue_verdict(ctx, c, p, threshold, &ws, out, jwf);
 	if (strcmp(ws.run.conclusion, "success") == 0) {
 		vset(&out->gate, PB_V_PASS, "workflow passed: %s", ws.run.html_url);
 		snprintf(why, sizeof(why), "passed by the workflow (%s)", ws.run.html_url);

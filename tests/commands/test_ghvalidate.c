@@ -497,6 +497,26 @@ Test(ghvalidate, workflow_dispatch_never_claims_an_earlier_run, .init = setup, .
 	pb_validation_deinit(&v2);
 }
 
+/* GitHub answering 502 to every attempt of one poll of the run: a failed validation with the run's URL. */
+static void fail_run_poll(github_fake *f, void *ud, const char *req)
+{
+	int *seen = ud;
+
+	if (strncmp(req, "GET ", 4) == 0 && strstr(req, "/actions/runs/") && ++*seen == 1)
+		github_fake_fault(f, GITHUB_FAULT_STATUS, 4, 502, 0);
+}
+
+Test(ghvalidate, workflow_run_poll_failing_is_a_clear_failure, .init = setup, .fini = teardown)
+{
+	int seen = 0;
+
+	github_fake_on_request(fake, fail_run_poll, &seen);
+	request("wfd");
+	cr_assert_eq(validate("wfd"), 0, "%s", th_out(&h));
+	assert_failed_consistently("wfd", "GitHub failed while polling the workflow run");
+	cr_expect(strstr(th_out(&h), "— run https://github.com/" REPO "/actions/runs/"), "%s", th_out(&h));
+}
+
 /* ---- workflow: issue mode ---- */
 
 static int64_t open_issue(const char *comp)
