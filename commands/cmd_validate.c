@@ -326,14 +326,25 @@ static void dry_run_plan(pb_cmd_ctx *ctx, const pb_component *c)
 	pb_buf b;
 
 	pb_buf_init(&b);
-	pb_buf_printf(&b, "would run %zu check%s for %s in %s:\n", c->nchecks, c->nchecks == 1 ? "" : "s",
-		      c->id, c->workdir ? c->workdir : ".");
-	for (size_t i = 0; i < c->nchecks; i++) {
+	if (c->validation.sources & PB_VSRC_LOCAL)
+		pb_buf_printf(&b, "would run %zu check%s for %s in %s:\n", c->nchecks, c->nchecks == 1 ? "" : "s",
+			      c->id, c->workdir ? c->workdir : ".");
+	else
+		pb_buf_printf(&b, "would validate %s on GitHub (no local checks):\n", c->id);
+	for (size_t i = 0; i < c->nchecks && (c->validation.sources & PB_VSRC_LOCAL); i++) {
 		pb_buf_printf(&b, "  %s (%s):", c->checks[i].name, pb_criterion_name(c->checks[i].criterion));
 		for (size_t k = 0; k < c->checks[i].argc; k++)
 			pb_buf_printf(&b, " %s", c->checks[i].argv[k]);
 		pb_buf_printf(&b, "  [timeout %ds]\n", c->checks[i].timeout_s);
 	}
+	if (c->validation.sources & PB_VSRC_GITHUB_CHECKS)
+		pb_buf_printf(&b, "read the check runs and commit statuses of %s in %s (pending ones polled every %ds, "
+			      "at most %ds)\n", c->validation.ref, c->github_repo ? c->github_repo : "?",
+			      c->validation.poll_s, c->validation.timeout_s);
+	if (c->validation.sources & PB_VSRC_GITHUB_WORKFLOW)
+		pb_buf_printf(&b, "%s workflow %s in %s and wait for its run (at most %ds)\n",
+			      c->validation.wf_mode == PB_WF_DISPATCH ? "dispatch" : "read the promotion issue's run of",
+			      c->validation.wf_file, c->github_repo ? c->github_repo : "?", c->validation.timeout_s);
 	pb_buf_puts(&b, "then move the promotion to in_review (all required criteria pass) or blocked, "
 		    "resetting existing approvals");
 	pb_cmd_dry_run(ctx, "%s", pb_buf_str(&b));

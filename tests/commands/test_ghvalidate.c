@@ -641,6 +641,18 @@ Test(ghvalidate, issue_mode_waits_for_the_run_then_times_out, .init = setup, .fi
 	cr_expect_leq(pb_clock_mono_ms(&h.clock.clock) - t0, 120000);
 }
 
+Test(ghvalidate, dry_run_names_the_github_sources_and_calls_nothing, .init = setup, .fini = teardown)
+{
+	int before;
+
+	request("checks");
+	before = github_fake_count(fake, "GET ", 0);
+	cr_assert_eq(th_run(&h, "alice", "validate checks --dry-run"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "read the check runs and commit statuses of heads/main in " REPO), "%s", th_out(&h));
+	cr_expect_eq(github_fake_count(fake, "GET ", 0), before);
+	cr_expect_eq(th_state(&h, "checks"), PB_ST_REQUESTED);
+}
+
 /* ---- pieces ---- */
 
 Test(ghvalidate, percentage_reader)
