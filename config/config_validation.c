@@ -153,7 +153,8 @@ void cfg_parse_component_validation(cfg_ctx *c, const cJSON *o, const char *path
 	cfg_get_str(c, v, p, "ref", false, "heads/main", &out->ref);
 	if (out->ref && strncmp(out->ref, "heads/", 6) != 0 && strncmp(out->ref, "tags/", 5) != 0)
 		pb_problems_add(c->probs, "%s.ref: must name a branch (\"heads/main\") or a tag (\"tags/v1.2\")", p);
-	cfg_get_int(c, v, p, "timeout_s", false, 1800, 1, 86400, &out->timeout_s);
+	/* The wait holds an interactive worker and the component lock: bounded to 2 h. */
+	cfg_get_int(c, v, p, "timeout_s", false, 1800, 1, 7200, &out->timeout_s);
 	cfg_get_int(c, v, p, "poll_s", false, 15, 1, 3600, &out->poll_s);
 	if (out->poll_s > out->timeout_s)
 		pb_problems_add(c->probs, "%s.poll_s: must not exceed timeout_s (%d)", p, out->timeout_s);
