@@ -18,6 +18,7 @@
 
 #define SKEW_S 120            /* clock skew allowed between us and GitHub when matching runs by time */
 #define PROGRESS_EVERY_MS (5 * 60 * 1000) /* a "still waiting" line at most this often when nothing changes */
+#define MAX_RECORDED 300      /* matching checks listed in the stored result (failing ones always are) */
 #define WF_MARKER "## 🤖 Automated Promotion Validation"
 #define LABEL_IN_REVIEW "promotion:in-review"
 #define LABEL_BLOCKED "promotion:blocked"
@@ -206,6 +207,7 @@ static void checks_judge(const pb_validation_cfg *vc, const checks_read *cr, con
 			 bool timed_out, pb_vsource_out *out)
 {
 	cJSON *arr = cJSON_AddArrayToObject(out->json, "checks");
+	size_t recorded = 0, omitted = 0;
 
 	for (size_t i = 0; i < cr->n; i++) {
 		const obs *o = &cr->v[i];
@@ -217,6 +219,12 @@ static void checks_judge(const pb_validation_cfg *vc, const checks_read *cr, con
 				crit = k;
 		if (crit < 0)
 			continue; /* not a check any criterion asked for */
+		/* the stored result stays small whatever a matrix build produces; failures always fit first */
+		if (recorded >= MAX_RECORDED && o->st != OBS_FAIL) {
+			omitted++;
+			continue;
+		}
+		recorded++;
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "kind", o->kind);
 		cJSON_AddStringToObject(j, "name", o->name);
@@ -226,6 +234,8 @@ static void checks_judge(const pb_validation_cfg *vc, const checks_read *cr, con
 			cJSON_AddStringToObject(j, "url", o->url);
 		cJSON_AddItemToArray(arr, j);
 	}
+	if (omitted)
+		cJSON_AddNumberToObject(out->json, "checks_omitted", (double)omitted);
 	for (int k = 0; k < PB_CRIT_COUNT; k++) {
 		const char *name = pb_criterion_name((pb_criterion)k);
 		size_t matched = 0, failed = 0, pending = 0;
