@@ -174,6 +174,7 @@ static int checks_fetch(pb_github *g, const char *repo, const char *sha, checks_
 		cr->v[cr->n++] = (obs){ "check_run", ck->name, ck->conclusion[0] ? ck->conclusion : ck->status,
 					ck->html_url, { ck->output_title, ck->output_summary }, check_state(ck) };
 	}
+	/* Per context only: the combined `state` is "pending" for a commit with no statuses at all. */
 	for (size_t i = 0; i < cr->comb.n; i++) {
 		const pb_github_status_ctx *s = &cr->comb.statuses[i];
 

@@ -626,6 +626,21 @@ Test(ghvalidate, issue_mode_success_contradicted_by_blocked_label_fails, .init =
 	cr_expect(strstr(th_out(&h), "promotion:blocked"), "%s", th_out(&h));
 }
 
+Test(ghvalidate, issue_mode_revalidation_never_reuses_the_claimed_run, .init = setup, .fini = teardown)
+{
+	int64_t n;
+
+	request("wfi");
+	n = open_issue("wfi");
+	issue_run(n, "success", MARKER "\n\n**Coverage**: 90%\n", "promotion:in-review");
+	cr_assert_eq(validate("wfi"), 0, "%s", th_out(&h));
+	cr_assert_eq(th_state(&h, "wfi"), PB_ST_IN_REVIEW, "%s", th_out(&h));
+	/* no new run since: the old pass is not reported again */
+	cr_assert_eq(validate("wfi"), 0, "%s", th_out(&h));
+	cr_expect_eq(th_state(&h, "wfi"), PB_ST_BLOCKED, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "appeared within 120 s (timeout)"), "%s", th_out(&h));
+}
+
 Test(ghvalidate, issue_mode_waits_for_the_run_then_times_out, .init = setup, .fini = teardown)
 {
 	int64_t t0;
