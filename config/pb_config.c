@@ -232,6 +232,7 @@ static void component_free(pb_component *c)
 	for (int s = 0; s < PB_STAGE_COUNT; s++)
 		deploy_free(&c->deploy[s]);
 	free(c->github_repo);
+	free(c->github_maturity_path);
 }
 
 void pb_config_free(pb_config *cfg)
