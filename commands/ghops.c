@@ -97,7 +97,7 @@ static int maturity_commit(pb_github *g, const maturity_job *j, const char *bran
 		pb_buf_deinit(&edited);
 		if (r && r != PB_E_CONFLICT) {
 			pb_err_pass(err, r, &e);
-			pb_err_prefix(err, "MATURITY.md %s in %s: ", j->path, j->repo);
+			pb_err_prefix(err, "MATURITY.md %s in %s", j->path, j->repo);
 			return r;
 		}
 	}
@@ -259,7 +259,7 @@ static int maturity_via_pr(pb_github *g, const pb_config *cfg, const maturity_jo
 	pb_buf_init(&edited);
 	r = pb_github_content_get(g, j->repo, j->path, NULL, &file, err);
 	if (r == PB_E_NOTFOUND)
-		pb_err_prefix(err, "MATURITY.md: %s not found in %s (%s): ", j->path, j->repo, j->where);
+		pb_err_prefix(err, "MATURITY.md: %s not found in %s (%s)", j->path, j->repo, j->where);
 	if (r == 0 && pb_maturity_apply(file.data, file.len, &j->u, &edited, &changed))
 		r = -ENOMEM;
 	pb_github_content_deinit(&file);
@@ -463,7 +463,7 @@ static int project_fields(pb_github *g, const pb_github_project_cfg *p, const pb
 	cJSON_Delete(vars);
 	if (r) {
 		pb_err_pass(err, r, &e);
-		pb_err_prefix(err, "Project %s (github.project.id): ", p->id);
+		pb_err_prefix(err, "Project %s (github.project.id)", p->id);
 		goto out;
 	}
 	node = cJSON_GetObjectItemCaseSensitive(data, "node");
@@ -527,7 +527,7 @@ static int project_add_item(pb_github *g, const char *project, const char *conte
 	cJSON_Delete(data);
 	if (r) {
 		pb_err_pass(err, r, &e);
-		pb_err_prefix(err, "Project %s: adding the issue: ", project);
+		pb_err_prefix(err, "Project %s: adding the issue", project);
 	}
 	return r;
 }
@@ -553,7 +553,7 @@ static int project_set(pb_github *g, const char *project, const char *item, cons
 	cJSON_Delete(data);
 	if (r) {
 		pb_err_pass(err, r, &e);
-		pb_err_prefix(err, "Project %s: setting \"%s\": ", project, name);
+		pb_err_prefix(err, "Project %s: setting \"%s\"", project, name);
 	}
 	return r;
 }

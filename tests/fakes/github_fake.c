@@ -24,6 +24,7 @@ typedef struct fault {
 	int n;
 	int status;
 	int64_t arg;
+	char match[256];     /* "METHOD /path" prefix the fault is limited to; "" = any request */
 } fault;
 
 struct github_fake {
@@ -904,9 +905,24 @@ int github_fake_comment_count(github_fake *f, const char *repo, int64_t number)
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg)
 {
+	github_fake_fault_on(f, "", kind, n, status, arg);
+}
+
+void github_fake_fault_clear(github_fake *f)
+{
 	pthread_mutex_lock(&f->lock);
-	if (f->nfaults < MAX_FAULTS)
-		f->faults[f->nfaults++] = (fault){ kind, n, status, arg };
+	f->nfaults = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_fault_on(github_fake *f, const char *match, github_fault_kind kind, int n, int status, int64_t arg)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->nfaults < MAX_FAULTS) {
+		f->faults[f->nfaults] = (fault){ kind, n, status, arg, "" };
+		snprintf(f->faults[f->nfaults].match, sizeof(f->faults[f->nfaults].match), "%s", match);
+		f->nfaults++;
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -2310,11 +2326,11 @@ static bool token_ok(github_fake *f, const char *tok)
 	return false;
 }
 
-/* The fault for this request, if any (consumed). */
-static bool take_fault(github_fake *f, fault *out)
+/* The fault for this request ("METHOD /path"), if any (consumed). */
+static bool take_fault(github_fake *f, const char *line, fault *out)
 {
 	for (int i = 0; i < f->nfaults; i++) {
-		if (f->faults[i].n <= 0)
+		if (f->faults[i].n <= 0 || strncmp(line, f->faults[i].match, strlen(f->faults[i].match)) != 0)
 			continue;
 		*out = f->faults[i];
 		f->faults[i].n--;
@@ -2401,7 +2417,8 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	pthread_mutex_lock(&f->lock);
 	snprintf(f->last_ua, sizeof(f->last_ua), "%s", ua ? ua : "");
 	snprintf(f->last_auth, sizeof(f->last_auth), "%s", auth ? auth : "");
-	if (take_fault(f, &ft)) {
+	snprintf(line, sizeof(line), "%s %s", req->method, req->path);
+	if (take_fault(f, line, &ft)) {
 		if (ft.kind == GITHUB_FAULT_DROP) {
 			drop = true;
 		} else {

@@ -96,6 +96,10 @@ typedef enum {
 } github_fault_kind;
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg);
+/* The same for the next n requests whose "METHOD /path" starts with `match` ("PUT /repos/o/r/contents/"). */
+void github_fake_fault_on(github_fake *f, const char *match, github_fault_kind kind, int n, int status, int64_t arg);
+/* Drops the faults not used up yet. */
+void github_fake_fault_clear(github_fake *f);
 
 /* Requests seen so far ("POST /repos/o/r/issues"); with status 0 any status counts. */
 int github_fake_count(github_fake *f, const char *method_and_path_prefix, int status);
