@@ -331,6 +331,7 @@ Test(ghops, project_item_added_and_three_fields_set)
 	cr_assert_eq(pb_ghops_project(gh, cfg, &done, summary, sizeof(summary), &err), 0, "%s", pb_err_text(&err));
 	item = github_fake_project_item(fake, PROJECT, nid);
 	cr_assert_not_null(item);
+	cr_expect_eq(github_fake_count(fake, "POST /graphql", 200), 5, "fields, add, 3 updates");
 	expect_value(item, "PVTSSF_status", "opt_stg");
 	expect_value(item, "PVTF_current", "Staging");
 	expect_value(item, "PVTF_updated", "2026-12-06");
@@ -342,6 +343,35 @@ Test(ghops, project_item_added_and_three_fields_set)
 	cr_assert_eq(pb_ghops_project(gh, cfg, &done, summary, sizeof(summary), &err), 0, "%s", pb_err_text(&err));
 	cr_expect_eq(github_fake_project_items(fake, PROJECT), 1);
 	expect_value(item, "PVTSSF_status", "opt_stg");
+	free(item);
+	free(nid);
+}
+
+Test(ghops, project_item_put_on_the_board_by_hand_is_reused)
+{
+	cJSON *vars = cJSON_CreateObject(), *data = NULL;
+	char *nid, *item;
+	const char *by_hand;
+
+	load_config(project_cfg, "");
+	seed_project();
+	nid = seed_issue();
+	cJSON_AddStringToObject(vars, "projectId", PROJECT);
+	cJSON_AddStringToObject(vars, "contentId", nid);
+	cr_assert_eq(pb_github_graphql(gh, "mutation($projectId: ID!, $contentId: ID!) { addProjectV2ItemById(input: "
+					   "{projectId: $projectId, contentId: $contentId}) { item { id } } }",
+				       vars, &data, &err),
+		     0, "%s", pb_err_text(&err));
+	by_hand = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(data, "addProjectV2ItemById"),
+										 "item"), "id"));
+	cr_assert_not_null(by_hand);
+	cr_assert_eq(pb_ghops_project(gh, cfg, &done, summary, sizeof(summary), &err), 0, "%s", pb_err_text(&err));
+	cr_expect_eq(github_fake_project_items(fake, PROJECT), 1);
+	item = github_fake_project_item(fake, PROJECT, nid);
+	cr_expect_str_eq(item, by_hand);
+	expect_value(by_hand, "PVTF_current", "Staging");
+	cJSON_Delete(vars);
+	cJSON_Delete(data);
 	free(item);
 	free(nid);
 }
@@ -443,6 +473,12 @@ Test(ghops, project_5xx_is_try_later_and_a_repeat_completes)
 	cr_assert_not_null(item);
 	expect_value(item, "PVTF_updated", "2026-12-06");
 	cr_expect_eq(github_fake_project_items(fake, PROJECT), 1);
+
+	/* GraphQL's own rate limit arrives as errors[] type RATE_LIMITED at HTTP 200: later, not permanent. */
+	pb_err_init(&err);
+	github_fake_fault_on(fake, "POST /graphql", GITHUB_FAULT_GRAPHQL_LIMITED, 1, 200, 0);
+	cr_assert_eq(pb_ghops_project(gh, cfg, &done, summary, sizeof(summary), &err), PB_E_UNAVAILABLE);
+	cr_expect_not_null(strstr(pb_err_text(&err), "API rate limit already exceeded"), "%s", pb_err_text(&err));
 	free(item);
 	free(nid);
 }

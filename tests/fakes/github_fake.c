@@ -435,8 +435,7 @@ static void commit_file_on(github_fake *f, cJSON *r, const char *branch, const c
 	cJSON *files = branch_files(r, branch), *e = cJSON_CreateObject();
 	char sha[41];
 
-	(void)len;
-	blob_sha(data, strlen(data), sha);
+	blob_sha(data, len, sha);
 	cJSON_AddStringToObject(e, "data", data);
 	cJSON_AddStringToObject(e, "sha", sha);
 	cJSON_DeleteItemFromObjectCaseSensitive(files, path);
@@ -2392,6 +2391,13 @@ static void apply_fault(github_fake *f, const fault *ft, http_fake_resp *resp)
 	case GITHUB_FAULT_MALFORMED:
 		http_fake_resp_set(resp, 200, "application/json; charset=utf-8", "{\"number\": 1, \"title\": \"tr", 26);
 		return;
+	case GITHUB_FAULT_GRAPHQL_LIMITED: {
+		static const char body[] = "{\"errors\":[{\"type\":\"RATE_LIMITED\",\"message\":\"API rate limit "
+					   "already exceeded for user ID 1.\"}]}";
+
+		http_fake_resp_set(resp, 200, "application/json; charset=utf-8", body, sizeof(body) - 1);
+		return;
+	}
 	case GITHUB_FAULT_DROP:
 		return;
 	}

@@ -93,6 +93,7 @@ typedef enum {
 	GITHUB_FAULT_HTML,        /* `status` with a proxy's HTML page */
 	GITHUB_FAULT_HUGE,        /* 200 with a JSON body of `arg` bytes */
 	GITHUB_FAULT_MALFORMED,   /* 200 with truncated JSON */
+	GITHUB_FAULT_GRAPHQL_LIMITED, /* 200 with GraphQL errors[] of type RATE_LIMITED (GraphQL's own limit) */
 } github_fault_kind;
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg);
