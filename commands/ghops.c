@@ -577,8 +577,12 @@ int pb_ghops_project(pb_github *g, const pb_config *cfg, const pb_ghops_completi
 		say(summary, size, "Project: github.project is not configured, nothing to update");
 		return 0;
 	}
-	if (c->issue_number <= 0 || !comp->github_repo) {
+	if (c->issue_number <= 0) {
 		say(summary, size, "Project: promotion #%" PRId64 " has no issue, nothing to add", c->promotion_id);
+		return 0;
+	}
+	if (!comp->github_repo) {
+		say(summary, size, "Project: %s has no github_repo, nothing to add", comp->id);
 		return 0;
 	}
 	memset(&issue, 0, sizeof(issue));
