@@ -444,28 +444,51 @@ static int field_resolve(const cJSON *nodes, const pb_github_project_cfg *p, con
 	return 0;
 }
 
+/*
+ * One GraphQL call with string variables (name, value pairs, NULL-ended)
+ * plus an optional `value` object; *data gets the answer. Failures are
+ * prefixed with `what`. Takes `value`.
+ */
+static int gql_call(pb_github *g, const char *doc, const char *const *vars, cJSON *value, cJSON **data,
+		    const char *what, pb_err *err)
+{
+	cJSON *v = cJSON_CreateObject();
+	pb_err e;
+	int r;
+
+	if (!v) {
+		cJSON_Delete(value);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; vars[i]; i += 2)
+		cJSON_AddStringToObject(v, vars[i], vars[i + 1]);
+	if (value)
+		cJSON_AddItemToObject(v, "value", value);
+	pb_err_init(&e);
+	r = graphql_code(pb_github_graphql(g, doc, v, data, &e), &e);
+	cJSON_Delete(v);
+	if (r) {
+		pb_err_pass(err, r, &e);
+		pb_err_prefix(err, "%s", what);
+	}
+	return r;
+}
+
 /* Reads the Project's fields and resolves Status, Current Stage and Last Updated. */
 static int project_fields(pb_github *g, const pb_github_project_cfg *p, const pb_ghops_completion *c,
 			  field_set set[3], pb_err *err)
 {
-	cJSON *vars = cJSON_CreateObject(), *data = NULL;
+	const char *const vars[] = { "id", p->id, NULL };
+	cJSON *data = NULL;
 	const cJSON *node, *nodes;
 	const char *stage_opt = p->stage_options[c->to];
-	char okey[64];
-	pb_err e;
+	char okey[64], what[160];
 	int r;
 
-	if (!vars)
-		return -ENOMEM;
-	pb_err_init(&e);
-	cJSON_AddStringToObject(vars, "id", p->id);
-	r = graphql_code(pb_github_graphql(g, fields_query, vars, &data, &e), &e);
-	cJSON_Delete(vars);
-	if (r) {
-		pb_err_pass(err, r, &e);
-		pb_err_prefix(err, "Project %s (github.project.id)", p->id);
+	snprintf(what, sizeof(what), "Project %s (github.project.id)", p->id);
+	r = gql_call(g, fields_query, vars, NULL, &data, what, err);
+	if (r)
 		goto out;
-	}
 	node = cJSON_GetObjectItemCaseSensitive(data, "node");
 	nodes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(node, "fields"), "nodes");
 	if (!cJSON_IsObject(node) || !cJSON_IsArray(nodes)) {
@@ -504,57 +527,40 @@ out:
 static int project_add_item(pb_github *g, const char *project, const char *content, char *item, size_t size,
 			    pb_err *err)
 {
-	cJSON *vars = cJSON_CreateObject(), *data = NULL;
+	const char *const vars[] = { "projectId", project, "contentId", content, NULL };
+	char what[256];
+	cJSON *data = NULL;
 	const char *id;
-	pb_err e;
 	int r;
 
-	if (!vars)
-		return -ENOMEM;
-	pb_err_init(&e);
-	cJSON_AddStringToObject(vars, "projectId", project);
-	cJSON_AddStringToObject(vars, "contentId", content);
-	r = graphql_code(pb_github_graphql(g, add_item_mutation, vars, &data, &e), &e);
-	cJSON_Delete(vars);
+	snprintf(what, sizeof(what), "Project %s: adding the issue", project);
+	r = gql_call(g, add_item_mutation, vars, NULL, &data, what, err);
 	id = r == 0 ? pb_json_str(cJSON_GetObjectItemCaseSensitive(
 					  cJSON_GetObjectItemCaseSensitive(data, "addProjectV2ItemById"), "item"),
 				  "id")
 		    : NULL;
 	if (r == 0 && (!id || !id[0] || strlen(id) >= size))
-		r = pb_err_set(&e, PB_E_UNAVAILABLE, "GitHub: addProjectV2ItemById answered without an item id");
+		r = pb_err_set(err, PB_E_UNAVAILABLE, "%s: addProjectV2ItemById answered without an item id", what);
 	if (r == 0)
 		pb_strlcpy(item, id, size);
 	cJSON_Delete(data);
-	if (r) {
-		pb_err_pass(err, r, &e);
-		pb_err_prefix(err, "Project %s: adding the issue", project);
-	}
 	return r;
 }
 
 static int project_set(pb_github *g, const char *project, const char *item, const field_set *f, const char *name,
 		       pb_err *err)
 {
-	cJSON *vars = cJSON_CreateObject(), *value, *data = NULL;
-	pb_err e;
+	const char *const vars[] = { "projectId", project, "itemId", item, "fieldId", f->field_id, NULL };
+	cJSON *value = cJSON_CreateObject(), *data = NULL;
+	char what[256];
 	int r;
 
-	if (!vars)
+	if (!value)
 		return -ENOMEM;
-	pb_err_init(&e);
-	cJSON_AddStringToObject(vars, "projectId", project);
-	cJSON_AddStringToObject(vars, "itemId", item);
-	cJSON_AddStringToObject(vars, "fieldId", f->field_id);
-	value = cJSON_AddObjectToObject(vars, "value");
-	if (value)
-		cJSON_AddStringToObject(value, f->value_key, f->value);
-	r = graphql_code(pb_github_graphql(g, update_mutation, vars, &data, &e), &e);
-	cJSON_Delete(vars);
+	cJSON_AddStringToObject(value, f->value_key, f->value);
+	snprintf(what, sizeof(what), "Project %s: setting \"%s\"", project, name);
+	r = gql_call(g, update_mutation, vars, value, &data, what, err);
 	cJSON_Delete(data);
-	if (r) {
-		pb_err_pass(err, r, &e);
-		pb_err_prefix(err, "Project %s: setting \"%s\"", project, name);
-	}
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include "github.h"
 #include "github_fake.h"
 #include "pb_clock.h"
+#include "golden.h"
 #include "pb_file.h"
 #include "pb_ghops.h"
 #include "pb_str.h"
@@ -29,28 +30,6 @@ static char summary[512];
 static pb_ghops_completion done = { .component = "neo4j", .from = PB_STAGE_DEVELOPMENT, .to = PB_STAGE_STAGING,
 				    .date = "2026-12-06", .promotion_id = 7, .issue_number = 12 };
 
-static char *golden(const char *name)
-{
-	char path[512];
-	pb_buf b;
-	pb_err e;
-
-	snprintf(path, sizeof(path), "%s/maturity/%s", GOLDEN_DIR, name);
-	pb_buf_init(&b);
-	pb_err_init(&e);
-	cr_assert_eq(pb_file_read(path, 1 << 20, &b, &e), 0, "%s", pb_err_text(&e));
-	return pb_buf_steal(&b);
-}
-
-static char *crlf(const char *s)
-{
-	pb_buf b;
-
-	pb_buf_init(&b);
-	for (; *s; s++)
-		pb_buf_puts(&b, *s == '\n' ? "\r\n" : (char[]){ *s, 0 });
-	return pb_buf_steal(&b);
-}
 
 /* Loads a config whose github section points at the fake; `github_extra` is spliced into it (test JSON only). */
 static void load_config(const char *github_extra, const char *component_extra)
@@ -485,6 +464,10 @@ Test(ghops, project_5xx_is_try_later_and_a_repeat_completes)
 
 Test(ghops, fake_refuses_what_the_schema_refuses)
 {
+	static const char update_doc[] =
+		"mutation($projectId: ID!, $itemId: ID!, $fieldId: ID!, $value: ProjectV2FieldValue!) {"
+		" updateProjectV2ItemFieldValue(input: {projectId: $projectId, itemId: $itemId,"
+		" fieldId: $fieldId, value: $value}) { projectV2Item { id } } }";
 	cJSON *vars = cJSON_CreateObject(), *value;
 	char *nid, *item;
 
@@ -504,9 +487,7 @@ Test(ghops, fake_refuses_what_the_schema_refuses)
 	cJSON_AddStringToObject(value, "dates", "2026-12-06");
 	pb_err_init(&err);
 	cr_assert_eq(pb_github_graphql(gh,
-				       "mutation($projectId: ID!, $itemId: ID!, $fieldId: ID!, $value: ProjectV2FieldValue!) {"
-				       " updateProjectV2ItemFieldValue(input: {projectId: $projectId, itemId: $itemId,"
-				       " fieldId: $fieldId, value: $value}) { projectV2Item { id } } }",
+				       update_doc,
 				       vars, NULL, &err),
 		     PB_E_INVALID);
 	cr_expect_not_null(strstr(pb_err_text(&err), "invalid value for dates (Field is not defined on ProjectV2FieldValue)"),
@@ -515,9 +496,7 @@ Test(ghops, fake_refuses_what_the_schema_refuses)
 	cJSON_AddStringToObject(value, "text", "2026-12-06");
 	pb_err_init(&err);
 	cr_assert_eq(pb_github_graphql(gh,
-				       "mutation($projectId: ID!, $itemId: ID!, $fieldId: ID!, $value: ProjectV2FieldValue!) {"
-				       " updateProjectV2ItemFieldValue(input: {projectId: $projectId, itemId: $itemId,"
-				       " fieldId: $fieldId, value: $value}) { projectV2Item { id } } }",
+				       update_doc,
 				       vars, NULL, &err),
 		     PB_E_INVALID, "a text value for a date field");
 	cJSON_Delete(vars);

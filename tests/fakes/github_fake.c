@@ -1413,19 +1413,12 @@ static void contents(route *rt)
 	cJSON_Delete(b);
 }
 
-static void git_ref(route *rt)
+/* A git reference as GET/POST .../git/ref(s) answer it. */
+static cJSON *ref_obj(route *rt, const char *full, const char *sha)
 {
-	char full[600], u[1024];
-	const char *sha;
-	cJSON *o, *ob;
+	cJSON *o = cJSON_CreateObject(), *ob;
+	char u[1024];
 
-	snprintf(full, sizeof(full), "refs/%s", rt->rest);
-	sha = str(obj(rt->repo, "refs"), full);
-	if (!is(rt, "GET") || !sha) {
-		not_found(rt);
-		return;
-	}
-	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "ref", full);
 	cJSON_AddStringToObject(o, "node_id", "REF_kw");
 	repo_url(rt->f, rt->repo, u, sizeof(u));
@@ -1434,15 +1427,28 @@ static void git_ref(route *rt)
 	ob = cJSON_AddObjectToObject(o, "object");
 	cJSON_AddStringToObject(ob, "sha", sha);
 	cJSON_AddStringToObject(ob, "type", "commit");
-	json_reply(rt->f, rt->req, rt->resp, 200, o);
+	return o;
+}
+
+static void git_ref(route *rt)
+{
+	char full[600];
+	const char *sha;
+
+	snprintf(full, sizeof(full), "refs/%s", rt->rest);
+	sha = str(obj(rt->repo, "refs"), full);
+	if (!is(rt, "GET") || !sha) {
+		not_found(rt);
+		return;
+	}
+	json_reply(rt->f, rt->req, rt->resp, 200, ref_obj(rt, full, sha));
 }
 
 /* POST /repos/{o}/{r}/git/refs {ref, sha}: a new branch (its files are those of the commit's branch). */
 static void git_refs_create(route *rt)
 {
-	cJSON *b = body_json(rt->req), *refs = obj(rt->repo, "refs"), *o, *ob, *it, *src = NULL;
+	cJSON *b = body_json(rt->req), *refs = obj(rt->repo, "refs"), *it, *src = NULL;
 	const char *ref = str(b, "ref"), *sha = str(b, "sha");
-	char u[1024];
 
 	if (!ref || !sha) {
 		invalid_reply(rt->resp, "Reference", "missing_field", !ref ? "ref" : "sha");
@@ -1467,16 +1473,7 @@ static void git_refs_create(route *rt)
 		cJSON_AddItemToObject(obj(rt->repo, "branches"), ref + 11,
 				      cJSON_Duplicate(src ? src : obj(rt->repo, "files"), 1));
 	cJSON_AddStringToObject(refs, ref, sha);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "ref", ref);
-	cJSON_AddStringToObject(o, "node_id", "REF_kw");
-	repo_url(rt->f, rt->repo, u, sizeof(u));
-	snprintf(u + strlen(u), sizeof(u) - strlen(u), "/git/%s", ref);
-	cJSON_AddStringToObject(o, "url", u);
-	ob = cJSON_AddObjectToObject(o, "object");
-	cJSON_AddStringToObject(ob, "sha", sha);
-	cJSON_AddStringToObject(ob, "type", "commit");
-	json_reply(rt->f, rt->req, rt->resp, 201, o);
+	json_reply(rt->f, rt->req, rt->resp, 201, ref_obj(rt, ref, sha));
 out:
 	cJSON_Delete(b);
 }
