@@ -496,7 +496,7 @@ static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_com
 {
 	static const char *const keys[] = { "id", "name", "group", "dependencies", "stage",
 					    "maturity_file", "workdir", "github_repo", "revision",
-					    "checks", "environments", "validation", NULL };
+					    "checks", "environments", "validation", "github_maturity_path", NULL };
 
 	for (int s = 0; s < PB_STAGE_COUNT; s++)
 		comp->deploy[s].stage = (pb_stage)s;
@@ -506,6 +506,7 @@ static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_com
 	}
 	cfg_check_keys(c, o, path, keys);
 	parse_identity(c, o, path, comp);
+	cfg_parse_github_maturity_path(c, o, path, comp);
 	if (cfg_get_str(c, o, path, "maturity_file", false, NULL, &comp->maturity_path))
 		cfg_resolve_field(c, &comp->maturity_path);
 	/* Checks run in the config's folder unless told otherwise. */

@@ -56,7 +56,8 @@ static void parse_app(cfg_ctx *c, const cJSON *app, pb_github_cfg *g)
 void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
 	static const char *const keys[] = { "api_url", "token_env", "token_file", "app", "timeout_ms",
-					    "ca_file", "user_agent", "content_writes_per_min", NULL };
+					    "ca_file", "user_agent", "content_writes_per_min", "maturity",
+					    "project", NULL };
 	const cJSON *gh = cfg_get_obj(c, root, "", "github", false);
 	pb_github_cfg *g = &cfg->github;
 	const cJSON *app;
@@ -82,6 +83,7 @@ void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	}
 	if (g->user_agent && !g->user_agent[0])
 		pb_problems_add(c->probs, GH_P ".user_agent: must not be empty (GitHub refuses requests without one)");
+	cfg_parse_github_completion(c, gh, g);
 	if (!gh)
 		return;
 	cfg_get_str(c, gh, GH_P, "token_env", false, NULL, &g->token_env);
@@ -107,4 +109,5 @@ void cfg_github_free(pb_github_cfg *g)
 	free(g->private_key_file);
 	free(g->ca_file);
 	free(g->user_agent);
+	cfg_github_completion_free(g);
 }

@@ -79,6 +79,11 @@ void cfg_monitoring_free(pb_monitor_cfg *m);
 
 /* Reads the optional `github` section (config_github.c). */
 void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg);
+/* github.maturity and github.project inside the section gh (may be NULL: defaults) (config_github_complete.c). */
+void cfg_parse_github_completion(cfg_ctx *c, const cJSON *gh, pb_github_cfg *g);
+void cfg_github_completion_free(pb_github_cfg *g);
+/* A component's github_maturity_path (after github_repo was read). */
+void cfg_parse_github_maturity_path(cfg_ctx *c, const cJSON *o, const char *path, pb_component *comp);
 void cfg_github_free(pb_github_cfg *g);
 /* True when s is a GitHub "owner/name" (owner [A-Za-z0-9-]{1,39}, name [A-Za-z0-9._-]{1,100}). */
 bool cfg_github_repo_valid(const char *s);

@@ -233,6 +233,7 @@ static void component_free(pb_component *c)
 		deploy_free(&c->deploy[s]);
 	free(c->github_repo);
 	cfg_validation_free(&c->validation);
+	free(c->github_maturity_path);
 }
 
 void pb_config_free(pb_config *cfg)

@@ -191,6 +191,7 @@ typedef struct pb_component {
 	pb_deploy_cfg deploy[PB_STAGE_COUNT]; /* indexed by target stage */
 	char *github_repo;     /* "owner/repo" for issues; optional */
 	pb_validation_cfg validation;
+	char *github_maturity_path; /* MATURITY.md inside github_repo ("docs/…/MATURITY.md"); NULL = no commit */
 } pb_component;
 
 typedef struct pb_policy {
@@ -211,6 +212,21 @@ typedef struct pb_slack_cfg {
 	int min_post_interval_ms; /* pacing between chat.postMessage calls, default 1000 */
 } pb_slack_cfg;
 
+/* github.maturity: how a completion commits MATURITY.md. */
+typedef struct pb_github_maturity_cfg {
+	bool via_pull_request; /* branch + pull request instead of the default branch; default false */
+	char *branch_prefix;   /* default "promobot/maturity-"; the branch is <prefix><component>-<promotion id> */
+} pb_github_maturity_cfg;
+
+/* github.project: the Project (v2) board a completion updates; off while id is NULL. */
+typedef struct pb_github_project_cfg {
+	char *id;                  /* ProjectV2 node id ("PVT_kw…") */
+	char *status_field;        /* default "Status" (single select) */
+	char *stage_options[PB_STAGE_COUNT]; /* option names, matched exactly: "🧪 Staging" … */
+	char *current_stage_field; /* default "Current Stage" (text or single select) */
+	char *last_updated_field;  /* default "Last Updated" (date or text) */
+} pb_github_project_cfg;
+
 /* The GitHub client (issue 8); off unless a `github` section is configured. */
 typedef struct pb_github_cfg {
 	bool enabled;          /* a github section was configured */
@@ -225,6 +241,8 @@ typedef struct pb_github_cfg {
 	char *ca_file;         /* optional CA bundle; default: system store */
 	char *user_agent;      /* default "promobot/<version>" */
 	int content_writes_per_min; /* POST/PUT/PATCH/DELETE budget, default 80 */
+	pb_github_maturity_cfg maturity;
+	pb_github_project_cfg project;
 } pb_github_cfg;
 
 typedef struct pb_docker_cfg {

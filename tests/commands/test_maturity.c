@@ -4,36 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "golden.h"
 #include "pb_file.h"
 #include "pb_maturity.h"
 #include "pb_str.h"
 
 static const pb_maturity_update staging = { .stage = "Staging", .from = "Development", .date = "2026-12-06",
 					    .ref = "Issue #12" };
-
-static char *golden(const char *name)
-{
-	char path[512];
-	pb_buf b;
-	pb_err e;
-
-	snprintf(path, sizeof(path), "%s/maturity/%s", GOLDEN_DIR, name);
-	pb_buf_init(&b);
-	pb_err_init(&e);
-	cr_assert_eq(pb_file_read(path, 1 << 20, &b, &e), 0, "%s", pb_err_text(&e));
-	return pb_buf_steal(&b);
-}
-
-/* LF → CRLF (owned result). */
-static char *crlf(const char *s)
-{
-	pb_buf b;
-
-	pb_buf_init(&b);
-	for (; *s; s++)
-		pb_buf_puts(&b, *s == '\n' ? "\r\n" : (char[]){ *s, 0 });
-	return pb_buf_steal(&b);
-}
 
 /* Drops the final newline (LF or CRLF) in place. */
 static char *chop(char *s)

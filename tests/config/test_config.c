@@ -1450,3 +1450,86 @@ Test(config, external_deployment_is_validated)
 	    "  \"validation\": { \"kind\": \"http\", \"url\": \"http://127.0.0.1:1/\" } } }");
 	pb_config_free(parse_ok(root)); /* null means not set */
 }
+
+/* ---- what a completion writes on GitHub (github.maturity, github.project, github_maturity_path) ---- */
+
+Test(config, github_completion_defaults)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+
+	set(root, "", "github", "{ \"token_env\": \"GH\" }");
+	cfg = parse_ok(root);
+	cr_assert_not(cfg->github.maturity.via_pull_request);
+	cr_assert_str_eq(cfg->github.maturity.branch_prefix, "promobot/maturity-");
+	cr_assert_null(cfg->github.project.id, "no project unless configured");
+	cr_assert_null(cfg->components[0].github_maturity_path);
+	pb_config_free(cfg);
+}
+
+Test(config, github_completion_settings_load)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+
+	set(root, "", "github", "{ \"token_env\": \"GH\","
+				" \"maturity\": { \"via_pull_request\": true, \"branch_prefix\": \"bot/mat-\" },"
+				" \"project\": { \"id\": \"PVT_kwDOAB12cd\", \"status_field\": \"Stage\","
+				"   \"stage_options\": { \"staging\": \"Staging 🧪\" },"
+				"   \"current_stage_field\": \"Now\", \"last_updated_field\": \"Changed\" } }");
+	set(root, "components[0]", "github_repo", "\"acme/tta\"");
+	set(root, "components[0]", "github_maturity_path", "\"docs/components/neo4j/MATURITY.md\"");
+	cfg = parse_ok(root);
+	cr_assert(cfg->github.maturity.via_pull_request);
+	cr_assert_str_eq(cfg->github.maturity.branch_prefix, "bot/mat-");
+	cr_assert_str_eq(cfg->github.project.id, "PVT_kwDOAB12cd");
+	cr_assert_str_eq(cfg->github.project.status_field, "Stage");
+	cr_assert_str_eq(cfg->github.project.stage_options[PB_STAGE_STAGING], "Staging 🧪");
+	cr_assert_str_eq(cfg->github.project.stage_options[PB_STAGE_PRODUCTION], "🚀 Production", "default kept");
+	cr_assert_str_eq(cfg->github.project.stage_options[PB_STAGE_DEVELOPMENT], "🔧 Development");
+	cr_assert_str_eq(cfg->github.project.current_stage_field, "Now");
+	cr_assert_str_eq(cfg->github.project.last_updated_field, "Changed");
+	cr_assert_str_eq(cfg->components[0].github_maturity_path, "docs/components/neo4j/MATURITY.md",
+			 "a repository path, not resolved against the config folder");
+	pb_config_free(cfg);
+}
+
+Test(config, github_completion_settings_are_validated)
+{
+	cJSON *root = base();
+
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"maturity\": { \"branch_prefix\": \"a b\", \"x\": 1 } }");
+	expect_problem(root, "github.maturity.branch_prefix: \"a b\" is not a valid git branch prefix (no spaces, "
+			     "~^:?*[\\, \"..\", \"//\", leading '/', '-' or '.')");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"maturity\": { \"x\": 1 } }");
+	expect_problem(root, "github.maturity.x: unknown key");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"maturity\": { \"via_pull_request\": \"yes\" } }");
+	expect_problem(root, "github.maturity.via_pull_request: expected boolean");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"project\": { \"status_field\": \"Status\" } }");
+	expect_problem(root, "github.project.id: missing");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"project\": { \"id\": \"PVT 1\" } }");
+	expect_problem(root, "github.project.id: \"PVT 1\" is not a GraphQL node id (e.g. \"PVT_kwDOAB12cd\")");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"project\": { \"id\": \"PVT_1\","
+				" \"stage_options\": { \"qa\": \"QA\" } } }");
+	expect_problem(root, "github.project.stage_options.qa: unknown key");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"project\": { \"id\": \"PVT_1\","
+				" \"stage_options\": { \"staging\": \"\" } } }");
+	expect_problem(root, "github.project.stage_options.staging: must not be empty");
+	root = base();
+	set(root, "", "github", "{ \"token_env\": \"GH\", \"project\": { \"id\": \"PVT_1\", \"last_updated_field\": \"\" } }");
+	expect_problem(root, "github.project.last_updated_field: must not be empty");
+	root = base();
+	set(root, "components[0]", "github_maturity_path", "\"docs/MATURITY.md\"");
+	expect_problem(root, "components[0].github_maturity_path: needs github_repo (the repository it is in)");
+	root = base();
+	set(root, "components[0]", "github_repo", "\"acme/tta\"");
+	set(root, "components[0]", "github_maturity_path", "\"/docs/../MATURITY.md\"");
+	expect_problem(root, "components[0].github_maturity_path: \"/docs/../MATURITY.md\" must be a path inside the "
+			     "repository (\"docs/components/neo4j/MATURITY.md\": no leading '/', no empty, '.' or '..' parts)");
+}

@@ -24,6 +24,7 @@ typedef struct fault {
 	int n;
 	int status;
 	int64_t arg;
+	char match[256];     /* "METHOD /path" prefix the fault is limited to; "" = any request */
 } fault;
 
 struct github_fake {
@@ -49,6 +50,11 @@ struct github_fake {
 	int minted;
 	github_fake_hook hook;
 	void *hook_ud;
+	/* contents race: after each of the next `race_n` GETs of race_repo/race_path, race_text is appended (a commit) */
+	char race_repo[256];
+	char race_path[512];
+	char *race_text;
+	int race_n;
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -208,6 +214,26 @@ static void invalid_reply(http_fake_resp *resp, const char *resource, const char
 	cJSON_AddStringToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "field", field);
 	cJSON_AddItemToArray(errs, e);
+	cJSON_AddStringToObject(o, "documentation_url", DOCS);
+	cJSON_AddStringToObject(o, "status", "422");
+	s = cJSON_PrintUnformatted(o);
+	http_fake_resp_set(resp, 422, "application/json; charset=utf-8", s, strlen(s));
+	free(s);
+	cJSON_Delete(o);
+}
+
+/* 422 "Validation Failed" with a custom errors[] message (how GitHub words e.g. an existing pull request). */
+static void custom_invalid_reply(http_fake_resp *resp, const char *resource, const char *message)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+	char *s;
+
+	cJSON_AddStringToObject(o, "message", "Validation Failed");
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "resource", resource);
+	cJSON_AddStringToObject(e, "code", "custom");
+	cJSON_AddStringToObject(e, "message", message);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "errors"), e);
 	cJSON_AddStringToObject(o, "documentation_url", DOCS);
 	cJSON_AddStringToObject(o, "status", "422");
 	s = cJSON_PrintUnformatted(o);
@@ -398,10 +424,19 @@ static const char *resolve_ref(cJSON *r, const char *ref)
 	return NULL;
 }
 
-static void commit_file(github_fake *f, cJSON *r, const char *path, const char *data, size_t len,
-			char commit[41])
+/* The files of a branch (NULL or "main": the default branch), or NULL when the branch does not exist. */
+static cJSON *branch_files(cJSON *r, const char *branch)
 {
-	cJSON *files = obj(r, "files"), *e = cJSON_CreateObject();
+	if (!branch || strcmp(branch, "main") == 0)
+		return obj(r, "files");
+	return obj(obj(r, "branches"), branch);
+}
+
+/* A new commit on `branch` (NULL = main) writing one file; the branch must exist. */
+static void commit_file_on(github_fake *f, cJSON *r, const char *branch, const char *path, const char *data,
+			   size_t len, char commit[41])
+{
+	cJSON *files = branch_files(r, branch), *e = cJSON_CreateObject();
 	char sha[41];
 
 	blob_sha(data, len, sha);
@@ -411,7 +446,13 @@ static void commit_file(github_fake *f, cJSON *r, const char *path, const char *
 	cJSON_AddItemToObject(files, path, e);
 	new_commit_sha(f, commit);
 	cJSON_AddItemToArray(obj(r, "commits"), cJSON_CreateString(commit));
-	set_ref(f, r, "main", commit);
+	set_ref(f, r, branch ? branch : "main", commit);
+}
+
+static void commit_file(github_fake *f, cJSON *r, const char *path, const char *data, size_t len,
+			char commit[41])
+{
+	commit_file_on(f, r, NULL, path, data, len, commit);
 }
 
 /* ---- seeding API ------------------------------------------------------- */
@@ -434,6 +475,8 @@ void github_fake_add_repo(github_fake *f, const char *full_name)
 	cJSON_AddArrayToObject(r, "runs");
 	cJSON_AddArrayToObject(r, "deployments");
 	cJSON_AddObjectToObject(r, "dstatuses");
+	cJSON_AddObjectToObject(r, "branches");
+	cJSON_AddArrayToObject(r, "pulls");
 	cJSON_AddNumberToObject(r, "next_number", 1);
 	pthread_mutex_lock(&f->lock);
 	cJSON_AddItemToObject(f->repos, full_name, r);
@@ -738,16 +781,126 @@ void github_fake_on_request(github_fake *f, github_fake_hook hook, void *ud)
 	pthread_mutex_unlock(&f->lock);
 }
 
-void github_fake_add_project(github_fake *f, const char *project_id, const char *field_id)
+/* A field of a Project; options "id=name|id=name" (single select) or NULL. Takes the lock. */
+static void project_field(github_fake *f, const char *project_id, const char *field_id, const char *name,
+			  const char *data_type, const char *options)
 {
-	cJSON *p;
+	cJSON *p, *fl;
 
 	pthread_mutex_lock(&f->lock);
 	p = obj(f->projects, project_id);
 	if (!p)
 		p = cJSON_AddObjectToObject(f->projects, project_id);
-	cJSON_AddTrueToObject(p, field_id);
+	cJSON_DeleteItemFromObjectCaseSensitive(p, field_id);
+	fl = cJSON_AddObjectToObject(p, field_id);
+	cJSON_AddStringToObject(fl, "id", field_id);
+	cJSON_AddStringToObject(fl, "name", name);
+	cJSON_AddStringToObject(fl, "dataType", data_type);
+	if (options) {
+		cJSON *arr = cJSON_AddArrayToObject(fl, "options");
+		char *copy = strdup(options), *save = NULL, *tok;
+
+		for (tok = copy ? strtok_r(copy, "|", &save) : NULL; tok; tok = strtok_r(NULL, "|", &save)) {
+			char *eq = strchr(tok, '=');
+			cJSON *o = cJSON_CreateObject();
+
+			if (eq)
+				*eq = '\0';
+			cJSON_AddStringToObject(o, "id", tok);
+			cJSON_AddStringToObject(o, "name", eq ? eq + 1 : tok);
+			cJSON_AddItemToArray(arr, o);
+		}
+		free(copy);
+	}
 	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_add_project(github_fake *f, const char *project_id, const char *field_id)
+{
+	/* A single select without declared options: any option id is accepted. */
+	project_field(f, project_id, field_id, field_id, "SINGLE_SELECT", NULL);
+}
+
+void github_fake_add_project_field(github_fake *f, const char *project_id, const char *field_id,
+				   const char *name, const char *data_type, const char *options)
+{
+	project_field(f, project_id, field_id, name, data_type, options);
+}
+
+int github_fake_project_items(github_fake *f, const char *project_id)
+{
+	cJSON *it;
+	int n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	cJSON_ArrayForEach(it, f->items)
+		n += strcmp(str(it, "project"), project_id) == 0;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+char *github_fake_project_item(github_fake *f, const char *project_id, const char *content_id)
+{
+	cJSON *it;
+	char *out = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	cJSON_ArrayForEach(it, f->items)
+		if (!out && !strcmp(str(it, "project"), project_id) && !strcmp(str(it, "content"), content_id))
+			out = strdup(it->string);
+	pthread_mutex_unlock(&f->lock);
+	return out;
+}
+
+void github_fake_contents_race(github_fake *f, const char *repo, const char *path, const char *append, int n)
+{
+	pthread_mutex_lock(&f->lock);
+	snprintf(f->race_repo, sizeof(f->race_repo), "%s", repo);
+	snprintf(f->race_path, sizeof(f->race_path), "%s", path);
+	free(f->race_text);
+	f->race_text = strdup(append);
+	f->race_n = f->race_text ? n : 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+int github_fake_commit_count(github_fake *f, const char *repo)
+{
+	cJSON *r;
+	int n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	if (r)
+		n = cJSON_GetArraySize(obj(r, "commits"));
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+char *github_fake_branch_file(github_fake *f, const char *repo, const char *branch, const char *path)
+{
+	cJSON *r, *e;
+	char *out = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	e = r && branch_files(r, branch) ? obj(branch_files(r, branch), path) : NULL;
+	if (e)
+		out = strdup(str(e, "data"));
+	pthread_mutex_unlock(&f->lock);
+	return out;
+}
+
+char *github_fake_pulls_json(github_fake *f, const char *repo)
+{
+	cJSON *r;
+	char *out = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	if (r)
+		out = cJSON_PrintUnformatted(obj(r, "pulls"));
+	pthread_mutex_unlock(&f->lock);
+	return out;
 }
 
 char *github_fake_project_value(github_fake *f, const char *item_id, const char *field_id)
@@ -904,9 +1057,24 @@ int github_fake_comment_count(github_fake *f, const char *repo, int64_t number)
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg)
 {
+	github_fake_fault_on(f, "", kind, n, status, arg);
+}
+
+void github_fake_fault_clear(github_fake *f)
+{
 	pthread_mutex_lock(&f->lock);
-	if (f->nfaults < MAX_FAULTS)
-		f->faults[f->nfaults++] = (fault){ kind, n, status, arg };
+	f->nfaults = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_fault_on(github_fake *f, const char *match, github_fault_kind kind, int n, int status, int64_t arg)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->nfaults < MAX_FAULTS) {
+		f->faults[f->nfaults] = (fault){ kind, n, status, arg, "" };
+		snprintf(f->faults[f->nfaults].match, sizeof(f->faults[f->nfaults].match), "%s", match);
+		f->nfaults++;
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1285,20 +1453,56 @@ static cJSON *content_obj(route *rt, const char *path, cJSON *e, bool with_conte
 	return o;
 }
 
+/* The test's concurrent edit: someone commits to the file right after we read it. */
+static void contents_race(route *rt)
+{
+	github_fake *f = rt->f;
+	cJSON *e = obj(obj(rt->repo, "files"), rt->rest);
+	char *text, commit[41];
+	size_t n;
+
+	if (f->race_n <= 0 || !e || strcmp(rt->repo->string, f->race_repo) || strcmp(rt->rest, f->race_path))
+		return;
+	f->race_n--;
+	n = strlen(str(e, "data")) + strlen(f->race_text);
+	text = malloc(n + 1);
+	if (!text)
+		return;
+	snprintf(text, n + 1, "%s%s", str(e, "data"), f->race_text);
+	commit_file(f, rt->repo, rt->rest, text, n, commit);
+	free(text);
+}
+
 static void contents(route *rt)
 {
-	cJSON *files = obj(rt->repo, "files"), *e = obj(files, rt->rest), *b, *o, *commit;
-	const char *content, *sha, *msg;
-	char commit_sha[41];
+	cJSON *files, *e, *b, *o, *commit;
+	const char *content, *sha, *msg, *branch;
+	char commit_sha[41], ref[256] = "";
 	char *data;
 	size_t len;
 	bool created;
 
 	if (is(rt, "GET")) {
-		if (!e)
+		/* ?ref= names a branch (this fake's refs are branches, tags or commits of main). */
+		http_fake_query(rt->req, "ref", ref, sizeof(ref));
+		files = branch_files(rt->repo, ref[0] ? ref : NULL);
+		if (!files && ref[0] && resolve_ref(rt->repo, ref))
+			files = obj(rt->repo, "files");
+		if (!files) {
+			char m[400];
+
+			snprintf(m, sizeof(m), "No commit found for the ref %s", ref);
+			error_reply(rt->resp, 404, m);
+			return;
+		}
+		e = obj(files, rt->rest);
+		if (!e) {
 			not_found(rt);
-		else
+		} else {
 			json_reply(rt->f, rt->req, rt->resp, 200, content_obj(rt, rt->rest, e, true));
+			if (!ref[0])
+				contents_race(rt);
+		}
 		return;
 	}
 	if (!is(rt, "PUT")) {
@@ -1309,6 +1513,22 @@ static void contents(route *rt)
 	msg = str(b, "message");
 	content = str(b, "content");
 	sha = str(b, "sha");
+	branch = str(b, "branch");
+	if (obj(b, "branch") && !branch) {
+		invalid_reply(rt->resp, "Contents", "invalid", "branch");
+		cJSON_Delete(b);
+		return;
+	}
+	files = branch_files(rt->repo, branch);
+	if (!files) {
+		char m[400];
+
+		snprintf(m, sizeof(m), "Branch %s not found", branch);
+		error_reply(rt->resp, 404, m);
+		cJSON_Delete(b);
+		return;
+	}
+	e = obj(files, rt->rest);
 	if (!msg || !content) {
 		invalid_reply(rt->resp, "Contents", "missing_field", !msg ? "message" : "content");
 		cJSON_Delete(b);
@@ -1335,7 +1555,7 @@ static void contents(route *rt)
 		return;
 	}
 	created = e == NULL;
-	commit_file(rt->f, rt->repo, rt->rest, data, len, commit_sha);
+	commit_file_on(rt->f, rt->repo, branch, rt->rest, data, len, commit_sha);
 	free(data);
 	o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "content", content_obj(rt, rt->rest, obj(files, rt->rest), false));
@@ -1346,19 +1566,12 @@ static void contents(route *rt)
 	cJSON_Delete(b);
 }
 
-static void git_ref(route *rt)
+/* A git reference as GET/POST .../git/ref(s) answer it. */
+static cJSON *ref_obj(route *rt, const char *full, const char *sha)
 {
-	char full[600], u[1024];
-	const char *sha;
-	cJSON *o, *ob;
+	cJSON *o = cJSON_CreateObject(), *ob;
+	char u[1024];
 
-	snprintf(full, sizeof(full), "refs/%s", rt->rest);
-	sha = str(obj(rt->repo, "refs"), full);
-	if (!is(rt, "GET") || !sha) {
-		not_found(rt);
-		return;
-	}
-	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "ref", full);
 	cJSON_AddStringToObject(o, "node_id", "REF_kw");
 	repo_url(rt->f, rt->repo, u, sizeof(u));
@@ -1367,7 +1580,170 @@ static void git_ref(route *rt)
 	ob = cJSON_AddObjectToObject(o, "object");
 	cJSON_AddStringToObject(ob, "sha", sha);
 	cJSON_AddStringToObject(ob, "type", "commit");
-	json_reply(rt->f, rt->req, rt->resp, 200, o);
+	return o;
+}
+
+static void git_ref(route *rt)
+{
+	char full[600];
+	const char *sha;
+
+	snprintf(full, sizeof(full), "refs/%s", rt->rest);
+	sha = str(obj(rt->repo, "refs"), full);
+	if (!is(rt, "GET") || !sha) {
+		not_found(rt);
+		return;
+	}
+	json_reply(rt->f, rt->req, rt->resp, 200, ref_obj(rt, full, sha));
+}
+
+/* POST /repos/{o}/{r}/git/refs {ref, sha}: a new branch (its files are those of the commit's branch). */
+static void git_refs_create(route *rt)
+{
+	cJSON *b = body_json(rt->req), *refs = obj(rt->repo, "refs"), *it, *src = NULL;
+	const char *ref = str(b, "ref"), *sha = str(b, "sha");
+
+	if (!ref || !sha) {
+		invalid_reply(rt->resp, "Reference", "missing_field", !ref ? "ref" : "sha");
+		goto out;
+	}
+	if (strncmp(ref, "refs/", 5) != 0 || !strchr(ref + 5, '/')) {
+		error_reply(rt->resp, 422, "Reference name is invalid");
+		goto out;
+	}
+	if (str(refs, ref)) {
+		error_reply(rt->resp, 422, "Reference already exists");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, refs)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, sha) == 0 && strncmp(it->string, "refs/heads/", 11) == 0)
+			src = branch_files(rt->repo, it->string + 11);
+	if (!src && !resolve_ref(rt->repo, sha)) {
+		error_reply(rt->resp, 422, "Object does not exist");
+		goto out;
+	}
+	if (strncmp(ref, "refs/heads/", 11) == 0)
+		cJSON_AddItemToObject(obj(rt->repo, "branches"), ref + 11,
+				      cJSON_Duplicate(src ? src : obj(rt->repo, "files"), 1));
+	cJSON_AddStringToObject(refs, ref, sha);
+	json_reply(rt->f, rt->req, rt->resp, 201, ref_obj(rt, ref, sha));
+out:
+	cJSON_Delete(b);
+}
+
+/* GET /pulls (state, head "owner:branch", base) and POST /pulls {title, head, base, body}. */
+static void pulls(route *rt)
+{
+	cJSON *list = obj(rt->repo, "pulls"), *it, *b, *pr, *i, *hd, *bs;
+	char state[16] = "open", head[300] = "", base[256] = "", owner[128], label[400], u[512], h[512];
+	const char *title, *hb, *bb, *hsha, *bsha;
+	int64_t number;
+
+	snprintf(owner, sizeof(owner), "%.*s", (int)(strchr(rt->repo->string, '/') - rt->repo->string),
+		 rt->repo->string);
+	if (rt->nseg != 1) {
+		not_found(rt);
+		return;
+	}
+	if (is(rt, "GET")) {
+		cJSON *arr = cJSON_CreateArray();
+
+		http_fake_query(rt->req, "state", state, sizeof(state));
+		http_fake_query(rt->req, "head", head, sizeof(head));
+		http_fake_query(rt->req, "base", base, sizeof(base));
+		if (strcmp(state, "open") && strcmp(state, "closed") && strcmp(state, "all")) {
+			cJSON_Delete(arr);
+			invalid_reply(rt->resp, "PullRequest", "invalid", "state");
+			return;
+		}
+		cJSON_ArrayForEach(it, list) {
+			if (strcmp(state, "all") && strcmp(state, str(it, "state")))
+				continue;
+			if (head[0] && strcmp(head, str(obj(it, "head"), "label")))
+				continue;
+			if (base[0] && strcmp(base, str(obj(it, "base"), "ref")))
+				continue;
+			cJSON_AddItemToArray(arr, cJSON_Duplicate(it, 1));
+		}
+		json_reply(rt->f, rt->req, rt->resp, 200, paginate(rt->f, rt->req, rt->resp, arr));
+		return;
+	}
+	if (!is(rt, "POST")) {
+		not_found(rt);
+		return;
+	}
+	b = body_json(rt->req);
+	title = str(b, "title");
+	hb = str(b, "head");
+	bb = str(b, "base");
+	if (!hb || !bb || (!title && !obj(b, "issue"))) {
+		invalid_reply(rt->resp, "PullRequest", "missing_field", !hb ? "head" : !bb ? "base" : "title");
+		cJSON_Delete(b);
+		return;
+	}
+	/* head may be "owner:branch" or "branch" for the same repository. */
+	if (strchr(hb, ':'))
+		hb = strchr(hb, ':') + 1;
+	snprintf(label, sizeof(label), "%s:%s", owner, hb);
+	snprintf(head, sizeof(head), "refs/heads/%s", hb);
+	snprintf(base, sizeof(base), "refs/heads/%s", bb);
+	hsha = str(obj(rt->repo, "refs"), head);
+	bsha = str(obj(rt->repo, "refs"), base);
+	if (!hsha || !bsha) {
+		invalid_reply(rt->resp, "PullRequest", "invalid", !hsha ? "head" : "base");
+		cJSON_Delete(b);
+		return;
+	}
+	cJSON_ArrayForEach(it, list)
+		if (!strcmp(str(it, "state"), "open") && !strcmp(str(obj(it, "head"), "label"), label) &&
+		    !strcmp(str(obj(it, "base"), "ref"), bb)) {
+			char m[600];
+
+			snprintf(m, sizeof(m), "A pull request already exists for %s.", label);
+			cJSON_Delete(b);
+			custom_invalid_reply(rt->resp, "PullRequest", m);
+			return;
+		}
+	if (strcmp(hsha, bsha) == 0) {
+		char m[600];
+
+		snprintf(m, sizeof(m), "No commits between %s and %s", bb, hb);
+		cJSON_Delete(b);
+		custom_invalid_reply(rt->resp, "PullRequest", m);
+		return;
+	}
+	i = issue_new(rt->f, rt->repo, title ? title : "", str(b, "body"));
+	number = (int64_t)cJSON_GetNumberValue(obj(i, "number"));
+	repo_url(rt->f, rt->repo, u, sizeof(u));
+	snprintf(u + strlen(u), sizeof(u) - strlen(u), "/pulls/%" PRId64, number);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(i, "pull_request"), "url", u);
+	pr = cJSON_CreateObject();
+	cJSON_AddNumberToObject(pr, "id", (double)rt->f->next_id++);
+	cJSON_AddNumberToObject(pr, "number", (double)number);
+	cJSON_AddStringToObject(pr, "url", u);
+	snprintf(h, sizeof(h), "https://github.com/%s/pull/%" PRId64, rt->repo->string, number);
+	cJSON_AddStringToObject(pr, "html_url", h);
+	cJSON_AddStringToObject(pr, "state", "open");
+	cJSON_AddBoolToObject(pr, "draft", cJSON_IsTrue(obj(b, "draft")));
+	cJSON_AddStringToObject(pr, "title", title ? title : "");
+	if (str(b, "body"))
+		cJSON_AddStringToObject(pr, "body", str(b, "body"));
+	else
+		cJSON_AddNullToObject(pr, "body");
+	cJSON_AddItemToObject(pr, "user", cJSON_Duplicate(obj(i, "user"), 1));
+	hd = cJSON_AddObjectToObject(pr, "head");
+	cJSON_AddStringToObject(hd, "label", label);
+	cJSON_AddStringToObject(hd, "ref", hb);
+	cJSON_AddStringToObject(hd, "sha", hsha);
+	bs = cJSON_AddObjectToObject(pr, "base");
+	snprintf(label, sizeof(label), "%s:%s", owner, bb);
+	cJSON_AddStringToObject(bs, "label", label);
+	cJSON_AddStringToObject(bs, "ref", bb);
+	cJSON_AddStringToObject(bs, "sha", bsha);
+	add_time(pr, "created_at", rt->f->now);
+	cJSON_AddItemToArray(list, pr);
+	json_reply(rt->f, rt->req, rt->resp, 201, cJSON_Duplicate(pr, 1));
+	cJSON_Delete(b);
 }
 
 static void commit_checks(route *rt)
@@ -1693,6 +2069,10 @@ static void repo_route(route *rt)
 		contents(rt);
 	} else if (strcmp(s0, "git") == 0 && rt->nseg >= 3 && strcmp(rt->seg[1], "ref") == 0 && rt->rest) {
 		git_ref(rt);
+	} else if (strcmp(s0, "git") == 0 && rt->nseg == 2 && strcmp(rt->seg[1], "refs") == 0 && is(rt, "POST")) {
+		git_refs_create(rt);
+	} else if (strcmp(s0, "pulls") == 0) {
+		pulls(rt);
 	} else if (strcmp(s0, "commits") == 0 && rt->nseg == 3 && is(rt, "GET") &&
 		   (strcmp(rt->seg[2], "check-runs") == 0 || strcmp(rt->seg[2], "status") == 0)) {
 		commit_checks(rt);
@@ -1832,6 +2212,138 @@ static void gql_error(cJSON *errs, const char *path, const char *type, const cha
 	cJSON_AddItemToArray(errs, e);
 }
 
+/*
+ * The names the issue 8 operations may use, from @octokit/graphql-schema
+ * (types, fields, arguments, input members). Any other name in a query is
+ * refused the way GitHub refuses an unknown field (undefinedField), so a
+ * typo in the bot's queries fails here and not first on github.com.
+ */
+static const char *const gql_known[] = {
+	"query", "mutation", "on", "true", "false", "null",
+	"ID", "String", "Int", "Boolean", "Date", "Float",
+	"node", "id", "__typename", "ProjectV2", "fields", "first", "after", "nodes", "pageInfo", "hasNextPage",
+	"endCursor", "totalCount", "ProjectV2FieldCommon", "ProjectV2Field", "ProjectV2SingleSelectField",
+	"ProjectV2IterationField", "name", "dataType", "options", "title", "number", "url", "Issue",
+	"addProjectV2ItemById", "AddProjectV2ItemByIdInput", "input", "projectId", "contentId", "item", "content",
+	"clientMutationId", "updateProjectV2ItemFieldValue", "UpdateProjectV2ItemFieldValueInput", "itemId",
+	"fieldId", "value", "ProjectV2FieldValue", "ProjectV2ItemFieldValue", "projectV2Item", "ProjectV2Item",
+	"text", "date", "singleSelectOptionId", "iterationId", "rateLimit", "cost", "remaining", "resetAt",
+	NULL,
+};
+
+/* The first name in q that is not in gql_known (copied into out), false when all are known. */
+static bool gql_unknown_name(const char *q, char *out, size_t size)
+{
+	for (const char *p = q; *p;) {
+		if (*p == '"') { /* string literal */
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else if (*p == '#') { /* comment */
+			while (*p && *p != '\n')
+				p++;
+		} else if (*p == '$') { /* variable name */
+			for (p++; isalnum((unsigned char)*p) || *p == '_'; p++)
+				;
+		} else if (isalpha((unsigned char)*p) || *p == '_') {
+			const char *b = p;
+			bool known = false;
+
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			for (int i = 0; gql_known[i] && !known; i++)
+				known = strlen(gql_known[i]) == (size_t)(p - b) && !strncmp(gql_known[i], b, (size_t)(p - b));
+			/* an alias or operation name is followed by ':' or '(' / '{' after "query"/"mutation" */
+			if (!known && *p != ':') {
+				snprintf(out, size, "%.*s", (int)(p - b), b);
+				return true;
+			}
+		} else {
+			p++;
+		}
+	}
+	return false;
+}
+
+/* The Project's fields as the fields(first:) connection answers them. */
+static cJSON *project_fields_json(github_fake *f, const char *pid)
+{
+	cJSON *conn = cJSON_CreateObject(), *nodes = cJSON_AddArrayToObject(conn, "nodes"), *fl;
+
+	cJSON_ArrayForEach(fl, obj(f->projects, pid))
+		cJSON_AddItemToArray(nodes, cJSON_Duplicate(fl, 1));
+	cJSON_AddNumberToObject(conn, "totalCount", cJSON_GetArraySize(nodes));
+	return conn;
+}
+
+/*
+ * Checks a ProjectV2FieldValue against the field: one known member, of the
+ * field's kind, a real option id, an ISO date. NULL when fine, else the
+ * message (static or in buf).
+ */
+static const char *gql_value_problem(cJSON *field, cJSON *value, char *buf, size_t size)
+{
+	static const char *const members[] = { "text", "number", "date", "singleSelectOptionId", "iterationId", NULL };
+	const char *type = str(field, "dataType"), *v;
+	cJSON *m, *o;
+	int n = 0;
+
+	cJSON_ArrayForEach(m, value) {
+		bool ok = false;
+
+		for (int i = 0; members[i]; i++)
+			ok |= strcmp(m->string, members[i]) == 0;
+		if (!ok) {
+			snprintf(buf, size,
+				 "Variable $value of type ProjectV2FieldValue! was provided invalid value for %s (Field is "
+				 "not defined on ProjectV2FieldValue)",
+				 m->string);
+			return buf;
+		}
+		n++;
+	}
+	if (n != 1)
+		return "Variable $value of type ProjectV2FieldValue! was provided invalid value";
+	if (!type)
+		return NULL;
+	if (!strcmp(type, "SINGLE_SELECT")) {
+		if (!(v = str(value, "singleSelectOptionId")))
+			return "Did not receive a single select option Id to update a field of type single_select";
+		if (!obj(field, "options"))
+			return NULL;
+		cJSON_ArrayForEach(o, obj(field, "options"))
+			if (!strcmp(str(o, "id"), v))
+				return NULL;
+		snprintf(buf, size, "The single select option Id does not belong to the field (%s)", v);
+		return buf;
+	}
+	if (!strcmp(type, "TEXT"))
+		return str(value, "text") ? NULL : "Did not receive a text value to update a field of type text";
+	if (!strcmp(type, "DATE")) {
+		int y, mo, d;
+		char extra;
+
+		v = str(value, "date");
+		if (!v)
+			return "Did not receive a date value to update a field of type date";
+		if (sscanf(v, "%4d-%2d-%2d%c", &y, &mo, &d, &extra) < 3 || strlen(v) < 10 || mo < 1 || mo > 12 ||
+		    d < 1 || d > 31) {
+			snprintf(buf, size,
+				 "Variable $value of type ProjectV2FieldValue! was provided invalid value for date "
+				 "(Could not coerce value \"%.64s\" to Date)",
+				 v);
+			return buf;
+		}
+		return NULL;
+	}
+	if (!strcmp(type, "NUMBER"))
+		return cJSON_IsNumber(obj(value, "number")) ? NULL
+							     : "Did not receive a number value to update a field of type number";
+	return "This field type cannot be updated through updateProjectV2ItemFieldValue";
+}
+
 /* A variable from `variables`, or from `variables.input` (both styles are common). */
 static const char *gql_var(cJSON *vars, const char *name)
 {
@@ -1843,10 +2355,14 @@ static void graphql(github_fake *f, const http_fake_req *req, http_fake_resp *re
 	cJSON *b = body_json(req), *vars, *out = cJSON_CreateObject(), *data = cJSON_CreateObject();
 	cJSON *errs = cJSON_CreateArray();
 	const char *q = str(b, "query");
+	char unknown[128], vbuf[512];
 
 	vars = obj(b, "variables");
 	if (!q) {
 		gql_error(errs, NULL, "INVALID", "A query attribute must be specified and must be a string.%s", NULL);
+	} else if (gql_unknown_name(q, unknown, sizeof(unknown))) {
+		/* GitHub validates the whole document first and answers only errors (no data). */
+		gql_error(errs, NULL, "undefinedField", "Field '%s' doesn't exist on the type it is selected on", unknown);
 	} else if (strstr(q, "addProjectV2ItemById")) {
 		const char *pid = gql_var(vars, "projectId"), *cid = gql_var(vars, "contentId");
 		cJSON *node = cid ? node_lookup(f, cid) : NULL;
@@ -1903,9 +2419,13 @@ static void graphql(github_fake *f, const http_fake_req *req, http_fake_resp *re
 			gql_error(errs, "updateProjectV2ItemFieldValue", "NOT_FOUND",
 				  "Could not resolve to a node with the global id of '%s'.", bad ? bad : "");
 			cJSON_AddNullToObject(data, "updateProjectV2ItemFieldValue");
-		} else if (!v) {
-			gql_error(errs, "updateProjectV2ItemFieldValue", "INVALID",
-				  "Variable $value of type ProjectV2FieldValue! was provided invalid value%s", NULL);
+		} else if (!v || gql_value_problem(obj(obj(f->projects, pid), fid), value, vbuf, sizeof(vbuf))) {
+			const char *why = cJSON_IsObject(value) ? gql_value_problem(obj(obj(f->projects, pid), fid), value,
+										     vbuf, sizeof(vbuf))
+								 : NULL;
+
+			gql_error(errs, "updateProjectV2ItemFieldValue", "INVALID", "%s",
+				  why ? why : "Variable $value of type ProjectV2FieldValue! was provided invalid value");
 			cJSON_AddNullToObject(data, "updateProjectV2ItemFieldValue");
 		} else {
 			cJSON *values = obj(item, "values"), *res;
@@ -1924,12 +2444,17 @@ static void graphql(github_fake *f, const http_fake_req *req, http_fake_resp *re
 				  id ? id : "");
 			cJSON_AddNullToObject(data, "node");
 		} else {
+			if (!strcmp(str(node, "__typename"), "ProjectV2") && strstr(q, "fields("))
+				cJSON_AddItemToObject(node, "fields", project_fields_json(f, id));
 			cJSON_AddItemToObject(data, "node", node);
 		}
 	} else {
 		gql_error(errs, NULL, "undefinedField", "This fake does not know the query: %.200s", q);
 	}
-	cJSON_AddItemToObject(out, "data", data);
+	if (q && gql_unknown_name(q, unknown, sizeof(unknown)))
+		cJSON_Delete(data);
+	else
+		cJSON_AddItemToObject(out, "data", data);
 	if (cJSON_GetArraySize(errs))
 		cJSON_AddItemToObject(out, "errors", errs);
 	else
@@ -1951,11 +2476,11 @@ static bool token_ok(github_fake *f, const char *tok)
 	return false;
 }
 
-/* The fault for this request, if any (consumed). */
-static bool take_fault(github_fake *f, fault *out)
+/* The fault for this request ("METHOD /path"), if any (consumed). */
+static bool take_fault(github_fake *f, const char *line, fault *out)
 {
 	for (int i = 0; i < f->nfaults; i++) {
-		if (f->faults[i].n <= 0)
+		if (f->faults[i].n <= 0 || strncmp(line, f->faults[i].match, strlen(f->faults[i].match)) != 0)
 			continue;
 		*out = f->faults[i];
 		f->faults[i].n--;
@@ -2017,6 +2542,13 @@ static void apply_fault(github_fake *f, const fault *ft, http_fake_resp *resp)
 	case GITHUB_FAULT_MALFORMED:
 		http_fake_resp_set(resp, 200, "application/json; charset=utf-8", "{\"number\": 1, \"title\": \"tr", 26);
 		return;
+	case GITHUB_FAULT_GRAPHQL_LIMITED: {
+		static const char body[] = "{\"errors\":[{\"type\":\"RATE_LIMITED\",\"message\":\"API rate limit "
+					   "already exceeded for user ID 1.\"}]}";
+
+		http_fake_resp_set(resp, 200, "application/json; charset=utf-8", body, sizeof(body) - 1);
+		return;
+	}
 	case GITHUB_FAULT_DROP:
 		return;
 	}
@@ -2053,7 +2585,8 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	pthread_mutex_lock(&f->lock);
 	snprintf(f->last_ua, sizeof(f->last_ua), "%s", ua ? ua : "");
 	snprintf(f->last_auth, sizeof(f->last_auth), "%s", auth ? auth : "");
-	if (take_fault(f, &ft)) {
+	snprintf(line, sizeof(line), "%s %s", req->method, req->path);
+	if (take_fault(f, line, &ft)) {
 		if (ft.kind == GITHUB_FAULT_DROP) {
 			drop = true;
 		} else {
@@ -2187,6 +2720,7 @@ void github_fake_free(github_fake *f)
 	cJSON_Delete(f->items);
 	cJSON_Delete(f->log);
 	EVP_PKEY_free(f->app_key);
+	free(f->race_text);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

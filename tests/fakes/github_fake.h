@@ -34,6 +34,18 @@ void github_fake_set_ref(github_fake *f, const char *repo, const char *ref, cons
 void github_fake_put_file(github_fake *f, const char *repo, const char *path, const char *data, size_t len);
 /* The file's current bytes (malloc'd) or NULL. */
 char *github_fake_file(github_fake *f, const char *repo, const char *path, size_t *len);
+/* The same on a branch (NULL = main), e.g. one created through POST /git/refs. */
+char *github_fake_branch_file(github_fake *f, const char *repo, const char *branch, const char *path);
+/* Commits made in the repository so far (seeding counts too). */
+int github_fake_commit_count(github_fake *f, const char *repo);
+/*
+ * A concurrent editor: right after each of the next n GETs of repo/path on
+ * the default branch is answered, `append` is appended to the file as a new
+ * commit, so the sha the client just read is stale (its PUT gets 409).
+ */
+void github_fake_contents_race(github_fake *f, const char *repo, const char *path, const char *append, int n);
+/* The pull requests of a repository as a JSON array (malloc'd). */
+char *github_fake_pulls_json(github_fake *f, const char *repo);
 void github_fake_add_check_run(github_fake *f, const char *repo, const char *sha, const char *name,
 			       const char *status, const char *conclusion);
 void github_fake_add_status(github_fake *f, const char *repo, const char *sha, const char *context,
@@ -74,6 +86,17 @@ void github_fake_on_request(github_fake *f, github_fake_hook hook, void *ud);
 
 /* A Project (v2) node id with a field id the GraphQL mutations accept. */
 void github_fake_add_project(github_fake *f, const char *project_id, const char *field_id);
+/*
+ * A typed field: data_type as ProjectV2FieldType names it (SINGLE_SELECT,
+ * TEXT, DATE, NUMBER, ITERATION); options "id=name|id=name" for a single
+ * select (NULL: none). The fields query answers them; a value of the wrong
+ * kind, an unknown option id or a malformed date is refused as GitHub does.
+ */
+void github_fake_add_project_field(github_fake *f, const char *project_id, const char *field_id,
+				   const char *name, const char *data_type, const char *options);
+/* Items on the Project, and the item id of a content node on it (malloc'd) or NULL. */
+int github_fake_project_items(github_fake *f, const char *project_id);
+char *github_fake_project_item(github_fake *f, const char *project_id, const char *content_id);
 /* The value last set on item/field through GraphQL (malloc'd) or NULL. */
 char *github_fake_project_value(github_fake *f, const char *item_id, const char *field_id);
 /* A GitHub App whose JWTs (RS256, verified with this public key) can mint installation tokens. */
@@ -99,9 +122,14 @@ typedef enum {
 	GITHUB_FAULT_HTML,        /* `status` with a proxy's HTML page */
 	GITHUB_FAULT_HUGE,        /* 200 with a JSON body of `arg` bytes */
 	GITHUB_FAULT_MALFORMED,   /* 200 with truncated JSON */
+	GITHUB_FAULT_GRAPHQL_LIMITED, /* 200 with GraphQL errors[] of type RATE_LIMITED (GraphQL's own limit) */
 } github_fault_kind;
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg);
+/* The same for the next n requests whose "METHOD /path" starts with `match` ("PUT /repos/o/r/contents/"). */
+void github_fake_fault_on(github_fake *f, const char *match, github_fault_kind kind, int n, int status, int64_t arg);
+/* Drops the faults not used up yet. */
+void github_fake_fault_clear(github_fake *f);
 
 /* Requests seen so far ("POST /repos/o/r/issues"); with status 0 any status counts. */
 int github_fake_count(github_fake *f, const char *method_and_path_prefix, int status);

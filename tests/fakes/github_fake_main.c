@@ -11,6 +11,7 @@
  *   issue REPO N | file REPO PATH | count METHOD_PATH_PREFIX | ref REPO REF SHA |
  *   status REPO SHA CONTEXT STATE | check REPO SHA NAME STATUS CONCLUSION |
  *   project PROJECT_ID FIELD_ID | value ITEM_ID FIELD_ID | pull REPO LABEL TITLE… |
+ *   pfield PROJECT_ID FIELD_ID DATA_TYPE OPTIONS|- NAME… | bfile REPO BRANCH PATH |
  *   fault status|ratelimit|secondary|hang|drop|html N STATUS ARG | quit
  */
 int main(int argc, char **argv)
@@ -61,6 +62,14 @@ int main(int argc, char **argv)
 		} else if (sscanf(line, "project %255s %255s", a, b) == 2) {
 			github_fake_add_project(f, a, b);
 			printf("ok\n");
+		} else if (sscanf(line, "pfield %255s %255s %255s %255s %n", a, b, c, d, &off) == 4 && off) {
+			/* pfield PROJECT FIELD_ID DATA_TYPE OPTIONS|- NAME… */
+			github_fake_add_project_field(f, a, b, line + off, c, strcmp(d, "-") ? d : NULL);
+			printf("ok\n");
+		} else if (sscanf(line, "bfile %255s %255s %255s", a, b, c) == 3) {
+			s = github_fake_branch_file(f, a, b, c);
+			printf("%s\n", s ? s : "none");
+			free(s);
 		} else if (sscanf(line, "value %255s %255s", a, b) == 2) {
 			s = github_fake_project_value(f, a, b);
 			printf("%s\n", s ? s : "none");

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { Octokit } from '@octokit/rest';
 import { graphql } from '@octokit/graphql';
+import { readFileSync } from 'node:fs';
+import { buildSchema, parse, validate } from 'graphql';
 
 const TOKEN = 'ghp_sdkCheckToken0123456789';
 const fake = spawn(process.argv[2], [TOKEN, 'acme/tta'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -101,6 +103,58 @@ async function main() {
   await gql('mutation($projectId:ID!,$itemId:ID!,$fieldId:ID!,$value:ProjectV2FieldValue!){updateProjectV2ItemFieldValue(input:{projectId:$projectId,itemId:$itemId,fieldId:$fieldId,value:$value}){projectV2Item{id}}}',
     { projectId: 'PVT_kw1', itemId: item, fieldId: 'PVTF_status', value: { singleSelectOptionId: 'opt_staging' } });
   check('@octokit/graphql updateProjectV2ItemFieldValue', (await cmd(`value ${item} PVTF_status`)) === 'opt_staging');
+  // The completion step (commands/ghops.c): its GraphQL documents must be valid against GitHub's schema
+  // (@octokit/graphql-schema), and the fake must refuse what the schema refuses.
+  const schema = buildSchema(readFileSync('node_modules/@octokit/graphql-schema/schema.graphql', 'utf8'), { assumeValidSDL: true });
+  const src = readFileSync(`${process.argv[3]}/commands/ghops.c`, 'utf8');
+  const docs = {};
+  for (const m of src.matchAll(/static const char (\w+)\[\] =\s*((?:\s*"(?:[^"\\]|\\.)*")+);/g))
+    docs[m[1]] = [...m[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => JSON.parse(`"${x[1]}"`)).join('');
+  for (const name of ['fields_query', 'add_item_mutation', 'update_mutation'])
+    check(`ghops.c ${name} is valid against @octokit/graphql-schema`, docs[name] &&
+          validate(schema, parse(docs[name])).length === 0, docs[name] ? validate(schema, parse(docs[name])).map((x) => x.message).join('; ') : 'not found');
+  await cmd('pfield PVT_kw2 PVTSSF_s SINGLE_SELECT o1=🔧_Development|o2=🧪_Staging Status');
+  await cmd('pfield PVT_kw2 PVTF_cur TEXT - Current Stage');
+  await cmd('pfield PVT_kw2 PVTF_upd DATE - Last Updated');
+  const fl = await gql(docs.fields_query, { id: 'PVT_kw2' });
+  check('fields query answers names, dataTypes and options', fl.node.__typename === 'ProjectV2' &&
+        fl.node.fields.nodes.length === 3 && fl.node.fields.nodes[0].options[1].name === '🧪_Staging' &&
+        fl.node.fields.nodes[2].dataType === 'DATE', JSON.stringify(fl.node));
+  const it2 = (await gql(docs.add_item_mutation, { projectId: 'PVT_kw2', contentId: issue.node_id })).addProjectV2ItemById.item.id;
+  const again = (await gql(docs.add_item_mutation, { projectId: 'PVT_kw2', contentId: issue.node_id })).addProjectV2ItemById.item.id;
+  check('addProjectV2ItemById twice returns the same item', it2 === again, `${it2} ${again}`);
+  await gql(docs.update_mutation, { projectId: 'PVT_kw2', itemId: it2, fieldId: 'PVTF_upd', value: { date: '2026-12-06' } });
+  check('date value set', (await cmd(`value ${it2} PVTF_upd`)) === '2026-12-06');
+  const badQuery = 'query($id: ID!) { node(id: $id) { ... on ProjectV2 { fieldz(first: 1) { nodes { id } } } } }';
+  e = await failure(gql(badQuery, { id: 'PVT_kw2' }));
+  check('an unknown field: the schema and the fake both refuse it', validate(schema, parse(badQuery)).length > 0 &&
+        e && e.name === 'GraphqlResponseError', e && e.message);
+  e = await failure(gql(docs.update_mutation, { projectId: 'PVT_kw2', itemId: it2, fieldId: 'PVTF_upd', value: { dates: '2026-12-06' } }));
+  check('a ProjectV2FieldValue member the schema lacks is refused', !Object.keys(schema.getType('ProjectV2FieldValue').getFields()).includes('dates') &&
+        e && /Field is not defined on ProjectV2FieldValue/.test(e.message), e && e.message);
+  e = await failure(gql(docs.update_mutation, { projectId: 'PVT_kw2', itemId: it2, fieldId: 'PVTSSF_s', value: { singleSelectOptionId: 'o9' } }));
+  check('an option id the field does not have is refused', e && e.name === 'GraphqlResponseError', e && e.message);
+
+  // The pull-request path of the MATURITY.md commit: branch, file on it, pull request, reuse.
+  const main = await octokit.rest.git.getRef({ ...o, ref: 'heads/main' });
+  const br = await octokit.rest.git.createRef({ ...o, ref: 'refs/heads/promobot/maturity-neo4j-7', sha: main.data.object.sha });
+  check('git.createRef → 201', br.status === 201 && br.data.ref === 'refs/heads/promobot/maturity-neo4j-7');
+  e = await failure(octokit.rest.git.createRef({ ...o, ref: 'refs/heads/promobot/maturity-neo4j-7', sha: main.data.object.sha }));
+  check('git.createRef again → 422 Reference already exists', e && e.status === 422 && e.response.data.message === 'Reference already exists', e && e.message);
+  const onBranch = await octokit.rest.repos.getContent({ ...o, path: 'README.md', ref: 'promobot/maturity-neo4j-7' });
+  const bput = await octokit.rest.repos.createOrUpdateFileContents({ ...o, path: 'README.md', message: 'on branch',
+    content: Buffer.from('branch\n').toString('base64'), sha: onBranch.data.sha, branch: 'promobot/maturity-neo4j-7' });
+  check('createOrUpdateFileContents with branch writes the branch only', bput.status === 200 &&
+        (await cmd('bfile acme/tta promobot/maturity-neo4j-7 README.md')) === 'branch' &&
+        (await cmd('file acme/tta README.md')) === 'v2');
+  const pr = await octokit.rest.pulls.create({ ...o, title: 'MATURITY.md', head: 'promobot/maturity-neo4j-7', base: 'main', body: 'x <!-- promobot:maturity -->' });
+  check('pulls.create → 201 with html_url', pr.status === 201 && /\/pull\/\d+$/.test(pr.data.html_url), pr.data.html_url);
+  const prs = await octokit.rest.pulls.list({ ...o, state: 'open', head: 'acme:promobot/maturity-neo4j-7' });
+  check('pulls.list by head', prs.data.length === 1 && prs.data[0].number === pr.data.number);
+  e = await failure(octokit.rest.pulls.create({ ...o, title: 'again', head: 'promobot/maturity-neo4j-7', base: 'main' }));
+  check('pulls.create again → 422 "A pull request already exists"', e && e.status === 422 &&
+        /A pull request already exists/.test(e.response.data.errors[0].message), e && e.message);
+
   e = await failure(gql('query($id:ID!){node(id:$id){id}}', { id: 'I_nope' }));
   check('GraphQL errors[] at HTTP 200 → GraphqlResponseError', e && e.name === 'GraphqlResponseError' &&
         e.errors[0].type === 'NOT_FOUND', e && e.message);

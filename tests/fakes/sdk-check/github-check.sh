@@ -7,6 +7,6 @@ build=$(cd "${1:?usage: github-check.sh BUILD_DIR}" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$here/github-check.mjs" "$work/"
-(cd "$work" && npm init -y >/dev/null && npm install --silent @octokit/rest@22 @octokit/graphql@9 >/dev/null)
+(cd "$work" && npm init -y >/dev/null && npm install --silent @octokit/rest@22 @octokit/graphql@9 @octokit/graphql-schema@15 graphql@16 >/dev/null)
 ninja -C "$build" tests/fakes/github_fake >/dev/null
-cd "$work" && node github-check.mjs "$build/tests/fakes/github_fake"
+cd "$work" && node github-check.mjs "$build/tests/fakes/github_fake" "$here/../../.."
