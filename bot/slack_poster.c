@@ -31,6 +31,7 @@ struct pb_post {
 	int64_t promotion_id;
 	cJSON *body;
 	char id[64];               /* metadata id: finds the post again after an unknown outcome */
+	pb_acks *acks;             /* its delivery is confirmed there under id; NULL = not asked */
 	int attempts;
 	bool unknown;              /* an earlier attempt may have posted it: look before sending */
 	int64_t sent_wall_s;       /* when that attempt went out */
@@ -90,10 +91,36 @@ void pb_post_set_promotion(pb_post *p, int64_t promotion_id)
 		p->promotion_id = promotion_id;
 }
 
+bool pb_post_set_delivery(pb_post *p, const char *id, int64_t handed_before, pb_acks *acks)
+{
+	if (!p || !id || !id[0] || strlen(id) >= sizeof(p->id) || !acks)
+		return false;
+	pb_strlcpy(p->id, id, sizeof(p->id));
+	pb_acks_unref(p->acks);
+	p->acks = pb_acks_ref(acks);
+	if (handed_before > 0) {
+		p->unknown = true; /* posted before a crash, perhaps: look before sending */
+		p->sent_wall_s = handed_before;
+	}
+	return true;
+}
+
+/* Confirms (ok: Slack has it, at p->ts) or reports it given up, once. */
+static void post_confirm(pb_post *p, bool ok)
+{
+	if (!p->acks)
+		return;
+	pb_acks_push(p->acks, p->id, ok, ok ? p->ts : "");
+	pb_acks_unref(p->acks);
+	p->acks = NULL;
+}
+
+/* A post freed without a confirmation (dropped, given up, stopping) says so. */
 void pb_post_free(pb_post *p)
 {
 	if (!p)
 		return;
+	post_confirm(p, false);
 	cJSON_Delete(p->body);
 	free(p);
 }
@@ -335,6 +362,7 @@ static send_result post_message(poster_thread *t, pb_post *p, const char *channe
 			return SEND_DONE;
 		}
 		if (found != PB_E_NOTFOUND) {
+			p->attempts++; /* a lookup that keeps failing (a missing history scope) ends too */
 			p->not_before_ms = pb_clock_mono_ms(NULL) + POSTER_BACKOFF_MS;
 			return p->attempts < t->ps->cfg.max_attempts ? SEND_RETRY : SEND_GIVE_UP;
 		}
@@ -454,6 +482,7 @@ static void record(pb_slack_poster *ps, pb_post *p, send_result r)
 		p = NULL;
 	} else if (r == SEND_DONE) {
 		ps->st.posted++;
+		post_confirm(p, true);
 	} else {
 		ps->st.failed++;
 	}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb_acks.h"
 #include "pb_clock.h"
 #include "pb_config.h"
 #include "pb_err.h"
@@ -23,7 +24,9 @@
  *     Retry-After while other channels go on;
  *   - a chat.postMessage whose outcome is unknown (timeout or reset after the
  *     request left) is looked up by its metadata id in the channel (or thread)
- *     before it is sent again, so it is never posted twice;
+ *     before it is sent again, so it is never posted twice; so is a post an
+ *     earlier process handed (pb_post_set_delivery: its id is stable);
+ *   - a post that asks for it confirms its delivery (pb_acks.h) from here;
  *   - thread posts resolve the promotion's thread when they are delivered:
  *     an OPEN before them stored it.
  */
@@ -47,6 +50,15 @@ pb_post *pb_post_new(pb_post_kind kind, const char *channel, cJSON *body);
 void pb_post_set_user(pb_post *p, const char *user);
 void pb_post_set_ts(pb_post *p, const char *ts);
 void pb_post_set_promotion(pb_post *p, int64_t promotion_id);
+/*
+ * A post whose delivery is confirmed to `acks` (pb_acks.h) under `id`, which
+ * is also its metadata post_id from now on: ok with the message ts when
+ * Slack answered ok (or the post was found by its id), not ok when it was
+ * given up or dropped. handed_before (wall s, 0 = never): an earlier process
+ * may have posted it — the channel (or thread) is searched for the id since
+ * then before it is sent. False on a bad id (the post stays as it was).
+ */
+bool pb_post_set_delivery(pb_post *p, const char *id, int64_t handed_before, pb_acks *acks);
 void pb_post_free(pb_post *p);
 
 typedef struct pb_slack_poster pb_slack_poster;

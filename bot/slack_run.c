@@ -84,22 +84,34 @@ static cJSON *card_body(const pb_card *c)
 	return body;
 }
 
-static void submit_post(slack_app *app, pb_post_kind kind, const char *channel, cJSON *body,
+/*
+ * Queues one post; `c` is the card it came from (NULL for clicks): when the
+ * card asks for a delivery confirmation, the poster sends it (both sinks set
+ * `confirms`) — and anything lost before reports it not delivered.
+ */
+static void submit_post(slack_app *app, const pb_card *c, pb_post_kind kind, const char *channel, cJSON *body,
 			int64_t promotion_id, const char *user, const char *ts)
 {
 	pb_post *p;
 
-	if (!body)
+	if (!body) {
+		if (c && c->acks)
+			pb_acks_push(c->acks, c->delivery_id, false, "");
 		return;
+	}
 	p = pb_post_new(kind, channel, body);
 	if (!p) {
 		pb_error("slack", "out of memory: a post to %s is lost", channel);
+		if (c && c->acks)
+			pb_acks_push(c->acks, c->delivery_id, false, "");
 		return;
 	}
 	pb_post_set_promotion(p, promotion_id);
 	pb_post_set_user(p, user);
 	pb_post_set_ts(p, ts);
-	pb_slack_poster_submit(app->poster, p); /* a refusal is logged and counted there */
+	if (c && c->acks && !pb_post_set_delivery(p, c->delivery_id, c->handed_before, c->acks))
+		pb_warn("slack", "card \"%s\": delivery id unusable, not confirmed", c->title ? c->title : "");
+	pb_slack_poster_submit(app->poster, p); /* a refusal is logged, counted and reported there */
 }
 
 static void remember_parent(job_sink *js, const char *ts, const cJSON *body)
@@ -126,7 +138,7 @@ static void emit_thread(job_sink *js, const pb_card *c, pb_post_kind kind)
 		if (kind == PB_POST_PARENT && p.thread_ref[0] && body)
 			remember_parent(js, p.thread_ref, body);
 	}
-	submit_post(js->w->app, c->promotion_id ? kind : PB_POST_CHANNEL, channel, body, c->promotion_id,
+	submit_post(js->w->app, c, c->promotion_id ? kind : PB_POST_CHANNEL, channel, body, c->promotion_id,
 		    NULL, NULL);
 }
 
@@ -137,14 +149,14 @@ static void job_emit(pb_sink *sink, const pb_card *c)
 
 	switch (c->audience) {
 	case PB_AUDIENCE_CALLER:
-		submit_post(app, PB_POST_EPHEMERAL, js->reply_channel, card_body(c), 0, js->m->user_id, NULL);
+		submit_post(app, c, PB_POST_EPHEMERAL, js->reply_channel, card_body(c), 0, js->m->user_id, NULL);
 		break;
 	case PB_AUDIENCE_CHANNEL:
-		submit_post(app, PB_POST_CHANNEL, app->cfg->slack.channel, card_body(c), 0, NULL, NULL);
+		submit_post(app, c, PB_POST_CHANNEL, app->cfg->slack.channel, card_body(c), 0, NULL, NULL);
 		break;
 	case PB_AUDIENCE_THREAD:
 		if (c->role == PB_THREAD_OPEN && c->promotion_id)
-			submit_post(app, PB_POST_OPEN, app->cfg->slack.channel, card_body(c), c->promotion_id,
+			submit_post(app, c, PB_POST_OPEN, app->cfg->slack.channel, card_body(c), c->promotion_id,
 				    NULL, NULL);
 		else
 			emit_thread(js, c, c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD);
@@ -166,7 +178,7 @@ static void system_emit(pb_sink *sink, const pb_card *c)
 	if (c->audience == PB_AUDIENCE_THREAD && c->promotion_id)
 		kind = c->role == PB_THREAD_OPEN ? PB_POST_OPEN
 		       : c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD;
-	submit_post(app, kind, channel, card_body(c), kind == PB_POST_CHANNEL ? 0 : c->promotion_id, NULL, NULL);
+	submit_post(app, c, kind, channel, card_body(c), kind == PB_POST_CHANNEL ? 0 : c->promotion_id, NULL, NULL);
 }
 
 /* Slack ids are [A-Z0-9]; anything else is not spliced into a mention. */
@@ -202,7 +214,7 @@ static void mark_clicked(job_sink *js, const char *verb)
 		return;
 	}
 	cJSON_AddItemToObject(body, "blocks", blocks);
-	submit_post(js->w->app, PB_POST_UPDATE, m->message_channel, body, 0, NULL, m->message_ts);
+	submit_post(js->w->app, NULL, PB_POST_UPDATE, m->message_channel, body, 0, NULL, m->message_ts);
 }
 
 /* Dedupe: the envelope, the event and the click each run once, whatever Slack retries. */
@@ -267,7 +279,7 @@ static void cmd_job_run(pb_job *job, void *state)
 	slack_app *app = cj->app;
 	slack_worker *w = state;
 	pb_slack_msg *m = &cj->m;
-	job_sink js = { .sink = { .emit = job_emit } };
+	job_sink js = { .sink = { .emit = job_emit, .confirms = true } };
 	pb_caller caller;
 	char *text = NULL;
 	int rc;
@@ -375,7 +387,7 @@ static void app_busy(void *ud, const pb_slack_msg *m)
 		cJSON_Delete(body);
 		return;
 	}
-	submit_post(app, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body, 0, m->user_id,
+	submit_post(app, NULL, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body, 0, m->user_id,
 		    NULL);
 }
 
@@ -478,6 +490,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 		goto out;
 	app.system_sink.emit = system_emit;
 	app.system_sink.userdata = &app;
+	app.system_sink.confirms = true; /* the poster confirms once Slack answered */
 	pc.cfg = cfg;
 	pc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
 	pc.bot_token = app.bot_token;
