@@ -12,6 +12,7 @@
 #include "pb_log.h"
 #include "pb_services.h"
 #include "pb_str.h"
+#include "slack_blocks.h"
 #include "slack_web.h"
 
 #define POSTER_EVENT_TYPE "promobot_post"
@@ -659,4 +660,72 @@ void pb_slack_poster_free(pb_slack_poster *ps, int drain_ms)
 	pthread_cond_destroy(&ps->changed);
 	pthread_mutex_destroy(&ps->lock);
 	free(ps);
+}
+
+/* ---- cards ---- */
+
+cJSON *pb_slack_card_body(const pb_card *c)
+{
+	cJSON *body = cJSON_CreateObject();
+
+	if (!body || pb_slack_card_to_message(c, body)) {
+		pb_error("slack", "card \"%s\" cannot be rendered for Slack", c->title ? c->title : "");
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+void pb_slack_poster_submit_card(pb_slack_poster *ps, const pb_card *c, pb_post_kind kind, const char *channel,
+				 cJSON *body, int64_t promotion_id, const char *user, const char *ts)
+{
+	bool confirm = c && c->acks;
+	pb_post *p;
+
+	if (!body) {
+		if (confirm)
+			pb_acks_push(c->acks, c->delivery_id, false, "");
+		return;
+	}
+	p = pb_post_new(kind, channel, body);
+	if (!p) {
+		pb_error("slack", "out of memory: a post to %s is lost", channel);
+		if (confirm)
+			pb_acks_push(c->acks, c->delivery_id, false, "");
+		return;
+	}
+	pb_post_set_promotion(p, promotion_id);
+	pb_post_set_user(p, user);
+	pb_post_set_ts(p, ts);
+	if (confirm && !pb_post_set_delivery(p, c->delivery_id, c->handed_before, c->acks)) {
+		/* without its id it could be neither confirmed nor found again: not sent */
+		pb_error("slack", "card \"%s\": delivery id unusable, not sent", c->title ? c->title : "");
+		pb_acks_push(c->acks, c->delivery_id, false, "");
+		pb_post_free(p);
+		return;
+	}
+	pb_slack_poster_submit(ps, p); /* a refusal is logged, counted and reported (pb_post_free) there */
+}
+
+static void system_emit(pb_sink *sink, const pb_card *c)
+{
+	pb_slack_system_sink *s = sink->userdata;
+	const char *channel = s->cfg->slack.channel;
+	pb_post_kind kind = PB_POST_CHANNEL;
+
+	if (c->audience == PB_AUDIENCE_THREAD && c->promotion_id)
+		kind = c->role == PB_THREAD_OPEN ? PB_POST_OPEN
+		       : c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD;
+	pb_slack_poster_submit_card(s->poster, c, kind, channel, pb_slack_card_body(c),
+				    kind == PB_POST_CHANNEL ? 0 : c->promotion_id, NULL, NULL);
+}
+
+void pb_slack_system_sink_init(pb_slack_system_sink *s, pb_slack_poster *p, const pb_config *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->sink.emit = system_emit;
+	s->sink.userdata = s;
+	s->sink.confirms = true; /* the poster confirms once Slack answered */
+	s->poster = p;
+	s->cfg = cfg;
 }

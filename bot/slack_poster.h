@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "pb_acks.h"
+#include "pb_card.h"
 #include "pb_clock.h"
 #include "pb_config.h"
 #include "pb_err.h"
@@ -63,6 +64,9 @@ void pb_post_free(pb_post *p);
 
 typedef struct pb_slack_poster pb_slack_poster;
 
+/* The message fields of a card (text, blocks: slack_blocks.h); NULL on failure (logged). */
+cJSON *pb_slack_card_body(const pb_card *c);
+
 typedef struct pb_slack_poster_cfg {
 	const pb_config *cfg;    /* storage_path and slack.channel */
 	const char *api_url;     /* borrowed, outlive the poster */
@@ -88,6 +92,27 @@ int pb_slack_poster_new(const pb_slack_poster_cfg *cfg, pb_slack_poster **out, p
 int pb_slack_poster_submit(pb_slack_poster *p, pb_post *post);
 /* Waits until nothing is queued or in flight; false when timeout_ms passed first. */
 bool pb_slack_poster_wait_idle(pb_slack_poster *p, int timeout_ms);
+/*
+ * Queues `body` (owned, NULL = nothing to post) as a post of `kind`; `c` is
+ * the card it came from (NULL for clicks): a delivery confirmation it asks
+ * for goes with the post — and one lost before it is queued is reported
+ * not delivered at once. ts: the message a PB_POST_UPDATE replaces.
+ */
+void pb_slack_poster_submit_card(pb_slack_poster *p, const pb_card *c, pb_post_kind kind, const char *channel,
+				 cJSON *body, int64_t promotion_id, const char *user, const char *ts);
+
+/*
+ * The system sink: cards no chat message asked for. Nobody to answer
+ * privately, so caller cards go to the channel; thread cards find the
+ * promotion's thread when the poster delivers them. Confirms deliveries
+ * from the poster thread (pb_sink.confirms).
+ */
+typedef struct pb_slack_system_sink {
+	pb_sink sink;
+	pb_slack_poster *poster;
+	const pb_config *cfg;
+} pb_slack_system_sink;
+void pb_slack_system_sink_init(pb_slack_system_sink *s, pb_slack_poster *p, const pb_config *cfg);
 void pb_slack_poster_stats_get(pb_slack_poster *p, pb_slack_poster_stats *out);
 /* Delivers what is queued for up to drain_ms, drops (and logs) the rest, stops. NULL-safe. */
 void pb_slack_poster_free(pb_slack_poster *p, int drain_ms);

@@ -246,13 +246,15 @@ static int take_confirmations(pb_monitor *m, const pb_services *svc, size_t *del
 					h->retry_at = pb_services_now(svc) + MON_RETRY_S;
 				continue;
 			}
-			/* a failure here leaves it pending: handed again, found by its id, not doubled */
+			/* a failure here leaves it pending: handed again later, found by its id on Slack */
 			if (r == 0)
 				r = pb_store_obs_post_done(svc->store, post_id, pb_services_now(svc), acks[i].ref, err);
 			if (r == 0) {
 				(*delivered)++;
 				if (h)
 					handed_forget(m, h);
+			} else if (h) {
+				h->retry_at = pb_services_now(svc) + MON_RETRY_S;
 			}
 		}
 	}
