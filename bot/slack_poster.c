@@ -362,8 +362,11 @@ static send_result post_message(poster_thread *t, pb_post *p, const char *channe
 			pb_info("slack", "post %s was posted after all (ts %s): not sent again", p->id, p->ts);
 			return SEND_DONE;
 		}
-		if (found != PB_E_NOTFOUND) {
-			p->attempts++; /* a lookup that keeps failing (a missing history scope) ends too */
+		if (found == PB_E_FAILED) {
+			/* Slack refused the lookup (a missing channels:history scope …): at least once, posted */
+			pb_warn("slack", "post %s: cannot be looked for, posted again (it may appear twice)", p->id);
+		} else if (found != PB_E_NOTFOUND) {
+			p->attempts++; /* a lookup that keeps failing ends too */
 			p->not_before_ms = pb_clock_mono_ms(NULL) + POSTER_BACKOFF_MS;
 			return p->attempts < t->ps->cfg.max_attempts ? SEND_RETRY : SEND_GIVE_UP;
 		}
