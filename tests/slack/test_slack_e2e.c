@@ -878,6 +878,34 @@ static size_t wait_thread_post(bot *b, const char *ts, const char *text, int tim
 }
 
 /*
+ * A bot whose neo4j staging is an external deployment probed by tcp on
+ * `port`, checked every second: requested, validated, approved and deployed
+ * from Slack, so its promotion is observing; ts gets the thread's parent.
+ */
+static void observing_bot(bot *b, int port, char *ts, size_t ts_size)
+{
+	static char env[512];
+
+	snprintf(env, sizeof(env),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
+		 port);
+	staging_env = env;
+	top_extra = " \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
+		    " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n";
+	bot_start(b);
+	run_slash(b, "env-obs-req", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b->fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
+	cr_assert(parent_ts(b, ts, ts_size));
+	validate_in_thread(b, ts);
+	run_slash(b, "env-obs-approve", "U0BOB", "approve neo4j");
+	cr_assert(wait_thread_post(b, ts, "approved", WAIT_MS), "no approval in the thread");
+	run_slash(b, "env-obs-deploy", "U0CAROL", "deploy neo4j");
+	cr_assert(wait_thread_post(b, ts, "External deployment", WAIT_MS), "no deploy in the thread");
+	cr_assert(wait_thread_post(b, ts, "observing", WAIT_MS), "not observing");
+}
+
+/*
  * The observation on Slack: neo4j's staging is an external deployment probed
  * by tcp on our listener, checked every second. Deployed from Slack, the bot
  * is stopped and its promotion made two days older (as if it had observed
@@ -887,28 +915,12 @@ static size_t wait_thread_post(bot *b, const char *ts, const char *text, int tim
  */
 Test(slack_e2e, observation_alerts_and_reports_go_to_the_promotion_thread, .timeout = 240)
 {
-	char ts[32], env[512], db[320], sql[200];
+	char ts[32], db[320], sql[200];
 	int port = 0, lfd = listen_loopback(&port);
 	sqlite3 *h;
 	bot b;
 
-	snprintf(env, sizeof(env),
-		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
-		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
-		 port);
-	staging_env = env;
-	top_extra = " \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
-		    " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n";
-	bot_start(&b);
-	run_slash(&b, "env-obs-req", "U0ALICE", "request neo4j staging");
-	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
-	cr_assert(parent_ts(&b, ts, sizeof(ts)));
-	validate_in_thread(&b, ts);
-	run_slash(&b, "env-obs-approve", "U0BOB", "approve neo4j");
-	cr_assert(wait_thread_post(&b, ts, "approved", WAIT_MS), "no approval in the thread");
-	run_slash(&b, "env-obs-deploy", "U0CAROL", "deploy neo4j");
-	cr_assert(wait_thread_post(&b, ts, "External deployment", WAIT_MS), "no deploy in the thread");
-	cr_assert(wait_thread_post(&b, ts, "observing", WAIT_MS), "not observing");
+	observing_bot(&b, port, ts, sizeof(ts));
 	cr_assert_eq(bot_stop(&b), 0, "the bot did not stop cleanly");
 
 	/* two days of observation the bot did not see: their reports are due, late */
@@ -981,26 +993,11 @@ static bool db_wait(const bot *b, const char *sql, int64_t want, int timeout_ms)
  */
 Test(slack_e2e, a_bot_killed_between_the_down_decision_and_its_post_posts_it_once_after_restart, .timeout = 240)
 {
-	char ts[32], env[512];
+	char ts[32];
 	int port = 0, lfd = listen_loopback(&port), status;
 	bot b;
 
-	snprintf(env, sizeof(env),
-		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
-		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
-		 port);
-	staging_env = env;
-	top_extra = " \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
-		    " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n";
-	bot_start(&b);
-	run_slash(&b, "env-kill-req", "U0ALICE", "request neo4j staging");
-	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
-	cr_assert(parent_ts(&b, ts, sizeof(ts)));
-	validate_in_thread(&b, ts);
-	run_slash(&b, "env-kill-approve", "U0BOB", "approve neo4j");
-	cr_assert(wait_thread_post(&b, ts, "approved", WAIT_MS), "no approval in the thread");
-	run_slash(&b, "env-kill-deploy", "U0CAROL", "deploy neo4j");
-	cr_assert(wait_thread_post(&b, ts, "observing", WAIT_MS), "not observing");
+	observing_bot(&b, port, ts, sizeof(ts));
 	cr_assert(db_wait(&b, "SELECT count(*) FROM samples WHERE packed & 3 = 1", 1, 30000), "no UP sample");
 
 	/* the next chat.postMessage — the DOWN alert — is held back by Slack for a minute */

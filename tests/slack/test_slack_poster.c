@@ -216,6 +216,21 @@ Test(slack_poster, unknown_ephemeral_outcome_is_not_resent)
 	cr_expect_eq(st.failed, 1, "given up, and counted");
 }
 
+/* A promotion of neo4j (no thread yet). */
+static void promotion_new(pb_store *st, pb_promotion *pr)
+{
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_component_ensure(st, "neo4j", 0, 1795597200, &e), 0, "%s", pb_err_text(&e));
+	memset(pr, 0, sizeof(*pr));
+	pb_strlcpy(pr->component, "neo4j", sizeof(pr->component));
+	pr->target_stage = 1;
+	pb_strlcpy(pr->requester, "alice", sizeof(pr->requester));
+	pr->created_at = 1795597200;
+	cr_assert_eq(pb_store_promotion_insert(st, pr, &e), 0, "%s", pb_err_text(&e));
+}
+
 Test(slack_poster, thread_posts_find_the_thread_their_open_post_created)
 {
 	pb_slack_poster *p;
@@ -227,13 +242,7 @@ Test(slack_poster, thread_posts_find_the_thread_their_open_post_created)
 
 	pb_err_init(&e);
 	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
-	cr_assert_eq(pb_store_component_ensure(st, "neo4j", 0, 1795597200, &e), 0, "%s", pb_err_text(&e));
-	memset(&pr, 0, sizeof(pr));
-	pb_strlcpy(pr.component, "neo4j", sizeof(pr.component));
-	pr.target_stage = 1;
-	pb_strlcpy(pr.requester, "alice", sizeof(pr.requester));
-	pr.created_at = 1795597200;
-	cr_assert_eq(pb_store_promotion_insert(st, &pr, &e), 0, "%s", pb_err_text(&e));
+	promotion_new(st, &pr);
 	p = poster(0);
 	submit(p, PB_POST_OPEN, "C0PROMO", "the-parent", pr.id);
 	submit(p, PB_POST_THREAD, "C0PROMO", "first-reply", pr.id);
@@ -325,13 +334,7 @@ static int64_t obs_decided(const char *text, int64_t *post_id)
 
 	pb_err_init(&e);
 	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
-	cr_assert_eq(pb_store_component_ensure(st, "neo4j", 0, 1795597200, &e), 0, "%s", pb_err_text(&e));
-	memset(&pr, 0, sizeof(pr));
-	pb_strlcpy(pr.component, "neo4j", sizeof(pr.component));
-	pr.target_stage = 1;
-	pb_strlcpy(pr.requester, "alice", sizeof(pr.requester));
-	pr.created_at = 1795597200;
-	cr_assert_eq(pb_store_promotion_insert(st, &pr, &e), 0, "%s", pb_err_text(&e));
+	promotion_new(st, &pr);
 	submit(p, PB_POST_OPEN, "C0PROMO", "the-parent", pr.id);
 	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
 	pb_slack_poster_free(p, 0);
