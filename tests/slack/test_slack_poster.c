@@ -455,3 +455,24 @@ Test(slack_poster, a_post_slack_applied_but_whose_answer_was_lost_is_found_after
 	cr_expect_str_eq(obs_post(pid).chat_ref, c.ts, "adopted: the message Slack has");
 	fake_slack_call_deinit(&c);
 }
+
+/* A lookup Slack refuses (no history scope, no access) does not hold the post for ever: sent, at least once. */
+Test(slack_poster, a_refused_lookup_sends_the_post_instead_of_retrying_it_for_ever)
+{
+	pb_slack_poster *p = poster(0);
+	pb_acks *acks = pb_acks_new();
+	pb_post *post = pb_post_new(PB_POST_CHANNEL, "C0GONE", text_body("cannot-look"));
+	pb_ack got[2];
+
+	cr_assert_not_null(acks);
+	cr_assert(pb_post_set_delivery(post, "obs-7-1-1795597260", 1795597260, acks));
+	cr_assert_eq(pb_slack_poster_submit(p, post), 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(fake_slack_call_count(F, "conversations.history", false), 1, "looked for once");
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "cannot-look"), 1, "then sent");
+	cr_assert_eq(pb_acks_take(acks, got, 2), 1, "one confirmation");
+	cr_expect_str_eq(got[0].id, "obs-7-1-1795597260");
+	cr_expect_not(got[0].ok, "Slack refused the channel: reported not delivered");
+	pb_acks_unref(acks);
+}
