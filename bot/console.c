@@ -136,9 +136,11 @@ typedef struct console_session {
 	pb_err err;
 } console_session;
 
+/* Confirms a card that asks for it once it is printed and flushed (a failed write: handed again later). */
 static void system_emit(pb_sink *sink, const pb_card *card)
 {
 	console_session *cs = sink->userdata;
+	bool written;
 	pb_buf b;
 
 	if (card->role == PB_THREAD_PARENT_UPDATE)
@@ -146,14 +148,17 @@ static void system_emit(pb_sink *sink, const pb_card *card)
 	pb_buf_init(&b);
 	pb_card_render_text(card, &b);
 	pthread_mutex_lock(&cs->out_lock);
+	clearerr(cs->out);
 	fprintf(cs->out, "%s[promobot] %s", cs->at_prompt ? "\n" : "", pb_buf_str(&b));
 	if (b.len && b.data[b.len - 1] != '\n')
 		fputc('\n', cs->out);
 	if (cs->at_prompt)
 		fprintf(cs->out, "%s> ", cs->user);
-	fflush(cs->out);
+	written = fflush(cs->out) == 0 && !ferror(cs->out) && !b.oom;
 	pthread_mutex_unlock(&cs->out_lock);
 	pb_buf_deinit(&b);
+	if (card->acks)
+		pb_acks_push(card->acks, card->delivery_id, written, "");
 }
 
 static void prompt(console_session *cs)
@@ -244,6 +249,7 @@ int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE 
 	cs.ts.lock = &cs.out_lock;
 	cs.system.emit = system_emit;
 	cs.system.userdata = &cs;
+	cs.system.confirms = true;
 	r = pb_runtime_new(cfg, "console", &cs.rt, err);
 	if (!r) {
 		pb_runtime_set_system_sink(cs.rt, &cs.system);

@@ -12,6 +12,7 @@
 #include "pb_log.h"
 #include "pb_services.h"
 #include "pb_str.h"
+#include "slack_blocks.h"
 #include "slack_web.h"
 
 #define POSTER_EVENT_TYPE "promobot_post"
@@ -31,6 +32,7 @@ struct pb_post {
 	int64_t promotion_id;
 	cJSON *body;
 	char id[64];               /* metadata id: finds the post again after an unknown outcome */
+	pb_acks *acks;             /* its delivery is confirmed there under id; NULL = not asked */
 	int attempts;
 	bool unknown;              /* an earlier attempt may have posted it: look before sending */
 	int64_t sent_wall_s;       /* when that attempt went out */
@@ -90,10 +92,36 @@ void pb_post_set_promotion(pb_post *p, int64_t promotion_id)
 		p->promotion_id = promotion_id;
 }
 
+bool pb_post_set_delivery(pb_post *p, const char *id, int64_t handed_before, pb_acks *acks)
+{
+	if (!p || !id || !id[0] || strlen(id) >= sizeof(p->id) || !acks)
+		return false;
+	pb_strlcpy(p->id, id, sizeof(p->id));
+	pb_acks_unref(p->acks);
+	p->acks = pb_acks_ref(acks);
+	if (handed_before > 0) {
+		p->unknown = true; /* posted before a crash, perhaps: look before sending */
+		p->sent_wall_s = handed_before;
+	}
+	return true;
+}
+
+/* Confirms (ok: Slack has it, at p->ts) or reports it given up, once. */
+static void post_confirm(pb_post *p, bool ok)
+{
+	if (!p->acks)
+		return;
+	pb_acks_push(p->acks, p->id, ok, ok ? p->ts : "");
+	pb_acks_unref(p->acks);
+	p->acks = NULL;
+}
+
+/* A post freed without a confirmation (dropped, given up, stopping) says so. */
 void pb_post_free(pb_post *p)
 {
 	if (!p)
 		return;
+	post_confirm(p, false);
 	cJSON_Delete(p->body);
 	free(p);
 }
@@ -334,7 +362,11 @@ static send_result post_message(poster_thread *t, pb_post *p, const char *channe
 			pb_info("slack", "post %s was posted after all (ts %s): not sent again", p->id, p->ts);
 			return SEND_DONE;
 		}
-		if (found != PB_E_NOTFOUND) {
+		if (found == PB_E_FAILED) {
+			/* Slack refused the lookup (a missing channels:history scope …): at least once, posted */
+			pb_warn("slack", "post %s: cannot be looked for, posted again (it may appear twice)", p->id);
+		} else if (found != PB_E_NOTFOUND) {
+			p->attempts++; /* a lookup that keeps failing ends too */
 			p->not_before_ms = pb_clock_mono_ms(NULL) + POSTER_BACKOFF_MS;
 			return p->attempts < t->ps->cfg.max_attempts ? SEND_RETRY : SEND_GIVE_UP;
 		}
@@ -454,6 +486,7 @@ static void record(pb_slack_poster *ps, pb_post *p, send_result r)
 		p = NULL;
 	} else if (r == SEND_DONE) {
 		ps->st.posted++;
+		post_confirm(p, true);
 	} else {
 		ps->st.failed++;
 	}
@@ -630,4 +663,72 @@ void pb_slack_poster_free(pb_slack_poster *ps, int drain_ms)
 	pthread_cond_destroy(&ps->changed);
 	pthread_mutex_destroy(&ps->lock);
 	free(ps);
+}
+
+/* ---- cards ---- */
+
+cJSON *pb_slack_card_body(const pb_card *c)
+{
+	cJSON *body = cJSON_CreateObject();
+
+	if (!body || pb_slack_card_to_message(c, body)) {
+		pb_error("slack", "card \"%s\" cannot be rendered for Slack", c->title ? c->title : "");
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+void pb_slack_poster_submit_card(pb_slack_poster *ps, const pb_card *c, pb_post_kind kind, const char *channel,
+				 cJSON *body, int64_t promotion_id, const char *user, const char *ts)
+{
+	bool confirm = c && c->acks;
+	pb_post *p;
+
+	if (!body) {
+		if (confirm)
+			pb_acks_push(c->acks, c->delivery_id, false, "");
+		return;
+	}
+	p = pb_post_new(kind, channel, body);
+	if (!p) {
+		pb_error("slack", "out of memory: a post to %s is lost", channel);
+		if (confirm)
+			pb_acks_push(c->acks, c->delivery_id, false, "");
+		return;
+	}
+	pb_post_set_promotion(p, promotion_id);
+	pb_post_set_user(p, user);
+	pb_post_set_ts(p, ts);
+	if (confirm && !pb_post_set_delivery(p, c->delivery_id, c->handed_before, c->acks)) {
+		/* without its id it could be neither confirmed nor found again: not sent */
+		pb_error("slack", "card \"%s\": delivery id unusable, not sent", c->title ? c->title : "");
+		pb_acks_push(c->acks, c->delivery_id, false, "");
+		pb_post_free(p);
+		return;
+	}
+	pb_slack_poster_submit(ps, p); /* a refusal is logged, counted and reported (pb_post_free) there */
+}
+
+static void system_emit(pb_sink *sink, const pb_card *c)
+{
+	pb_slack_system_sink *s = sink->userdata;
+	const char *channel = s->cfg->slack.channel;
+	pb_post_kind kind = PB_POST_CHANNEL;
+
+	if (c->audience == PB_AUDIENCE_THREAD && c->promotion_id)
+		kind = c->role == PB_THREAD_OPEN ? PB_POST_OPEN
+		       : c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD;
+	pb_slack_poster_submit_card(s->poster, c, kind, channel, pb_slack_card_body(c),
+				    kind == PB_POST_CHANNEL ? 0 : c->promotion_id, NULL, NULL);
+}
+
+void pb_slack_system_sink_init(pb_slack_system_sink *s, pb_slack_poster *p, const pb_config *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->sink.emit = system_emit;
+	s->sink.userdata = s;
+	s->sink.confirms = true; /* the poster confirms once Slack answered */
+	s->poster = p;
+	s->cfg = cfg;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb_acks.h"
+#include "pb_card.h"
 #include "pb_clock.h"
 #include "pb_config.h"
 #include "pb_err.h"
@@ -23,7 +25,9 @@
  *     Retry-After while other channels go on;
  *   - a chat.postMessage whose outcome is unknown (timeout or reset after the
  *     request left) is looked up by its metadata id in the channel (or thread)
- *     before it is sent again, so it is never posted twice;
+ *     before it is sent again, so it is never posted twice; so is a post an
+ *     earlier process handed (pb_post_set_delivery: its id is stable);
+ *   - a post that asks for it confirms its delivery (pb_acks.h) from here;
  *   - thread posts resolve the promotion's thread when they are delivered:
  *     an OPEN before them stored it.
  */
@@ -47,9 +51,21 @@ pb_post *pb_post_new(pb_post_kind kind, const char *channel, cJSON *body);
 void pb_post_set_user(pb_post *p, const char *user);
 void pb_post_set_ts(pb_post *p, const char *ts);
 void pb_post_set_promotion(pb_post *p, int64_t promotion_id);
+/*
+ * A post whose delivery is confirmed to `acks` (pb_acks.h) under `id`, which
+ * is also its metadata post_id from now on: ok with the message ts when
+ * Slack answered ok (or the post was found by its id), not ok when it was
+ * given up or dropped. handed_before (wall s, 0 = never): an earlier process
+ * may have posted it — the channel (or thread) is searched for the id since
+ * then before it is sent. False on a bad id (the post stays as it was).
+ */
+bool pb_post_set_delivery(pb_post *p, const char *id, int64_t handed_before, pb_acks *acks);
 void pb_post_free(pb_post *p);
 
 typedef struct pb_slack_poster pb_slack_poster;
+
+/* The message fields of a card (text, blocks: slack_blocks.h); NULL on failure (logged). */
+cJSON *pb_slack_card_body(const pb_card *c);
 
 typedef struct pb_slack_poster_cfg {
 	const pb_config *cfg;    /* storage_path and slack.channel */
@@ -76,6 +92,27 @@ int pb_slack_poster_new(const pb_slack_poster_cfg *cfg, pb_slack_poster **out, p
 int pb_slack_poster_submit(pb_slack_poster *p, pb_post *post);
 /* Waits until nothing is queued or in flight; false when timeout_ms passed first. */
 bool pb_slack_poster_wait_idle(pb_slack_poster *p, int timeout_ms);
+/*
+ * Queues `body` (owned, NULL = nothing to post) as a post of `kind`; `c` is
+ * the card it came from (NULL for clicks): a delivery confirmation it asks
+ * for goes with the post — and one lost before it is queued is reported
+ * not delivered at once. ts: the message a PB_POST_UPDATE replaces.
+ */
+void pb_slack_poster_submit_card(pb_slack_poster *p, const pb_card *c, pb_post_kind kind, const char *channel,
+				 cJSON *body, int64_t promotion_id, const char *user, const char *ts);
+
+/*
+ * The system sink: cards no chat message asked for. Nobody to answer
+ * privately, so caller cards go to the channel; thread cards find the
+ * promotion's thread when the poster delivers them. Confirms deliveries
+ * from the poster thread (pb_sink.confirms).
+ */
+typedef struct pb_slack_system_sink {
+	pb_sink sink;
+	pb_slack_poster *poster;
+	const pb_config *cfg;
+} pb_slack_system_sink;
+void pb_slack_system_sink_init(pb_slack_system_sink *s, pb_slack_poster *p, const pb_config *cfg);
 void pb_slack_poster_stats_get(pb_slack_poster *p, pb_slack_poster_stats *out);
 /* Delivers what is queued for up to drain_ms, drops (and logs) the rest, stops. NULL-safe. */
 void pb_slack_poster_free(pb_slack_poster *p, int drain_ms);

@@ -35,7 +35,7 @@ typedef struct slack_app {
 	char *bot_token;
 	pb_slack_poster *poster;     /* every message to Slack goes through it, in emission order */
 	pb_workers *commands;        /* interactive: slash commands, mentions, clicks */
-	pb_sink system_sink;         /* system_emit: for work no chat message started */
+	pb_slack_system_sink system; /* for work no chat message started */
 	const pb_metrics_promobot *metrics;
 	pb_slack_poster_stats last;  /* what app_tick already counted (loop thread) */
 	pthread_mutex_t open_lock;   /* services open one at a time: a fresh file is being set up */
@@ -71,37 +71,6 @@ static const char *str_or(const char *s, const char *dflt)
 	return s && s[0] ? s : dflt;
 }
 
-/* The message fields of a card (text, blocks); NULL on failure (logged). */
-static cJSON *card_body(const pb_card *c)
-{
-	cJSON *body = cJSON_CreateObject();
-
-	if (!body || pb_slack_card_to_message(c, body)) {
-		pb_error("slack", "card \"%s\" cannot be rendered for Slack", c->title ? c->title : "");
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
-static void submit_post(slack_app *app, pb_post_kind kind, const char *channel, cJSON *body,
-			int64_t promotion_id, const char *user, const char *ts)
-{
-	pb_post *p;
-
-	if (!body)
-		return;
-	p = pb_post_new(kind, channel, body);
-	if (!p) {
-		pb_error("slack", "out of memory: a post to %s is lost", channel);
-		return;
-	}
-	pb_post_set_promotion(p, promotion_id);
-	pb_post_set_user(p, user);
-	pb_post_set_ts(p, ts);
-	pb_slack_poster_submit(app->poster, p); /* a refusal is logged and counted there */
-}
-
 static void remember_parent(job_sink *js, const char *ts, const cJSON *body)
 {
 	const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(body, "blocks");
@@ -115,7 +84,7 @@ static void remember_parent(job_sink *js, const char *ts, const cJSON *body)
 static void emit_thread(job_sink *js, const pb_card *c, pb_post_kind kind)
 {
 	const char *channel = js->w->app->cfg->slack.channel;
-	cJSON *body = card_body(c);
+	cJSON *body = pb_slack_card_body(c);
 	pb_promotion p;
 	pb_err e;
 
@@ -126,8 +95,8 @@ static void emit_thread(job_sink *js, const pb_card *c, pb_post_kind kind)
 		if (kind == PB_POST_PARENT && p.thread_ref[0] && body)
 			remember_parent(js, p.thread_ref, body);
 	}
-	submit_post(js->w->app, c->promotion_id ? kind : PB_POST_CHANNEL, channel, body, c->promotion_id,
-		    NULL, NULL);
+	pb_slack_poster_submit_card(js->w->app->poster, c, c->promotion_id ? kind : PB_POST_CHANNEL, channel, body,
+				    c->promotion_id, NULL, NULL);
 }
 
 static void job_emit(pb_sink *sink, const pb_card *c)
@@ -137,36 +106,21 @@ static void job_emit(pb_sink *sink, const pb_card *c)
 
 	switch (c->audience) {
 	case PB_AUDIENCE_CALLER:
-		submit_post(app, PB_POST_EPHEMERAL, js->reply_channel, card_body(c), 0, js->m->user_id, NULL);
+		pb_slack_poster_submit_card(app->poster, c, PB_POST_EPHEMERAL, js->reply_channel, pb_slack_card_body(c), 0,
+					    js->m->user_id, NULL);
 		break;
 	case PB_AUDIENCE_CHANNEL:
-		submit_post(app, PB_POST_CHANNEL, app->cfg->slack.channel, card_body(c), 0, NULL, NULL);
+		pb_slack_poster_submit_card(app->poster, c, PB_POST_CHANNEL, app->cfg->slack.channel, pb_slack_card_body(c),
+					    0, NULL, NULL);
 		break;
 	case PB_AUDIENCE_THREAD:
 		if (c->role == PB_THREAD_OPEN && c->promotion_id)
-			submit_post(app, PB_POST_OPEN, app->cfg->slack.channel, card_body(c), c->promotion_id,
-				    NULL, NULL);
+			pb_slack_poster_submit_card(app->poster, c, PB_POST_OPEN, app->cfg->slack.channel,
+						    pb_slack_card_body(c), c->promotion_id, NULL, NULL);
 		else
 			emit_thread(js, c, c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD);
 		break;
 	}
-}
-
-/*
- * The system sink: cards no chat message asked for. Nobody to answer
- * privately, so caller cards go to the channel; thread cards find the
- * promotion's thread when the poster delivers them.
- */
-static void system_emit(pb_sink *sink, const pb_card *c)
-{
-	slack_app *app = sink->userdata;
-	const char *channel = app->cfg->slack.channel;
-	pb_post_kind kind = PB_POST_CHANNEL;
-
-	if (c->audience == PB_AUDIENCE_THREAD && c->promotion_id)
-		kind = c->role == PB_THREAD_OPEN ? PB_POST_OPEN
-		       : c->role == PB_THREAD_PARENT_UPDATE ? PB_POST_PARENT : PB_POST_THREAD;
-	submit_post(app, kind, channel, card_body(c), kind == PB_POST_CHANNEL ? 0 : c->promotion_id, NULL, NULL);
 }
 
 /* Slack ids are [A-Z0-9]; anything else is not spliced into a mention. */
@@ -202,7 +156,8 @@ static void mark_clicked(job_sink *js, const char *verb)
 		return;
 	}
 	cJSON_AddItemToObject(body, "blocks", blocks);
-	submit_post(js->w->app, PB_POST_UPDATE, m->message_channel, body, 0, NULL, m->message_ts);
+	pb_slack_poster_submit_card(js->w->app->poster, NULL, PB_POST_UPDATE, m->message_channel, body, 0, NULL,
+				    m->message_ts);
 }
 
 /* Dedupe: the envelope, the event and the click each run once, whatever Slack retries. */
@@ -255,7 +210,7 @@ static void worker_open_services(slack_worker *w)
 	pthread_mutex_lock(&w->app->open_lock);
 	w->svc_ok = pb_services_open(&w->svc, w->app->cfg, NULL, owner, PB_SVC_ENGINE_OPTIONAL, &e) == 0;
 	pthread_mutex_unlock(&w->app->open_lock);
-	w->svc.system_sink = &w->app->system_sink;
+	w->svc.system_sink = &w->app->system.sink;
 	pb_services_set_metrics(&w->svc, w->app->metrics);
 	if (!w->svc_ok)
 		pb_error("slack", "worker %d: %s", w->index, pb_err_text(&e));
@@ -267,7 +222,7 @@ static void cmd_job_run(pb_job *job, void *state)
 	slack_app *app = cj->app;
 	slack_worker *w = state;
 	pb_slack_msg *m = &cj->m;
-	job_sink js = { .sink = { .emit = job_emit } };
+	job_sink js = { .sink = { .emit = job_emit, .confirms = true } };
 	pb_caller caller;
 	char *text = NULL;
 	int rc;
@@ -375,8 +330,8 @@ static void app_busy(void *ud, const pb_slack_msg *m)
 		cJSON_Delete(body);
 		return;
 	}
-	submit_post(app, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body, 0, m->user_id,
-		    NULL);
+	pb_slack_poster_submit_card(app->poster, NULL, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body,
+				    0, m->user_id, NULL);
 }
 
 static bool app_has_room(void *ud, size_t held)
@@ -476,8 +431,6 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pb_store_close(probe);
 	if (rc)
 		goto out;
-	app.system_sink.emit = system_emit;
-	app.system_sink.userdata = &app;
 	pc.cfg = cfg;
 	pc.api_url = str_or(cfg->slack.api_url, "https://slack.com/api/");
 	pc.bot_token = app.bot_token;
@@ -496,12 +449,13 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	rc = pb_slack_poster_new(&pc, &app.poster, err);
 	if (rc)
 		goto out_mask;
+	pb_slack_system_sink_init(&app.system, app.poster, cfg);
 	rc = pb_workers_new(nworkers, JOB_QUEUE_CAP, &ops, &app.commands);
 	if (rc) {
 		pb_err_set(err, rc, "cannot start %zu workers", nworkers);
 		goto out_mask;
 	}
-	pb_runtime_set_system_sink(rt, &app.system_sink);
+	pb_runtime_set_system_sink(rt, &app.system.sink);
 	pb_runtime_watch_pool(rt, "commands", app.commands);
 	pb_runtime_on_tick(rt, app_tick, &app);
 	rc = pb_runtime_start(rt, err);

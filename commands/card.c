@@ -100,7 +100,26 @@ void pb_card_free(pb_card *c)
 	free(c->buttons);
 	free(c->pre);
 	free(c->thread_label);
+	free(c->delivery_id);
+	pb_acks_unref(c->acks);
 	free(c);
+}
+
+bool pb_card_delivery(pb_card *c, const char *id, int64_t handed_before, pb_acks *acks)
+{
+	char *copy;
+
+	if (!c || !id || !acks)
+		return false;
+	copy = strdup(id);
+	if (!copy)
+		return false;
+	free(c->delivery_id);
+	pb_acks_unref(c->acks);
+	c->delivery_id = copy;
+	c->handed_before = handed_before;
+	c->acks = pb_acks_ref(acks);
+	return true;
 }
 
 /* Several calls add several lines, so handlers can build the text piecewise. */
@@ -294,7 +313,8 @@ pb_card *pb_card_dup(const pb_card *c)
 	d->promotion_id = c->promotion_id;
 	if (!card_dup_str(&d->title, c->title) || !card_dup_str(&d->text, c->text) ||
 	    !card_dup_str(&d->pre, c->pre) || !card_dup_str(&d->thread_label, c->thread_label) ||
-	    !card_dup_fields(d, c) || !card_dup_items(d, c) || !card_dup_buttons(d, c)) {
+	    !card_dup_fields(d, c) || !card_dup_items(d, c) || !card_dup_buttons(d, c) ||
+	    (c->acks && !pb_card_delivery(d, c->delivery_id, c->handed_before, c->acks))) {
 		pb_card_free(d);
 		return NULL;
 	}

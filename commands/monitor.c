@@ -2,6 +2,7 @@
 #include "monitor_priv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,11 @@ int pb_monitor_new(const pb_config *cfg, pb_monitor **out, pb_err *err)
 	m->cfg = cfg;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->deliver_lock, NULL);
+	m->acks = pb_acks_new();
+	if (!m->acks) {
+		pb_monitor_free(m);
+		return pb_err_set(err, -ENOMEM, "out of memory");
+	}
 	*out = m;
 	return 0;
 }
@@ -47,6 +53,8 @@ void pb_monitor_free(pb_monitor *m)
 		pb_tz_free(m->zones[i]);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->deliver_lock);
+	pb_acks_unref(m->acks); /* posts still queued in the chat keep it until they are done */
+	free(m->handed);
 	free(m);
 }
 
@@ -145,16 +153,129 @@ static void entries_sweep(pb_monitor *m)
 
 /* ---- delivery of the outbox ---- */
 
-static void deliver_one(const pb_services *svc, const pb_obs_post *post, const pb_promotion *p)
+#define MON_DELIVERY_PREFIX "obs-"
+
+/* The post's delivery id: stable across restarts, and unlikely to meet another database's in one channel. */
+static void delivery_id(const pb_obs_post *post, char *out, size_t size)
+{
+	snprintf(out, size, MON_DELIVERY_PREFIX "%lld-%lld-%lld", (long long)post->id, (long long)post->promotion_id,
+		 (long long)post->created_at);
+}
+
+/* The post id of a delivery id; 0 when it is not one of ours. */
+static int64_t delivery_post(const char *id)
+{
+	char digits[24];
+	size_t n = 0;
+	long v;
+
+	if (strncmp(id, MON_DELIVERY_PREFIX, strlen(MON_DELIVERY_PREFIX)))
+		return 0;
+	id += strlen(MON_DELIVERY_PREFIX);
+	while (id[n] >= '0' && id[n] <= '9' && n < sizeof(digits) - 1) {
+		digits[n] = id[n];
+		n++;
+	}
+	digits[n] = '\0';
+	return pb_parse_long(digits, 1, LONG_MAX, &v) == 0 ? (int64_t)v : 0;
+}
+
+/* deliver_lock held: the post's entry among those handed in this process, or NULL. */
+static mon_handed *handed_find(pb_monitor *m, int64_t post_id)
+{
+	for (size_t i = 0; i < m->nhanded; i++)
+		if (m->handed[i].post_id == post_id)
+			return &m->handed[i];
+	return NULL;
+}
+
+static void handed_forget(pb_monitor *m, mon_handed *h)
+{
+	*h = m->handed[--m->nhanded];
+}
+
+static int handed_add(pb_monitor *m, int64_t post_id, int64_t now)
+{
+	mon_handed *h = handed_find(m, post_id);
+
+	if (!h && m->nhanded == m->caphanded) {
+		size_t ncap = m->caphanded ? m->caphanded * 2 : 16;
+		mon_handed *grown = realloc(m->handed, ncap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		m->handed = grown;
+		m->caphanded = ncap;
+	}
+	if (!h)
+		h = &m->handed[m->nhanded++];
+	*h = (mon_handed){ .post_id = post_id, .at = now };
+	return 0;
+}
+
+/* Handed and neither confirmed nor given up nor overdue: not handed again. */
+static bool handed_waiting(pb_monitor *m, int64_t post_id, int64_t now)
+{
+	const mon_handed *h = handed_find(m, post_id);
+
+	if (!h)
+		return false;
+	if (h->retry_at)
+		return now < h->retry_at;
+	return now - h->at < MON_CONFIRM_TIMEOUT_S;
+}
+
+/* Marks what the chat confirmed; a post it gave up is handed again after MON_RETRY_S. */
+static int take_confirmations(pb_monitor *m, const pb_services *svc, size_t *delivered, pb_err *err)
+{
+	pb_ack acks[32];
+	size_t n;
+	int r = 0;
+
+	while (r == 0 && (n = pb_acks_take(m->acks, acks, sizeof(acks) / sizeof(acks[0]))) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			int64_t post_id = delivery_post(acks[i].id);
+			mon_handed *h = post_id ? handed_find(m, post_id) : NULL;
+
+			if (!post_id)
+				continue;
+			if (!acks[i].ok) {
+				pb_warn("monitor", "observation post %lld not delivered; handed again in %d s",
+					(long long)post_id, MON_RETRY_S);
+				if (h)
+					h->retry_at = pb_services_now(svc) + MON_RETRY_S;
+				continue;
+			}
+			/* a failure here leaves it pending: handed again later, found by its id on Slack */
+			if (r == 0)
+				r = pb_store_obs_post_done(svc->store, post_id, pb_services_now(svc), acks[i].ref, err);
+			if (r == 0) {
+				(*delivered)++;
+				if (h)
+					handed_forget(m, h);
+			} else if (h) {
+				h->retry_at = pb_services_now(svc) + MON_RETRY_S;
+			}
+		}
+	}
+	return r;
+}
+
+static void deliver_one(pb_monitor *m, const pb_services *svc, const pb_obs_post *post, const pb_promotion *p)
 {
 	const char *nl = strchr(post->text, '\n');
-	char title[200];
+	char title[200], id[PB_ACK_ID_MAX];
 	pb_card *card;
 
 	snprintf(title, sizeof(title), "%.*s", nl ? (int)(nl - post->text) : (int)strlen(post->text), post->text);
 	card = pb_cmd_thread_card(p, title);
-	if (!card)
+	delivery_id(post, id, sizeof(id));
+	if (!card || !pb_card_delivery(card, id, post->handed_at, m->acks)) {
+		/* not handed after all: the confirmation timeout hands it again */
+		pb_error("monitor", "out of memory: observation post %lld handed again later", (long long)post->id);
+		pb_card_free(card);
 		return;
+	}
 	if (nl && nl[1])
 		pb_card_text(card, "%s", nl + 1);
 	pb_sink_emit(svc->system_sink, card);
@@ -175,6 +296,26 @@ static void refresh_parent(const pb_services *svc, const pb_promotion *p)
 	pb_cmd_emit_parent(&ctx, p);
 }
 
+/* Marks the post handed (kept from the first time: it may be in the chat since), then hands it. */
+static int hand_one(pb_monitor *m, const pb_services *svc, pb_obs_post *post, pb_err *err)
+{
+	int64_t now = pb_services_now(svc);
+	pb_promotion p;
+	int r;
+
+	r = pb_store_promotion_get(svc->store, post->promotion_id, &p, err);
+	if (r == 0)
+		r = pb_store_obs_post_handed(svc->store, post->id, now, err);
+	if (r == 0 && handed_add(m, post->id, now))
+		r = pb_err_set(err, -ENOMEM, "out of memory");
+	if (r)
+		return r;
+	deliver_one(m, svc, post, &p);
+	if (strcmp(post->kind, MON_POST_REPORT))
+		refresh_parent(svc, &p);
+	return 0;
+}
+
 int pb_monitor_deliver(pb_monitor *m, const pb_services *svc, size_t *delivered, pb_err *err)
 {
 	pb_obs_post *posts = NULL;
@@ -183,27 +324,16 @@ int pb_monitor_deliver(pb_monitor *m, const pb_services *svc, size_t *delivered,
 
 	*delivered = 0;
 	pthread_mutex_lock(&m->deliver_lock);
-	r = pb_store_obs_posts_pending(svc->store, 64, &posts, &n, err);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		pb_promotion p;
-
-		r = pb_store_promotion_get(svc->store, posts[i].promotion_id, &p, err);
-		if (r)
-			break;
-		/*
-		 * Marked first, then handed to the sink: the sink queues (it never
-		 * fails synchronously), so a crash between the two loses at most
-		 * this one card instead of posting it twice on every restart.
-		 */
-		r = pb_store_obs_post_done(svc->store, posts[i].id, pb_services_now(svc), err);
-		if (r)
-			break;
-		deliver_one(svc, &posts[i], &p);
-		if (strcmp(posts[i].kind, MON_POST_REPORT))
-			refresh_parent(svc, &p);
-		(*delivered)++;
-	}
+	r = take_confirmations(m, svc, delivered, err);
+	if (r == 0)
+		r = pb_store_obs_posts_pending(svc->store, 64, &posts, &n, err);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (!handed_waiting(m, posts[i].id, pb_services_now(svc)))
+			r = hand_one(m, svc, &posts[i], err);
 	pb_obs_posts_free(posts, n);
+	/* a sink that delivers synchronously (the console) has confirmed already */
+	if (r == 0)
+		r = take_confirmations(m, svc, delivered, err);
 	pthread_mutex_unlock(&m->deliver_lock);
 	return r;
 }

@@ -25,12 +25,22 @@ typedef struct mon_entry {
 
 #define MON_MAX_ZONES 8
 
+/* A post handed to the chat by this process, waiting for its confirmation. */
+typedef struct mon_handed {
+	int64_t post_id;
+	int64_t at;              /* when handed (services' clock) */
+	int64_t retry_at;        /* 0 while waiting; else the chat gave it up: hand it again from then */
+} mon_handed;
+
 struct pb_monitor {
 	const pb_config *cfg;
 	pthread_mutex_t lock;    /* entries, zones */
 	mon_entry **entries;     /* pointers: an entry never moves while its check runs */
 	size_t nentries, cap;
 	pthread_mutex_t deliver_lock; /* one deliverer at a time: a pending post is handed out once */
+	pb_acks *acks;           /* the chat's delivery confirmations, taken by the deliverer */
+	struct mon_handed *handed; /* posts handed in this process and not confirmed (deliver_lock) */
+	size_t nhanded, caphanded;
 	pb_tz *zones[MON_MAX_ZONES];
 	size_t nzones;
 	int64_t last_prune;

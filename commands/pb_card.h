@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb_acks.h"
 #include "pb_str.h"
 
 /* Who sees a card. */
@@ -50,6 +51,10 @@ typedef struct pb_card {
 	pb_thread_role role;
 	int64_t promotion_id;     /* the thread it belongs to; 0 = none */
 	char *thread_label;       /* "neo4j → staging #3" for adapters without threads */
+	/* delivery (pb_card_delivery): confirmed to `acks` under `delivery_id`; NULL = best effort */
+	char *delivery_id;        /* stable across restarts; Slack: the message metadata's post_id */
+	int64_t handed_before;    /* wall s of an earlier handing (it may be in the chat already); 0 never */
+	pb_acks *acks;            /* a reference, released with the card */
 } pb_card;
 
 /* All builders copy their strings; printf-style ones format. Allocation
@@ -62,6 +67,8 @@ void pb_card_item(pb_card *c, pb_item_state st, const char *fmt, ...) __attribut
 void pb_card_button(pb_card *c, const char *label, const char *action, const char *value, bool danger);
 void pb_card_pre(pb_card *c, const char *text);
 void pb_card_thread(pb_card *c, int64_t promotion_id, const char *label, pb_thread_role role);
+/* Asks for a confirmation of this card's delivery (pb_acks.h); false on OOM (the card stays best effort). */
+bool pb_card_delivery(pb_card *c, const char *id, int64_t handed_before, pb_acks *acks);
 /* Deep copy (adapters that queue cards for later delivery). NULL on OOM. */
 pb_card *pb_card_dup(const pb_card *c);
 
@@ -70,16 +77,24 @@ void pb_card_render_text(const pb_card *c, pb_buf *out);
 const char *pb_item_state_mark(pb_item_state s); /* "[x]" "[ ]" … */
 
 /* Where handlers send cards: adapters implement emit (called synchronously
- * from the handler's thread; the card is only valid during the call). */
+ * from the handler's thread; the card is only valid during the call).
+ * A card with a delivery id is confirmed to its acks: by pb_sink_emit when
+ * emit returned (the sink delivers synchronously: printed and flushed), or —
+ * when `confirms` is set — by the sink itself once the chat answered (it
+ * queues and delivers later: Slack), also from another thread. */
 typedef struct pb_sink {
 	void (*emit)(struct pb_sink *sink, const pb_card *card);
 	void *userdata;
+	bool confirms;
 } pb_sink;
 
 static inline void pb_sink_emit(pb_sink *s, const pb_card *c)
 {
-	if (s && s->emit && c)
-		s->emit(s, c);
+	if (!s || !s->emit || !c)
+		return;
+	s->emit(s, c);
+	if (c->acks && !s->confirms)
+		pb_acks_push(c->acks, c->delivery_id, true, "");
 }
 
 #endif

@@ -40,7 +40,7 @@ typedef struct pb_monitor_sweep_stats {
 	size_t refused;          /* checks the pool refused: tried again at the next sweep (UNKNOWN once the next slot is due) */
 	size_t reports;          /* daily reports claimed */
 	size_t verdicts;
-	size_t delivered;        /* posts handed to the system sink */
+	size_t delivered;        /* posts the chat confirmed (marked delivered) */
 } pb_monitor_sweep_stats;
 
 /* One pass at the services' clock. 0, or <0 on a storage failure (err). */
@@ -57,7 +57,18 @@ int pb_monitor_sweep(pb_monitor *m, const pb_services *svc, pb_monitor_submit_fn
  */
 int pb_monitor_check(pb_monitor *m, const pb_services *svc, int64_t promotion_id, int64_t slot, pb_err *err);
 
-/* Delivers pending observation posts to svc->system_sink, oldest first. */
+/*
+ * Delivers the observation outbox, at least once and de-duplicated by id:
+ * marks the confirmations the chat sent back (pb_acks.h) delivered, then
+ * hands each pending post not already waiting for one to svc->system_sink,
+ * oldest first, with its stable delivery id ("obs-<post>-<promotion>-<created>")
+ * — after marking it handed, so a restart knows it may have been sent and
+ * the chat looks for it by that id before sending it again. A post given
+ * up by the chat is handed again after MON_RETRY_S, one never confirmed
+ * after MON_CONFIRM_TIMEOUT_S. *delivered counts the posts marked now.
+ */
+#define MON_RETRY_S 60
+#define MON_CONFIRM_TIMEOUT_S 900
 int pb_monitor_deliver(pb_monitor *m, const pb_services *svc, size_t *delivered, pb_err *err);
 
 /* ---- the threshold state machine (pure) ---- */

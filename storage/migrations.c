@@ -167,6 +167,16 @@ static const char *const migrations[] = {
 	 * so a crash neither loses nor repeats one.
 	 */
 	[6] = "ALTER TABLE monitor_state ADD COLUMN events_ns INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * v9: an observation post is marked delivered only when the chat
+	 * confirmed it; handed_at says it may have been sent (after a restart
+	 * the chat is searched for it by its id before it is sent again) and
+	 * chat_ref keeps where it landed (Slack: the message's ts).
+	 */
+	[9] = "ALTER TABLE obs_posts ADD COLUMN handed_at INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE obs_posts ADD COLUMN chat_ref TEXT NOT NULL DEFAULT '';",
+	[7] = "SELECT 1;", /* reserved: branch outbox */
+	[8] = "SELECT 1;", /* reserved: branch ghpoll */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

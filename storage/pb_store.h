@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 6 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 9 /* keep in sync with storage/migrations.c */
 
 /* Opens (creating parent-less file if needed) and migrates to the latest schema. */
 int pb_store_open(const char *path, pb_store **out, pb_err *err);
@@ -355,8 +355,10 @@ int pb_store_samples_prune(pb_store *st, int64_t before, int64_t *deleted, pb_er
  * verdict): an outbox. A post is added in the transaction that decided it,
  * keyed so it is decided once — (promotion, kind, key) is unique: an alert's
  * key is its slot, a report's the local civil day, the verdict's 0 — and
- * handed to the chat later; done marks it delivered. After a restart the
- * pending ones are delivered, none is decided again.
+ * handed to the chat later: handed marks that it may have been sent, done
+ * that the chat confirmed it. After a restart the pending ones are handed
+ * again (those handed before are looked up in the chat by their id first),
+ * none is decided again.
  */
 typedef struct pb_obs_post {
 	int64_t id;
@@ -365,14 +367,18 @@ typedef struct pb_obs_post {
 	int64_t key;
 	char *text;              /* owned: free with pb_obs_posts_free */
 	int64_t created_at;
-	int64_t posted_at;       /* 0 while pending */
+	int64_t posted_at;       /* 0 while pending: the chat has not confirmed it */
+	int64_t handed_at;       /* first handed to the chat (it may have been sent); 0 never */
+	char chat_ref[64];       /* where it landed (Slack: the message ts); "" unknown */
 } pb_obs_post;
 
 /* PB_E_CONFLICT without text when (promotion, kind, key) exists. Sets *id when id != NULL. */
 int pb_store_obs_post_add(pb_store *st, int64_t promotion_id, const char *kind, int64_t key, const char *text,
 			  int64_t now, int64_t *id, pb_err *err);
-/* Marks a post delivered. */
-int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, pb_err *err);
+/* Marks a post handed to the chat (the first time is kept). */
+int pb_store_obs_post_handed(pb_store *st, int64_t id, int64_t now, pb_err *err);
+/* Marks a post delivered: the chat confirmed it; chat_ref (NULL = "") says where. */
+int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, const char *chat_ref, pb_err *err);
 /* Pending posts (all promotions), oldest first; at most limit (0 = all). Free with pb_obs_posts_free. */
 int pb_store_obs_posts_pending(pb_store *st, size_t limit, pb_obs_post **out, size_t *count, pb_err *err);
 /* One post; PB_E_NOTFOUND without text. Free out->text with free(). */

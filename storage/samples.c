@@ -253,19 +253,39 @@ int pb_store_obs_post_add(pb_store *st, int64_t promotion_id, const char *kind, 
 	return r;
 }
 
-int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, pb_err *err)
+int pb_store_obs_post_handed(pb_store *st, int64_t id, int64_t now, pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	if (pb_sql_need_time(now, "observation post handed", err))
+		return -EINVAL;
+	r = pb_sql_prepare(st, "UPDATE obs_posts SET handed_at = ?2 WHERE id = ?1 AND handed_at = 0", &stmt,
+			   "observation post handed", err);
+	if (r)
+		return r;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, now);
+	r = pb_sql_step_done(st, stmt, "observation post handed", err);
+	return r > 0 ? pb_err_set(err, -EIO, "storage: observation post handed: unexpected constraint failure") : r;
+}
+
+int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, const char *chat_ref, pb_err *err)
 {
 	sqlite3_stmt *stmt;
 	int r;
 
 	if (pb_sql_need_time(now, "observation post done", err))
 		return -EINVAL;
-	r = pb_sql_prepare(st, "UPDATE obs_posts SET posted_at = ?2 WHERE id = ?1", &stmt,
-			   "observation post done", err);
+	r = pb_sql_prepare(st,
+			   "UPDATE obs_posts SET posted_at = ?2, chat_ref = ?3,"
+			   " handed_at = CASE WHEN handed_at = 0 THEN ?2 ELSE handed_at END WHERE id = ?1",
+			   &stmt, "observation post done", err);
 	if (r)
 		return r;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, now);
+	pb_sql_bind_text(stmt, 3, chat_ref ? chat_ref : "");
 	r = pb_sql_step_done(st, stmt, "observation post done", err);
 	return r > 0 ? pb_err_set(err, -EIO, "storage: observation post done: unexpected constraint failure") : r;
 }
@@ -282,11 +302,14 @@ static int post_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 	p->key = sqlite3_column_int64(stmt, 3);
 	p->created_at = sqlite3_column_int64(stmt, 5);
 	p->posted_at = sqlite3_column_int64(stmt, 6);
+	p->handed_at = sqlite3_column_int64(stmt, 7);
+	pb_sql_col_text(stmt, 8, p->chat_ref, sizeof(p->chat_ref));
 	p->text = strdup(t ? (const char *)t : "");
 	return p->text ? 0 : pb_err_set(err, -ENOMEM, "storage: out of memory");
 }
 
-#define POST_COLS "SELECT id, promotion_id, kind, key, text, created_at, posted_at FROM obs_posts"
+#define POST_COLS \
+	"SELECT id, promotion_id, kind, key, text, created_at, posted_at, handed_at, chat_ref FROM obs_posts"
 
 void pb_obs_posts_free(pb_obs_post *posts, size_t count)
 {

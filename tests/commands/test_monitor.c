@@ -604,3 +604,197 @@ Test(monitor, staging_promotions_have_no_uptime_criterion)
 	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_IN_REVIEW);
 	cr_expect_null(strstr(th_out(&h), "uptime in staging"), "%s", th_out(&h));
 }
+
+/* ---- delivery: marked only when the chat confirmed it, handed again after a restart ---- */
+
+/* A chat that queues (Slack): keeps the cards, confirms only when the test says so. */
+typedef struct qsink {
+	pb_sink sink;
+	pb_card *cards[16];
+	size_t n;
+	/* a chat that prints (the console): what storage said while the card was being shown */
+	bool prints;
+	int64_t posted_at_emit, handed_at_emit;
+} qsink;
+
+static pb_obs_post one_post(int64_t pid, const char *kind)
+{
+	pb_obs_post *list = NULL, p;
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_obs_posts_of(h.store, pid, kind, &list, &n, NULL), 0);
+	cr_assert_eq(n, 1, "one %s post", kind);
+	p = list[0];
+	p.text = NULL;
+	pb_obs_posts_free(list, n);
+	return p;
+}
+
+static void qsink_emit(pb_sink *sink, const pb_card *c)
+{
+	qsink *q = sink->userdata;
+
+	if (!c->delivery_id)
+		return; /* the parent card's refresh */
+	if (q->prints) {
+		pb_obs_post p = one_post(c->promotion_id, "remind");
+
+		q->posted_at_emit = p.posted_at;
+		q->handed_at_emit = p.handed_at;
+	}
+	cr_assert_lt(q->n, 16);
+	q->cards[q->n++] = pb_card_dup(c);
+}
+
+static void qsink_init(qsink *q, bool prints)
+{
+	memset(q, 0, sizeof(*q));
+	q->sink.emit = qsink_emit;
+	q->sink.userdata = q;
+	q->sink.confirms = !prints; /* a printing sink is confirmed by pb_sink_emit when emit returned */
+	q->prints = prints;
+	h.svc.system_sink = &q->sink;
+}
+
+static void qsink_free(qsink *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		pb_card_free(q->cards[i]);
+	h.svc.system_sink = &h.sink;
+}
+
+static size_t deliver(void)
+{
+	size_t n = 0;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_deliver(mon, &h.svc, &n, &e), 0, "%s", pb_err_text(&e));
+	return n;
+}
+
+static int64_t pending_post(int64_t pid)
+{
+	int64_t id = 0;
+
+	cr_assert_eq(pb_store_obs_post_add(h.store, pid, "remind", 60, "🔴 Still DOWN: neo4j\nfor a while", th_now(&h),
+					   &id, NULL), 0);
+	return id;
+}
+
+Test(monitor, a_printed_post_is_marked_only_after_it_was_printed)
+{
+	int64_t pid = observe();
+	qsink q;
+
+	pending_post(pid);
+	qsink_init(&q, true);
+	cr_assert_eq(deliver(), 1);
+	cr_assert_eq(q.n, 1);
+	cr_expect_eq(q.posted_at_emit, 0, "not marked delivered while it was being printed");
+	cr_expect_eq(q.handed_at_emit, th_now(&h), "marked handed before it was printed");
+	cr_expect_gt(one_post(pid, "remind").posted_at, 0, "marked once printed");
+	cr_expect_eq(deliver(), 0);
+	cr_expect_eq(q.n, 1, "printed once");
+	qsink_free(&q);
+}
+
+Test(monitor, a_queued_post_waits_for_the_chat_and_is_never_handed_twice_meanwhile)
+{
+	int64_t pid = observe(), id = pending_post(pid);
+	char want[64];
+	qsink q;
+
+	qsink_init(&q, false);
+	cr_assert_eq(deliver(), 0, "handed, not confirmed");
+	cr_assert_eq(q.n, 1);
+	snprintf(want, sizeof(want), "obs-%lld-%lld-", (long long)id, (long long)pid);
+	cr_expect_eq(strncmp(q.cards[0]->delivery_id, want, strlen(want)), 0, "%s", q.cards[0]->delivery_id);
+	cr_expect_eq(q.cards[0]->handed_before, 0, "never handed before: it cannot be in the chat");
+	cr_expect_eq(one_post(pid, "remind").posted_at, 0);
+	cr_expect_eq(one_post(pid, "remind").handed_at, th_now(&h));
+	pb_fake_clock_advance(&h.clock, 30 * 1000);
+	cr_assert_eq(deliver(), 0);
+	cr_expect_eq(q.n, 1, "still waiting for the chat: not handed again");
+	/* the chat answers (from its own thread, as the Slack poster does) */
+	pb_acks_push(q.cards[0]->acks, q.cards[0]->delivery_id, true, "1764061200.000100");
+	cr_assert_eq(deliver(), 1);
+	cr_expect_gt(one_post(pid, "remind").posted_at, 0);
+	cr_expect_str_eq(one_post(pid, "remind").chat_ref, "1764061200.000100");
+	pb_fake_clock_advance(&h.clock, (MON_CONFIRM_TIMEOUT_S + 1) * 1000);
+	cr_assert_eq(deliver(), 0);
+	cr_expect_eq(q.n, 1, "delivered: never handed again");
+	qsink_free(&q);
+}
+
+Test(monitor, a_post_the_chat_gave_up_is_handed_again_after_the_retry_delay)
+{
+	int64_t pid = observe(), first;
+	qsink q;
+
+	pending_post(pid);
+	qsink_init(&q, false);
+	deliver();
+	first = one_post(pid, "remind").handed_at;
+	pb_acks_push(q.cards[0]->acks, q.cards[0]->delivery_id, false, "");
+	cr_assert_eq(deliver(), 0, "given up: not marked");
+	cr_expect_eq(q.n, 1, "not at once");
+	pb_fake_clock_advance(&h.clock, (MON_RETRY_S - 1) * 1000);
+	cr_assert_eq(deliver(), 0);
+	cr_expect_eq(q.n, 1, "not before the retry delay");
+	pb_fake_clock_advance(&h.clock, 1000);
+	cr_assert_eq(deliver(), 0);
+	cr_assert_eq(q.n, 2, "handed again");
+	cr_expect_str_eq(q.cards[1]->delivery_id, q.cards[0]->delivery_id, "the same id: the chat finds it again");
+	cr_expect_eq(q.cards[1]->handed_before, first, "it may be in the chat since the first handing");
+	cr_expect_eq(one_post(pid, "remind").handed_at, first, "the first handing is kept");
+	qsink_free(&q);
+}
+
+Test(monitor, after_a_restart_a_post_handed_before_is_handed_again_once_saying_so)
+{
+	int64_t pid = observe(), first;
+	pb_monitor *again = NULL;
+	qsink q;
+
+	pending_post(pid);
+	qsink_init(&q, false);
+	deliver();
+	first = one_post(pid, "remind").handed_at;
+	/* a crash: the chat's queue and the monitor are gone, the confirmation never comes */
+	pb_monitor_free(mon);
+	cr_assert_eq(pb_monitor_new(h.cfg, &again, NULL), 0);
+	mon = again;
+	pb_fake_clock_advance(&h.clock, 5000);
+	cr_assert_eq(deliver(), 0);
+	cr_assert_eq(q.n, 2, "handed again after the restart");
+	cr_expect_str_eq(q.cards[1]->delivery_id, q.cards[0]->delivery_id);
+	cr_expect_eq(q.cards[1]->handed_before, first, "the chat looks for it before sending it");
+	cr_assert_eq(deliver(), 0);
+	cr_expect_eq(q.n, 2, "once");
+	/* a confirmation from the process before the crash is ignored; the new one counts */
+	pb_acks_push(q.cards[0]->acks, q.cards[0]->delivery_id, true, "1.0");
+	cr_assert_eq(deliver(), 0);
+	pb_acks_push(q.cards[1]->acks, q.cards[1]->delivery_id, true, "1764061200.000100");
+	cr_assert_eq(deliver(), 1);
+	cr_expect_str_eq(one_post(pid, "remind").chat_ref, "1764061200.000100");
+	qsink_free(&q);
+}
+
+Test(monitor, a_post_never_confirmed_is_handed_again_after_the_timeout)
+{
+	int64_t pid = observe();
+	qsink q;
+
+	pending_post(pid);
+	qsink_init(&q, false);
+	deliver();
+	pb_fake_clock_advance(&h.clock, (MON_CONFIRM_TIMEOUT_S - 1) * 1000);
+	deliver();
+	cr_expect_eq(q.n, 1);
+	pb_fake_clock_advance(&h.clock, 1000);
+	deliver();
+	cr_assert_eq(q.n, 2, "a lost confirmation does not leave it pending for good");
+	cr_expect_gt(q.cards[1]->handed_before, 0);
+	qsink_free(&q);
+}

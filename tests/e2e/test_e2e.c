@@ -495,11 +495,13 @@ static size_t count_in(const char *hay, const char *needle)
  * transaction": the real binary is SIGKILLed (1) when the DOWN transition
  * was due but not committed — a test trigger makes storage refuse that
  * sample, so the kill point is exact — (2) after the transition committed
- * but before its delivery (a trigger refuses the delivery mark), and (3)
- * right after the alert was printed. Each restart carries on from storage:
- * the DOWN alert is decided exactly once, delivered exactly once, none is
- * missed and none repeated. No hook in the product: only the database the
- * bot uses refuses writes, as a full disk or a broken file would.
+ * but before it was handed to the chat (a trigger refuses the handed mark,
+ * which comes first), and (3) once the printed alert was marked delivered
+ * (the console confirms a card when it is printed and flushed). Each
+ * restart carries on from storage: the DOWN alert is decided exactly once,
+ * delivered exactly once, none is missed and none repeated. No hook in the
+ * product: only the database the bot uses refuses writes, as a full disk or
+ * a broken file would.
  */
 Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 {
@@ -540,13 +542,13 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	cr_assert_eq(db_int(h, "SELECT fails FROM monitor_state"), 1);
 	db_exec(h, "DROP TRIGGER test_refuse_down");
 
-	/* (2) after a restart the transition commits with its sample; its delivery is refused; kill */
-	db_exec(h, "CREATE TRIGGER test_refuse_delivery BEFORE UPDATE OF posted_at ON obs_posts WHEN NEW.kind = 'down'"
-		   " BEGIN SELECT RAISE(ABORT, 'test: storage refuses the delivery mark'); END");
+	/* (2) after a restart the transition commits with its sample; handing it out is refused; kill */
+	db_exec(h, "CREATE TRIGGER test_refuse_delivery BEFORE UPDATE OF handed_at ON obs_posts WHEN NEW.kind = 'down'"
+		   " BEGIN SELECT RAISE(ABORT, 'test: storage refuses the handed mark'); END");
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
 	db_wait(h, DOWN_POSTS, 1, "the DOWN alert decided");
-	cr_assert(read_until(out_fd, &out, "test: storage refuses the delivery mark", 30000),
+	cr_assert(read_until(out_fd, &out, "test: storage refuses the handed mark", 30000),
 		  "the bot never tried to deliver: %s", pb_buf_str(&out));
 	cr_assert_eq(db_int(h, "SELECT count(*) FROM samples s JOIN monitor_state m USING (promotion_id)"
 			       " WHERE s.slot = m.down_since AND s.packed & 3 = 2"), 1,
@@ -555,13 +557,15 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	kill_bot(pid, in_fd, out_fd, &out);
 	pb_buf_puts(&all, pb_buf_str(&out));
 	cr_assert_eq(db_int(h, "SELECT posted_at FROM obs_posts WHERE kind = 'down'"), 0, "decided, not delivered");
+	cr_assert_eq(db_int(h, "SELECT handed_at FROM obs_posts WHERE kind = 'down'"), 0, "never handed");
 	cr_assert_eq(count_in(pb_buf_str(&all), "🔴 DOWN: neo4j"), 0, "%s", pb_buf_str(&all));
 	db_exec(h, "DROP TRIGGER test_refuse_delivery");
 
-	/* (3) the next run delivers it once; kill right after it is printed */
+	/* (3) the next run delivers it once: printed, then marked; kill as soon as storage says so */
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
 	cr_assert(read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "the pending alert was lost: %s", pb_buf_str(&out));
+	db_wait(h, "SELECT posted_at > 0 FROM obs_posts WHERE kind = 'down'", 1, "the DOWN alert marked delivered");
 	kill_bot(pid, in_fd, out_fd, &out);
 	pb_buf_puts(&all, pb_buf_str(&out));
 	cr_assert_gt(db_int(h, "SELECT posted_at FROM obs_posts WHERE kind = 'down'"), 0);

@@ -596,7 +596,7 @@ static void form_decode(char *s)
 
 /*
  * Slack takes JSON bodies and form-encoded ones (what its SDKs send); in a
- * form, structured arguments such as blocks are JSON strings.
+ * form, structured arguments such as blocks and metadata are JSON strings.
  */
 static cJSON *parse_form(const char *body, size_t len)
 {
@@ -613,7 +613,7 @@ static cJSON *parse_form(const char *body, size_t len)
 			*eq = '\0';
 		form_decode(pair);
 		form_decode(val);
-		if (!strcmp(pair, "blocks") || !strcmp(pair, "attachments")) {
+		if (!strcmp(pair, "blocks") || !strcmp(pair, "attachments") || !strcmp(pair, "metadata")) {
 			cJSON *j = cJSON_Parse(val);
 
 			cJSON_AddItemToObject(obj, pair, j ? j : cJSON_CreateString(val));

@@ -878,6 +878,34 @@ static size_t wait_thread_post(bot *b, const char *ts, const char *text, int tim
 }
 
 /*
+ * A bot whose neo4j staging is an external deployment probed by tcp on
+ * `port`, checked every second: requested, validated, approved and deployed
+ * from Slack, so its promotion is observing; ts gets the thread's parent.
+ */
+static void observing_bot(bot *b, int port, char *ts, size_t ts_size)
+{
+	static char env[512];
+
+	snprintf(env, sizeof(env),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
+		 port);
+	staging_env = env;
+	top_extra = " \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
+		    " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n";
+	bot_start(b);
+	run_slash(b, "env-obs-req", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(b->fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
+	cr_assert(parent_ts(b, ts, ts_size));
+	validate_in_thread(b, ts);
+	run_slash(b, "env-obs-approve", "U0BOB", "approve neo4j");
+	cr_assert(wait_thread_post(b, ts, "approved", WAIT_MS), "no approval in the thread");
+	run_slash(b, "env-obs-deploy", "U0CAROL", "deploy neo4j");
+	cr_assert(wait_thread_post(b, ts, "External deployment", WAIT_MS), "no deploy in the thread");
+	cr_assert(wait_thread_post(b, ts, "observing", WAIT_MS), "not observing");
+}
+
+/*
  * The observation on Slack: neo4j's staging is an external deployment probed
  * by tcp on our listener, checked every second. Deployed from Slack, the bot
  * is stopped and its promotion made two days older (as if it had observed
@@ -887,28 +915,12 @@ static size_t wait_thread_post(bot *b, const char *ts, const char *text, int tim
  */
 Test(slack_e2e, observation_alerts_and_reports_go_to_the_promotion_thread, .timeout = 240)
 {
-	char ts[32], env[512], db[320], sql[200];
+	char ts[32], db[320], sql[200];
 	int port = 0, lfd = listen_loopback(&port);
 	sqlite3 *h;
 	bot b;
 
-	snprintf(env, sizeof(env),
-		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
-		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
-		 port);
-	staging_env = env;
-	top_extra = " \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
-		    " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n";
-	bot_start(&b);
-	run_slash(&b, "env-obs-req", "U0ALICE", "request neo4j staging");
-	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no parent message");
-	cr_assert(parent_ts(&b, ts, sizeof(ts)));
-	validate_in_thread(&b, ts);
-	run_slash(&b, "env-obs-approve", "U0BOB", "approve neo4j");
-	cr_assert(wait_thread_post(&b, ts, "approved", WAIT_MS), "no approval in the thread");
-	run_slash(&b, "env-obs-deploy", "U0CAROL", "deploy neo4j");
-	cr_assert(wait_thread_post(&b, ts, "External deployment", WAIT_MS), "no deploy in the thread");
-	cr_assert(wait_thread_post(&b, ts, "observing", WAIT_MS), "not observing");
+	observing_bot(&b, port, ts, sizeof(ts));
 	cr_assert_eq(bot_stop(&b), 0, "the bot did not stop cleanly");
 
 	/* two days of observation the bot did not see: their reports are due, late */
@@ -938,5 +950,78 @@ Test(slack_e2e, observation_alerts_and_reports_go_to_the_promotion_thread, .time
 	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postMessage", false),
 		     fake_slack_call_count(b.fake, "chat.postMessage", true), "every post was accepted");
 	close(lfd);
+	bot_finish(&b, true);
+}
+
+/* One integer from the bot's database (a read-only look while it runs). */
+static int64_t db_int(const bot *b, const char *sql)
+{
+	char db[320];
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	int64_t v = -1;
+
+	snprintf(db, sizeof(db), "%s/promobot.db", b->dir);
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static bool db_wait(const bot *b, const char *sql, int64_t want, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	while (db_int(b, sql) < want) {
+		if (now_ms() > deadline)
+			return false;
+		sleep_poll();
+	}
+	return true;
+}
+
+/*
+ * "No observation card lost or doubled across a crash": the DOWN alert is
+ * decided and handed to the poster, but Slack holds the channel back (429,
+ * Retry-After 60 s), and the real binary is SIGKILLed while the card waits
+ * in its memory. The restarted bot finds the post pending and handed: it
+ * looks in the thread for the post's metadata id, does not find it, posts
+ * it — and the channel has exactly one DOWN card, marked delivered with its ts.
+ */
+Test(slack_e2e, a_bot_killed_between_the_down_decision_and_its_post_posts_it_once_after_restart, .timeout = 240)
+{
+	char ts[32];
+	int port = 0, lfd = listen_loopback(&port), status;
+	bot b;
+
+	observing_bot(&b, port, ts, sizeof(ts));
+	cr_assert(db_wait(&b, "SELECT count(*) FROM samples WHERE packed & 3 = 1", 1, 30000), "no UP sample");
+
+	/* the next chat.postMessage — the DOWN alert — is held back by Slack for a minute */
+	fake_slack_rate_limit(b.fake, "chat.postMessage", 1, 60);
+	close(lfd);
+	cr_assert(db_wait(&b, "SELECT count(*) FROM obs_posts WHERE kind = 'down' AND handed_at > 0", 1, 30000),
+		  "the DOWN alert was never handed");
+	cr_assert(wait_matching(&b, "chat.postMessage", "DOWN: neo4j", 1, WAIT_MS), "the poster never tried it");
+	cr_assert_eq(wait_thread_post(&b, ts, "DOWN: neo4j", 0), 0, "held back: not posted yet");
+	kill(b.pid, SIGKILL);
+	cr_assert_eq(waitpid(b.pid, &status, 0), b.pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	b.pid = 0;
+	cr_assert_eq(db_int(&b, "SELECT posted_at FROM obs_posts WHERE kind = 'down'"), 0, "not delivered at the kill");
+
+	bot_spawn(&b, APP_TOKEN);
+	cr_assert(fake_slack_wait_hellos(b.fake, 2, WAIT_MS), "the bot did not come back");
+	cr_assert(db_wait(&b, "SELECT posted_at > 0 FROM obs_posts WHERE kind = 'down'", 1, 30000),
+		  "the pending DOWN alert was not delivered after the restart");
+	cr_expect_eq(wait_thread_post(&b, ts, "DOWN: neo4j", 0), 1, "exactly one DOWN card in the thread");
+	cr_expect_geq(fake_slack_calls_matching(b.fake, "conversations.replies", "include_all_metadata"), 1,
+		      "handed before the kill: looked for by its id first");
+	cr_expect_eq(db_int(&b, "SELECT count(*) FROM obs_posts WHERE kind = 'down' AND chat_ref <> ''"), 1,
+		     "its ts is kept");
+	cr_expect_eq(db_int(&b, "SELECT count(*) FROM obs_posts WHERE kind = 'down'"), 1, "decided once");
 	bot_finish(&b, true);
 }

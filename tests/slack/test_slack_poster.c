@@ -1,6 +1,7 @@
 /* test_slack_poster.c — the outbound queue against the fake Slack: order, pacing, 429, unknown outcomes, threads. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 
 #include "fake_slack.h"
 #include "pb_config.h"
+#include "pb_monitor.h"
+#include "pb_services.h"
 #include "pb_store.h"
 #include "pb_str.h"
 #include "slack_poster.h"
@@ -60,7 +63,7 @@ static void teardown(void)
 
 TestSuite(slack_poster, .init = setup, .fini = teardown, .timeout = 60);
 
-static pb_slack_poster *poster(long interval_ms)
+static pb_slack_poster *poster_ex(long interval_ms, int max_attempts)
 {
 	pb_slack_poster_cfg pc = { 0 };
 	pb_slack_poster *p;
@@ -72,9 +75,15 @@ static pb_slack_poster *poster(long interval_ms)
 	pc.min_interval_ms = interval_ms;
 	pc.capacity = 64;
 	pc.timeout_ms = 5000;
+	pc.max_attempts = max_attempts;
 	pb_err_init(&e);
 	cr_assert_eq(pb_slack_poster_new(&pc, &p, &e), 0, "%s", pb_err_text(&e));
 	return p;
+}
+
+static pb_slack_poster *poster(long interval_ms)
+{
+	return poster_ex(interval_ms, 0);
 }
 
 static cJSON *text_body(const char *text)
@@ -207,6 +216,21 @@ Test(slack_poster, unknown_ephemeral_outcome_is_not_resent)
 	cr_expect_eq(st.failed, 1, "given up, and counted");
 }
 
+/* A promotion of neo4j (no thread yet). */
+static void promotion_new(pb_store *st, pb_promotion *pr)
+{
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_component_ensure(st, "neo4j", 0, 1795597200, &e), 0, "%s", pb_err_text(&e));
+	memset(pr, 0, sizeof(*pr));
+	pb_strlcpy(pr->component, "neo4j", sizeof(pr->component));
+	pr->target_stage = 1;
+	pb_strlcpy(pr->requester, "alice", sizeof(pr->requester));
+	pr->created_at = 1795597200;
+	cr_assert_eq(pb_store_promotion_insert(st, pr, &e), 0, "%s", pb_err_text(&e));
+}
+
 Test(slack_poster, thread_posts_find_the_thread_their_open_post_created)
 {
 	pb_slack_poster *p;
@@ -218,13 +242,7 @@ Test(slack_poster, thread_posts_find_the_thread_their_open_post_created)
 
 	pb_err_init(&e);
 	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
-	cr_assert_eq(pb_store_component_ensure(st, "neo4j", 0, 1795597200, &e), 0, "%s", pb_err_text(&e));
-	memset(&pr, 0, sizeof(pr));
-	pb_strlcpy(pr.component, "neo4j", sizeof(pr.component));
-	pr.target_stage = 1;
-	pb_strlcpy(pr.requester, "alice", sizeof(pr.requester));
-	pr.created_at = 1795597200;
-	cr_assert_eq(pb_store_promotion_insert(st, &pr, &e), 0, "%s", pb_err_text(&e));
+	promotion_new(st, &pr);
 	p = poster(0);
 	submit(p, PB_POST_OPEN, "C0PROMO", "the-parent", pr.id);
 	submit(p, PB_POST_THREAD, "C0PROMO", "first-reply", pr.id);
@@ -262,4 +280,199 @@ Test(slack_poster, full_queue_refuses_and_counts)
 	cr_expect_geq(refused, 5, "capacity 64: some of 70 must be refused");
 	cr_expect_eq(st.dropped, (uint64_t)refused, "every refusal is counted");
 	pb_slack_poster_free(p, 0); /* what cannot be delivered now is dropped, not waited for */
+}
+
+/* ---- observation posts: monitor → system sink → poster → Slack, confirmed back ---- */
+
+/* One process of the bot as far as the outbox goes: its services, monitor, poster and system sink. */
+typedef struct obs_bot {
+	pb_services svc;
+	pb_monitor *mon;
+	pb_slack_poster *poster;
+	pb_slack_system_sink sink;
+} obs_bot;
+
+static void obs_start(obs_bot *b, int max_attempts)
+{
+	pb_err e;
+
+	memset(b, 0, sizeof(*b));
+	pb_err_init(&e);
+	cr_assert_eq(pb_services_open(&b->svc, CFG, NULL, "obs-test", PB_SVC_NO_ENGINE | PB_SVC_NO_GITHUB, &e), 0,
+		     "%s", pb_err_text(&e));
+	cr_assert_eq(pb_monitor_new(CFG, &b->mon, &e), 0, "%s", pb_err_text(&e));
+	b->poster = poster_ex(0, max_attempts);
+	pb_slack_system_sink_init(&b->sink, b->poster, CFG);
+	b->svc.system_sink = &b->sink.sink;
+}
+
+/* A crash as far as the outbox goes: the poster's queue and the monitor's memory are gone. */
+static void obs_crash(obs_bot *b)
+{
+	pb_slack_poster_free(b->poster, 0);
+	pb_monitor_free(b->mon);
+	pb_services_close(&b->svc);
+}
+
+static size_t obs_deliver(obs_bot *b)
+{
+	size_t n = 0;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_deliver(b->mon, &b->svc, &n, &e), 0, "%s", pb_err_text(&e));
+	return n;
+}
+
+/* A promotion whose thread is open in C0PROMO, and a DOWN alert decided for it (pending). */
+static int64_t obs_decided(const char *text, int64_t *post_id)
+{
+	pb_slack_poster *p = poster(0);
+	pb_promotion pr;
+	pb_store *st;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
+	promotion_new(st, &pr);
+	submit(p, PB_POST_OPEN, "C0PROMO", "the-parent", pr.id);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_free(p, 0);
+	cr_assert_eq(pb_store_obs_post_add(st, pr.id, "down", 60, text, 1795597260, post_id, &e), 0, "%s",
+		     pb_err_text(&e));
+	pb_store_close(st);
+	return pr.id;
+}
+
+static pb_obs_post obs_post(int64_t pid)
+{
+	pb_obs_post *list = NULL, one;
+	pb_store *st;
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_open(CFG->storage_path, &st, NULL), 0);
+	cr_assert_eq(pb_store_obs_posts_of(st, pid, "down", &list, &n, NULL), 0);
+	cr_assert_eq(n, 1);
+	one = list[0];
+	one.text = NULL;
+	pb_obs_posts_free(list, n);
+	pb_store_close(st);
+	return one;
+}
+
+/* Polls (bounded) until `method` was called n times, answered ok or not. */
+static bool wait_any_calls(const char *method, size_t n)
+{
+	for (int i = 0; i < IDLE_MS / 10; i++) {
+		if (fake_slack_call_count(F, method, false) >= n)
+			return true;
+		poll(NULL, 0, 10);
+	}
+	return false;
+}
+
+/* Delivers until the post is marked (bounded: the poster confirms from its thread). */
+static void obs_until_marked(obs_bot *b)
+{
+	cr_assert(pb_slack_poster_wait_idle(b->poster, IDLE_MS), "posts still queued");
+	cr_assert_eq(obs_deliver(b), 1, "the confirmation was not taken");
+}
+
+Test(slack_poster, an_observation_post_is_marked_only_once_slack_answered_with_its_ts)
+{
+	int64_t post_id = 0, pid = obs_decided("🔴 DOWN: neo4j\nmarked-on-answer", &post_id);
+	fake_slack_call c;
+	obs_bot b;
+	char want[96];
+
+	obs_start(&b, 0);
+	obs_deliver(&b);
+	cr_expect_gt(obs_post(pid).handed_at, 0, "handed");
+	obs_until_marked(&b);
+	cr_assert_geq(ok_index("chat.postMessage", "marked-on-answer", &c), 0);
+	cr_expect_str_eq(obs_post(pid).chat_ref, c.ts, "the message's ts is kept");
+	cr_expect_gt(obs_post(pid).posted_at, 0);
+	snprintf(want, sizeof(want), "\"post_id\":\"obs-%lld-%lld-", (long long)post_id, (long long)pid);
+	cr_expect(strstr(c.body, want), "the stable id is the message's metadata: %s", c.body);
+	fake_slack_call_deinit(&c);
+	cr_expect_eq(obs_deliver(&b), 0);
+	cr_assert(pb_slack_poster_wait_idle(b.poster, IDLE_MS));
+	obs_crash(&b);
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "marked-on-answer"), 1);
+	cr_expect_eq(fake_slack_call_count(F, "conversations.replies", false), 0, "never handed before: no lookup");
+}
+
+Test(slack_poster, a_post_dropped_before_it_was_sent_is_posted_once_after_the_restart)
+{
+	int64_t post_id = 0, pid = obs_decided("🔴 DOWN: neo4j\nqueued-at-the-crash", &post_id);
+	obs_bot b;
+
+	/* Slack holds the channel back (429, Retry-After 30 s): the post waits in the poster's memory */
+	fake_slack_rate_limit(F, "chat.postMessage", 1, 30);
+	obs_start(&b, 0);
+	obs_deliver(&b);
+	cr_assert(wait_any_calls("chat.postMessage", 2), "the post never reached Slack");
+	obs_crash(&b);
+	cr_assert_eq(fake_slack_calls_matching(F, "chat.postMessage", "queued-at-the-crash"), 1, "only the 429");
+	cr_assert_eq(obs_post(pid).posted_at, 0, "not confirmed: still pending");
+
+	obs_start(&b, 0);
+	obs_deliver(&b);
+	obs_until_marked(&b);
+	cr_assert(pb_slack_poster_wait_idle(b.poster, IDLE_MS));
+	obs_crash(&b);
+	cr_expect_geq(fake_slack_calls_matching(F, "conversations.replies", "include_all_metadata=true"), 1,
+		      "handed before the crash: looked for in the thread first");
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "queued-at-the-crash"), 2, "a 429, then one post");
+	cr_expect_gt(obs_post(pid).posted_at, 0);
+	cr_expect_neq(obs_post(pid).chat_ref[0], '\0');
+}
+
+Test(slack_poster, a_post_slack_applied_but_whose_answer_was_lost_is_found_after_the_restart)
+{
+	int64_t post_id = 0, pid = obs_decided("🔴 DOWN: neo4j\nanswer-lost", &post_id);
+	pb_slack_poster_stats st;
+	fake_slack_call c;
+	obs_bot b;
+
+	/* Slack posts it and the connection drops before the answer; the process dies before it can look */
+	fake_slack_lose_replies(F, "chat.postMessage", 1);
+	obs_start(&b, 1);
+	obs_deliver(&b);
+	cr_assert(pb_slack_poster_wait_idle(b.poster, IDLE_MS));
+	obs_crash(&b);
+	cr_assert_eq(fake_slack_calls_matching(F, "chat.postMessage", "answer-lost"), 1);
+	cr_assert_eq(obs_post(pid).posted_at, 0, "no answer: not marked");
+
+	obs_start(&b, 0);
+	obs_deliver(&b);
+	obs_until_marked(&b);
+	pb_slack_poster_stats_get(b.poster, &st);
+	obs_crash(&b);
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "answer-lost"), 1, "found by its id, not posted again");
+	cr_expect_eq(st.recovered, 1);
+	cr_assert_geq(ok_index("chat.postMessage", "answer-lost", &c), 0);
+	cr_expect_str_eq(obs_post(pid).chat_ref, c.ts, "adopted: the message Slack has");
+	fake_slack_call_deinit(&c);
+}
+
+/* A lookup Slack refuses (no history scope, no access) does not hold the post for ever: sent, at least once. */
+Test(slack_poster, a_refused_lookup_sends_the_post_instead_of_retrying_it_for_ever)
+{
+	pb_slack_poster *p = poster(0);
+	pb_acks *acks = pb_acks_new();
+	pb_post *post = pb_post_new(PB_POST_CHANNEL, "C0GONE", text_body("cannot-look"));
+	pb_ack got[2];
+
+	cr_assert_not_null(acks);
+	cr_assert(pb_post_set_delivery(post, "obs-7-1-1795597260", 1795597260, acks));
+	cr_assert_eq(pb_slack_poster_submit(p, post), 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(fake_slack_call_count(F, "conversations.history", false), 1, "looked for once");
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "cannot-look"), 1, "then sent");
+	cr_assert_eq(pb_acks_take(acks, got, 2), 1, "one confirmation");
+	cr_expect_str_eq(got[0].id, "obs-7-1-1795597260");
+	cr_expect_not(got[0].ok, "Slack refused the channel: reported not delivered");
+	pb_acks_unref(acks);
 }

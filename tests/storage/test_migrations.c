@@ -120,7 +120,7 @@ Test(migrations, each_version_has_exactly_its_tables)
 		" ('components','promotions','events','approvals','blockers','validations',"
 		"  'deployments','processed_event_ids','component_locks','heartbeats',"
 		"  'samples','monitor_state','obs_posts','obs_rollups')";
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14 };
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 14, 14, 14 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
@@ -168,7 +168,30 @@ Test(migrations, v6_adds_the_events_cursor_to_existing_monitor_state)
 	cr_assert_eq(ms.events_ns, 0);
 	pb_store_close(st);
 	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 1);
-	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), 6);
+	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
+	remove(path);
+}
+
+/* v9: a post decided before the upgrade stays pending, never handed (so it is sent without a lookup). */
+Test(migrations, v9_keeps_pending_observation_posts_pending_and_never_handed)
+{
+	char path[4200];
+	pb_store *st = NULL;
+	pb_obs_post *list = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s.v6", st_db_path());
+	cr_assert_eq(pb_store_create_at_version(path, 6, NULL), 0);
+	/* a raw connection: no foreign keys enforced, the row alone is enough */
+	cr_assert_gt(st_sql_int(path, "INSERT INTO obs_posts(promotion_id, kind, key, text, created_at)"
+				      " VALUES (1, 'down', 60, 'DOWN', 1) RETURNING id"), 0);
+	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
+	cr_assert_eq(pb_store_obs_posts_pending(st, 0, &list, &n, NULL), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(list[0].handed_at, 0);
+	cr_assert_str_eq(list[0].chat_ref, "");
+	pb_obs_posts_free(list, n);
+	pb_store_close(st);
 	remove(path);
 }
 

@@ -167,7 +167,18 @@ Test(samples, outbox_decides_once_and_remembers_delivery)
 	cr_assert_str_eq(list[1].kind, "report");
 	pb_obs_posts_free(list, n);
 
-	cr_assert_eq(pb_store_obs_post_done(st_store, pid, ST_NOW + 1, &err), 0);
+	/* handed (it may have been sent): still pending, the first handing is kept */
+	cr_assert_eq(pb_store_obs_post_handed(st_store, pid, ST_NOW + 1, &err), 0);
+	cr_assert_eq(pb_store_obs_post_handed(st_store, pid, ST_NOW + 5, &err), 0);
+	cr_assert_eq(pb_store_obs_posts_pending(st_store, 0, &list, &n, &err), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(list[0].handed_at, ST_NOW + 1);
+	cr_assert_eq(list[0].posted_at, 0);
+	cr_assert_eq(list[1].handed_at, 0);
+	pb_obs_posts_free(list, n);
+
+	/* confirmed by the chat: delivered, with where it landed */
+	cr_assert_eq(pb_store_obs_post_done(st_store, pid, ST_NOW + 1, "1700000000.000100", &err), 0);
 	cr_assert_eq(pb_store_obs_posts_pending(st_store, 10, &list, &n, &err), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(list[0].id, pid2);
@@ -181,6 +192,8 @@ Test(samples, outbox_decides_once_and_remembers_delivery)
 	cr_assert_eq(pb_store_obs_posts_of(st_store, id, "down", &list, &n, &err), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(list[0].posted_at, ST_NOW + 1);
+	cr_assert_eq(list[0].handed_at, ST_NOW + 1);
+	cr_assert_str_eq(list[0].chat_ref, "1700000000.000100");
 	pb_obs_posts_free(list, n);
 	cr_assert_eq(pb_store_obs_posts_of(st_store, id, NULL, &list, &n, &err), 0);
 	cr_assert_eq(n, 2);

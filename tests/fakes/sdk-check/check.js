@@ -52,6 +52,24 @@ async function main() {
   try { await new WebClient('xoxb-wrong', { slackApiUrl: api }).chat.postMessage({ channel: 'C0PROMO', text: 'x' }); } catch (e) { err = e; }
   check('wrong token → invalid_auth', err && err.data && err.data.error === 'invalid_auth');
 
+  // message metadata: stored with the message, listed only with include_all_metadata (as Slack does)
+  const md = { event_type: 'promobot_post', event_payload: { post_id: 'obs-1-1-1' } };
+  const mdReply = await web.chat.postMessage({ channel: 'C0PROMO', text: 'with metadata', thread_ts: parent.ts, metadata: md });
+  check('chat.postMessage with metadata', mdReply.ok);
+  const withMd = await web.conversations.replies({ channel: 'C0PROMO', ts: parent.ts, include_all_metadata: true });
+  const found = withMd.messages.find((m) => m.ts === mdReply.ts);
+  check('conversations.replies returns the metadata', found && found.metadata && found.metadata.event_type === 'promobot_post' &&
+        found.metadata.event_payload.post_id === 'obs-1-1-1', JSON.stringify(found));
+  const noMd = await web.conversations.replies({ channel: 'C0PROMO', ts: parent.ts });
+  check('…and only when asked for', !noMd.messages.find((m) => m.ts === mdReply.ts).metadata);
+  const top = await web.chat.postMessage({ channel: 'C0PROMO', text: 'top with metadata', metadata: md });
+  const hist = await web.conversations.history({ channel: 'C0PROMO', include_all_metadata: true, oldest: '0' });
+  check('conversations.history returns the metadata', hist.messages.some((m) => m.ts === top.ts && m.metadata &&
+        m.metadata.event_payload.post_id === 'obs-1-1-1'));
+  err = null;
+  try { await web.chat.postMessage({ channel: 'C0PROMO', text: 'x', metadata: { event_type: 'x' } }); } catch (e) { err = e; }
+  check('metadata without event_payload → invalid_metadata_format', err && err.data && err.data.error === 'invalid_metadata_format');
+
   await cmd('ratelimit chat.postMessage 1 1');
   const t0 = Date.now();
   const rl = await web.chat.postMessage({ channel: 'C0PROMO', text: 'after 429' });
