@@ -1,0 +1,47 @@
+/* ghform.h — the TTA validation workflow's body parse in C, shared by test_ghbody and fuzz_ghbody. */
+#ifndef TEST_GHFORM_H
+#define TEST_GHFORM_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * .github/workflows/component-promotion-validation.yml (theinterneti/TTA)
+ * reads `body.match(/### Component Name\s+([^\n]+)/)[1].trim()` (and the same
+ * for Current Stage and Target Stage). The POSIX ERE below is the same
+ * expression: leftmost match anywhere in the body, \s+ as [[:space:]]+
+ * (ASCII whitespace; the bodies' labels are followed by "\n\n"), then the
+ * rest of the line, trimmed. test_ghbody also runs the JavaScript original
+ * with node (ghbody_regex.mjs) over the golden bodies.
+ */
+static inline bool ghform_field(const char *body, const char *label, char *out, size_t size)
+{
+	char pattern[128];
+	regmatch_t m[2];
+	regex_t re;
+	size_t b, e;
+	bool ok;
+
+	snprintf(pattern, sizeof(pattern), "### %s[[:space:]]+([^\n]+)", label);
+	if (regcomp(&re, pattern, REG_EXTENDED))
+		return false;
+	ok = regexec(&re, body, 2, m, 0) == 0;
+	regfree(&re);
+	if (!ok)
+		return false;
+	b = (size_t)m[1].rm_so;
+	e = (size_t)m[1].rm_eo;
+	while (b < e && strchr(" \t\r\v\f", body[b]))
+		b++;
+	while (e > b && strchr(" \t\r\v\f", body[e - 1]))
+		e--;
+	if (e - b >= size)
+		return false;
+	memcpy(out, body + b, e - b);
+	out[e - b] = '\0';
+	return true;
+}
+
+#endif
