@@ -141,39 +141,43 @@ int pb_ghbody_escape(const char *text, pb_buf *out)
 	return r;
 }
 
-int pb_ghbody_escape_inline(const char *text, pb_buf *out)
+/* The text cleaned onto one line, runs of blanks (line breaks included) squeezed to one, none at the ends. */
+static int one_line(const char *text, pb_buf *out)
 {
-	pb_buf c, squeezed;
-	const char *s;
+	pb_buf c;
 	int r;
 
 	pb_buf_init(&c);
-	pb_buf_init(&squeezed);
 	r = clean(text, true, &c);
-	/* runs of spaces (line breaks included) become one: the value stays one readable line */
-	for (s = pb_buf_str(&c); *s && !r; s++)
-		if (*s != ' ' || (squeezed.len && s[1] && s[1] != ' '))
-			r = pb_buf_append(&squeezed, s, 1);
-	if (!r)
-		r = escape_lines(pb_buf_str(&squeezed), out);
-	pb_buf_deinit(&squeezed);
+	for (const char *s = pb_buf_str(&c); *s && !r; s++)
+		if (*s != ' ' || (out->len && s[1] && s[1] != ' '))
+			r = pb_buf_append(out, s, 1);
 	pb_buf_deinit(&c);
+	return r;
+}
+
+int pb_ghbody_escape_inline(const char *text, pb_buf *out)
+{
+	pb_buf line;
+	int r;
+
+	pb_buf_init(&line);
+	r = one_line(text, &line);
+	if (!r)
+		r = escape_lines(pb_buf_str(&line), out);
+	pb_buf_deinit(&line);
 	return r;
 }
 
 int pb_ghbody_title(const char *title, pb_buf *out)
 {
-	pb_buf c, squeezed;
+	pb_buf squeezed;
 	size_t chars = 0, cut = 0, i;
 	const char *s;
 	int r;
 
-	pb_buf_init(&c);
 	pb_buf_init(&squeezed);
-	r = clean(title, true, &c);
-	for (s = pb_buf_str(&c); *s && !r; s++)
-		if (*s != ' ' || (squeezed.len && s[1] && s[1] != ' '))
-			r = pb_buf_append(&squeezed, s, 1);
+	r = one_line(title, &squeezed);
 	if (r)
 		goto out;
 	s = pb_buf_str(&squeezed);
@@ -194,7 +198,6 @@ int pb_ghbody_title(const char *title, pb_buf *out)
 	}
 out:
 	pb_buf_deinit(&squeezed);
-	pb_buf_deinit(&c);
 	return r;
 }
 

@@ -1,4 +1,4 @@
-/* ghform.h — the TTA validation workflow's body parse in C, shared by test_ghbody and fuzz_ghbody. */
+/* ghform.h — the TTA validation workflow's body parse in C and line counters, shared by test_ghbody and fuzz_ghbody. */
 #ifndef TEST_GHFORM_H
 #define TEST_GHFORM_H
 
@@ -42,6 +42,27 @@ static inline bool ghform_field(const char *body, const char *label, char *out, 
 	memcpy(out, body + b, e - b);
 	out[e - b] = '\0';
 	return true;
+}
+
+/* Lines of `body` that start with `prefix`. */
+static inline int ghform_lines_starting(const char *body, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, prefix, strlen(prefix)))
+			n++;
+	return n;
+}
+
+/* Occurrences of `needle` in s (overlapping ones counted). */
+static inline int ghform_occurrences(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *at = strstr(s, needle); at; at = strstr(at + 1, needle))
+		n++;
+	return n;
 }
 
 #endif

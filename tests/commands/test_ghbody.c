@@ -48,26 +48,6 @@ static void expect_form_fields(const char *body, const char *component, const ch
 	cr_expect_str_eq(v, target);
 }
 
-/* Lines of `body` that start with `prefix`. */
-static int lines_starting(const char *body, const char *prefix)
-{
-	int n = 0;
-
-	for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, prefix, strlen(prefix)))
-			n++;
-	return n;
-}
-
-static int occurrences(const char *s, const char *needle)
-{
-	int n = 0;
-
-	for (const char *at = strstr(s, needle); at; at = strstr(at + 1, needle))
-		n++;
-	return n;
-}
-
 static const pb_component *component(th *h, const char *id)
 {
 	const pb_component *c = pb_config_component(h->cfg, id);
@@ -124,14 +104,14 @@ Test(ghbody, promotion_body_before_and_after_validation)
 	body_of(&h, c, &p, "promobot:op=7", &body);
 	expect_golden("promotion_before.md", pb_buf_str(&body));
 	expect_form_fields(pb_buf_str(&body), "Graph API", "Development", "Staging");
-	cr_expect_eq(occurrences(pb_buf_str(&body), "- [X]"), 0, "nothing is ticked before a validation");
+	cr_expect_eq(ghform_occurrences(pb_buf_str(&body), "- [X]"), 0, "nothing is ticked before a validation");
 
 	cr_assert_eq(th_run(&h, "alice", "/promote validate graph-api"), 0, "%s", th_out(&h));
 	body_of(&h, c, &p, "<!-- promobot:op=8 -->", &body);
 	expect_golden("promotion_after.md", pb_buf_str(&body));
 	expect_form_fields(pb_buf_str(&body), "Graph API", "Development", "Staging");
 	/* tests+coverage and lint+types+security passed: exactly those two items of the dev → staging list */
-	cr_expect_eq(occurrences(pb_buf_str(&body), "- [X]"), 2);
+	cr_expect_eq(ghform_occurrences(pb_buf_str(&body), "- [X]"), 2);
 	cr_expect(strstr(pb_buf_str(&body), "- [X] Unit tests passing (≥70% coverage for core paths)\n"));
 	cr_expect(strstr(pb_buf_str(&body), "**Test Coverage**: 90.0%\n"));
 	cr_expect(strstr(pb_buf_str(&body), "- Issue #42: Schema migration `v2` not reviewed (critical)\n"));
@@ -159,7 +139,7 @@ Test(ghbody, failed_criterion_stays_unticked)
 	cr_expect(strstr(pb_buf_str(&body), "- [X] Passes linting (ruff)"));
 	cr_expect(strstr(pb_buf_str(&body), "**Validation**: ❌ failed"));
 	cr_expect(strstr(pb_buf_str(&body), "### Promotion Justification\n\n_No response_\n\n"));
-	cr_expect_eq(occurrences(pb_buf_str(&body), "<!--"), 0, "no marker asked, none written");
+	cr_expect_eq(ghform_occurrences(pb_buf_str(&body), "<!--"), 0, "no marker asked, none written");
 	pb_buf_deinit(&body);
 	th_teardown(&h);
 }
@@ -200,15 +180,15 @@ Test(ghbody, hostile_justification)
 	body_of(&h, component(&h, "neo4j"), &p, "promobot:op=2", &body);
 	expect_golden("promotion_hostile.md", pb_buf_str(&body));
 	expect_form_fields(pb_buf_str(&body), "Neo4j", "Development", "Staging");
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "### "), 15, "the form's 15 sections, no more");
-	cr_expect_eq(occurrences(pb_buf_str(&body), "<!--"), 1, "only the bot's own marker");
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "<!-- promobot:op=2 -->"), 1);
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "- [x]"), 0);
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "```"), 0);
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "~~~"), 0);
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "|"), 0);
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "1. "), 0);
-	cr_expect_eq(lines_starting(pb_buf_str(&body), "==="), 0);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "### "), 15, "the form's 15 sections, no more");
+	cr_expect_eq(ghform_occurrences(pb_buf_str(&body), "<!--"), 1, "only the bot's own marker");
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "<!-- promobot:op=2 -->"), 1);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "- [x]"), 0);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "```"), 0);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "~~~"), 0);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "|"), 0);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "1. "), 0);
+	cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "==="), 0);
 	cr_expect(strstr(pb_buf_str(&body), "`code`"), "inline code stays readable");
 	cr_expect_null(strchr(pb_buf_str(&body), '\r'));
 	cr_expect_null(strchr(pb_buf_str(&body), '\x01'));
@@ -306,8 +286,8 @@ Test(ghbody, blocker_body_per_severity)
 		snprintf(name, sizeof(name), "blocker_%s.md", pb_severity_name((pb_severity)s));
 		expect_golden(name, pb_buf_str(&body));
 		cr_expect_eq(pb_ghbody_blocker_severity(pb_buf_str(&body)), (pb_severity)s, "%s", name);
-		cr_expect_eq(lines_starting(pb_buf_str(&body), "### "), 13, "the form's 13 sections, no more");
-		cr_expect_eq(occurrences(pb_buf_str(&body), "<!--"), s == PB_SEV_CRITICAL ? 1 : 0);
+		cr_expect_eq(ghform_lines_starting(pb_buf_str(&body), "### "), 13, "the form's 13 sections, no more");
+		cr_expect_eq(ghform_occurrences(pb_buf_str(&body), "<!--"), s == PB_SEV_CRITICAL ? 1 : 0);
 	}
 	pb_buf_reset(&body);
 	cr_assert_eq(pb_ghbody_blocker_body(component(&h, "neo4j"), &b, PB_STAGE_COUNT, NULL, &body), 0);

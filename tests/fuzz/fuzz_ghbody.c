@@ -95,25 +95,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int lines_starting(const char *body, const char *prefix)
-{
-	int n = 0;
-
-	for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, prefix, strlen(prefix)))
-			n++;
-	return n;
-}
-
-static int occurrences(const char *s, const char *needle)
-{
-	int n = 0;
-
-	for (const char *at = strstr(s, needle); at; at = strstr(at + 1, needle))
-		n++;
-	return n;
-}
-
 static void check_title(const pb_buf *t)
 {
 	PROMISE(pb_utf8_valid(pb_buf_str(t), t->len));
@@ -171,9 +152,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	PROMISE(ghform_field(pb_buf_str(&body), "Component Name", v, sizeof(v)) && !strcmp(v, "Graph API"));
 	PROMISE(ghform_field(pb_buf_str(&body), "Current Stage", v, sizeof(v)) && !strcmp(v, "Development"));
 	PROMISE(ghform_field(pb_buf_str(&body), "Target Stage", v, sizeof(v)) && !strcmp(v, "Staging"));
-	PROMISE(lines_starting(pb_buf_str(&body), "### ") == 15);
-	PROMISE(occurrences(pb_buf_str(&body), "<!--") == 1);
-	PROMISE(lines_starting(pb_buf_str(&body), "<!-- promobot:op=1 -->") == 1);
+	PROMISE(ghform_lines_starting(pb_buf_str(&body), "### ") == 15);
+	PROMISE(ghform_occurrences(pb_buf_str(&body), "<!--") == 1);
+	PROMISE(ghform_lines_starting(pb_buf_str(&body), "<!-- promobot:op=1 -->") == 1);
 	PROMISE(pb_ghbody_promotion_title(g, &prom, &title) == 0);
 	check_title(&title);
 
@@ -181,8 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pb_buf_reset(&title);
 	PROMISE(pb_ghbody_blocker_body(g, &b, PB_STAGE_STAGING, "promobot:op=2", &body) == 0);
 	PROMISE(pb_utf8_valid(pb_buf_str(&body), body.len));
-	PROMISE(lines_starting(pb_buf_str(&body), "### ") == 13);
-	PROMISE(occurrences(pb_buf_str(&body), "<!--") == 1);
+	PROMISE(ghform_lines_starting(pb_buf_str(&body), "### ") == 13);
+	PROMISE(ghform_occurrences(pb_buf_str(&body), "<!--") == 1);
 	PROMISE(pb_ghbody_blocker_severity(pb_buf_str(&body)) == sev);
 	PROMISE(ghform_field(pb_buf_str(&body), "Component Name", v, sizeof(v)) && !strcmp(v, "Graph API"));
 	PROMISE(ghform_field(pb_buf_str(&body), "Target Stage", v, sizeof(v)) && !strcmp(v, "Staging"));
@@ -192,9 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* whatever the text, the escaped paragraph starts no block: its lines begin with no marker */
 	pb_buf_reset(&body);
 	PROMISE(pb_ghbody_escape(just, &body) == 0);
-	PROMISE(lines_starting(pb_buf_str(&body), "#") == 0 && lines_starting(pb_buf_str(&body), "- ") == 0 &&
-		lines_starting(pb_buf_str(&body), "`") == 0 && lines_starting(pb_buf_str(&body), "|") == 0 &&
-		lines_starting(pb_buf_str(&body), " ") == 0 && !strstr(pb_buf_str(&body), "<!"));
+	PROMISE(ghform_lines_starting(pb_buf_str(&body), "#") == 0 && ghform_lines_starting(pb_buf_str(&body), "- ") == 0 &&
+		ghform_lines_starting(pb_buf_str(&body), "`") == 0 && ghform_lines_starting(pb_buf_str(&body), "|") == 0 &&
+		ghform_lines_starting(pb_buf_str(&body), " ") == 0 && !strstr(pb_buf_str(&body), "<!"));
 
 	PROMISE(pb_store_blocker_resolve(store, b.id, "alice", NOW, &err) == 0);
 	pb_buf_deinit(&body);
