@@ -42,7 +42,9 @@ int pb_ghbody_blocker_title(const pb_component *c, const pb_blocker *b, pb_buf *
  * The blocker issue body as the "🚧 Component Promotion Blocker" form renders
  * it: Component Name, Blocker Type, Target Stage, Severity worded as the form
  * ("Critical (must be resolved before promotion)"), Blocker Description,
- * Acceptance Criteria; `target` may be PB_STAGE_COUNT when unknown.
+ * Acceptance Criteria, then the form's optional fields as `_No response_`;
+ * `target` may be PB_STAGE_COUNT when unknown. `marker` as for the promotion
+ * body (-EINVAL for one that could end the comment early).
  */
 int pb_ghbody_blocker_body(const pb_component *c, const pb_blocker *b, pb_stage target, const char *marker,
 			   pb_buf *out);
