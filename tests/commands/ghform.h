@@ -18,18 +18,31 @@
  */
 static inline bool ghform_field(const char *body, const char *label, char *out, size_t size)
 {
-	char pattern[128];
+	/* compiled once per label: glibc builds its matcher's tables lazily, per regex_t */
+	static struct {
+		char label[64];
+		regex_t re;
+	} cache[8];
+	static size_t ncache;
 	regmatch_t m[2];
-	regex_t re;
+	regex_t *re = NULL;
 	size_t b, e;
-	bool ok;
 
-	snprintf(pattern, sizeof(pattern), "### %s[[:space:]]+([^\n]+)", label);
-	if (regcomp(&re, pattern, REG_EXTENDED))
-		return false;
-	ok = regexec(&re, body, 2, m, 0) == 0;
-	regfree(&re);
-	if (!ok)
+	for (size_t i = 0; i < ncache && !re; i++)
+		if (!strcmp(cache[i].label, label))
+			re = &cache[i].re;
+	if (!re) {
+		char pattern[128];
+
+		if (ncache == sizeof(cache) / sizeof(cache[0]) || strlen(label) >= sizeof(cache[0].label))
+			return false;
+		snprintf(pattern, sizeof(pattern), "### %s[[:space:]]+([^\n]+)", label);
+		if (regcomp(&cache[ncache].re, pattern, REG_EXTENDED))
+			return false;
+		snprintf(cache[ncache].label, sizeof(cache[ncache].label), "%s", label);
+		re = &cache[ncache++].re;
+	}
+	if (regexec(re, body, 2, m, 0) != 0)
 		return false;
 	b = (size_t)m[1].rm_so;
 	e = (size_t)m[1].rm_eo;
