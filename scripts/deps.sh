@@ -6,7 +6,7 @@ set -euo pipefail
 run_pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libcurl4-openssl-dev libssl-dev
           libcjson-dev libsqlite3-dev ca-certificates tzdata python3)
 test_pkgs=(libcriterion-dev valgrind docker.io busybox-static docker-registry curl sqlite3 podman runc
-           prometheus clang libclang-rt-14-dev)
+           prometheus clang libclang-rt-14-dev nodejs)
 
 case "${1:-run}" in
 run) want=("${run_pkgs[@]}") ;;

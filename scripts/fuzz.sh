@@ -18,7 +18,7 @@ shift
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(cmd_parse dispatch slack_envelope config docker_list docker_inspect
 	docker_stats docker_pull docker_logs neo4j logscan tz github link_header maturity docker_events
-	lessons)
+	lessons ghbody)
 
 # Dictionaries per harness (libFuzzer takes one file: they are concatenated).
 dicts_for() {
@@ -31,6 +31,7 @@ dicts_for() {
 	github) echo "json github" ;;
 	link_header) echo link ;;
 	maturity) echo maturity ;;
+	ghbody) echo ghbody ;;
 	*) ;;
 	esac
 }
