@@ -119,8 +119,8 @@ Test(migrations, each_version_has_exactly_its_tables)
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 		" ('components','promotions','events','approvals','blockers','validations',"
 		"  'deployments','processed_event_ids','component_locks','heartbeats',"
-		"  'samples','monitor_state','obs_posts','obs_rollups')";
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14 };
+		"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops')";
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
@@ -168,7 +168,7 @@ Test(migrations, v6_adds_the_events_cursor_to_existing_monitor_state)
 	cr_assert_eq(ms.events_ns, 0);
 	pb_store_close(st);
 	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 1);
-	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), 6);
+	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
 	remove(path);
 }
 
