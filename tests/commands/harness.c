@@ -31,7 +31,7 @@
 	"}," \
 	"\"policy\": %s,%s" \
 	"\"components\": [" \
-	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\"," \
+	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\", %s" \
 	"  \"revision\": {\"command\": [\"cat\", \"%s/rev\"]}, \"maturity_file\": \"%s/MATURITY.md\", " CHECKS("85") "," \
 	"  \"environments\": {\"staging\": %s}}," \
 	" {\"id\": \"graph-api\", \"name\": \"Graph API\", \"group\": \"Apps\", \"stage\": \"development\"," \
@@ -78,6 +78,11 @@ void th_setup(th *h, const char *policy)
 
 void th_setup_ex(th *h, const char *policy, const char *top, const char *staging)
 {
+	th_setup_full(h, policy, top, staging, NULL);
+}
+
+void th_setup_full(th *h, const char *policy, const char *top, const char *staging, const char *neo4j_extra)
+{
 	pb_problems probs = { 0 };
 	char *json;
 	size_t size = 16384;
@@ -91,7 +96,7 @@ void th_setup_ex(th *h, const char *policy, const char *top, const char *staging
 	json = malloc(size);
 	/* dirs: storage, revision command, maturity_file, then each component's lint check (reads the revision file) */
 	snprintf(json, size, CONFIG_FMT, h->dir, policy ? policy : "{\"required_approvals\": 1}", top ? top : "",
-		 h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
+		 neo4j_extra ? neo4j_extra : "", h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
 	r = pb_config_parse(json, strlen(json), h->dir, &h->cfg, &probs);
 	for (size_t i = 0; i < probs.count; i++)
 		fprintf(stderr, "harness config: %s\n", probs.items[i]);

@@ -26,6 +26,8 @@ typedef struct th {
 void th_setup(th *h, const char *policy);
 /* Same with extra top-level keys (`top`: "\"monitoring\": {…}," or NULL) and neo4j's staging environment JSON. */
 void th_setup_ex(th *h, const char *policy, const char *top, const char *staging);
+/* Same with extra keys for the neo4j component (`neo4j_extra`: "\"github_repo\": \"o/r\"," or NULL). */
+void th_setup_full(th *h, const char *policy, const char *top, const char *staging, const char *neo4j_extra);
 void th_teardown(th *h);
 /* Runs one command as `user`; returns pb_dispatch's result; h->out holds the replies. */
 int th_run(th *h, const char *user, const char *text);

@@ -24,6 +24,7 @@ typedef struct fault {
 	int n;
 	int status;
 	int64_t arg;
+	char match[128];     /* "METHOD /path" prefix the fault is for; "" = any request */
 } fault;
 
 struct github_fake {
@@ -753,7 +754,26 @@ void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status
 {
 	pthread_mutex_lock(&f->lock);
 	if (f->nfaults < MAX_FAULTS)
-		f->faults[f->nfaults++] = (fault){ kind, n, status, arg };
+		f->faults[f->nfaults++] = (fault){ kind, n, status, arg, "" };
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_fault_on(github_fake *f, const char *method_and_path_prefix, github_fault_kind kind, int n,
+			  int status, int64_t arg)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->nfaults < MAX_FAULTS) {
+		f->faults[f->nfaults] = (fault){ kind, n, status, arg, "" };
+		snprintf(f->faults[f->nfaults].match, sizeof(f->faults[0].match), "%s", method_and_path_prefix);
+		f->nfaults++;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_faults_clear(github_fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->nfaults = 0;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1798,10 +1818,15 @@ static bool token_ok(github_fake *f, const char *tok)
 }
 
 /* The fault for this request, if any (consumed). */
-static bool take_fault(github_fake *f, fault *out)
+static bool take_fault(github_fake *f, const http_fake_req *req, fault *out)
 {
+	char line[600];
+
+	snprintf(line, sizeof(line), "%s %s", req->method, req->path);
 	for (int i = 0; i < f->nfaults; i++) {
 		if (f->faults[i].n <= 0)
+			continue;
+		if (f->faults[i].match[0] && strncmp(line, f->faults[i].match, strlen(f->faults[i].match)) != 0)
 			continue;
 		*out = f->faults[i];
 		f->faults[i].n--;
@@ -1888,7 +1913,7 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	pthread_mutex_lock(&f->lock);
 	snprintf(f->last_ua, sizeof(f->last_ua), "%s", ua ? ua : "");
 	snprintf(f->last_auth, sizeof(f->last_auth), "%s", auth ? auth : "");
-	if (take_fault(f, &ft)) {
+	if (take_fault(f, req, &ft)) {
 		if (ft.kind == GITHUB_FAULT_DROP) {
 			drop = true;
 		} else {

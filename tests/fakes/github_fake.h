@@ -73,6 +73,11 @@ typedef enum {
 } github_fault_kind;
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg);
+/* The same for the next n requests whose "METHOD /path" starts with the prefix ("POST /repos/o/r/issues"). */
+void github_fake_fault_on(github_fake *f, const char *method_and_path_prefix, github_fault_kind kind, int n,
+			  int status, int64_t arg);
+/* Forgets every fault not used up yet (GitHub answers again). */
+void github_fake_faults_clear(github_fake *f);
 
 /* Requests seen so far ("POST /repos/o/r/issues"); with status 0 any status counts. */
 int github_fake_count(github_fake *f, const char *method_and_path_prefix, int status);
