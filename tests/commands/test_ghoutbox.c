@@ -25,9 +25,9 @@ static void open_client(void)
 	h.svc.system_sink = &h.sink; /* delivery tells the thread through the same capture */
 }
 
-static void setup_repo(const char *repo)
+static void setup_env(const char *repo, bool external)
 {
-	char top[512], extra[128];
+	char top[768], extra[128], staging[512];
 
 	cr_assert_eq(github_fake_start(&fake), 0);
 	github_fake_add_token(fake, TOKEN);
@@ -35,11 +35,23 @@ static void setup_repo(const char *repo)
 	github_fake_set_now(fake, TH_EPOCH_MS / 1000);
 	setenv("PB_TEST_GITHUB_TOKEN", TOKEN, 1);
 	snprintf(top, sizeof(top),
-		 "\"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_TEST_GITHUB_TOKEN\", \"timeout_ms\": 1000},",
+		 "\"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_TEST_GITHUB_TOKEN\", \"timeout_ms\": 1000},"
+		 "\"docker\": {\"host\": \"unix:///nonexistent/docker.sock\"},",
 		 github_fake_url(fake));
 	snprintf(extra, sizeof(extra), "\"github_repo\": \"%s\",", repo);
-	th_setup_full(&h, NULL, top, NULL, extra);
+	/* external: the target "deployed by other tooling" is the fake's own listener (a tcp check) */
+	snprintf(staging, sizeof(staging),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 1,"
+		 " \"environment_url\": \"https://staging.example.org/neo4j\","
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %s, \"timeout_ms\": 500}}",
+		 strrchr(github_fake_url(fake), ':') + 1);
+	th_setup_full(&h, NULL, top, external ? staging : NULL, extra);
 	open_client();
+}
+
+static void setup_repo(const char *repo)
+{
+	setup_env(repo, false);
 }
 
 static void setup(void)
@@ -556,4 +568,65 @@ Test(ghoutbox, wait_delivers_within_the_bound_or_says_what_is_pending)
 	cr_assert_eq(pb_ghout_wait(&h.svc, mark, 10000, &err), PB_E_BUSY);
 	cr_assert(strstr(pb_err_text(&err), "still pending"), "%s", pb_err_text(&err));
 	cr_assert(strstr(pb_err_text(&err), "HTTP 502"), "%s", pb_err_text(&err));
+}
+
+/* ---- deploy: a GitHub Deployment with its statuses ---- */
+
+static void setup_external(void)
+{
+	setup_env(REPO, true);
+}
+
+TestSuite(ghoutbox_deploy, .init = setup_external, .fini = teardown, .timeout = 120);
+
+Test(ghoutbox_deploy, deploy_creates_a_deployment_of_the_validated_revision_with_statuses)
+{
+	cJSON *is;
+
+	github_fake_set_ref(fake, REPO, "rev-1", "0123456789abcdef0123456789abcdef01234567");
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	run_ok("carol", "/promote deploy neo4j");
+	cr_assert_eq(th_state(&h, "neo4j"), PB_ST_OBSERVING, "%s", th_out(&h));
+	/* the first attempt's answer is lost: the deployment is looked up by its payload, not made twice */
+	github_fake_fault_on(fake, "POST /repos/" REPO "/deployments", GITHUB_FAULT_DROP, 1, 0, 0);
+	deliver();
+	pb_fake_clock_advance(&h.clock, 5000);
+	deliver();
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(github_fake_count(fake, "POST /repos/" REPO "/deployments", 0) -
+			     github_fake_count(fake, "POST /repos/" REPO "/deployments/", 0),
+		     1, "one create, adopted after the drop");
+	cr_assert_eq(github_fake_count(fake, "GET /repos/" REPO "/deployments", 200), 1);
+	cr_assert_eq(github_fake_count(fake, "POST /repos/" REPO "/deployments/", 201), 2, "in_progress, success");
+	{
+		pb_err e;
+		cJSON *list = NULL, *d, *st;
+
+		pb_err_init(&e);
+		cr_assert_eq(pb_github_get_all(h.svc.github, "/repos/" REPO "/deployments", NULL, 0, &list, &e), 0);
+		cr_assert_eq(cJSON_GetArraySize(list), 1);
+		d = cJSON_GetArrayItem(list, 0);
+		cr_assert_str_eq(sval(d, "ref"), "rev-1");
+		cr_assert_str_eq(sval(d, "environment"), "staging");
+		{
+			char path[256];
+
+			snprintf(path, sizeof(path), "/repos/" REPO "/deployments/%lld/statuses",
+				 (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "id")));
+			cJSON_Delete(list);
+			list = NULL;
+			cr_assert_eq(pb_github_get_all(h.svc.github, path, NULL, 0, &list, &e), 0);
+		}
+		cr_assert_eq(cJSON_GetArraySize(list), 2);
+		st = cJSON_GetArrayItem(list, 0); /* newest first */
+		cr_assert_str_eq(sval(st, "state"), "success");
+		cr_assert_str_eq(sval(st, "environment_url"), "https://staging.example.org/neo4j");
+		cr_assert_str_eq(sval(cJSON_GetArrayItem(list, 1), "state"), "in_progress");
+		cJSON_Delete(list);
+	}
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:approved"));
+	cJSON_Delete(is);
 }
