@@ -1342,3 +1342,22 @@ Test(config, external_deployment_is_validated)
 	    "  \"validation\": { \"kind\": \"http\", \"url\": \"http://127.0.0.1:1/\" } } }");
 	pb_config_free(parse_ok(root)); /* null means not set */
 }
+
+/* environments.<stage>.environment_url: the GitHub deployment statuses' link, a http(s) URL. */
+Test(config, environment_url_is_read_and_checked)
+{
+	cJSON *root = base();
+	pb_problems probs = { 0 };
+	pb_config *cfg = NULL;
+
+	set(root, "components[0].environments.staging", "environment_url", "\"https://staging.example.org/neo4j\"");
+	cr_assert_eq(parse_root(root, &cfg, &probs), 0);
+	cr_assert_str_eq(cfg->components[0].deploy[PB_STAGE_STAGING].environment_url, "https://staging.example.org/neo4j");
+	cr_assert_null(cfg->components[0].deploy[PB_STAGE_PRODUCTION].environment_url);
+	pb_config_free(cfg);
+	pb_problems_deinit(&probs);
+	cJSON_Delete(root);
+	root = base();
+	set(root, "components[0].environments.staging", "environment_url", "\"ftp://x\"");
+	expect_problem(root, "components[0].environments.staging.environment_url: must start with http:// or https://");
+}
