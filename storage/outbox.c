@@ -59,31 +59,16 @@ static int op_row(sqlite3_stmt *s, void *elem, pb_err *err)
 	return 0;
 }
 
-/* Like pb_sql_collect, but rows own heap text: a failing row must not leak the ones before it. */
+static void op_deinit(void *elem)
+{
+	pb_ghop_deinit(elem);
+}
+
+/* Rows own heap text: a failing row must not leak the ones before it. */
 static int collect_ops(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_ghop **out, size_t *count,
 		       pb_err *err)
 {
-	pb_ghop *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc, r = 0;
-
-	while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
-		if (r == 0)
-			r = op_row(stmt, &list[n], err);
-		if (r == 0)
-			n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, what, err);
-	sqlite3_finalize(stmt);
-	if (r) {
-		pb_ghops_free(list, n);
-		return r;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	return pb_sql_collect_owned(st, stmt, sizeof(pb_ghop), op_row, op_deinit, what, (void **)out, count, err);
 }
 
 int pb_store_ghop_add(pb_store *st, pb_ghop *op, pb_err *err)
