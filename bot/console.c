@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pb_deploy.h"
+#include "pb_ghout.h"
 #include "runtime.h"
 #include "pb_log.h"
 #include "pb_str.h"
@@ -56,16 +57,44 @@ static int env_open(pb_services *svc, const pb_config *cfg, const char *kind, pb
 
 int pb_console_exec(const pb_config *cfg, const char *user, const char *text, FILE *out, pb_err *err)
 {
+	return pb_console_exec_wait(cfg, user, text, 0, out, err);
+}
+
+/* Delivers what the command enqueued on GitHub (ops after `mark`), within the bound; says what is left. */
+static void exec_deliver(const pb_services *svc, int64_t mark, int64_t wait_ms, FILE *out)
+{
+	pb_err e;
+	int r;
+
+	pb_err_init(&e);
+	r = pb_ghout_wait(svc, mark, wait_ms, &e);
+	if (r == PB_E_BUSY)
+		fprintf(out, "%s\n", pb_err_text(&e));
+	else if (r)
+		fprintf(out, "GitHub delivery stopped: %s\n", pb_err_text(&e));
+}
+
+int pb_console_exec_wait(const pb_config *cfg, const char *user, const char *text, int64_t github_wait_ms,
+			 FILE *out, pb_err *err)
+{
 	pb_text_sink ts;
 	pb_services svc;
 	pb_caller caller;
+	int64_t mark = 0;
+	pb_err e;
 	int r = env_open(&svc, cfg, "exec", err);
 
 	if (r)
 		return r;
 	pb_text_sink_init(&ts, out);
+	svc.system_sink = &ts.sink;  /* "GitHub issue opened", failures: printed like any card */
 	caller = pb_caller_for(cfg, user, user);
+	pb_err_init(&e);
+	if (svc.github && github_wait_ms > 0 && pb_store_ghops_max_id(svc.store, &mark, &e))
+		pb_warn("exec", "GitHub outbox unreadable: %s", pb_err_text(&e));
 	r = pb_dispatch(&svc, &caller, text, &ts.sink);
+	if (svc.github && github_wait_ms > 0)
+		exec_deliver(&svc, mark, github_wait_ms, out);
 	pb_services_close(&svc);
 	return r;
 }

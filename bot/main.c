@@ -19,7 +19,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: promobot --config FILE              run the bot (chat.platform: console or slack)\n"
 		"       promobot --check-config FILE        validate a config; exit 0 valid, 2 invalid\n"
-		"       promobot exec --config FILE --as USER \"/promote …\"\n"
+		"       promobot exec --config FILE --as USER [--github-wait S] \"/promote …\"\n"
 		"                                           run one command as USER and print the replies;\n"
 		"                                           exit 0 ok, 1 refused/failed, 2 usage/config error\n"
 		"       promobot --version | --help\n"
@@ -92,14 +92,19 @@ static int cmd_run(const char *path)
 	return r ? EXIT_REFUSED : EXIT_OK;
 }
 
+/* `promobot exec` waits this long (--github-wait S) for the GitHub updates its command decided. */
+#define EXEC_GITHUB_WAIT_S 30
+
 static int cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "as", required_argument, NULL, 'a' },
+		{ "github-wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *user = NULL;
+	long wait_s = EXEC_GITHUB_WAIT_S;
 	pb_config *cfg = NULL;
 	pb_err err;
 	int opt, r;
@@ -110,11 +115,13 @@ static int cmd_exec(int argc, char **argv)
 			path = optarg;
 		else if (opt == 'a')
 			user = optarg;
+		else if (opt == 'w' && pb_parse_long(optarg, 0, 3600, &wait_s) == 0)
+			continue;
 		else
 			return EXIT_USAGE;
 	}
 	if (!path || !user || optind != argc - 1) {
-		fprintf(stderr, "usage: promobot exec --config FILE --as USER \"/promote …\"\n");
+		fprintf(stderr, "usage: promobot exec --config FILE --as USER [--github-wait S] \"/promote …\"\n");
 		return EXIT_USAGE;
 	}
 	if (load_config(path, &cfg))
@@ -124,7 +131,7 @@ static int cmd_exec(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	pb_err_init(&err);
-	r = pb_console_exec(cfg, user, argv[optind], stdout, &err);
+	r = pb_console_exec_wait(cfg, user, argv[optind], (int64_t)wait_s * 1000, stdout, &err);
 	if (r < 0)
 		fprintf(stderr, "promobot: %s\n", pb_err_text(&err));
 	pb_config_free(cfg);

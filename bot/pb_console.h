@@ -27,5 +27,12 @@ int pb_console_run(const pb_config *cfg, const char *start_user, FILE *in, FILE 
 
 /* Runs one command as `user` (exec mode); returns pb_dispatch's result. */
 int pb_console_exec(const pb_config *cfg, const char *user, const char *text, FILE *out, pb_err *err);
+/*
+ * Same, then delivers the GitHub updates the command decided (when GitHub is
+ * configured), waiting at most github_wait_ms; what is still pending then is
+ * said on `out` and left queued for the bot. The command's result is returned.
+ */
+int pb_console_exec_wait(const pb_config *cfg, const char *user, const char *text, int64_t github_wait_ms,
+			 FILE *out, pb_err *err);
 
 #endif

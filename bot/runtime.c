@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "admin_http.h"
 #include "pb_log.h"
 #include "scheduler.h"
+#include "pb_ghout.h"
 #include "pb_services.h"
 #include "pb_str.h"
 
@@ -20,6 +22,8 @@
 #define RT_BACKGROUND_CAP 64       /* plus one slot per observable promotion, see pb_runtime_start */
 /* The loop is stalled when its 1 s heartbeat is this late. */
 #define RT_LOOP_STALL_MS 5000
+/* How often the GitHub outbox is looked at: a command's ops go out within this (retries wait longer). */
+#define RT_OUTBOX_MS 1000
 
 typedef struct watched_pool {
 	const char *name;
@@ -50,7 +54,8 @@ struct pb_runtime {
 	size_t npools;
 	void (*tick_fn)(void *ud);
 	void *tick_ud;
-	pb_timer tick, probe, observe;
+	pb_timer tick, probe, observe, outbox;
+	atomic_bool delivering;  /* one GitHub delivery job at a time */
 	pb_scheduler *scheduler;
 	pb_admin *admin;
 	health_state health;
@@ -226,6 +231,34 @@ static void observe_cb(pb_timer *t)
 	pb_timer_arm(t, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
 }
 
+/* ---- the GitHub outbox ---- */
+
+static void outbox_run(pb_job *job, void *state)
+{
+	pb_runtime *rt = ((rt_job *)job)->rt;
+	const pb_services *svc = bg_services(state);
+	pb_ghout_stats st;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (svc && svc->github) {
+		if (pb_ghout_deliver(svc, 0, &st, &e))
+			pb_warn("runtime", "GitHub delivery: %s", pb_err_text(&e));
+		else
+			pb_metric_set(rt->m.github_outbox_pending, NULL, (double)st.pending);
+	}
+	atomic_store(&rt->delivering, false);
+}
+
+static void outbox_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, outbox);
+
+	if (!atomic_exchange(&rt->delivering, true) && !submit_background(rt, outbox_run, "GitHub delivery"))
+		atomic_store(&rt->delivering, false);
+	pb_timer_arm(t, RT_OUTBOX_MS);
+}
+
 /* ---- the tick ---- */
 
 static void tick_cb(pb_timer *t)
@@ -268,6 +301,8 @@ int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_
 	pb_timer_init(&rt->tick, rt->loop, tick_cb);
 	pb_timer_init(&rt->probe, rt->loop, probe_cb);
 	pb_timer_init(&rt->observe, rt->loop, observe_cb);
+	pb_timer_init(&rt->outbox, rt->loop, outbox_cb);
+	atomic_init(&rt->delivering, false);
 	*out = rt;
 	return 0;
 }
@@ -349,6 +384,10 @@ int pb_runtime_start(pb_runtime *rt, pb_err *err)
 	pb_timer_arm(&rt->tick, RT_TICK_MS);
 	pb_timer_arm(&rt->probe, 0);
 	pb_timer_arm(&rt->observe, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
+	if (rt->cfg->github.enabled) {
+		pb_metric_set(rt->m.github_outbox_pending, NULL, 0);
+		pb_timer_arm(&rt->outbox, 0);
+	}
 	return 0;
 }
 
@@ -375,6 +414,7 @@ void pb_runtime_free(pb_runtime *rt)
 		pb_timer_cancel(&rt->tick);
 		pb_timer_cancel(&rt->probe);
 		pb_timer_cancel(&rt->observe);
+		pb_timer_cancel(&rt->outbox);
 	}
 	pb_admin_free(rt->admin);
 	/* drains: a running sweep or check finishes before the monitor it uses goes */

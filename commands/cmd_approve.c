@@ -1,6 +1,8 @@
 /* cmd_approve.c — /promote approve <component> [comment]: N approvals of the validated revision. */
 #include "pb_workflow.h"
 
+#include "pb_ghout.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +51,12 @@ static int record_approval(pb_cmd_ctx *ctx, pb_promotion *p, const char *comment
 		 comment ? comment : "");
 	if (!r)
 		r = pb_cmd_audit(ctx, p->id, p->component, "approved", detail);
+	if (!r) {
+		char lead[PB_ID_MAX * 2 + 64];
+
+		snprintf(lead, sizeof(lead), "👍 **Approved** by %s (revision `%s`)", ctx->caller.name, p->revision);
+		r = pb_ghout_comment_text(ctx->svc, p, lead, comment, &ctx->err);
+	}
 	if (!r)
 		r = pb_cmd_approval_count(ctx, p, count);
 	if (!r && *count >= (size_t)ctx->svc->cfg->policy.required_approvals)

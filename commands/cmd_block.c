@@ -4,6 +4,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pb_ghout.h"
+
+/* The blocker issue on GitHub, linked from the open promotion's issue when there is one. */
+static int mirror(pb_cmd_ctx *ctx, const pb_blocker *b)
+{
+	pb_promotion p;
+	pb_err e;
+	int r;
+
+	if (!pb_ghout_wanted(ctx->svc, b->component))
+		return 0;
+	pb_err_init(&e);
+	r = pb_store_promotion_open_for(ctx->svc->store, b->component, &p, &e);
+	if (r && r != PB_E_NOTFOUND)
+		return pb_err_pass(&ctx->err, r, &e);
+	return pb_ghout_blocker_opened(ctx->svc, b, r == 0 ? &p : NULL, &ctx->err);
+}
+
 int pb_cmd_block(pb_cmd_ctx *ctx, int argc, char **argv)
 {
 	const pb_component *c;
@@ -37,6 +55,8 @@ int pb_cmd_block(pb_cmd_ctx *ctx, int argc, char **argv)
 	snprintf(detail, sizeof(detail), "#%lld %s: %s", (long long)b.id, pb_severity_name(sev), b.text);
 	if (!r)
 		r = pb_cmd_audit(ctx, 0, c->id, "blocker.opened", detail);
+	if (!r)
+		r = mirror(ctx, &b);
 	if (!r)
 		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r) {

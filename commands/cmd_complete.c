@@ -2,6 +2,8 @@
 #include "pb_file.h"
 #include "pb_log.h"
 #include "pb_maturity.h"
+#include "pb_ghbody.h"
+#include "pb_ghout.h"
 #include "pb_monitor.h"
 #include "pb_obs.h"
 #include "pb_workflow.h"
@@ -156,6 +158,35 @@ static void maturity_report(pb_card *card, const pb_component *c, const maturity
 			      m->stage_line, m->line);
 }
 
+/*
+ * On GitHub, in this order in the promotion's group: MATURITY.md and the
+ * Project item (before the transition's label change), then, after it,
+ * promotion:completed (the transition), the summary comment and the close.
+ */
+static int mirror_before(pb_cmd_ctx *ctx, const pb_promotion *p)
+{
+	char date[16];
+
+	if (!pb_ghout_wanted(ctx->svc, p->component))
+		return 0;
+	pb_cmd_local_date(ctx->svc, p, pb_services_now(ctx->svc), date, sizeof(date));
+	return pb_ghout_completion(ctx->svc, p, date, &ctx->err);
+}
+
+static int mirror_after(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p, const char *detail)
+{
+	const pb_ghlabels_step *step = pb_ghlabels_for(PB_ST_OBSERVING, PB_ST_COMPLETED);
+	char lead[512];
+	int r;
+
+	if (!pb_ghout_wanted(ctx->svc, p->component))
+		return 0;
+	snprintf(lead, sizeof(lead), "🏁 **Promotion completed**: %s is now at %s (completed by %s)", c->name,
+		 pb_stage_title((pb_stage)p->target_stage), ctx->caller.name);
+	r = pb_ghout_comment_text(ctx->svc, p, lead, detail, &ctx->err);
+	return r ? r : pb_ghout_close(ctx->svc, p, step && step->close_reason ? step->close_reason : "completed", &ctx->err);
+}
+
 int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *reason = argc > 2 ? argv[2] : NULL;
@@ -189,7 +220,11 @@ int pb_cmd_complete(pb_cmd_ctx *ctx, int argc, char **argv)
 	/* the stage change, the transition and a known file problem are one fact: one transaction */
 	r = pb_store_begin(ctx->svc->store, &ctx->err);
 	if (!r)
+		r = mirror_before(ctx, &p);
+	if (!r)
 		r = pb_cmd_transition_in_tx(ctx, &p, PB_ST_COMPLETED, detail);
+	if (!r)
+		r = mirror_after(ctx, c, &p, detail);
 	if (!r && reason)
 		r = pb_cmd_audit(ctx, p.id, c->id, "override", detail);
 	if (!r && mat.problem[0])

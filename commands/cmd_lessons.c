@@ -1,6 +1,7 @@
 /* cmd_lessons.c — /promote lessons <component>: drafts the step-12 lessons-learned document of the latest promotion. */
 #include "pb_file.h"
 #include "pb_lessons.h"
+#include "pb_ghout.h"
 #include "pb_log.h"
 #include "pb_monitor.h"
 #include "pb_workflow.h"
@@ -80,6 +81,26 @@ static bool lessons_path(const pb_component *c, const pb_promotion *p, char *out
 	return true;
 }
 
+/* The draft as a comment on the promotion issue; like the file, a failure costs the copy, not the reply. */
+static void mirror_draft(pb_cmd_ctx *ctx, const pb_promotion *p, const pb_buf *doc)
+{
+	pb_err e;
+	int r;
+
+	if (!pb_ghout_wanted(ctx->svc, p->component))
+		return;
+	pb_err_init(&e);
+	r = pb_store_begin(ctx->svc->store, &e);
+	if (r == 0)
+		r = pb_ghout_comment(ctx->svc, p, pb_buf_str(doc), &e);
+	if (r == 0)
+		r = pb_store_commit(ctx->svc->store, &e);
+	if (r) {
+		pb_store_rollback(ctx->svc->store);
+		pb_warn("lessons", "%s: the draft is not queued for GitHub: %s", p->component, pb_err_text(&e));
+	}
+}
+
 int pb_cmd_lessons(pb_cmd_ctx *ctx, int argc, char **argv)
 {
 	const pb_component *c;
@@ -139,6 +160,8 @@ int pb_cmd_lessons(pb_cmd_ctx *ctx, int argc, char **argv)
 			snprintf(where, sizeof(where), "⚠️ NOT written: %s (copy the draft below)", pb_err_text(&e));
 		}
 	}
+	if (!ctx->dry_run)
+		mirror_draft(ctx, &p, &doc);
 	if (ctx->dry_run) {
 		card = pb_cmd_caller_card("Dry run — nothing was changed");
 	} else {

@@ -1,6 +1,8 @@
 /* cmd_request.c — /promote request <component> <stage> [justification]: opens a promotion and its thread. */
 #include "pb_workflow.h"
 
+#include "pb_ghout.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +59,8 @@ static int insert_promotion(pb_cmd_ctx *ctx, pb_promotion *p)
 			 pb_stage_name(p->target_stage), p->justification[0] ? ": " : "", p->justification);
 		r = pb_cmd_audit(ctx, p->id, p->component, "requested", detail);
 	}
+	if (r == 0)
+		r = pb_ghout_promotion_opened(ctx->svc, p, &ctx->err);
 	if (r == 0)
 		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r)

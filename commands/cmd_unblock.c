@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "pb_ghout.h"
+
 int pb_cmd_unblock(pb_cmd_ctx *ctx, int argc, char **argv)
 {
 	pb_blocker b;
@@ -33,6 +35,8 @@ int pb_cmd_unblock(pb_cmd_ctx *ctx, int argc, char **argv)
 	snprintf(detail, sizeof(detail), "#%ld %s", id, b.text);
 	if (!r)
 		r = pb_cmd_audit(ctx, 0, b.component, "blocker.resolved", detail);
+	if (!r)
+		r = pb_ghout_blocker_resolved(ctx->svc, &b, ctx->caller.name, &ctx->err);
 	if (!r)
 		r = pb_store_commit(ctx->svc->store, &ctx->err);
 	if (r) {

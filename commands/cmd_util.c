@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_ghout.h"
 #include "pb_log.h"
 #include "pb_str.h"
 #include "pb_tz.h"
@@ -121,6 +122,10 @@ int pb_cmd_transition_in_tx(pb_cmd_ctx *ctx, pb_promotion *p, pb_state next, con
 	pb_strlcpy(ev.detail, detail ? detail : "", sizeof(ev.detail));
 	ev.at = pb_services_now(ctx->svc);
 	r = pb_store_event_append(ctx->svc->store, &ev, &ctx->err);
+	/* the GitHub mirror of the step is decided in the same transaction */
+	if (r == 0)
+		r = pb_ghout_transition(ctx->svc, p, p->state, next, ctx->caller.name ? ctx->caller.name : ev.actor,
+					detail, &ctx->err);
 	if (r)
 		return r;
 	p->state = next;

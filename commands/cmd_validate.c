@@ -1,6 +1,8 @@
 /* cmd_validate.c — /promote validate <component>: local checks and GitHub sources, mapped to the stage's criteria. */
 #include "pb_workflow.h"
 
+#include "pb_ghout.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -286,6 +288,28 @@ static bool judge_all(pb_cmd_ctx *ctx, const pb_promotion *p, const pb_vcrit *lo
 	return all;
 }
 
+/* On GitHub: the issue body with the criteria ticked from this validation, and a comment with the result. */
+static int mirror_result(pb_cmd_ctx *ctx, pb_promotion *p, const pb_validation *v, bool passed)
+{
+	char lead[PB_ID_MAX + 96];
+	char saved[PB_ID_MAX];
+	int r;
+
+	if (!pb_ghout_wanted(ctx->svc, p->component))
+		return 0;
+	pb_strlcpy(saved, p->revision, sizeof(saved));
+	pb_strlcpy(p->revision, v->revision, sizeof(p->revision));
+	r = pb_ghout_body_refresh(ctx->svc, p, &ctx->err);
+	pb_strlcpy(p->revision, saved, sizeof(p->revision));
+	if (v->coverage >= 0)
+		snprintf(lead, sizeof(lead), "🔎 **Validation %s** for revision `%s` (coverage %.1f %%)",
+			 passed ? "passed" : "failed", v->revision, v->coverage);
+	else
+		snprintf(lead, sizeof(lead), "🔎 **Validation %s** for revision `%s`", passed ? "passed" : "failed",
+			 v->revision);
+	return r ? r : pb_ghout_comment(ctx->svc, p, lead, &ctx->err);
+}
+
 /* Stores the result, resets approvals and moves to in_review/blocked in one transaction. */
 static int record_result(pb_cmd_ctx *ctx, pb_promotion *p, pb_validation *v, bool passed,
 			 size_t *reset)
@@ -309,6 +333,8 @@ static int record_result(pb_cmd_ctx *ctx, pb_promotion *p, pb_validation *v, boo
 		r = pb_store_promotion_set_revision(ctx->svc->store, p->id, v->revision, pb_services_now(ctx->svc),
 						    &ctx->err);
 	snprintf(detail, sizeof(detail), "validation of %s %s", v->revision, passed ? "passed" : "failed");
+	if (!r)
+		r = mirror_result(ctx, p, v, passed);
 	if (!r)
 		r = pb_cmd_transition_in_tx(ctx, p, passed ? PB_ST_IN_REVIEW : PB_ST_BLOCKED, detail);
 	if (!r)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_ghout.h"
 #include "pb_log.h"
 #include "pb_obs.h"
 #include "pb_str.h"
@@ -92,6 +93,8 @@ static int claim_report(const pb_services *svc, const pb_promotion *p, const pb_
 	if (r == 0) {
 		r = pb_store_obs_post_add(svc->store, p->id, MON_POST_REPORT, day, pb_buf_str(&text),
 					  pb_services_now(svc), NULL, err);
+		if (r == 0)
+			r = pb_ghout_comment(svc, p, pb_buf_str(&text), err); /* the issue gets it too */
 		if (r == 0)
 			r = pb_store_obs_rollup_put(svc->store, &ru, err);
 		if (r == 0)
@@ -197,6 +200,8 @@ static int claim_verdict(const pb_services *svc, const pb_promotion *p, bool *cl
 	r = pb_store_begin(svc->store, err);
 	if (r == 0) {
 		r = pb_store_obs_post_add(svc->store, p->id, MON_POST_VERDICT, 0, pb_buf_str(&text), ev.at, NULL, err);
+		if (r == 0)
+			r = pb_ghout_comment(svc, p, pb_buf_str(&text), err);
 		if (r == 0)
 			r = pb_store_event_append(svc->store, &ev, err);
 		if (r == 0 && v.kind == PB_VERDICT_FAIL)

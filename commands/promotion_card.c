@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_ghout.h"
 #include "pb_log.h"
 
 static const char *state_icon(pb_state s)
@@ -154,6 +155,24 @@ static void add_health(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 		pb_card_field(card, "Observation", "%s", line);
 }
 
+/* The promotion's GitHub issue and what its mirror still owes (pending / failed updates). */
+static void add_github(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
+{
+	pb_buf line;
+	pb_err e;
+
+	pb_buf_init(&line);
+	pb_err_init(&e);
+	if (pb_ghout_describe(ctx->svc, p, &line, &e)) {
+		pb_warn("card", "promotion #%lld: GitHub state unavailable: %s", (long long)p->id, pb_err_text(&e));
+		pb_card_field(card, "GitHub", "unavailable (storage error; see the bot's log)");
+	} else if (line.len) {
+		/* "GitHub: #12 https://…; 3 updates pending (502, retrying)" */
+		pb_card_field(card, "GitHub", "%s", pb_buf_str(&line) + strlen("GitHub: "));
+	}
+	pb_buf_deinit(&line);
+}
+
 /* Takes `verb` out of a ", "-separated list: an external deployment offers no rollback. */
 static void drop_verb(char *list, const char *verb)
 {
@@ -199,6 +218,7 @@ pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_rol
 	add_approvals(ctx, card, p);
 	pb_time_fmt(p->created_at, when, sizeof(when));
 	pb_card_field(card, "Requested", "%s", when);
+	add_github(ctx, card, p);
 	if (p->justification[0])
 		pb_card_text(card, "%s", p->justification);
 	add_validation_items(ctx, card, p);

@@ -689,6 +689,9 @@ int pb_metrics_promobot_register(pb_metrics *m, pb_metrics_promobot *out, pb_err
 		{ &out->storage_tx, { "promobot_storage_transaction_seconds",
 				      "Duration of one storage transaction, begin to commit.",
 				      PB_METRIC_HISTOGRAM, { NULL }, lat, nlat } },
+		{ &out->github_outbox_pending, { "promobot_github_outbox_pending",
+						 "GitHub updates decided but not delivered yet (every group).",
+						 PB_METRIC_GAUGE, { NULL }, NULL, 0 } },
 	};
 	int rc;
 

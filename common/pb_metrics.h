@@ -124,6 +124,7 @@ typedef struct pb_metrics_promobot {
 	pb_metric *slack_posts;
 	pb_metric *slack_rate_limited;
 	pb_metric *storage_tx;
+	pb_metric *github_outbox_pending;
 } pb_metrics_promobot;
 
 /* Registers the families above into m and fills `out`. 0 ok, PB_E_INVALID (name taken), -ENOMEM. */

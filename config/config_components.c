@@ -407,13 +407,21 @@ static void parse_external(cfg_ctx *c, const cJSON *o, const char *path, pb_depl
 				"or tcp: it is what deploy checks and the observation probes)", path);
 }
 
+/* "environment_url": where the environment is reached, shown on GitHub deployment statuses. */
+static void parse_environment_url(cfg_ctx *c, const cJSON *o, const char *path, pb_deploy_cfg *d)
+{
+	if (cfg_get_str(c, o, path, "environment_url", false, NULL, &d->environment_url) &&
+	    strncmp(d->environment_url, "http://", 7) != 0 && strncmp(d->environment_url, "https://", 8) != 0)
+		pb_problems_add(c->probs, "%s.environment_url: must start with http:// or https://", path);
+}
+
 static void parse_deploy(cfg_ctx *c, const cJSON *o, const char *path, const pb_component *comp,
 			 pb_deploy_cfg *d)
 {
 	static const char *const keys[] = { "deployment", "image", "container_name", "pull", "ports", "env",
 					    "volumes", "cmd", "network_mode", "restart_policy",
 					    "healthcheck", "validation", "healthy_timeout_s",
-					    "monitoring", NULL };
+					    "monitoring", "environment_url", NULL };
 
 	d->present = true;
 	if (!cJSON_IsObject(o)) {
@@ -437,6 +445,7 @@ static void parse_deploy(cfg_ctx *c, const cJSON *o, const char *path, const pb_
 	/* external: the target already runs, so validation waits briefly for a first answer */
 	cfg_get_int(c, o, path, "healthy_timeout_s", false, d->external ? 10 : 120, 1, 3600, &d->healthy_timeout_s);
 	cfg_parse_monitoring(c, o, path, c->monitoring, &d->monitoring);
+	parse_environment_url(c, o, path, d);
 }
 
 static void parse_environments(cfg_ctx *c, const cJSON *o, const char *path, pb_component *comp)

@@ -183,6 +183,7 @@ static void deploy_free(pb_deploy_cfg *d)
 {
 	free(d->image);
 	free(d->container_name);
+	free(d->environment_url);
 	for (size_t i = 0; i < d->nports; i++) {
 		free(d->ports[i].host_ip);
 		free(d->ports[i].proto);

@@ -149,6 +149,7 @@ typedef struct pb_deploy_cfg {
 	pb_health_cfg health;  /* post-deployment validation */
 	int healthy_timeout_s; /* wait for running/healthy, default 120 */
 	pb_monitor_cfg monitoring; /* the global section with this environment's overrides */
+	char *environment_url; /* shown on GitHub deployment statuses; optional */
 } pb_deploy_cfg;
 
 /* Where a validation's results come from (components[].validation.source, combinable). */

@@ -246,6 +246,8 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	set_method(c, req);
+	if (req->fresh_connection)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (req->follow_redirects) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);

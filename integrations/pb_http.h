@@ -37,6 +37,13 @@ typedef struct pb_http_req {
 	int (*on_data)(void *ud, const char *data, size_t len);
 	void *on_data_ud;
 	bool follow_redirects;       /* follow 301/302/307/308 (at most 5; Authorization is not sent to another host) */
+	/*
+	 * Send on a new connection: libcurl silently resends a request whose
+	 * reused keep-alive connection died before any answer — for a POST that
+	 * creates something that is a duplicate nobody sees. Set it for every
+	 * request that must not be repeated behind the caller's back.
+	 */
+	bool fresh_connection;
 } pb_http_req;
 
 typedef struct pb_http_resp {

@@ -168,6 +168,42 @@ static const char *const migrations[] = {
 	 */
 	[6] = "ALTER TABLE monitor_state ADD COLUMN events_ns INTEGER NOT NULL DEFAULT 0;",
 	/*
+	 * v7: the GitHub outbox. Every side effect on GitHub is a row written in
+	 * the transaction of the state change it belongs to; a background job
+	 * delivers the head of each ordering group ("promotion:<id>",
+	 * "blocker:<id>") in id order, with retries (next_at) and a lease so two
+	 * processes never deliver one op at once. maybe_sent says the last
+	 * attempt may have reached GitHub: the next one looks before repeating.
+	 * ref_id names the local object an op is about (blocker, deployment) so
+	 * later ops find what it created (result). promotions.issue_url is shown
+	 * on the card next to issue_number.
+	 */
+	[7] =
+	"CREATE TABLE gh_ops ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  promotion_id INTEGER REFERENCES promotions(id),"
+	"  grp TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  ref_id INTEGER NOT NULL DEFAULT 0,"
+	"  payload TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  maybe_sent INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  lease_owner TEXT NOT NULL DEFAULT '',"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  last_status INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  done_at INTEGER NOT NULL DEFAULT 0);"
+	/* the head of each group: the lowest pending id per grp */
+	"CREATE INDEX gh_ops_pending ON gh_ops(grp, id) WHERE state = 'pending';"
+	"CREATE INDEX gh_ops_by_promotion ON gh_ops(promotion_id, id);"
+	"CREATE INDEX gh_ops_by_ref ON gh_ops(grp, kind, ref_id);"
+	"ALTER TABLE promotions ADD COLUMN issue_url TEXT NOT NULL DEFAULT '';",
+	[8] = "SELECT 1;", /* reserved: branch ghpoll */
+	/*
 	 * v9: an observation post is marked delivered only when the chat
 	 * confirmed it; handed_at says it may have been sent (after a restart
 	 * the chat is searched for it by its id before it is sent again) and
@@ -175,8 +211,6 @@ static const char *const migrations[] = {
 	 */
 	[9] = "ALTER TABLE obs_posts ADD COLUMN handed_at INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE obs_posts ADD COLUMN chat_ref TEXT NOT NULL DEFAULT '';",
-	[7] = "SELECT 1;", /* reserved: branch outbox */
-	[8] = "SELECT 1;", /* reserved: branch ghpoll */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

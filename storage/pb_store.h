@@ -405,4 +405,83 @@ int pb_store_obs_rollup_put(pb_store *st, const pb_obs_rollup *r, pb_err *err);
 /* Rollups of a promotion, by day. Caller frees *out. */
 int pb_store_obs_rollups(pb_store *st, int64_t promotion_id, pb_obs_rollup **out, size_t *count, pb_err *err);
 
+/* ---- the GitHub outbox (storage/outbox.c) ---- */
+/*
+ * One GitHub side effect ("op"), decided in the transaction of the state
+ * change it belongs to (pb_store_ghop_add inside the caller's begin/commit)
+ * and delivered later by commands/gh_outbox.c. Ops of one group run strictly
+ * in id order (the head blocks only its own group); groups are independent.
+ */
+typedef enum { PB_GHOP_PENDING = 0, PB_GHOP_DONE, PB_GHOP_FAILED } pb_ghop_state;
+
+typedef struct pb_ghop {
+	int64_t id;
+	int64_t promotion_id;    /* 0 when about a blocker alone */
+	char group[64];          /* "promotion:<id>" | "blocker:<id>" */
+	char kind[32];           /* "issue.open", "labels", "comment", … (commands/gh_outbox.c) */
+	int64_t ref_id;          /* the local object it is about (blocker, deployment), 0 none */
+	char *payload;           /* owned JSON text */
+	pb_ghop_state state;
+	int attempts;
+	bool maybe_sent;         /* the last attempt may have reached GitHub: look before repeating */
+	int64_t next_at;         /* epoch s: not before */
+	int last_status;         /* HTTP-ish status of the last failure (0 none) */
+	char last_error[PB_TEXT_MAX];
+	char *result;            /* owned JSON text, "" until done */
+	int64_t created_at;
+	int64_t done_at;
+} pb_ghop;
+
+const char *pb_ghop_state_name(pb_ghop_state s); /* "pending" | "done" | "failed" */
+void pb_ghop_deinit(pb_ghop *op);
+void pb_ghops_free(pb_ghop *ops, size_t count);
+/* Inserts a pending op due at op->created_at (must be set); sets op->id. Inside the caller's transaction. */
+int pb_store_ghop_add(pb_store *st, pb_ghop *op, pb_err *err);
+int pb_store_ghop_get(pb_store *st, int64_t id, pb_ghop *out, pb_err *err);
+/* The head op of every group that is due (next_at <= now, lease free), oldest first; at most limit. */
+int pb_store_ghops_due(pb_store *st, int64_t now, size_t limit, pb_ghop **out, size_t *count, pb_err *err);
+/*
+ * Takes the op for `owner` until lease_until, when it is still pending, still
+ * the head of its group and not leased by someone else; sets maybe_sent (a
+ * crash during the call leaves an unknown outcome) and counts the attempt.
+ * PB_E_CONFLICT (no text) when someone else has it or it moved on. *was_maybe_sent
+ * (may be NULL) tells whether an earlier attempt may have reached GitHub.
+ */
+int pb_store_ghop_claim(pb_store *st, int64_t id, const char *owner, int64_t now, int64_t lease_until,
+			bool *was_maybe_sent, pb_err *err);
+/* Delivered: state done, result (JSON text, may be NULL), lease released. */
+int pb_store_ghop_done(pb_store *st, int64_t id, const char *result, int64_t now, pb_err *err);
+/* Try again at next_at; maybe_sent as the failed attempt left it. */
+int pb_store_ghop_retry(pb_store *st, int64_t id, int64_t next_at, bool maybe_sent, int status,
+			const char *error, pb_err *err);
+/* Permanent failure: state failed with the reason; the group moves on. */
+int pb_store_ghop_fail(pb_store *st, int64_t id, int status, const char *error, int64_t now, pb_err *err);
+/* The newest op of (group, kind, ref_id) whatever its state; PB_E_NOTFOUND (no text) if none. */
+int pb_store_ghop_find(pb_store *st, const char *group, const char *kind, int64_t ref_id, pb_ghop *out,
+		       pb_err *err);
+
+typedef struct pb_ghops_summary {
+	size_t pending;
+	size_t failed;
+	int head_status;                /* the oldest pending op's last failure status (0 none yet) */
+	char head_error[256];           /* and its text */
+	int head_attempts;
+	char failed_error[256];         /* the newest failed op's text */
+} pb_ghops_summary;
+/* What a promotion's card shows about its GitHub mirror (groups "promotion:<id>"). */
+int pb_store_ghops_summary(pb_store *st, int64_t promotion_id, pb_ghops_summary *out, pb_err *err);
+/* Pending ops over every group (the /metrics gauge). */
+int pb_store_ghops_pending_count(pb_store *st, size_t *pending, pb_err *err);
+/* Highest op id so far (0 none): `promobot exec` waits for the ones after it. */
+int pb_store_ghops_max_id(pb_store *st, int64_t *max_id, pb_err *err);
+/* Ops with id > after that are still pending (count and, when pending, the oldest one's kind/error). */
+int pb_store_ghops_pending_after(pb_store *st, int64_t after, size_t *pending, pb_ghop *oldest, pb_err *err);
+
+/* The issue URL the promotion's GitHub issue has ("" when none), next to issue_number. */
+int pb_store_promotion_set_issue_url(pb_store *st, int64_t id, int64_t number, const char *url, int64_t now,
+				     pb_err *err);
+int pb_store_promotion_issue_url(pb_store *st, int64_t id, char *out, size_t size, pb_err *err);
+/* The blocker's GitHub issue number once opened. */
+int pb_store_blocker_set_issue(pb_store *st, int64_t id, int64_t issue_number, pb_err *err);
+
 #endif

@@ -318,31 +318,17 @@ void pb_obs_posts_free(pb_obs_post *posts, size_t count)
 	free(posts);
 }
 
-/* pb_sql_collect stops at a failing row: the rows before it own text that must not leak. */
+static void post_deinit(void *elem)
+{
+	free(((pb_obs_post *)elem)->text);
+}
+
+/* Rows own their text: a failing row must not leak the ones before it. */
 static int collect_posts(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_obs_post **out, size_t *count,
 			 pb_err *err)
 {
-	pb_obs_post *list = NULL;
-	size_t n = 0, cap = 0;
-	int rc, r = 0;
-
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && r == 0) {
-		r = pb_sql_grow((void **)&list, &cap, n + 1, sizeof(*list), err);
-		if (r == 0)
-			r = post_row(stmt, &list[n], err);
-		if (r == 0)
-			n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, what, err);
-	sqlite3_finalize(stmt);
-	if (r) {
-		pb_obs_posts_free(list, n);
-		return r;
-	}
-	*out = list;
-	*count = n;
-	return 0;
+	return pb_sql_collect_owned(st, stmt, sizeof(pb_obs_post), post_row, post_deinit, what, (void **)out, count,
+				    err);
 }
 
 int pb_store_obs_posts_pending(pb_store *st, size_t limit, pb_obs_post **out, size_t *count, pb_err *err)

@@ -125,6 +125,12 @@ int pb_sql_one(pb_store *st, sqlite3_stmt *stmt, pb_sql_row_fn row, void *elem, 
 int pb_sql_collect(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
 		   const char *what, void **out, size_t *count, pb_err *err)
 {
+	return pb_sql_collect_owned(st, stmt, elem_size, row, NULL, what, out, count, err);
+}
+
+int pb_sql_collect_owned(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
+			 void (*deinit)(void *elem), const char *what, void **out, size_t *count, pb_err *err)
+{
 	void *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc, r = 0;
@@ -142,6 +148,8 @@ int pb_sql_collect(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_ro
 out:
 	sqlite3_finalize(stmt);
 	if (r) {
+		for (size_t i = 0; deinit && i < n; i++)
+			deinit((char *)list + i * elem_size);
 		free(list);
 		return r;
 	}

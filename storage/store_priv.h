@@ -59,6 +59,9 @@ int pb_sql_one(pb_store *st, sqlite3_stmt *stmt, pb_sql_row_fn row, void *elem, 
  */
 int pb_sql_collect(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
 		   const char *what, void **out, size_t *count, pb_err *err);
+/* Same for rows that own heap memory: on failure `deinit` releases the rows collected before it. */
+int pb_sql_collect_owned(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
+			 void (*deinit)(void *elem), const char *what, void **out, size_t *count, pb_err *err);
 
 /* Schema version helpers (migrations.c). */
 int pb_store_user_version(sqlite3 *db, int *out, pb_err *err);

@@ -31,7 +31,7 @@
 	"}," \
 	"\"policy\": %s,%s" \
 	"\"components\": [" \
-	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\"," \
+	" {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core Infrastructure\", \"stage\": \"development\", %s" \
 	"  \"revision\": {\"command\": [\"cat\", \"%s/rev\"]}, \"maturity_file\": \"%s/MATURITY.md\", " CHECKS("85") "," \
 	"  \"environments\": {\"staging\": %s}}," \
 	" {\"id\": \"graph-api\", \"name\": \"Graph API\", \"group\": \"Apps\", \"stage\": \"development\"," \
@@ -110,6 +110,11 @@ static void th_open(th *h, const char *json)
 
 void th_setup_ex(th *h, const char *policy, const char *top, const char *staging)
 {
+	th_setup_full(h, policy, top, staging, NULL);
+}
+
+void th_setup_full(th *h, const char *policy, const char *top, const char *staging, const char *neo4j_extra)
+{
 	char *json;
 	size_t size = 16384;
 
@@ -117,7 +122,7 @@ void th_setup_ex(th *h, const char *policy, const char *top, const char *staging
 	json = malloc(size);
 	/* dirs: storage, revision command, maturity_file, then each component's lint check (reads the revision file) */
 	snprintf(json, size, CONFIG_FMT, h->dir, policy ? policy : "{\"required_approvals\": 1}", top ? top : "",
-		 h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
+		 neo4j_extra ? neo4j_extra : "", h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
 	th_open(h, json);
 	free(json);
 }

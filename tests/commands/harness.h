@@ -28,6 +28,8 @@ void th_setup(th *h, const char *policy);
 void th_setup_ex(th *h, const char *policy, const char *top, const char *staging);
 /* A whole config of the test's own: every "@DIR@" in tmpl becomes the harness folder. */
 void th_setup_config(th *h, const char *tmpl);
+/* Same with extra keys for the neo4j component (`neo4j_extra`: "\"github_repo\": \"o/r\"," or NULL). */
+void th_setup_full(th *h, const char *policy, const char *top, const char *staging, const char *neo4j_extra);
 void th_teardown(th *h);
 /* Runs one command as `user`; returns pb_dispatch's result; h->out holds the replies. */
 int th_run(th *h, const char *user, const char *text);

@@ -1533,3 +1533,22 @@ Test(config, github_completion_settings_are_validated)
 	expect_problem(root, "components[0].github_maturity_path: \"/docs/../MATURITY.md\" must be a path inside the "
 			     "repository (\"docs/components/neo4j/MATURITY.md\": no leading '/', no empty, '.' or '..' parts)");
 }
+
+/* environments.<stage>.environment_url: the GitHub deployment statuses' link, a http(s) URL. */
+Test(config, environment_url_is_read_and_checked)
+{
+	cJSON *root = base();
+	pb_problems probs = { 0 };
+	pb_config *cfg = NULL;
+
+	set(root, "components[0].environments.staging", "environment_url", "\"https://staging.example.org/neo4j\"");
+	cr_assert_eq(parse_root(root, &cfg, &probs), 0);
+	cr_assert_str_eq(cfg->components[0].deploy[PB_STAGE_STAGING].environment_url, "https://staging.example.org/neo4j");
+	cr_assert_null(cfg->components[0].deploy[PB_STAGE_PRODUCTION].environment_url);
+	pb_config_free(cfg);
+	pb_problems_deinit(&probs);
+	cJSON_Delete(root);
+	root = base();
+	set(root, "components[0].environments.staging", "environment_url", "\"ftp://x\"");
+	expect_problem(root, "components[0].environments.staging.environment_url: must start with http:// or https://");
+}

@@ -1,0 +1,633 @@
+/* test_ghoutbox.c — the GitHub outbox and the mirror of every step, against the fake GitHub on a fake clock. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "github.h"
+#include "github_fake.h"
+#include "harness.h"
+#include "pb_ghout.h"
+
+#define REPO "acme/tta"
+#define TOKEN "ghp_outboxtest"
+
+static th h;
+static github_fake *fake;
+static pb_err err;
+
+static void open_client(void)
+{
+	pb_err_init(&err);
+	cr_assert_eq(pb_github_new(&h.cfg->github, &h.clock.clock, &h.svc.github, &err), 0, "%s", pb_err_text(&err));
+	h.svc.system_sink = &h.sink; /* delivery tells the thread through the same capture */
+}
+
+static void setup_env(const char *repo, bool external)
+{
+	char top[768], extra[256], staging[512];
+
+	cr_assert_eq(github_fake_start(&fake), 0);
+	github_fake_add_token(fake, TOKEN);
+	github_fake_add_repo(fake, REPO);
+	github_fake_set_now(fake, TH_EPOCH_MS / 1000);
+	setenv("PB_TEST_GITHUB_TOKEN", TOKEN, 1);
+	snprintf(top, sizeof(top),
+		 "\"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_TEST_GITHUB_TOKEN\", \"timeout_ms\": 1000},"
+		 "\"docker\": {\"host\": \"unix:///nonexistent/docker.sock\"},",
+		 github_fake_url(fake));
+	/* the MATURITY.md path names no file in the fake repository: that step fails for good */
+	snprintf(extra, sizeof(extra), "\"github_repo\": \"%s\", \"github_maturity_path\": \"docs/neo4j/MATURITY.md\",",
+		 repo);
+	/* external: the target "deployed by other tooling" is the fake's own listener (a tcp check) */
+	snprintf(staging, sizeof(staging),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 1,"
+		 " \"environment_url\": \"https://staging.example.org/neo4j\","
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %s, \"timeout_ms\": 500}}",
+		 strrchr(github_fake_url(fake), ':') + 1);
+	th_setup_full(&h, NULL, top, external ? staging : NULL, extra);
+	open_client();
+}
+
+static void setup_repo(const char *repo)
+{
+	setup_env(repo, false);
+}
+
+static void setup(void)
+{
+	setup_repo(REPO);
+}
+
+static void teardown(void)
+{
+	pb_github_free(h.svc.github);
+	h.svc.github = NULL;
+	th_teardown(&h);
+	github_fake_free(fake);
+	fake = NULL;
+}
+
+TestSuite(ghoutbox, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- helpers ---- */
+
+static pb_ghout_stats deliver(void)
+{
+	pb_ghout_stats st;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_ghout_deliver(&h.svc, 0, &st, &err), 0, "%s", pb_err_text(&err));
+	return st;
+}
+
+static void run_ok(const char *user, const char *cmd)
+{
+	cr_assert_eq(th_run(&h, user, cmd), 0, "%s: %s", cmd, th_out(&h));
+}
+
+static cJSON *issue(int64_t number)
+{
+	char *text = github_fake_issue_json(fake, REPO, number);
+	cJSON *j;
+
+	cr_assert_not_null(text, "issue #%lld does not exist", (long long)number);
+	j = cJSON_Parse(text);
+	free(text);
+	cr_assert_not_null(j);
+	return j;
+}
+
+static bool has_label(const cJSON *is, const char *name)
+{
+	const cJSON *l;
+
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(is, "labels"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(l, "name")), name))
+			return true;
+	return false;
+}
+
+static int nlabels(const cJSON *is)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItem(is, "labels"));
+}
+
+static const char *sval(const cJSON *o, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+
+	return v ? v : "";
+}
+
+static int issues_created(void)
+{
+	return github_fake_count(fake, "POST /repos/" REPO "/issues", 201) -
+	       github_fake_count(fake, "POST /repos/" REPO "/issues/", 201);
+}
+
+static size_t pending(void)
+{
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_ghops_pending_count(h.store, &n, &err), 0);
+	return n;
+}
+
+static pb_promotion promotion_of(const char *component)
+{
+	pb_promotion p;
+
+	cr_assert_eq(pb_store_promotion_latest(h.store, component, &p, &err), 0);
+	return p;
+}
+
+static void card_line(const pb_promotion *p, pb_buf *out)
+{
+	pb_buf_reset(out);
+	cr_assert_eq(pb_ghout_describe(&h.svc, p, out, &err), 0, "%s", pb_err_text(&err));
+}
+
+/* ---- the flow ---- */
+
+Test(ghoutbox, request_validate_approve_cancel_mirror_exactly)
+{
+	pb_promotion p;
+	cJSON *is;
+	pb_buf line;
+
+	pb_buf_init(&line);
+	run_ok("alice", "/promote request neo4j staging \"because ### Target Stage Production\"");
+	cr_assert_eq(github_fake_count(fake, "", 0), 0, "nothing is sent inside the command");
+	p = promotion_of("neo4j");
+	card_line(&p, &line);
+	cr_assert_str_eq(pb_buf_str(&line), "GitHub: issue not opened yet; 1 update pending");
+	deliver();
+	p = promotion_of("neo4j");
+	cr_assert_eq(p.issue_number, 1);
+	is = issue(1);
+	cr_assert_str_eq(sval(is, "title"), "[PROMOTION] Neo4j: Development → Staging");
+	cr_assert(has_label(is, "promotion:requested"));
+	cr_assert(has_label(is, "component:neo4j"));
+	cr_assert(has_label(is, "target:staging"));
+	cr_assert_eq(nlabels(is), 3);
+	cr_assert(strstr(sval(is, "body"), "### Component Name\n\nNeo4j\n"));
+	cr_assert(strstr(sval(is, "body"), "<!-- promobot:op=1 -->"));
+	/* user text cannot open a section of its own: the workflow's /### Target Stage\s+([^\n]+)/ reads Staging */
+	{
+		const char *at = strstr(sval(is, "body"), "### Target Stage");
+
+		cr_assert_not_null(at);
+		at += strlen("### Target Stage");
+		at += strspn(at, " \t\r\n");
+		cr_assert_eq(strncmp(at, "Staging\n", 8), 0, "%s", sval(is, "body"));
+	}
+	cJSON_Delete(is);
+	card_line(&p, &line);
+	cr_assert_str_eq(pb_buf_str(&line), "GitHub: #1 https://github.com/acme/tta/issues/1");
+	cr_assert(strstr(th_out(&h), "GitHub: #1 https://github.com/acme/tta/issues/1"), "%s", th_out(&h));
+	/* the labels were created once with promobot's colours */
+	cr_assert_eq(github_fake_count(fake, "POST /repos/" REPO "/labels", 201), 3);
+
+	run_ok("alice", "/promote validate neo4j");
+	deliver();
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:in-review"));
+	cr_assert_not(has_label(is, "promotion:requested"), "in review replaces requested (commands/ghlabels.c)");
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 1, "the validation result");
+	cJSON_Delete(is);
+
+	run_ok("bob", "/promote approve neo4j looks good");
+	deliver();
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:approved"));
+	cr_assert_not(has_label(is, "promotion:in-review"));
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 2, "the approval");
+	cr_assert_str_eq(sval(is, "state"), "open");
+	cJSON_Delete(is);
+
+	run_ok("alice", "/promote cancel neo4j");
+	deliver();
+	is = issue(1);
+	cr_assert_str_eq(sval(is, "state"), "closed");
+	cr_assert_str_eq(sval(is, "state_reason"), "not_planned");
+	cJSON_Delete(is);
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(issues_created(), 1);
+	pb_buf_deinit(&line);
+}
+
+Test(ghoutbox, complete_orders_steps_and_a_permanent_failure_does_not_stall_the_group)
+{
+	pb_promotion p;
+	cJSON *is;
+	pb_buf line;
+
+	pb_buf_init(&line);
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+	pb_fake_clock_advance(&h.clock, 8LL * 86400 * 1000);
+	github_fake_set_now(fake, th_now(&h));
+	run_ok("carol", "/promote complete neo4j \"observed by hand\"");
+	deliver();
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:completed"));
+	cr_assert_str_eq(sval(is, "state"), "closed");
+	cr_assert_str_eq(sval(is, "state_reason"), "completed");
+	cJSON_Delete(is);
+	/* the MATURITY.md step fails for good (no such file): told, audited, and the rest went on */
+	p = promotion_of("neo4j");
+	card_line(&p, &line);
+	cr_assert(strstr(pb_buf_str(&line), "1 update failed: "), "%s", pb_buf_str(&line));
+	cr_assert(strstr(pb_buf_str(&line), "docs/neo4j/MATURITY.md"), "%s", pb_buf_str(&line));
+	cr_assert(strstr(th_out(&h), "GitHub update failed"), "%s", th_out(&h));
+	/* validation, approval and the summary, once each */
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 3);
+	cr_assert_eq(pending(), 0);
+	pb_buf_deinit(&line);
+}
+
+/* ---- ordering ---- */
+
+Test(ghoutbox, a_stuck_head_blocks_only_its_own_group)
+{
+	pb_ghop op;
+	pb_promotion p;
+
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("carol", "/promote block neo4j high \"disk too small\"");
+	/* the promotion issue cannot be created; the blocker issue can */
+	github_fake_fault_on(fake, "POST /repos/" REPO "/issues", GITHUB_FAULT_STATUS, 1, 502, 0);
+	deliver();
+	p = promotion_of("neo4j");
+	cr_assert_eq(p.issue_number, 0);
+	/* the blocker group went on alone: its issue exists (#1), labelled */
+	{
+		cJSON *is = issue(1);
+
+		cr_assert(strstr(sval(is, "title"), "[BLOCKER] Neo4j: disk too small"));
+		cr_assert(has_label(is, "promotion:blocked"));
+		cJSON_Delete(is);
+	}
+	/* later ops of the promotion group were not attempted */
+	for (int64_t id = 2; id <= 6; id++) {
+		cr_assert_eq(pb_store_ghop_get(h.store, id, &op, &err), 0);
+		if (!strcmp(op.group, "promotion:1"))
+			cr_assert_eq(op.attempts, 0, "op %lld (%s) ran before its head", (long long)id, op.kind);
+		pb_ghop_deinit(&op);
+	}
+	/* the head retries after its backoff: not before */
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 0);
+	pb_fake_clock_advance(&h.clock, 5000);
+	deliver();
+	p = promotion_of("neo4j");
+	cr_assert_eq(p.issue_number, 2);
+	cr_assert_eq(pending(), 0);
+	/* in order: the link comment names the blocker issue */
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 2), 2, "validation + blocker link");
+	{
+		cJSON *is = issue(2);
+
+		cr_assert(has_label(is, "promotion:in-review"));
+		cJSON_Delete(is);
+	}
+}
+
+/* ---- retries ---- */
+
+Test(ghoutbox, server_errors_back_off_on_the_clock_and_the_card_says_so)
+{
+	pb_promotion p;
+	pb_ghop op;
+	pb_buf line;
+
+	pb_buf_init(&line);
+	run_ok("alice", "/promote request neo4j staging");
+	github_fake_fault_on(fake, "POST /repos/" REPO "/issues", GITHUB_FAULT_STATUS, 3, 502, 0);
+	deliver();
+	cr_assert_eq(pb_store_ghop_get(h.store, 1, &op, &err), 0);
+	cr_assert_eq(op.state, PB_GHOP_PENDING);
+	cr_assert_eq(op.attempts, 1);
+	cr_assert_eq(op.last_status, 502);
+	cr_assert(op.maybe_sent, "a 5xx on a create may have been applied");
+	cr_assert_geq(op.next_at, th_now(&h) + 2);
+	cr_assert_leq(op.next_at, th_now(&h) + 3);
+	pb_ghop_deinit(&op);
+	p = promotion_of("neo4j");
+	card_line(&p, &line);
+	cr_assert_str_eq(pb_buf_str(&line), "GitHub: issue not opened yet; 1 update pending (502, retrying)");
+	/* second and third attempts: the backoff grows */
+	pb_fake_clock_advance(&h.clock, 3000);
+	deliver();
+	cr_assert_eq(pb_store_ghop_get(h.store, 1, &op, &err), 0);
+	cr_assert_eq(op.attempts, 2);
+	cr_assert_geq(op.next_at, th_now(&h) + 4);
+	pb_ghop_deinit(&op);
+	pb_fake_clock_advance(&h.clock, 6000);
+	deliver();
+	pb_fake_clock_advance(&h.clock, 11000);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
+	cr_assert_eq(issues_created(), 1, "looked before each repeat: one issue");
+	pb_buf_deinit(&line);
+}
+
+Test(ghoutbox, a_rate_limit_beyond_the_wait_bound_retries_at_its_reset)
+{
+	pb_ghop op;
+	int64_t reset = th_now(&h) + 7200;
+
+	run_ok("alice", "/promote request neo4j staging");
+	github_fake_fault(fake, GITHUB_FAULT_RATE_LIMIT, 1, 403, reset);
+	deliver();
+	cr_assert_eq(pb_store_ghop_get(h.store, 1, &op, &err), 0);
+	cr_assert_eq(op.state, PB_GHOP_PENDING);
+	cr_assert_eq(op.next_at, reset);
+	pb_ghop_deinit(&op);
+	pb_fake_clock_advance(&h.clock, 7200 * 1000);
+	github_fake_set_now(fake, reset);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
+}
+
+/* ---- unknown outcomes ---- */
+
+Test(ghoutbox, a_dropped_issue_create_is_adopted_not_repeated)
+{
+	run_ok("alice", "/promote request neo4j staging");
+	github_fake_fault_on(fake, "POST /repos/" REPO "/issues", GITHUB_FAULT_DROP, 1, 0, 0);
+	deliver();
+	cr_assert_eq(issues_created(), 0, "the drop answers nothing");
+	{
+		char *one = github_fake_issue_json(fake, REPO, 1);
+
+		cr_assert_not_null(one, "but GitHub made it");
+		free(one);
+	}
+	cr_assert_eq(promotion_of("neo4j").issue_number, 0);
+	pb_fake_clock_advance(&h.clock, 5000);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
+	{
+		char *two = github_fake_issue_json(fake, REPO, 2);
+
+		cr_assert_null(two, "a second issue was opened");
+	}
+}
+
+Test(ghoutbox, a_dropped_comment_is_not_posted_twice)
+{
+	run_ok("alice", "/promote request neo4j staging");
+	deliver();
+	run_ok("alice", "/promote validate neo4j");
+	github_fake_fault_on(fake, "POST /repos/" REPO "/issues/1/comments", GITHUB_FAULT_DROP, 1, 0, 0);
+	deliver();
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 1);
+	pb_fake_clock_advance(&h.clock, 5000);
+	deliver();
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 1, "looked, found its marker, did not repeat");
+	cr_assert_eq(pending(), 0);
+	{
+		cJSON *is = issue(1);
+
+		cr_assert(has_label(is, "promotion:in-review"), "the group went on after the adopted comment");
+		cJSON_Delete(is);
+	}
+}
+
+Test(ghoutbox, a_hung_create_times_out_and_is_looked_up)
+{
+	run_ok("alice", "/promote request neo4j staging");
+	github_fake_fault_on(fake, "POST /repos/" REPO "/issues", GITHUB_FAULT_HANG, 1, 0, 0);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 0);
+	pb_fake_clock_advance(&h.clock, 5000);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
+	cr_assert_eq(issues_created(), 1);
+}
+
+/* ---- permanent errors ---- */
+
+static void setup_gone(void)
+{
+	setup_repo("acme/gone");
+}
+
+TestSuite(ghoutbox_gone, .init = setup_gone, .fini = teardown, .timeout = 120);
+
+Test(ghoutbox_gone, a_missing_repository_fails_for_good_and_says_so)
+{
+	pb_promotion p;
+	pb_buf line;
+	pb_event *ev = NULL;
+	size_t nev = 0;
+	bool audited = false;
+
+	pb_buf_init(&line);
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j"); /* chat keeps working */
+	deliver();
+	cr_assert_eq(pending(), 0, "every op failed; none stalls");
+	p = promotion_of("neo4j");
+	card_line(&p, &line);
+	cr_assert(strstr(pb_buf_str(&line), "updates failed"), "%s", pb_buf_str(&line));
+	cr_assert(strstr(pb_buf_str(&line), "Not Found (HTTP 404)") || strstr(pb_buf_str(&line), "no GitHub issue"),
+		  "%s", pb_buf_str(&line));
+	cr_assert(strstr(th_out(&h), "GitHub update failed"));
+	cr_assert_eq(pb_store_events_for_promotion(h.store, p.id, &ev, &nev, &err), 0);
+	for (size_t i = 0; i < nev; i++)
+		audited |= !strcmp(ev[i].kind, "github.failed");
+	free(ev);
+	cr_assert(audited);
+	pb_buf_deinit(&line);
+}
+
+/* ---- GitHub down mid-flow, and a restart ---- */
+
+Test(ghoutbox, github_down_for_a_while_then_the_exact_end_state)
+{
+	pb_promotion p;
+	pb_buf line;
+	cJSON *is;
+
+	pb_buf_init(&line);
+	run_ok("alice", "/promote request neo4j staging");
+	deliver();
+	github_fake_fault(fake, GITHUB_FAULT_STATUS, 100000, 502, 0);
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	for (int i = 0; i < 5; i++) {
+		deliver();
+		pb_fake_clock_advance(&h.clock, 60 * 1000);
+	}
+	p = promotion_of("neo4j");
+	card_line(&p, &line);
+	cr_assert(strstr(pb_buf_str(&line), "updates pending (502, retrying)"), "%s", pb_buf_str(&line));
+	run_ok("alice", "/promote status neo4j");
+	cr_assert(strstr(th_out(&h), "updates pending (502, retrying)"), "%s", th_out(&h));
+	github_fake_fault_clear(fake);
+	pb_fake_clock_advance(&h.clock, 11 * 60 * 1000);
+	deliver();
+	cr_assert_eq(pending(), 0);
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:approved"));
+	cr_assert(has_label(is, "component:neo4j"));
+	cr_assert(has_label(is, "target:staging"));
+	cr_assert_eq(nlabels(is), 3, "requested and in-review each replaced by the next");
+	cJSON_Delete(is);
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 2, "validation + approval, once each");
+	cr_assert_eq(issues_created(), 1);
+	pb_buf_deinit(&line);
+}
+
+Test(ghoutbox, a_restart_mid_delivery_ends_in_the_exact_state)
+{
+	pb_ghop op;
+	cJSON *is;
+
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	/* a process took the issue op, GitHub made the issue, and the process died before recording it */
+	cr_assert_eq(pb_store_ghop_claim(h.store, 1, "dead-process", th_now(&h), th_now(&h) + 120, NULL, &err), 0);
+	cr_assert_eq(pb_store_ghop_get(h.store, 1, &op, &err), 0);
+	{
+		char body[256];
+		pb_github_issue made;
+		const char *labels[] = { "promotion:requested" };
+
+		snprintf(body, sizeof(body), "### Component Name\n\nNeo4j\n\n<!-- promobot:op=%lld -->", (long long)op.id);
+		pb_err_init(&err);
+		cr_assert_eq(pb_github_issue_create(h.svc.github, REPO, "[PROMOTION] Neo4j: Development → Staging", body,
+						    labels, 1, &made, &err), 0, "%s", pb_err_text(&err));
+		pb_github_issue_deinit(&made);
+		/* the component label too, as the dead process sent it */
+		cr_assert_eq(pb_github_labels_add(h.svc.github, REPO, 1, (const char *[]){ "component:neo4j" }, 1, &err), 0);
+	}
+	pb_ghop_deinit(&op);
+	/* restart: everything closed and opened again */
+	pb_github_free(h.svc.github);
+	h.svc.github = NULL;
+	pb_store_close(h.store);
+	cr_assert_eq(pb_store_open(h.cfg->storage_path, &h.store, &err), 0);
+	h.svc.store = h.store;
+	open_client();
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 0, "leased by the dead process: not before it expires");
+	pb_fake_clock_advance(&h.clock, 121 * 1000);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1, "adopted by its marker");
+	cr_assert_eq(issues_created(), 1);
+	cr_assert_eq(pending(), 0);
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:approved"));
+	cr_assert_not(has_label(is, "promotion:in-review"));
+	cJSON_Delete(is);
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 2);
+}
+
+/* ---- not configured: today's behaviour ---- */
+
+static void setup_plain(void)
+{
+	cr_assert_eq(github_fake_start(&fake), 0);
+	th_setup(&h, NULL);
+}
+
+TestSuite(ghoutbox_off, .init = setup_plain, .fini = teardown, .timeout = 60);
+
+Test(ghoutbox_off, nothing_is_enqueued_without_a_github_repo)
+{
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	cr_assert_eq(pending(), 0);
+	cr_assert_null(strstr(th_out(&h), "GitHub"));
+}
+
+/* ---- exec's wait ---- */
+
+Test(ghoutbox, wait_delivers_within_the_bound_or_says_what_is_pending)
+{
+	int64_t mark = 0;
+
+	cr_assert_eq(pb_store_ghops_max_id(h.store, &mark, &err), 0);
+	run_ok("alice", "/promote request neo4j staging");
+	pb_err_init(&err);
+	cr_assert_eq(pb_ghout_wait(&h.svc, mark, 30000, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
+	cr_assert_eq(pb_store_ghops_max_id(h.store, &mark, &err), 0);
+	github_fake_fault(fake, GITHUB_FAULT_STATUS, 100000, 502, 0);
+	run_ok("alice", "/promote validate neo4j");
+	pb_err_init(&err);
+	cr_assert_eq(pb_ghout_wait(&h.svc, mark, 10000, &err), PB_E_BUSY);
+	cr_assert(strstr(pb_err_text(&err), "still pending"), "%s", pb_err_text(&err));
+	cr_assert(strstr(pb_err_text(&err), "HTTP 502"), "%s", pb_err_text(&err));
+}
+
+/* ---- deploy: a GitHub Deployment with its statuses ---- */
+
+static void setup_external(void)
+{
+	setup_env(REPO, true);
+}
+
+TestSuite(ghoutbox_deploy, .init = setup_external, .fini = teardown, .timeout = 120);
+
+Test(ghoutbox_deploy, deploy_creates_a_deployment_of_the_validated_revision_with_statuses)
+{
+	cJSON *is;
+
+	github_fake_set_ref(fake, REPO, "rev-1", "0123456789abcdef0123456789abcdef01234567");
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	run_ok("carol", "/promote deploy neo4j");
+	cr_assert_eq(th_state(&h, "neo4j"), PB_ST_OBSERVING, "%s", th_out(&h));
+	/* the first attempt's answer is lost: the deployment is looked up by its payload, not made twice */
+	github_fake_fault_on(fake, "POST /repos/" REPO "/deployments", GITHUB_FAULT_DROP, 1, 0, 0);
+	deliver();
+	pb_fake_clock_advance(&h.clock, 5000);
+	deliver();
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(github_fake_count(fake, "POST /repos/" REPO "/deployments", 0) -
+			     github_fake_count(fake, "POST /repos/" REPO "/deployments/", 0),
+		     1, "one create, adopted after the drop");
+	cr_assert_eq(github_fake_count(fake, "GET /repos/" REPO "/deployments", 200), 1);
+	cr_assert_eq(github_fake_count(fake, "POST /repos/" REPO "/deployments/", 201), 2, "in_progress, success");
+	{
+		pb_err e;
+		cJSON *list = NULL, *d, *st;
+
+		pb_err_init(&e);
+		cr_assert_eq(pb_github_get_all(h.svc.github, "/repos/" REPO "/deployments", NULL, 0, &list, &e), 0);
+		cr_assert_eq(cJSON_GetArraySize(list), 1);
+		d = cJSON_GetArrayItem(list, 0);
+		cr_assert_str_eq(sval(d, "ref"), "rev-1");
+		cr_assert_str_eq(sval(d, "environment"), "staging");
+		{
+			char path[256];
+
+			snprintf(path, sizeof(path), "/repos/" REPO "/deployments/%lld/statuses",
+				 (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "id")));
+			cJSON_Delete(list);
+			list = NULL;
+			cr_assert_eq(pb_github_get_all(h.svc.github, path, NULL, 0, &list, &e), 0);
+		}
+		cr_assert_eq(cJSON_GetArraySize(list), 2);
+		st = cJSON_GetArrayItem(list, 0); /* newest first */
+		cr_assert_str_eq(sval(st, "state"), "success");
+		cr_assert_str_eq(sval(st, "environment_url"), "https://staging.example.org/neo4j");
+		cr_assert_str_eq(sval(cJSON_GetArrayItem(list, 1), "state"), "in_progress");
+		cJSON_Delete(list);
+	}
+	is = issue(1);
+	cr_assert(has_label(is, "promotion:approved"));
+	cJSON_Delete(is);
+}

@@ -1,0 +1,143 @@
+/* test_e2e_github.c — the real promobot binary mirrors its steps on the fake GitHub (exec's bounded wait). */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "github_fake.h"
+#include "pb_str.h"
+#include "testproc.h"
+
+#define REPO "acme/tta"
+#define TOKEN "ghp_e2e_outbox"
+
+static char dir[256];
+static char config_path[300];
+static github_fake *fake;
+
+/* The example config: storage in a temp folder, a github section at the fake, neo4j mirrored to REPO. */
+static void write_config(void)
+{
+	char src[512], *text;
+	const char *root = getenv("PROMOBOT_SRC");
+	cJSON *cfg, *comp, *gh;
+	FILE *f;
+	long size;
+
+	cr_assert_not_null(root, "PROMOBOT_SRC must name the source tree");
+	snprintf(src, sizeof(src), "%s/config/promobot.example.json", root);
+	f = fopen(src, "r");
+	cr_assert_not_null(f, "%s", src);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)size + 1);
+	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	cfg = cJSON_Parse(text);
+	free(text);
+	cr_assert_not_null(cfg);
+	snprintf(src, sizeof(src), "%s/promobot.db", dir);
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "storage"), "path", cJSON_CreateString(src));
+	cJSON_DeleteItemFromObject(cfg, "http");
+	cJSON_DeleteItemFromObject(cfg, "github");
+	gh = cJSON_AddObjectToObject(cfg, "github");
+	cJSON_AddStringToObject(gh, "api_url", github_fake_url(fake));
+	cJSON_AddStringToObject(gh, "token_env", "PB_E2E_GITHUB_TOKEN");
+	cJSON_AddNumberToObject(gh, "timeout_ms", 2000);
+	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
+		cJSON *v = cJSON_GetObjectItem(comp, "workdir");
+
+		if (cJSON_IsString(v)) {
+			snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
+			cJSON_ReplaceItemInObject(comp, "workdir", cJSON_CreateString(src));
+		}
+		cJSON_DeleteItemFromObject(comp, "maturity_file");
+		cJSON_DeleteItemFromObject(comp, "github_repo");
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(comp, "id")), "neo4j"))
+			cJSON_AddStringToObject(comp, "github_repo", REPO);
+	}
+	text = cJSON_Print(cfg);
+	cJSON_Delete(cfg);
+	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
+	f = fopen(config_path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/promobot-e2egh-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(github_fake_start(&fake), 0);
+	github_fake_add_token(fake, TOKEN);
+	github_fake_add_repo(fake, REPO);
+	setenv("PB_E2E_GITHUB_TOKEN", TOKEN, 1);
+	write_config();
+}
+
+static void teardown(void)
+{
+	char cmd[400];
+
+	github_fake_free(fake);
+	fake = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir); /* our own mkdtemp path, no user text */
+	cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(e2e_github, .init = setup, .fini = teardown, .timeout = 300);
+
+static int exec_as(const char *user, const char *wait_s, const char *command, pb_buf *out)
+{
+	char *args[] = { "exec", "--config", config_path, "--as", (char *)user, "--github-wait", (char *)wait_s,
+			 (char *)command, NULL };
+
+	return tp_run(args, NULL, NULL, out);
+}
+
+#define EXPECT_IN(buf, needle) \
+	cr_expect(strstr(pb_buf_str(&(buf)), (needle)), "missing \"%s\" in:\n%s", (needle), pb_buf_str(&(buf)))
+
+static bool issue_has_label(int64_t n, const char *label)
+{
+	char *text = github_fake_issue_json(fake, REPO, n);
+	bool found;
+
+	cr_assert_not_null(text);
+	found = strstr(text, label) != NULL;
+	free(text);
+	return found;
+}
+
+Test(e2e_github, exec_delivers_what_its_command_decided_or_says_what_is_pending)
+{
+	pb_buf out;
+
+	pb_buf_init(&out);
+	cr_assert_eq(exec_as("alice", "30", "/promote request neo4j staging pilot", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "GitHub issue opened");
+	EXPECT_IN(out, "GitHub: #1 https://github.com/acme/tta/issues/1");
+	cr_assert(issue_has_label(1, "promotion:requested"));
+	cr_assert(issue_has_label(1, "target:staging"));
+	/* GitHub down: the command works, exec says what it leaves to the bot after its bound */
+	github_fake_fault(fake, GITHUB_FAULT_STATUS, 100000, 502, 0);
+	cr_assert_eq(exec_as("alice", "2", "/promote validate neo4j", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "Validation passed");
+	EXPECT_IN(out, "still pending");
+	cr_assert_eq(exec_as("bob", "2", "/promote status neo4j", &out), 0, "%s", out.data);
+	EXPECT_IN(out, "updates pending (502, retrying)");
+	/* GitHub back: the next command's exec delivers its own ops after the earlier ones, in order */
+	github_fake_fault_clear(fake);
+	/* the earlier ops are still backing off: exec waits for them within its bound (they come first in the group) */
+	cr_assert_eq(exec_as("bob", "30", "/promote approve neo4j", &out), 0, "%s", out.data);
+	cr_assert_null(strstr(pb_buf_str(&out), "still pending"), "%s", pb_buf_str(&out));
+	cr_assert(issue_has_label(1, "promotion:approved"));
+	cr_assert_not(issue_has_label(1, "promotion:in-review"));
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 2, "validation + approval, once each");
+	pb_buf_deinit(&out);
+}
