@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "admin_http.h"
+#include "pb_ghpoll.h"
 #include "pb_log.h"
 #include "scheduler.h"
 #include "pb_services.h"
@@ -50,7 +52,8 @@ struct pb_runtime {
 	size_t npools;
 	void (*tick_fn)(void *ud);
 	void *tick_ud;
-	pb_timer tick, probe, observe;
+	pb_timer tick, probe, observe, ghpoll;
+	atomic_bool ghpolling;     /* one GitHub poll at a time: a slow GitHub never piles them up */
 	pb_scheduler *scheduler;
 	pb_admin *admin;
 	health_state health;
@@ -226,6 +229,33 @@ static void observe_cb(pb_timer *t)
 	pb_timer_arm(t, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
 }
 
+/* ---- reading GitHub back ---- */
+
+static void ghpoll_run(pb_job *job, void *state)
+{
+	pb_runtime *rt = ((rt_job *)job)->rt;
+	const pb_services *svc = bg_services(state);
+	pb_ghpoll_stats st;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (svc && pb_ghpoll_run(svc, &st, &e))
+		pb_warn("runtime", "GitHub poll: %s", pb_err_text(&e));
+	else if (svc && (st.imported || st.resolved || st.drift_shown || st.drift_cleared))
+		pb_info("runtime", "GitHub poll: %zu blocker issues stored, %zu resolved, %zu drift shown, %zu cleared",
+			st.imported, st.resolved, st.drift_shown, st.drift_cleared);
+	atomic_store(&rt->ghpolling, false);
+}
+
+static void ghpoll_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, ghpoll);
+
+	if (!atomic_exchange(&rt->ghpolling, true) && !submit_background(rt, ghpoll_run, "GitHub poll"))
+		atomic_store(&rt->ghpolling, false);
+	pb_timer_arm(t, (int64_t)rt->cfg->github.poll_interval_s * 1000);
+}
+
 /* ---- the tick ---- */
 
 static void tick_cb(pb_timer *t)
@@ -268,6 +298,8 @@ int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_
 	pb_timer_init(&rt->tick, rt->loop, tick_cb);
 	pb_timer_init(&rt->probe, rt->loop, probe_cb);
 	pb_timer_init(&rt->observe, rt->loop, observe_cb);
+	pb_timer_init(&rt->ghpoll, rt->loop, ghpoll_cb);
+	atomic_init(&rt->ghpolling, false);
 	*out = rt;
 	return 0;
 }
@@ -349,6 +381,8 @@ int pb_runtime_start(pb_runtime *rt, pb_err *err)
 	pb_timer_arm(&rt->tick, RT_TICK_MS);
 	pb_timer_arm(&rt->probe, 0);
 	pb_timer_arm(&rt->observe, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
+	if (rt->cfg->github.enabled)
+		pb_timer_arm(&rt->ghpoll, (int64_t)rt->cfg->github.poll_interval_s * 1000);
 	return 0;
 }
 
@@ -375,6 +409,7 @@ void pb_runtime_free(pb_runtime *rt)
 		pb_timer_cancel(&rt->tick);
 		pb_timer_cancel(&rt->probe);
 		pb_timer_cancel(&rt->observe);
+		pb_timer_cancel(&rt->ghpoll);
 	}
 	pb_admin_free(rt->admin);
 	/* drains: a running sweep or check finishes before the monitor it uses goes */

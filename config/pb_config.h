@@ -200,6 +200,7 @@ typedef struct pb_github_cfg {
 	char *ca_file;         /* optional CA bundle; default: system store */
 	char *user_agent;      /* default "promobot/<version>" */
 	int content_writes_per_min; /* POST/PUT/PATCH/DELETE budget, default 80 */
+	int poll_interval_s;   /* reading GitHub back (blocker issues, drift), default 60 */
 } pb_github_cfg;
 
 typedef struct pb_docker_cfg {

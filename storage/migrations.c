@@ -167,6 +167,25 @@ static const char *const migrations[] = {
 	 * so a crash neither loses nor repeats one.
 	 */
 	[6] = "ALTER TABLE monitor_state ADD COLUMN events_ns INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * v8: reading GitHub back. gh_drift holds, per open promotion, what its
+	 * issue contradicts (closed by hand, a lifecycle label removed/added,
+	 * deleted); `confirmed` once two polls in a row saw it against the same
+	 * promotion state, so an update still on its way to GitHub is no drift.
+	 * Blocker issues people open on GitHub are found by issue number.
+	 */
+	[8] =
+	"CREATE TABLE gh_drift ("
+	"  promotion_id INTEGER PRIMARY KEY REFERENCES promotions(id),"
+	"  issue_number INTEGER NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),"
+	"  first_seen_at INTEGER NOT NULL,"
+	"  checked_at INTEGER NOT NULL);"
+	"CREATE INDEX blockers_by_issue ON blockers(component, issue_number) WHERE issue_number > 0;",
+	[7] = "SELECT 1;" /* reserved: branch outbox */,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,
