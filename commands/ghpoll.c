@@ -189,6 +189,13 @@ static int reconcile_closed(const pb_services *svc, const pb_component *c, const
 	return r;
 }
 
+static int by_number(const void *a, const void *b)
+{
+	const pb_github_issue *x = a, *y = b;
+
+	return (x->number > y->number) - (x->number < y->number);
+}
+
 static int poll_blockers(const pb_services *svc, const pb_component *c, pb_ghpoll_stats *st, pb_err *err)
 {
 	pb_github_issue *v = NULL;
@@ -208,6 +215,8 @@ static int poll_blockers(const pb_services *svc, const pb_component *c, pb_ghpol
 		return 0;
 	}
 	st->repos++;
+	/* oldest first, so blocker ids follow the order people opened them */
+	qsort(v, n, sizeof(*v), by_number);
 	for (size_t i = 0; !r && i < n; i++) {
 		pb_blocker known;
 
