@@ -168,7 +168,7 @@ Test(migrations, v6_adds_the_events_cursor_to_existing_monitor_state)
 	cr_assert_eq(ms.events_ns, 0);
 	pb_store_close(st);
 	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 1);
-	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), 6);
+	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
 	remove(path);
 }
 
