@@ -1,0 +1,173 @@
+/* test_check_online.c — --check-config --online against the fake GitHub and fake Slack, with no Docker engine. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_online.h"
+#include "fake_slack.h"
+#include "github_fake.h"
+#include "pb_log.h"
+
+#define TOKEN "ghp_promobotOnlineToken0123456789"
+#define APP_TOKEN "xapp-1-online"
+#define BOT_TOKEN "xoxb-online"
+#define NO_DOCKER "unix:///tmp/promobot-no-such-docker.sock"
+
+static github_fake *gh;
+static fake_slack *slack;
+static pb_config *cfg;
+static pb_online_report rep;
+
+static void setup(void)
+{
+	cr_assert_eq(github_fake_start(&gh), 0);
+	github_fake_add_token(gh, TOKEN);
+	github_fake_add_repo(gh, "acme/tta");
+	github_fake_add_repo(gh, "acme/readonly");
+	github_fake_set_repo_permissions(gh, "acme/tta", false, true, true);
+	github_fake_set_repo_permissions(gh, "acme/readonly", false, false, true);
+	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &slack), 0);
+	setenv("PB_ONLINE_GH_TOKEN", TOKEN, 1);
+	setenv("PB_ONLINE_SLACK_BOT", BOT_TOKEN, 1);
+	setenv("PB_ONLINE_SLACK_APP", APP_TOKEN, 1);
+	memset(&rep, 0, sizeof(rep));
+}
+
+static void teardown(void)
+{
+	pb_online_report_deinit(&rep);
+	pb_config_free(cfg);
+	cfg = NULL;
+	fake_slack_free(slack);
+	github_fake_free(gh);
+}
+
+TestSuite(online, .init = setup, .fini = teardown, .timeout = 60);
+
+/* components: neo4j on acme/tta, graph on `second_repo`; `extra` adds top-level keys. */
+static void load(const char *second_repo, const char *extra)
+{
+	pb_problems probs = { 0 };
+	char json[4096];
+	int r;
+
+	snprintf(json, sizeof(json),
+		 "{\"storage\": {\"path\": \"/tmp/promobot-online-unused.db\"},"
+		 " \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\", \"channel\": \"C0PROMO\","
+		 "   \"bot_token_env\": \"PB_ONLINE_SLACK_BOT\", \"app_token_env\": \"PB_ONLINE_SLACK_APP\"}},"
+		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_ONLINE_GH_TOKEN\", \"timeout_ms\": 2000},"
+		 " %s"
+		 " \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\"]}},"
+		 " \"components\": ["
+		 "  {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"stage\": \"development\", \"revision\": {\"value\": \"v1\"},"
+		 "   \"github_repo\": \"acme/tta\"},"
+		 "  {\"id\": \"graph\", \"name\": \"Graph\", \"stage\": \"development\", \"revision\": {\"value\": \"v1\"},"
+		 "   \"github_repo\": \"%s\"}]}",
+		 fake_slack_api_url(slack), github_fake_url(gh), extra ? extra : "", second_repo);
+	r = pb_config_parse(json, strlen(json), "/tmp", &cfg, &probs);
+	for (size_t i = 0; i < probs.count; i++)
+		fprintf(stderr, "config: %s\n", probs.items[i]);
+	pb_problems_deinit(&probs);
+	cr_assert_eq(r, 0);
+	cr_assert_eq(pb_check_online(cfg, &rep), 0);
+}
+
+static bool has(const pb_problems *p, const char *line)
+{
+	for (size_t i = 0; i < p->count; i++)
+		if (!strcmp(p->items[i], line))
+			return true;
+	return false;
+}
+
+static void dump(const char *what, const pb_problems *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		fprintf(stderr, "%s: %s\n", what, p->items[i]);
+}
+
+#define EXPECT_LINE(list, line) \
+	do { \
+		if (!has(&rep.list, line)) { \
+			dump(#list, &rep.list); \
+			cr_assert_fail("missing %s line: %s", #list, line); \
+		} \
+	} while (0)
+
+Test(online, a_working_setup_passes_with_warnings_for_missing_labels)
+{
+	load("acme/tta", NULL);
+	dump("problem", &rep.problems);
+	cr_assert_eq(rep.problems.count, 0);
+	EXPECT_LINE(warnings, "components[0].github_repo: label promotion:requested is missing in acme/tta "
+			      "(the bot creates it when first used)");
+	EXPECT_LINE(warnings, "components[1].github_repo: label component:graph is missing in acme/tta "
+			      "(the bot creates it when first used)");
+	cr_assert_eq(rep.warnings.count, 12, "5 lifecycle labels + component:<id>, for each component");
+	cr_assert_eq(rep.notes.count, 0);
+	cr_assert_eq(github_fake_count(gh, "GET /user", 200), 1);
+	cr_assert_eq(github_fake_count(gh, "GET /repos/acme/tta", 0), 2 * 2, "repository + labels, for each component");
+}
+
+Test(online, existing_labels_are_no_warning)
+{
+	github_fake_add_issue(gh, "acme/tta", "ana", "t", NULL,
+			      "promotion:requested,promotion:in-review,promotion:blocked,promotion:approved,"
+			      "promotion:completed,component:neo4j,component:graph");
+	load("acme/tta", NULL);
+	cr_assert_eq(rep.problems.count, 0);
+	dump("warning", &rep.warnings);
+	cr_assert_eq(rep.warnings.count, 0);
+}
+
+Test(online, every_problem_under_its_config_path)
+{
+	load("acme/missing", "\"docker\": {\"host\": \"" NO_DOCKER "\"},");
+	EXPECT_LINE(problems, "components[1].github_repo: no access to acme/missing (404: it does not exist, or the "
+			      "token cannot see it)");
+	cr_assert_eq(rep.problems.count, 2, "the repository and docker");
+	cr_assert(strncmp(rep.problems.items[1], "docker.host: ", 13) == 0, "%s", rep.problems.items[1]);
+	cr_assert(strstr(rep.problems.items[1], "promobot-no-such-docker.sock"), "%s", rep.problems.items[1]);
+}
+
+Test(online, a_read_only_repository_is_a_problem)
+{
+	load("acme/readonly", NULL);
+	EXPECT_LINE(problems, "components[1].github_repo: the token's user cannot write to acme/readonly (no push "
+			      "permission): issues, labels, contents, deployments and workflow dispatches need it");
+	cr_assert_eq(rep.problems.count, 1);
+}
+
+Test(online, a_bad_github_token_and_a_bad_slack_token)
+{
+	setenv("PB_ONLINE_GH_TOKEN", "ghp_wrongwrongwrong", 1);
+	setenv("PB_ONLINE_SLACK_BOT", "xoxb-wrong", 1);
+	load("acme/tta", NULL);
+	EXPECT_LINE(problems, "github.token_env: GitHub: Bad credentials (HTTP 401) for GET /user");
+	EXPECT_LINE(problems, "chat.slack.bot_token_env: auth.test: invalid_auth");
+	cr_assert_eq(rep.problems.count, 2, "a refused token stops the repository checks");
+	for (size_t i = 0; i < rep.problems.count; i++) {
+		cr_assert_null(strstr(rep.problems.items[i], "wrongwrong"), "a secret was printed: %s", rep.problems.items[i]);
+		cr_assert_null(strstr(rep.problems.items[i], "xoxb-wrong"), "a secret was printed: %s", rep.problems.items[i]);
+	}
+}
+
+Test(online, an_unset_token_variable)
+{
+	unsetenv("PB_ONLINE_GH_TOKEN");
+	load("acme/tta", NULL);
+	cr_assert_eq(rep.problems.count, 1);
+	cr_assert(strncmp(rep.problems.items[0], "github.token_env: ", 18) == 0, "%s", rep.problems.items[0]);
+	cr_assert(strstr(rep.problems.items[0], "PB_ONLINE_GH_TOKEN"), "%s", rep.problems.items[0]);
+}
+
+Test(online, a_fine_grained_token_says_what_cannot_be_verified)
+{
+	github_fake_add_token(gh, "github_pat_11ABCDEF_fine");
+	setenv("PB_ONLINE_GH_TOKEN", "github_pat_11ABCDEF_fine", 1);
+	load("acme/tta", NULL);
+	cr_assert_eq(rep.problems.count, 0);
+	EXPECT_LINE(notes, "components[0].github_repo: the fine-grained token's permissions on acme/tta cannot be read "
+			   "back: grant Issues, Contents, Deployments and Actions read and write, Metadata read");
+}
