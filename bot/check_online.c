@@ -10,6 +10,7 @@
 #include "docker.h"
 #include "github.h"
 #include "pb_ghbody.h"
+#include "pb_http.h"
 #include "pb_json.h"
 #include "pb_str.h"
 #include "slack_web.h"
@@ -80,13 +81,14 @@ static void check_repo(pb_github *gh, const pb_github_cfg *g, const pb_component
 	snprintf(api, sizeof(api), "/repos/%s", c->github_repo);
 	pb_err_init(&e);
 	r = pb_github_request(gh, "GET", api, NULL, true, &repo, &e);
+	/* the App's token could not be minted: about the App, not this repository */
+	if (r != 0 && strncmp(pb_err_text(&e), APP_TOKEN_PREFIX, strlen(APP_TOKEN_PREFIX)) == 0) {
+		pb_problems_add(&out->problems, "%s: %s", auth_path(g), pb_err_text(&e));
+		return;
+	}
 	if (r == PB_E_NOTFOUND) {
 		pb_problems_add(&out->problems, "%s: no access to %s (404: it does not exist, or the %s cannot see it)",
 				path, c->github_repo, g->app ? "App installation" : "token");
-		return;
-	}
-	if (r != 0 && strncmp(pb_err_text(&e), APP_TOKEN_PREFIX, strlen(APP_TOKEN_PREFIX)) == 0) {
-		pb_problems_add(&out->problems, "%s: %s", auth_path(g), pb_err_text(&e));
 		return;
 	}
 	if (r != 0) {
@@ -139,6 +141,74 @@ static void check_github(const pb_config *cfg, pb_online_report *out)
 		if (cfg->components[i].github_repo)
 			check_repo(gh, g, &cfg->components[i], i, fg, out);
 	pb_github_free(gh);
+}
+
+void pb_check_online_workflow(pb_github *gh, const char *repo, const char *file, const char *path,
+			      pb_online_report *out)
+{
+	cJSON *wf = NULL;
+	char *esc;
+	pb_buf api;
+	pb_err e;
+	int r;
+
+	pb_buf_init(&api);
+	pb_err_init(&e);
+	/* the file name is the config's, never user text; still percent-encoded as one path segment */
+	esc = pb_http_escape(file);
+	if (esc)
+		pb_buf_printf(&api, "/repos/%s/actions/workflows/%s", repo, esc);
+	r = !esc || api.oom ? -ENOMEM : 0;
+	free(esc);
+	if (r == 0)
+		r = pb_github_request(gh, "GET", pb_buf_str(&api), NULL, true, &wf, &e);
+	if (r == PB_E_NOTFOUND)
+		pb_problems_add(&out->problems, "%s: workflow %s not found in %s (.github/workflows/%s)", path, file,
+				repo, file);
+	else if (r != 0)
+		pb_problems_add(&out->problems, "%s: workflow %s: %s", path, file,
+				r == -ENOMEM ? "out of memory" : pb_err_text(&e));
+	else if (pb_json_str(wf, "state") && strcmp(pb_json_str(wf, "state"), "active") != 0)
+		pb_problems_add(&out->problems, "%s: workflow %s is %s in %s (enable it)", path, file,
+				pb_json_str(wf, "state"), repo);
+	cJSON_Delete(wf);
+	pb_buf_deinit(&api);
+}
+
+/* One node(id:) lookup; true when GitHub knows the id. */
+static bool node_exists(pb_github *gh, const char *id, const char *path, const char *what, pb_online_report *out)
+{
+	cJSON *vars = cJSON_CreateObject(), *data = NULL;
+	pb_err e;
+	bool ok = false;
+	int r;
+
+	pb_err_init(&e);
+	if (!vars || !cJSON_AddStringToObject(vars, "id", id)) {
+		cJSON_Delete(vars);
+		pb_problems_add(&out->problems, "%s: out of memory", path);
+		return false;
+	}
+	r = pb_github_graphql(gh, "query($id: ID!) { node(id: $id) { __typename id } }", vars, &data, &e);
+	if (r == 0 && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(data, "node")))
+		ok = true;
+	else if (r == 0 || r == PB_E_INVALID || r == PB_E_NOTFOUND)
+		pb_problems_add(&out->problems, "%s: %s %s not found (%s)", path, what, id,
+				r ? pb_err_text(&e) : "GitHub answered null");
+	else
+		pb_problems_add(&out->problems, "%s: %s %s: %s", path, what, id, pb_err_text(&e));
+	cJSON_Delete(vars);
+	cJSON_Delete(data);
+	return ok;
+}
+
+void pb_check_online_project(pb_github *gh, const char *project_id, const char *const *field_ids,
+			     size_t nfields, const char *path, pb_online_report *out)
+{
+	if (!node_exists(gh, project_id, path, "Project", out))
+		return;
+	for (size_t i = 0; i < nfields; i++)
+		node_exists(gh, field_ids[i], path, "field", out);
 }
 
 static void check_slack(const pb_config *cfg, pb_online_report *out)

@@ -26,6 +26,19 @@ typedef struct pb_online_report {
 } pb_online_report;
 
 int pb_check_online(const pb_config *cfg, pb_online_report *out);
+
+struct pb_github;
+/*
+ * The single checks, for config keys other branches add (a component's
+ * validation workflow, the Project board): `path` is the config path the
+ * finding belongs to.
+ *   workflow: GET /repos/{o}/{r}/actions/workflows/{file}, 404 → a problem.
+ *   project: GraphQL node(id:) of the Project and of each field id.
+ */
+void pb_check_online_workflow(struct pb_github *gh, const char *repo, const char *file, const char *path,
+			      pb_online_report *out);
+void pb_check_online_project(struct pb_github *gh, const char *project_id, const char *const *field_ids,
+			     size_t nfields, const char *path, pb_online_report *out);
 void pb_online_report_deinit(pb_online_report *r);
 
 #endif

@@ -3,9 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "check_online.h"
 #include "fake_slack.h"
+#include "github.h"
 #include "github_fake.h"
 #include "pb_log.h"
 
@@ -45,8 +51,8 @@ static void teardown(void)
 
 TestSuite(online, .init = setup, .fini = teardown, .timeout = 60);
 
-/* components: neo4j on acme/tta, graph on `second_repo`; `extra` adds top-level keys. */
-static void load(const char *second_repo, const char *extra)
+/* components: neo4j on acme/tta, graph on `second_repo`; `extra` adds top-level keys; `github` the section's auth. */
+static void load_with(const char *github, const char *second_repo, const char *extra)
 {
 	pb_problems probs = { 0 };
 	char json[4096];
@@ -56,7 +62,7 @@ static void load(const char *second_repo, const char *extra)
 		 "{\"storage\": {\"path\": \"/tmp/promobot-online-unused.db\"},"
 		 " \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\", \"channel\": \"C0PROMO\","
 		 "   \"bot_token_env\": \"PB_ONLINE_SLACK_BOT\", \"app_token_env\": \"PB_ONLINE_SLACK_APP\"}},"
-		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_ONLINE_GH_TOKEN\", \"timeout_ms\": 2000},"
+		 " \"github\": {\"api_url\": \"%s\", %s, \"timeout_ms\": 2000},"
 		 " %s"
 		 " \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\"]}},"
 		 " \"components\": ["
@@ -64,13 +70,18 @@ static void load(const char *second_repo, const char *extra)
 		 "   \"github_repo\": \"acme/tta\"},"
 		 "  {\"id\": \"graph\", \"name\": \"Graph\", \"stage\": \"development\", \"revision\": {\"value\": \"v1\"},"
 		 "   \"github_repo\": \"%s\"}]}",
-		 fake_slack_api_url(slack), github_fake_url(gh), extra ? extra : "", second_repo);
+		 fake_slack_api_url(slack), github_fake_url(gh), github, extra ? extra : "", second_repo);
 	r = pb_config_parse(json, strlen(json), "/tmp", &cfg, &probs);
 	for (size_t i = 0; i < probs.count; i++)
 		fprintf(stderr, "config: %s\n", probs.items[i]);
 	pb_problems_deinit(&probs);
 	cr_assert_eq(r, 0);
 	cr_assert_eq(pb_check_online(cfg, &rep), 0);
+}
+
+static void load(const char *second_repo, const char *extra)
+{
+	load_with("\"token_env\": \"PB_ONLINE_GH_TOKEN\"", second_repo, extra);
 }
 
 static bool has(const pb_problems *p, const char *line)
@@ -170,4 +181,125 @@ Test(online, a_fine_grained_token_says_what_cannot_be_verified)
 	cr_assert_eq(rep.problems.count, 0);
 	EXPECT_LINE(notes, "components[0].github_repo: the fine-grained token's permissions on acme/tta cannot be read "
 			   "back: grant Issues, Contents, Deployments and Actions read and write, Metadata read");
+}
+
+/* ---- a GitHub App ---- */
+
+static char key_path[64];
+
+/* An App whose private key is in key_path; the fake knows its public key. */
+static void app_setup(int64_t app_id, int64_t installation_id)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pub = NULL;
+	long n;
+	FILE *f;
+	int fd;
+
+	cr_assert(k && b);
+	snprintf(key_path, sizeof(key_path), "/tmp/promobot-online-key-XXXXXX");
+	fd = mkstemp(key_path);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert(f && PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	cr_assert(PEM_write_bio_PUBKEY(b, k));
+	n = BIO_get_mem_data(b, &pub);
+	pub = strndup(pub, (size_t)n);
+	/* the check signs with the system clock: the fake's "now" follows it */
+	github_fake_set_now(gh, (int64_t)time(NULL));
+	github_fake_set_app(gh, app_id, installation_id, pub, 3600);
+	free(pub);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+}
+
+Test(online, a_github_app_signs_in_and_says_what_cannot_be_verified)
+{
+	app_setup(4242, 77);
+	load_with("\"app\": {\"app_id\": 4242, \"installation_id\": 77, \"private_key_file\": \"/dev/null\"}", "acme/tta",
+		  NULL);
+	/* /dev/null is no key: said under the App's path */
+	cr_assert_eq(rep.problems.count, 1);
+	cr_assert(strncmp(rep.problems.items[0], "github.app: ", 12) == 0, "%s", rep.problems.items[0]);
+	pb_online_report_deinit(&rep);
+	pb_config_free(cfg);
+	cfg = NULL;
+
+	{
+		char github[256];
+
+		snprintf(github, sizeof(github),
+			 "\"app\": {\"app_id\": 4242, \"installation_id\": 77, \"private_key_file\": \"%s\"}", key_path);
+		load_with(github, "acme/tta", NULL);
+	}
+	dump("problem", &rep.problems);
+	cr_assert_eq(rep.problems.count, 0);
+	cr_assert_eq(github_fake_tokens_minted(gh), 1);
+	EXPECT_LINE(notes, "components[0].github_repo: the GitHub App's permissions on acme/tta cannot be read back: "
+			   "grant Issues, Contents, Deployments and Actions read and write, Metadata read");
+	unlink(key_path);
+}
+
+Test(online, a_github_app_with_a_wrong_installation)
+{
+	char github[256];
+
+	app_setup(4242, 77);
+	snprintf(github, sizeof(github),
+		 "\"app\": {\"app_id\": 4242, \"installation_id\": 78, \"private_key_file\": \"%s\"}", key_path);
+	load_with(github, "acme/tta", NULL);
+	unlink(key_path);
+	EXPECT_LINE(problems, "github.app: GitHub App installation token: GitHub: Not Found (HTTP 404) for POST "
+			      "/app/installations/78/access_tokens");
+}
+
+/* ---- the single checks other branches' config keys use ---- */
+
+static pb_github *client(void)
+{
+	pb_github *g = NULL;
+	pb_err err;
+
+	load("acme/tta", NULL);
+	pb_online_report_deinit(&rep);
+	memset(&rep, 0, sizeof(rep));
+	pb_err_init(&err);
+	cr_assert_eq(pb_github_new(&cfg->github, NULL, &g, &err), 0, "%s", pb_err_text(&err));
+	return g;
+}
+
+Test(online, the_validation_workflow_exists)
+{
+	pb_github *g = client();
+
+	github_fake_add_workflow(gh, "acme/tta", 555, "component-promotion-validation.yml");
+	pb_check_online_workflow(g, "acme/tta", "component-promotion-validation.yml", "components[0].validation", &rep);
+	cr_assert_eq(rep.problems.count, 0);
+	pb_check_online_workflow(g, "acme/tta", "missing.yml", "components[0].validation", &rep);
+	EXPECT_LINE(problems, "components[0].validation: workflow missing.yml not found in acme/tta "
+			      "(.github/workflows/missing.yml)");
+	pb_github_free(g);
+}
+
+Test(online, the_project_and_its_fields_exist)
+{
+	static const char *const fields[] = { "PVTSSF_status", "PVTF_stage", "PVTF_nope" };
+	pb_github *g = client();
+
+	github_fake_add_project(gh, "PVT_board", "PVTSSF_status");
+	github_fake_add_project(gh, "PVT_board", "PVTF_stage");
+	pb_check_online_project(g, "PVT_board", fields, 2, "github.project", &rep);
+	dump("problem", &rep.problems);
+	cr_assert_eq(rep.problems.count, 0);
+	pb_check_online_project(g, "PVT_board", fields, 3, "github.project", &rep);
+	EXPECT_LINE(problems, "github.project: field PVTF_nope not found (GitHub GraphQL: Could not resolve to a node "
+			      "with the global id of 'PVTF_nope'. (NOT_FOUND))");
+	cr_assert_eq(rep.problems.count, 1);
+	pb_check_online_project(g, "PVT_gone", fields, 3, "github.project", &rep);
+	cr_assert_eq(rep.problems.count, 2, "a missing Project is one problem, its fields are not looked up");
+	cr_assert(strncmp(rep.problems.items[1], "github.project: Project PVT_gone not found", 42) == 0, "%s",
+		  rep.problems.items[1]);
+	pb_github_free(g);
 }

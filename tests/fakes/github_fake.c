@@ -1783,6 +1783,15 @@ static cJSON *node_lookup(github_fake *f, const char *id)
 		cJSON_AddStringToObject(o, "id", id);
 		return o;
 	}
+	/* A field of a project is a node of its own (ProjectV2Field implements Node). */
+	cJSON_ArrayForEach(r, f->projects)
+		if (obj(r, id)) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "__typename", "ProjectV2Field");
+			cJSON_AddStringToObject(o, "id", id);
+			return o;
+		}
 	cJSON_ArrayForEach(r, f->repos)
 		cJSON_ArrayForEach(i, obj(r, "issues"))
 			if (strcmp(str(i, "node_id"), id) == 0) {
