@@ -359,6 +359,8 @@ static void expect_drift(const char *want)
 	cr_assert_eq(st.drift_shown, 1);
 	cr_assert(strstr(text_out(), want), "thread: %s", text_out());
 	cr_assert(strstr(status_text(), want), "status: %s", text_out());
+	cr_assert_eq(run("alice", "/promote status"), 0);
+	cr_assert(strstr(text_out(), "in_review ⚠ drift"), "status table: %s", text_out());
 	cr_assert_eq(events_of("github.drift", "github"), 1);
 	/* a third poll says nothing new */
 	cr_assert_eq(poll_once().drift_shown, 0);
@@ -372,6 +374,8 @@ static void expect_cleared(void)
 	cr_assert_eq(st.drift_cleared, 1);
 	cr_assert(strstr(text_out(), "agrees with the promotion again"), "%s", text_out());
 	cr_assert_null(strstr(status_text(), "GitHub drift"), "%s", text_out());
+	cr_assert_eq(run("alice", "/promote status"), 0);
+	cr_assert_null(strstr(text_out(), "drift"), "status table: %s", text_out());
 	cr_assert_eq(events_of("github.drift_cleared", "github"), 1);
 }
 
