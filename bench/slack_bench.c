@@ -203,6 +203,9 @@ static bool find_floor(char *out, size_t size)
 
 typedef struct seq_result {
 	int64_t *lat_us;           /* n samples, sorted after the run */
+	int64_t *client_us;        /* the client's share of each: envelope on the socket → ack read (the fake's clock) */
+	int64_t *in_us;            /* the harness before it: send called → envelope on the socket */
+	int64_t *out_us;           /* the harness after it: ack read → ack seen by the sending thread */
 	long rss_kb;
 	size_t replies;            /* promobot: chat.postEphemeral replies seen */
 	size_t busy;               /* acks that carried a payload (promobot's "busy" answer) */
@@ -234,6 +237,7 @@ static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_wind
 		/* Number first: the fake's linear ack lookup rejects older ids at the first bytes. */
 		snprintf(id, sizeof(id), "%ld-%s", i, tag);
 		t0 = now_us();
+		r->in_us[i] = t0; /* the send time until the stamps are read below */
 		if (fake_slack_send_slash(fake, id, "U0ALICE", "C0PROMO", "/promote status neo4j") < 0) {
 			fprintf(stderr, "%s: send failed at %ld\n", tag, i);
 			return false;
@@ -250,10 +254,16 @@ static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_wind
 		snprintf(id, sizeof(id), "%ld-%s", i, tag);
 		if (fake_slack_wait_ack(fake, id, 0, &a)) {
 			r->busy += a.payload != NULL;
+			r->client_us[i] = a.wire_us ? a.read_us - a.wire_us : 0;
+			r->out_us[i] = a.read_us ? r->in_us[i] + r->lat_us[i] - a.read_us : 0;
+			r->in_us[i] = a.wire_us ? a.wire_us - r->in_us[i] : 0;
 			free(a.payload);
 		}
 	}
 	qsort(r->lat_us, (size_t)n, sizeof(*r->lat_us), cmp_i64);
+	qsort(r->client_us, (size_t)n, sizeof(*r->client_us), cmp_i64);
+	qsort(r->in_us, (size_t)n, sizeof(*r->in_us), cmp_i64);
+	qsort(r->out_us, (size_t)n, sizeof(*r->out_us), cmp_i64);
 	return true;
 }
 
@@ -316,8 +326,11 @@ out:
 
 static void seq_row(const char *name, const seq_result *r, long n)
 {
-	printf("%-10s %9.3f %9.3f %9.3f %9ld kB\n", name, (double)pct(r->lat_us, n, 50) / 1000.0,
-	       (double)pct(r->lat_us, n, 99) / 1000.0, (double)r->lat_us[n - 1] / 1000.0, r->rss_kb);
+	printf("%-10s %9.3f %9.3f %9.3f %9.3f %9ld kB | %9.3f %9.3f %9.3f\n", name,
+	       (double)pct(r->lat_us, n, 50) / 1000.0, (double)pct(r->lat_us, n, 95) / 1000.0,
+	       (double)pct(r->lat_us, n, 99) / 1000.0, (double)r->lat_us[n - 1] / 1000.0, r->rss_kb,
+	       (double)pct(r->client_us, n, 50) / 1000.0, (double)pct(r->client_us, n, 95) / 1000.0,
+	       (double)pct(r->client_us, n, 99) / 1000.0);
 }
 
 /* The floor first, then promobot, each against its own fake; one table. */
@@ -330,14 +343,30 @@ static int seq_compare(const char *bin, const char *floor_bin, const char *dir, 
 
 	fl.lat_us = calloc((size_t)n, sizeof(int64_t));
 	pb.lat_us = calloc((size_t)n, sizeof(int64_t));
+	fl.client_us = calloc((size_t)n, sizeof(int64_t));
+	pb.client_us = calloc((size_t)n, sizeof(int64_t));
+	fl.in_us = calloc((size_t)n, sizeof(int64_t));
+	pb.in_us = calloc((size_t)n, sizeof(int64_t));
+	fl.out_us = calloc((size_t)n, sizeof(int64_t));
+	pb.out_us = calloc((size_t)n, sizeof(int64_t));
 	snprintf(sub, sizeof(sub), "%s/seq", dir);
-	if (!fl.lat_us || !pb.lat_us || !seq_floor(floor_bin, dir, n, &fl) || !seq_bot(bin, sub, n, workers, reply_window, &pb))
+	if (!fl.lat_us || !pb.lat_us || !fl.client_us || !pb.client_us || !fl.in_us || !pb.in_us || !fl.out_us ||
+	    !pb.out_us || !seq_floor(floor_bin, dir, n, &fl) || !seq_bot(bin, sub, n, workers, reply_window, &pb))
 		goto out;
 	printf("sequential: %ld slash commands one at a time (send, wait for the ack, next); promobot %d workers\n",
 	       n, workers);
-	printf("%-10s %9s %9s %9s %12s\n", "client", "p50 ms", "p99 ms", "max ms", "peak RSS");
+	printf("%-10s %9s %9s %9s %9s %12s | %s\n", "", "ack latency (send → ack seen, bench thread)", "", "", "",
+	       "", "of which in the client (envelope written → ack read)");
+	printf("%-10s %9s %9s %9s %9s %12s | %9s %9s %9s\n", "client", "p50 ms", "p95 ms", "p99 ms", "max ms",
+	       "peak RSS", "p50 ms", "p95 ms", "p99 ms");
 	seq_row("floor", &fl, n);
 	seq_row("promobot", &pb, n);
+	printf("p99 of each part (ms): harness in = send called → envelope on the socket, client = envelope on the "
+	       "socket → ack read, harness out = ack read → seen by the sender\n");
+	printf("%-10s %9.3f %9.3f %9.3f\n%-10s %9.3f %9.3f %9.3f\n", "floor", (double)pct(fl.in_us, n, 99) / 1000.0,
+	       (double)pct(fl.client_us, n, 99) / 1000.0, (double)pct(fl.out_us, n, 99) / 1000.0, "promobot",
+	       (double)pct(pb.in_us, n, 99) / 1000.0, (double)pct(pb.client_us, n, 99) / 1000.0,
+	       (double)pct(pb.out_us, n, 99) / 1000.0);
 	printf("promobot.p99 / floor.p99: %.2fx (goal <= 2x)\n",
 	       (double)pct(pb.lat_us, n, 99) / (double)(pct(fl.lat_us, n, 99) > 0 ? pct(fl.lat_us, n, 99) : 1));
 	printf("promobot replies:         %zu / %ld (answered busy %zu; sender waited for replies %ld times, "
@@ -347,6 +376,12 @@ static int seq_compare(const char *bin, const char *floor_bin, const char *dir, 
 out:
 	free(fl.lat_us);
 	free(pb.lat_us);
+	free(fl.client_us);
+	free(pb.client_us);
+	free(fl.in_us);
+	free(pb.in_us);
+	free(fl.out_us);
+	free(pb.out_us);
 	return rc;
 }
 

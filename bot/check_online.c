@@ -110,6 +110,10 @@ static void check_repo(pb_github *gh, const pb_github_cfg *g, const pb_component
 	}
 	cJSON_Delete(repo);
 	check_labels(gh, c, path, out);
+	if (c->validation.sources & PB_VSRC_GITHUB_WORKFLOW) {
+		snprintf(path, sizeof(path), "components[%zu].validation.workflow.file", index);
+		pb_check_online_workflow(gh, c->github_repo, c->validation.wf_file, path, out);
+	}
 }
 
 static void check_github(const pb_config *cfg, pb_online_report *out)

@@ -13,6 +13,7 @@
  *   per component repository: access (GET /repos/{o}/{r}), write permission
  *   where GitHub reports it (a classic PAT's user), the lifecycle labels and
  *   component:<id> (missing ones are warnings: the bot creates them).
+ *   A component validating with github_workflow: the workflow file exists.
  *   Slack (platform slack): auth.test with the bot token.
  *   Docker (a docker section): GET /_ping.
  *

@@ -379,11 +379,11 @@ static void app_busy(void *ud, const pb_slack_msg *m)
 		    NULL);
 }
 
-static bool app_has_room(void *ud)
+static bool app_has_room(void *ud, size_t held)
 {
 	slack_app *app = ud;
 
-	return !pb_workers_full(app->commands);
+	return pb_workers_room(app->commands) > held;
 }
 
 static void app_submit(void *ud, pb_slack_msg *m)

@@ -19,6 +19,8 @@
 
 typedef struct tx_msg {
 	struct tx_msg *next;
+	pb_slack_msg *job;         /* an ack's envelope, submitted once the ack is written; else NULL */
+	int64_t timed_from_ms;     /* a command's ack: when its frame was in (ack latency metric); else 0 */
 	size_t len;
 	unsigned char data[];      /* LWS_PRE bytes of headroom, then the payload */
 } tx_msg;
@@ -43,6 +45,7 @@ struct pb_slack_loop {
 	lws_retry_bo_t retry;
 	uint32_t retry_table[1];
 	slack_conn conns[MAX_CONNS];
+	size_t held;                   /* envelopes acked, waiting in a tx_msg for their ack's write */
 	unsigned next_serial;
 	unsigned attempt;
 	pb_timer retry_timer;
@@ -127,12 +130,24 @@ static bool any_conn(const pb_slack_loop *l)
 	return false;
 }
 
+/* An ack's envelope that will not be submitted (its ack was never written, or failed). */
+static void drop_job(slack_conn *c, tx_msg *t)
+{
+	if (!t->job)
+		return;
+	pb_slack_msg_deinit(t->job);
+	free(t->job);
+	t->job = NULL;
+	c->loop->held--;
+}
+
 static void conn_release(slack_conn *c)
 {
 	while (c->tx_head) {
 		tx_msg *t = c->tx_head;
 
 		c->tx_head = t->next;
+		drop_job(c, t);
 		free(t);
 	}
 	c->tx_tail = NULL;
@@ -158,7 +173,7 @@ static void conn_gone(pb_slack_loop *l, slack_conn *c, const char *why)
 }
 
 /* Queues one text frame for WRITEABLE; the only place frames are written. */
-static int conn_send(slack_conn *c, const char *text)
+static int conn_send(slack_conn *c, const char *text, pb_slack_msg *job)
 {
 	size_t len = strlen(text);
 	tx_msg *t = malloc(sizeof(*t) + LWS_PRE + len);
@@ -166,6 +181,8 @@ static int conn_send(slack_conn *c, const char *text)
 	if (!t)
 		return -ENOMEM;
 	t->next = NULL;
+	t->job = job;
+	t->timed_from_ms = 0;
 	t->len = len;
 	memcpy(t->data + LWS_PRE, text, len);
 	if (c->tx_tail)
@@ -185,13 +202,40 @@ static void conn_close(slack_conn *c)
 	lws_callback_on_writable(c->wsi);
 }
 
-static void send_ack(slack_conn *c, const char *envelope_id, const char *payload_text)
+/* Queues an ack; false (logged) when out of memory. */
+static bool send_ack(slack_conn *c, const char *envelope_id, const char *payload_text)
 {
 	char *ack = pb_slack_ack_json(envelope_id, payload_text);
+	bool ok = ack && !conn_send(c, ack, NULL);
 
-	if (!ack || conn_send(c, ack))
+	if (!ok)
 		pb_error("slack", "out of memory acking envelope %s", envelope_id);
 	free(ack);
+	return ok;
+}
+
+/*
+ * Acks a command and holds on to it until the ack is written (conn_writeable
+ * submits it then). Takes m's allocations on success; false (m untouched,
+ * logged) when out of memory: the envelope then stays unacked and Slack
+ * delivers it again.
+ */
+static bool send_ack_then_submit(slack_conn *c, pb_slack_msg *m)
+{
+	char *ack = pb_slack_ack_json(m->envelope_id, NULL);
+	pb_slack_msg *job = malloc(sizeof(*job));
+
+	if (!ack || !job || conn_send(c, ack, job)) {
+		pb_error("slack", "out of memory acking envelope %s", m->envelope_id);
+		free(ack);
+		free(job);
+		return false;
+	}
+	*job = *m;
+	memset(m, 0, sizeof(*m));
+	c->loop->held++;
+	free(ack);
+	return true;
 }
 
 static void fatal(pb_slack_loop *l, const char *msg);
@@ -232,7 +276,7 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 	int64_t t0 = pb_clock_mono_ms(NULL);
 	pb_slack_msg m;
 	pb_err e;
-	bool busy;
+	bool busy, queued;
 
 	pb_err_init(&e);
 	if (pb_slack_msg_parse(data, len, &m, &e)) {
@@ -254,20 +298,18 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 		/* Stopping: leave it unacked so Slack hands it to a live connection. */
 		if (l->stopping)
 			break;
-		busy = !l->cfg.has_room(l->cfg.ud);
-		send_ack(c, m.envelope_id,
-			 busy && m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL);
-		if (l->cfg.metrics) /* a whole frame in → its ack queued for the socket */
-			pb_metric_observe(l->cfg.metrics->ack_latency, NULL,
-					  (double)(pb_clock_mono_ms(NULL) - t0) / 1000.0);
+		busy = !l->cfg.has_room(l->cfg.ud, l->held);
+		queued = busy ? send_ack(c, m.envelope_id, m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL)
+			      : send_ack_then_submit(c, &m);
+		if (!queued && !busy)
+			break;
+		if (queued) /* timed until written (conn_writeable), off the path to the socket */
+			c->tx_tail->timed_from_ms = t0;
 		if (busy) {
 			pb_warn("slack", "job queue full: envelope %s answered busy", m.envelope_id);
 			if (!m.accepts_response_payload && l->cfg.busy)
 				l->cfg.busy(l->cfg.ud, &m);
-			break;
 		}
-		l->cfg.submit(l->cfg.ud, &m);
-		memset(&m, 0, sizeof(m));
 		break;
 	default:
 		if (m.envelope_id[0] && !l->stopping)
@@ -316,6 +358,17 @@ static int conn_writeable(slack_conn *c, struct lws *wsi)
 		if (!c->tx_head)
 			c->tx_tail = NULL;
 		n = lws_write(wsi, t->data + LWS_PRE, t->len, LWS_WRITE_TEXT);
+		if (n >= 0 && t->job) {
+			/* The ack is on its way: only now may a worker start (and take a CPU). */
+			c->loop->held--;
+			c->loop->cfg.submit(c->loop->cfg.ud, t->job);
+			free(t->job);
+			t->job = NULL;
+		}
+		if (n >= 0 && t->timed_from_ms && c->loop->cfg.metrics) /* a whole frame in → its ack written */
+			pb_metric_observe(c->loop->cfg.metrics->ack_latency, NULL,
+					  (double)(pb_clock_mono_ms(NULL) - t->timed_from_ms) / 1000.0);
+		drop_job(c, t);
 		free(t);
 		if (n < 0)
 			return -1;

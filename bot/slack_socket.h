@@ -18,10 +18,14 @@ typedef struct pb_slack_loop_cfg {
 	const char *ca_file;     /* optional */
 	unsigned ping_s;         /* RFC 6455 ping after this much silence, default 5 */
 	unsigned idle_s;         /* no valid traffic for this long → reconnect, default 30 */
-	/* Called on the loop thread: true when a job can be accepted right now. */
-	bool (*has_room)(void *ud);
-	/* Called on the loop thread after the envelope's ack was queued; takes
-	 * ownership of m's allocations (the struct itself is the caller's). */
+	/* Called on the loop thread: true when one more job can be accepted beyond
+	 * the `held` ones already acked and waiting for their ack to be written. */
+	bool (*has_room)(void *ud, size_t held);
+	/* Called on the loop thread once the envelope's ack is on the socket (not
+	 * before: a worker woken by the job must not take the CPU the ack needs);
+	 * takes ownership of m's allocations (the struct itself is the caller's).
+	 * An envelope whose connection is lost before its ack was written is never
+	 * submitted: unacked, Slack delivers it again. */
 	void (*submit)(void *ud, pb_slack_msg *m);
 	/* Optional, loop thread: the queue was full and the envelope cannot carry a
 	 * reply (buttons, mentions): tell the user some other way. m stays the caller's. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "pb_err.h"
@@ -14,6 +15,8 @@ struct pb_workers {
 	size_t cap, head, count, running;
 	uint64_t submitted, refused, done;
 	bool stopping;
+	/* Free slots (0 once stopping), written under `lock`, read without it by pb_workers_room. */
+	atomic_size_t room;
 	pb_workers_ops ops;
 	pthread_t *threads;
 	size_t nthreads, started;
@@ -44,6 +47,7 @@ static void *worker_main(void *arg)
 		job = w->ring[w->head];
 		w->head = (w->head + 1) % w->cap;
 		w->count--;
+		atomic_store(&w->room, w->stopping ? 0 : w->cap - w->count);
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
 		job->run(job, state);
@@ -80,6 +84,7 @@ int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, 
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->nonempty, NULL);
 	w->cap = capacity;
+	atomic_init(&w->room, capacity);
 	w->ops = *ops;
 	w->nthreads = nthreads;
 	for (size_t i = 0; i < nthreads; i++) {
@@ -117,6 +122,7 @@ int pb_workers_submit(pb_workers *w, pb_job *job)
 	} else {
 		w->ring[(w->head + w->count) % w->cap] = job;
 		w->count++;
+		atomic_store(&w->room, w->cap - w->count);
 		w->submitted++;
 		pthread_cond_signal(&w->nonempty);
 	}
@@ -132,6 +138,16 @@ bool pb_workers_full(pb_workers *w)
 	full = w->stopping || w->count == w->cap;
 	pthread_mutex_unlock(&w->lock);
 	return full;
+}
+
+size_t pb_workers_room(pb_workers *w)
+{
+	size_t room;
+
+	/* No lock: the Slack loop asks before every ack, and a worker preempted while
+	 * holding `lock` must not hold the ack up. A lower bound for a single producer. */
+	room = atomic_load(&w->room);
+	return room;
 }
 
 size_t pb_workers_pending(pb_workers *w)
@@ -162,6 +178,7 @@ void pb_workers_free(pb_workers *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
+	atomic_store(&w->room, 0);
 	pthread_cond_broadcast(&w->nonempty);
 	pthread_mutex_unlock(&w->lock);
 	for (size_t i = 0; i < w->started; i++)

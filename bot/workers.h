@@ -44,6 +44,8 @@ int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, 
 int pb_workers_submit(pb_workers *w, pb_job *job);
 /* True when a submit would be refused right now (single-producer callers can trust it). */
 bool pb_workers_full(pb_workers *w);
+/* Free queue slots right now (0 while stopping); a single producer can submit that many. */
+size_t pb_workers_room(pb_workers *w);
 /* Jobs queued or running. */
 size_t pb_workers_pending(pb_workers *w);
 void pb_workers_stats_get(pb_workers *w, pb_workers_stats *out);

@@ -1,20 +1,25 @@
-/* cmd_validate.c — /promote validate <component>: run local checks, map them to the stage's criteria. */
+/* cmd_validate.c — /promote validate <component>: local checks and GitHub sources, mapped to the stage's criteria. */
 #include "pb_workflow.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb_checks.h"
 #include "pb_log.h"
+#include "pb_vsources.h"
 
 #define TAIL_BYTES 1500 /* output kept in chat/JSON for a failing check */
 
 typedef struct crit_result {
 	pb_item_state state;
-	char summary[256];
+	char summary[1024];
 } crit_result;
+
+enum { SRC_CHECKS, SRC_WORKFLOW, SRC_GH };
+static const char *const src_names[SRC_GH] = { "github_checks", "github_workflow" };
 
 /* The last `max` bytes of s, starting at a line boundary when possible. */
 static const char *tail_of(const char *s, size_t len, size_t max)
@@ -124,22 +129,18 @@ static bool run_check(pb_cmd_ctx *ctx, const pb_component *c, const pb_check_cfg
 	return ok;
 }
 
-/* Folds the checks of each criterion into one pass/fail line. */
-static void judge_criteria(const pb_cmd_ctx *ctx, const pb_component *c, const bool *ran,
-			   const bool *passed, double coverage, int threshold, crit_result *out)
+/* Folds the local checks of each criterion into one pass/fail verdict (criteria no check ran stay NONE). */
+static void judge_local(const bool *ran, const bool *passed, double coverage, int threshold, pb_vcrit *out)
 {
 	for (int k = 0; k < PB_CRIT_COUNT; k++) {
 		const char *name = pb_criterion_name((pb_criterion)k);
-		bool required = ctx->svc->cfg->policy.required[k];
 
 		if (!ran[k]) {
-			out[k].state = required ? PB_ITEM_FAIL : PB_ITEM_SKIP;
-			snprintf(out[k].summary, sizeof(out[k].summary), "%s: no check configured%s",
-				 name, required ? " (required)" : "");
+			out[k].state = PB_V_NONE;
 		} else if (k == PB_CRIT_COVERAGE) {
 			bool enough = passed[k] && coverage >= 0 && coverage >= threshold;
 
-			out[k].state = enough ? PB_ITEM_PASS : PB_ITEM_FAIL;
+			out[k].state = enough ? PB_V_PASS : PB_V_FAIL;
 			if (coverage < 0)
 				snprintf(out[k].summary, sizeof(out[k].summary),
 					 "coverage: no percentage found in the output (≥ %d%% required)", threshold);
@@ -149,14 +150,49 @@ static void judge_criteria(const pb_cmd_ctx *ctx, const pb_component *c, const b
 			if (!passed[k] && coverage >= 0)
 				snprintf(out[k].summary, sizeof(out[k].summary), "coverage: check failed");
 		} else {
-			out[k].state = passed[k] ? PB_ITEM_PASS : PB_ITEM_FAIL;
+			out[k].state = passed[k] ? PB_V_PASS : PB_V_FAIL;
 			snprintf(out[k].summary, sizeof(out[k].summary), "%s %s", name,
 				 passed[k] ? "passing" : "failing");
+		}
+	}
+}
+
+/*
+ * Combines the sources: a criterion passes only if no source fails it and at
+ * least one passes it; one no source covers is "no check configured". A
+ * criterion the policy does not require never fails the validation (SKIP).
+ */
+static void combine(const pb_cmd_ctx *ctx, const pb_vcrit *const *srcs, size_t nsrc, crit_result *out)
+{
+	for (int k = 0; k < PB_CRIT_COUNT; k++) {
+		const char *name = pb_criterion_name((pb_criterion)k);
+		bool required = ctx->svc->cfg->policy.required[k];
+		pb_vstate want = PB_V_NONE;
+		size_t len = 0;
+
+		for (size_t i = 0; i < nsrc; i++)
+			if (srcs[i] && srcs[i][k].state == PB_V_FAIL)
+				want = PB_V_FAIL;
+			else if (srcs[i] && srcs[i][k].state == PB_V_PASS && want == PB_V_NONE)
+				want = PB_V_PASS;
+		out[k].summary[0] = '\0';
+		if (want == PB_V_NONE) {
+			out[k].state = required ? PB_ITEM_FAIL : PB_ITEM_SKIP;
+			snprintf(out[k].summary, sizeof(out[k].summary), "%s: no check configured%s",
+				 name, required ? " (required)" : "");
+			continue;
+		}
+		out[k].state = want == PB_V_PASS ? PB_ITEM_PASS : PB_ITEM_FAIL;
+		for (size_t i = 0; i < nsrc; i++) {
+			if (!srcs[i] || srcs[i][k].state != want)
+				continue;
+			len = strlen(out[k].summary);
+			snprintf(out[k].summary + len, sizeof(out[k].summary) - len, "%s%s", len ? "; " : "",
+				 srcs[i][k].summary);
 		}
 		if (!required && out[k].state == PB_ITEM_FAIL)
 			out[k].state = PB_ITEM_SKIP;
 	}
-	(void)c;
 }
 
 /*
@@ -188,16 +224,13 @@ static bool add_staging_uptime(pb_cmd_ctx *ctx, const pb_promotion *p, cJSON *jc
 	return su.met;
 }
 
-/* Runs every check; fills criteria and the JSON document. Returns overall pass. */
-static bool run_all(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p,
-		    cJSON *doc, pb_card *card, double *coverage)
+/* Runs every local check into the JSON document; fills the local verdicts. */
+static void run_local(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *p, cJSON *doc, pb_card *card,
+		      pb_vcrit *verdict, double *coverage)
 {
 	bool ran[PB_CRIT_COUNT] = { false }, passed[PB_CRIT_COUNT];
-	crit_result crit[PB_CRIT_COUNT];
 	cJSON *jchecks = cJSON_AddArrayToObject(doc, "checks");
-	cJSON *jcrit = cJSON_AddArrayToObject(doc, "criteria");
 	int threshold = ctx->svc->cfg->policy.coverage_min[p->target_stage];
-	bool all = true;
 
 	for (int k = 0; k < PB_CRIT_COUNT; k++)
 		passed[k] = true;
@@ -209,17 +242,43 @@ static bool run_all(pb_cmd_ctx *ctx, const pb_component *c, const pb_promotion *
 		if (!run_check(ctx, c, chk, jchecks, coverage, card))
 			passed[chk->criterion] = false;
 	}
-	judge_criteria(ctx, c, ran, passed, *coverage, threshold, crit);
-	for (int k = 0; k < PB_CRIT_COUNT; k++) {
-		cJSON *j = cJSON_CreateObject();
+	judge_local(ran, passed, *coverage, threshold, verdict);
+}
 
-		cJSON_AddStringToObject(j, "criterion", pb_criterion_name((pb_criterion)k));
-		cJSON_AddStringToObject(j, "state", crit[k].state == PB_ITEM_PASS ? "pass" :
-					crit[k].state == PB_ITEM_FAIL ? "fail" : "skip");
-		cJSON_AddStringToObject(j, "summary", crit[k].summary);
-		cJSON_AddItemToArray(jcrit, j);
-		pb_card_item(card, crit[k].state, "%s", crit[k].summary);
+static void add_row(cJSON *jcrit, pb_card *card, const char *criterion, pb_item_state st, const char *summary)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "criterion", criterion);
+	cJSON_AddStringToObject(j, "state", st == PB_ITEM_PASS ? "pass" : st == PB_ITEM_FAIL ? "fail" : "skip");
+	cJSON_AddStringToObject(j, "summary", summary);
+	cJSON_AddItemToArray(jcrit, j);
+	pb_card_item(card, st, "%s", summary);
+}
+
+/* Writes the combined criteria (and the sources' own gates) into the document and card. Returns overall pass. */
+static bool judge_all(pb_cmd_ctx *ctx, const pb_promotion *p, const pb_vcrit *local, pb_vsource_out *gh,
+		      const bool *have, cJSON *doc, pb_card *card)
+{
+	const pb_vcrit *srcs[1 + SRC_GH] = { local, have[SRC_CHECKS] ? gh[SRC_CHECKS].crit : NULL,
+					     have[SRC_WORKFLOW] ? gh[SRC_WORKFLOW].crit : NULL };
+	cJSON *jcrit = cJSON_AddArrayToObject(doc, "criteria");
+	crit_result crit[PB_CRIT_COUNT];
+	bool all = true;
+
+	combine(ctx, srcs, 1 + SRC_GH, crit);
+	for (int k = 0; k < PB_CRIT_COUNT; k++) {
+		add_row(jcrit, card, pb_criterion_name((pb_criterion)k), crit[k].state, crit[k].summary);
 		if (crit[k].state == PB_ITEM_FAIL)
+			all = false;
+	}
+	/* A source's own verdict (the workflow's) is a row that must pass whatever the policy requires. */
+	for (int i = 0; i < SRC_GH; i++) {
+		if (!have[i] || !gh[i].has_gate)
+			continue;
+		add_row(jcrit, card, "workflow", gh[i].gate.state == PB_V_PASS ? PB_ITEM_PASS : PB_ITEM_FAIL,
+			gh[i].gate.summary);
+		if (gh[i].gate.state != PB_V_PASS)
 			all = false;
 	}
 	if (!add_staging_uptime(ctx, p, jcrit, card))
@@ -267,14 +326,25 @@ static void dry_run_plan(pb_cmd_ctx *ctx, const pb_component *c)
 	pb_buf b;
 
 	pb_buf_init(&b);
-	pb_buf_printf(&b, "would run %zu check%s for %s in %s:\n", c->nchecks, c->nchecks == 1 ? "" : "s",
-		      c->id, c->workdir ? c->workdir : ".");
-	for (size_t i = 0; i < c->nchecks; i++) {
+	if (c->validation.sources & PB_VSRC_LOCAL)
+		pb_buf_printf(&b, "would run %zu check%s for %s in %s:\n", c->nchecks, c->nchecks == 1 ? "" : "s",
+			      c->id, c->workdir ? c->workdir : ".");
+	else
+		pb_buf_printf(&b, "would validate %s on GitHub (no local checks):\n", c->id);
+	for (size_t i = 0; i < c->nchecks && (c->validation.sources & PB_VSRC_LOCAL); i++) {
 		pb_buf_printf(&b, "  %s (%s):", c->checks[i].name, pb_criterion_name(c->checks[i].criterion));
 		for (size_t k = 0; k < c->checks[i].argc; k++)
 			pb_buf_printf(&b, " %s", c->checks[i].argv[k]);
 		pb_buf_printf(&b, "  [timeout %ds]\n", c->checks[i].timeout_s);
 	}
+	if (c->validation.sources & PB_VSRC_GITHUB_CHECKS)
+		pb_buf_printf(&b, "read the check runs and commit statuses of %s in %s (pending ones polled every %ds, "
+			      "at most %ds)\n", c->validation.ref, c->github_repo ? c->github_repo : "?",
+			      c->validation.poll_s, c->validation.timeout_s);
+	if (c->validation.sources & PB_VSRC_GITHUB_WORKFLOW)
+		pb_buf_printf(&b, "%s workflow %s in %s and wait for its run (at most %ds)\n",
+			      c->validation.wf_mode == PB_WF_DISPATCH ? "dispatch" : "read the promotion issue's run of",
+			      c->validation.wf_file, c->github_repo ? c->github_repo : "?", c->validation.timeout_s);
 	pb_buf_puts(&b, "then move the promotion to in_review (all required criteria pass) or blocked, "
 		    "resetting existing approvals");
 	pb_cmd_dry_run(ctx, "%s", pb_buf_str(&b));
@@ -283,39 +353,83 @@ static void dry_run_plan(pb_cmd_ctx *ctx, const pb_component *c)
 
 static int validate_run(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *p)
 {
+	unsigned src = c->validation.sources;
+	bool have[SRC_GH] = { (src & PB_VSRC_GITHUB_CHECKS) != 0, (src & PB_VSRC_GITHUB_WORKFLOW) != 0 };
+	int threshold = ctx->svc->cfg->policy.coverage_min[p->target_stage];
+	pb_vsource_out gh[SRC_GH];
+	pb_vcrit local[PB_CRIT_COUNT];
+	char local_rev[PB_ID_MAX] = "";
+	bool rev_ok = true, any_gh = have[SRC_CHECKS] || have[SRC_WORKFLOW];
+	double local_cov = -1;
 	pb_err rev_err;
 	pb_validation v;
 	pb_card *card;
 	cJSON *doc = cJSON_CreateObject();
 	size_t reset = 0;
-	bool passed;
+	bool passed = true;
 	char *json;
-	int r;
+	int r = 0;
 
 	memset(&v, 0, sizeof(v));
+	memset(local, 0, sizeof(local));
 	v.promotion_id = p->id;
 	v.started_at = pb_services_now(ctx->svc);
 	card = pb_cmd_thread_card(p, "Validation");
 	pb_err_init(&rev_err);
-	r = compute_revision(c, v.revision, sizeof(v.revision), &rev_err);
-	if (r) {
-		/* the checks cannot be bound to a revision: record a failed validation (the card says why) */
-		pb_strlcpy(v.revision, "unknown", sizeof(v.revision));
-		pb_card_item(card, PB_ITEM_FAIL, "%s", pb_err_text(&rev_err));
-		passed = false;
-		cJSON_AddStringToObject(doc, "error", "revision unavailable");
-	} else {
-		passed = run_all(ctx, c, p, doc, card, &v.coverage);
+	for (int i = 0; i < SRC_GH; i++)
+		pb_vsource_out_init(&gh[i]);
+	if (src & PB_VSRC_LOCAL) {
+		if (compute_revision(c, local_rev, sizeof(local_rev), &rev_err)) {
+			/* the checks cannot be bound to a revision: record a failed validation (the card says why) */
+			pb_card_item(card, PB_ITEM_FAIL, "%s", pb_err_text(&rev_err));
+			rev_ok = false;
+			cJSON_AddStringToObject(doc, "error", "revision unavailable");
+		} else {
+			run_local(ctx, c, p, doc, card, local, &local_cov);
+		}
 	}
-	if (r)
-		v.coverage = -1;
+	/* GitHub sources wait for pending checks / runs inside the command (see README: bounded by timeout_s). */
+	if (rev_ok && have[SRC_CHECKS])
+		r = pb_vsrc_github_checks(ctx, c, p, threshold, &gh[SRC_CHECKS]);
+	if (rev_ok && !r && have[SRC_WORKFLOW])
+		r = pb_vsrc_github_workflow(ctx, c, p, threshold, &gh[SRC_WORKFLOW]);
+	if (r < 0)
+		goto out;
+	/* The revision approvals bind to: the commit GitHub validated, else the local one. */
+	if (have[SRC_CHECKS] && gh[SRC_CHECKS].revision[0])
+		pb_strlcpy(v.revision, gh[SRC_CHECKS].revision, sizeof(v.revision));
+	else if (have[SRC_WORKFLOW] && gh[SRC_WORKFLOW].revision[0])
+		pb_strlcpy(v.revision, gh[SRC_WORKFLOW].revision, sizeof(v.revision));
+	else
+		pb_strlcpy(v.revision, local_rev[0] ? local_rev : "unknown", sizeof(v.revision));
+	if (rev_ok)
+		passed = judge_all(ctx, p, local, gh, have, doc, card);
+	else
+		passed = false;
+	v.coverage = local_cov;
+	for (int i = 0; i < SRC_GH; i++)
+		if (have[i] && gh[i].coverage >= 0 && (v.coverage < 0 || gh[i].coverage < v.coverage))
+			v.coverage = gh[i].coverage;
+	if (any_gh && rev_ok) {
+		cJSON *jsrc = cJSON_AddObjectToObject(doc, "sources");
+
+		if (src & PB_VSRC_LOCAL) {
+			cJSON *jl = cJSON_AddObjectToObject(jsrc, "local");
+
+			cJSON_AddStringToObject(jl, "revision", local_rev);
+		}
+		for (int i = 0; i < SRC_GH; i++)
+			if (have[i]) {
+				cJSON_AddItemToObject(jsrc, src_names[i], gh[i].json);
+				gh[i].json = NULL;
+			}
+	}
 	cJSON_AddStringToObject(doc, "revision", v.revision);
 	json = cJSON_PrintUnformatted(doc);
-	cJSON_Delete(doc);
 	v.result_json = json;
 	v.passed = passed;
 	v.finished_at = pb_services_now(ctx->svc);
-	r = record_result(ctx, p, &v, passed, &reset);
+	r = json ? record_result(ctx, p, &v, passed, &reset) : -ENOMEM;
 	free(json);
 	if (r == 0) {
 		char title[160];
@@ -333,6 +447,10 @@ static int validate_run(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *p)
 		pb_sink_emit(ctx->sink, card);
 		pb_cmd_emit_parent(ctx, p);
 	}
+out:
+	for (int i = 0; i < SRC_GH; i++)
+		pb_vsource_out_deinit(&gh[i]);
+	cJSON_Delete(doc);
 	pb_card_free(card);
 	return r;
 }

@@ -1,5 +1,6 @@
 /* promotion_card.c — the live status card that heads every promotion thread. */
 #include "pb_monitor.h"
+#include "pb_json.h"
 #include "pb_workflow.h"
 
 #include <cjson/cJSON.h>
@@ -45,6 +46,33 @@ static void add_approvals(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 }
 
 /* Before any validation of a production promotion: the staging uptime criterion as it stands now. */
+/* What the GitHub sources of the latest validation read (stored in its result_json by validate). */
+static void add_sources(pb_card *card, const cJSON *src)
+{
+	const cJSON *ck = cJSON_GetObjectItemCaseSensitive(src, "github_checks");
+	const cJSON *wf = cJSON_GetObjectItemCaseSensitive(src, "github_workflow");
+	const char *s;
+
+	if (ck) {
+		s = pb_json_str(ck, "sha");
+		pb_card_field(card, "GitHub checks", "%d on %.12s (%s)%s",
+			      cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ck, "checks")), s ? s : "?",
+			      pb_json_str(ck, "ref") ? pb_json_str(ck, "ref") : "?",
+			      pb_json_str(ck, "error") ? " — error" : "");
+	}
+	if (wf) {
+		s = pb_json_str(wf, "run_url");
+		if (s)
+			pb_card_field(card, "GitHub workflow", "%s %s",
+				      pb_json_str(wf, "conclusion") && pb_json_str(wf, "conclusion")[0]
+					      ? pb_json_str(wf, "conclusion") : pb_json_str(wf, "status") ? pb_json_str(wf, "status") : "?",
+				      s);
+		else
+			pb_card_field(card, "GitHub workflow", "no run (%s)",
+				      pb_json_str(wf, "error") ? pb_json_str(wf, "error") : "not found");
+	}
+}
+
 static void add_staging_uptime(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 {
 	pb_staging_uptime su;
@@ -108,6 +136,7 @@ static void add_validation_items(pb_cmd_ctx *ctx, pb_card *card, const pb_promot
 				     cJSON_IsString(summary) ? summary->valuestring : "?");
 		}
 	}
+	add_sources(card, cJSON_GetObjectItemCaseSensitive(root, "sources"));
 	cJSON_Delete(root);
 	pb_validation_deinit(&v);
 }

@@ -496,7 +496,7 @@ static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_com
 {
 	static const char *const keys[] = { "id", "name", "group", "dependencies", "stage",
 					    "maturity_file", "workdir", "github_repo", "revision",
-					    "checks", "environments", NULL };
+					    "checks", "environments", "validation", NULL };
 
 	for (int s = 0; s < PB_STAGE_COUNT; s++)
 		comp->deploy[s].stage = (pb_stage)s;
@@ -514,6 +514,7 @@ static void parse_component(cfg_ctx *c, const cJSON *o, const char *path, pb_com
 	parse_revision(c, o, path, comp);
 	parse_checks(c, o, path, comp);
 	parse_environments(c, o, path, comp);
+	cfg_parse_component_validation(c, o, path, comp);
 }
 
 void cfg_parse_components(cfg_ctx *c, const cJSON *root, pb_config *cfg)

@@ -18,6 +18,7 @@ typedef struct cfg_ctx {
 	const char *base_dir;   /* absolute */
 	int oom;                /* an allocation failed: the result is unusable */
 	const pb_monitor_cfg *monitoring; /* the global section, once parsed */
+	const pb_github_cfg *github;      /* the github section, once parsed */
 } cfg_ctx;
 
 /* "parent.key" (or "key" at the root) and "parent[i]". */
@@ -81,6 +82,10 @@ void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg);
 void cfg_github_free(pb_github_cfg *g);
 /* True when s is a GitHub "owner/name" (owner [A-Za-z0-9-]{1,39}, name [A-Za-z0-9._-]{1,100}). */
 bool cfg_github_repo_valid(const char *s);
+
+/* Reads components[].validation (config_validation.c); needs c->github. */
+void cfg_parse_component_validation(cfg_ctx *c, const cJSON *o, const char *path, pb_component *comp);
+void cfg_validation_free(pb_validation_cfg *v);
 
 /* Reads the component list into cfg (config_components.c). */
 void cfg_parse_components(cfg_ctx *c, const cJSON *root, pb_config *cfg);

@@ -232,6 +232,7 @@ static void component_free(pb_component *c)
 	for (int s = 0; s < PB_STAGE_COUNT; s++)
 		deploy_free(&c->deploy[s]);
 	free(c->github_repo);
+	cfg_validation_free(&c->validation);
 }
 
 void pb_config_free(pb_config *cfg)
@@ -571,6 +572,7 @@ static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	parse_storage(c, root, cfg);
 	parse_chat(c, root, cfg);
 	cfg_parse_github(c, root, cfg);
+	c->github = &cfg->github;
 	parse_docker(c, root, cfg);
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	parse_http(c, root, cfg);

@@ -151,6 +151,30 @@ typedef struct pb_deploy_cfg {
 	pb_monitor_cfg monitoring; /* the global section with this environment's overrides */
 } pb_deploy_cfg;
 
+/* Where a validation's results come from (components[].validation.source, combinable). */
+enum {
+	PB_VSRC_LOCAL = 1u << 0,           /* the component's checks[] run here */
+	PB_VSRC_GITHUB_CHECKS = 1u << 1,   /* check runs + commit statuses of a ref's commit */
+	PB_VSRC_GITHUB_WORKFLOW = 1u << 2, /* the repository's validation workflow */
+};
+typedef enum { PB_WF_ISSUE = 0, PB_WF_DISPATCH } pb_wf_mode;
+
+/* components[].validation: the sources and how GitHub's answers map to criteria. */
+typedef struct pb_validation_cfg {
+	unsigned sources;      /* PB_VSRC_* bits, default LOCAL */
+	char *ref;             /* github_checks: "heads/main" (default) or "tags/v1" */
+	char **patterns[PB_CRIT_COUNT]; /* per criterion: exact names or fnmatch globs */
+	size_t npatterns[PB_CRIT_COUNT];
+	int timeout_s;         /* bound on waiting for pending checks / the run, default 1800 */
+	int poll_s;            /* poll period, default 15 */
+	pb_wf_mode wf_mode;    /* workflow.mode, default issue */
+	char *wf_file;         /* workflow.file, default component-promotion-validation.yml */
+	char *wf_ref;          /* workflow.ref (dispatch), default main */
+	char **wf_input_names; /* workflow.inputs: string values only (GitHub passes strings) */
+	char **wf_input_values;
+	size_t wf_ninputs;
+} pb_validation_cfg;
+
 typedef struct pb_component {
 	char *id;              /* "neo4j": what users type */
 	char *name;            /* "Neo4j Graph Database" */
@@ -166,6 +190,7 @@ typedef struct pb_component {
 	size_t nchecks;
 	pb_deploy_cfg deploy[PB_STAGE_COUNT]; /* indexed by target stage */
 	char *github_repo;     /* "owner/repo" for issues; optional */
+	pb_validation_cfg validation;
 } pb_component;
 
 typedef struct pb_policy {

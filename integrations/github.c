@@ -1259,6 +1259,7 @@ int gh_comments_read(const cJSON *all, pb_github_comment **out, size_t *n)
 		}
 		pb_strlcpy(v[k].user, jstr(cJSON_GetObjectItemCaseSensitive(it, "user"), "login"), sizeof(v[k].user));
 		pb_strlcpy(v[k].html_url, jstr(it, "html_url"), sizeof(v[k].html_url));
+		v[k].created_at = parse_iso(pb_json_str(it, "created_at"));
 		k++;
 	}
 	*out = v;
@@ -1419,6 +1420,10 @@ int gh_checks_read(const cJSON *all, pb_github_check **out, size_t *n)
 		pb_strlcpy(v[k].status, jstr(it, "status"), sizeof(v[k].status));
 		pb_strlcpy(v[k].conclusion, jstr(it, "conclusion"), sizeof(v[k].conclusion));
 		pb_strlcpy(v[k].html_url, jstr(it, "html_url"), sizeof(v[k].html_url));
+		pb_strlcpy(v[k].output_title, jstr(cJSON_GetObjectItemCaseSensitive(it, "output"), "title"),
+			   sizeof(v[k].output_title));
+		pb_strlcpy(v[k].output_summary, jstr(cJSON_GetObjectItemCaseSensitive(it, "output"), "summary"),
+			   sizeof(v[k].output_summary));
 		k++;
 	}
 	*out = v;
@@ -1473,6 +1478,8 @@ int gh_combined_read(const cJSON *j, const char *sha, pb_github_combined *out, p
 		pb_strlcpy(out->statuses[k].context, jstr(it, "context"), sizeof(out->statuses[k].context));
 		pb_strlcpy(out->statuses[k].state, jstr(it, "state"), sizeof(out->statuses[k].state));
 		pb_strlcpy(out->statuses[k].target_url, jstr(it, "target_url"), sizeof(out->statuses[k].target_url));
+		pb_strlcpy(out->statuses[k].description, jstr(it, "description"),
+			   sizeof(out->statuses[k].description));
 		k++;
 	}
 	out->n = k;
@@ -1512,6 +1519,7 @@ void gh_run_read(const cJSON *it, pb_github_run *o)
 	pb_strlcpy(o->conclusion, jstr(it, "conclusion"), sizeof(o->conclusion));
 	pb_strlcpy(o->head_sha, jstr(it, "head_sha"), sizeof(o->head_sha));
 	pb_strlcpy(o->html_url, jstr(it, "html_url"), sizeof(o->html_url));
+	pb_strlcpy(o->display_title, jstr(it, "display_title"), sizeof(o->display_title));
 	o->created_at = parse_iso(pb_json_str(it, "created_at"));
 }
 

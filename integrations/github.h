@@ -128,6 +128,7 @@ typedef struct pb_github_comment {
 	char *body;
 	char user[64];
 	char html_url[512];
+	int64_t created_at;       /* epoch s */
 } pb_github_comment;
 void pb_github_comments_free(pb_github_comment *v, size_t n);
 int pb_github_comment_create(pb_github *g, const char *repo, int64_t number, const char *body,
@@ -159,6 +160,8 @@ typedef struct pb_github_check {
 	char status[24];          /* queued | in_progress | completed */
 	char conclusion[24];      /* "" while not completed; success | failure | … */
 	char html_url[512];
+	char output_title[256];   /* output.title ("" when null) */
+	char output_summary[512]; /* the first 511 bytes of output.summary ("" when null) */
 } pb_github_check;
 int pb_github_check_runs(pb_github *g, const char *repo, const char *sha, pb_github_check **out, size_t *n,
 			 pb_err *err);
@@ -166,6 +169,7 @@ typedef struct pb_github_status_ctx {
 	char context[128];
 	char state[16];           /* error | failure | pending | success */
 	char target_url[512];
+	char description[144];    /* GitHub keeps ≤ 140 characters; "" when null */
 } pb_github_status_ctx;
 typedef struct pb_github_combined {
 	char state[16];
@@ -189,6 +193,7 @@ typedef struct pb_github_run {
 	char conclusion[24];      /* "" until completed */
 	char head_sha[41];
 	char html_url[512];
+	char display_title[256];  /* the issue's title for `issues` runs, the run-name / workflow name otherwise */
 	int64_t created_at;       /* epoch s */
 } pb_github_run;
 /* Newest first; workflow NULL = every workflow; event NULL = any; at most max (0 = 100). */

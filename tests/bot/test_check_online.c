@@ -303,3 +303,40 @@ Test(online, the_project_and_its_fields_exist)
 		  rep.problems.items[1]);
 	pb_github_free(g);
 }
+
+Test(online, a_component_validating_through_the_workflow_needs_its_file)
+{
+	load("acme/tta", NULL);
+	cr_assert_eq(rep.problems.count, 0);
+	pb_online_report_deinit(&rep);
+	memset(&rep, 0, sizeof(rep));
+	pb_config_free(cfg);
+	cfg = NULL;
+	/* graph validates through GitHub's workflow: its file must exist in acme/tta */
+	{
+		pb_problems probs = { 0 };
+		char json[2048];
+
+		snprintf(json, sizeof(json),
+			 "{\"storage\": {\"path\": \"/tmp/promobot-online-unused.db\"}, \"chat\": {\"platform\": \"console\"},"
+			 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_ONLINE_GH_TOKEN\"},"
+			 " \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\"]}},"
+			 " \"components\": [{\"id\": \"graph\", \"name\": \"Graph\", \"stage\": \"development\","
+			 "   \"revision\": {\"value\": \"v1\"}, \"github_repo\": \"acme/tta\","
+			 "   \"validation\": {\"source\": [\"github_workflow\"]}}]}",
+			 github_fake_url(gh));
+		cr_assert_eq(pb_config_parse(json, strlen(json), "/tmp", &cfg, &probs), 0,
+			     "%s", probs.count ? probs.items[0] : "");
+		pb_problems_deinit(&probs);
+	}
+	cr_assert_eq(pb_check_online(cfg, &rep), 0);
+	EXPECT_LINE(problems, "components[0].validation.workflow.file: workflow component-promotion-validation.yml not "
+			      "found in acme/tta (.github/workflows/component-promotion-validation.yml)");
+	cr_assert_eq(rep.problems.count, 1);
+	pb_online_report_deinit(&rep);
+	memset(&rep, 0, sizeof(rep));
+	github_fake_add_workflow(gh, "acme/tta", 9, "component-promotion-validation.yml");
+	cr_assert_eq(pb_check_online(cfg, &rep), 0);
+	dump("problem", &rep.problems);
+	cr_assert_eq(rep.problems.count, 0);
+}

@@ -76,28 +76,26 @@ void th_setup(th *h, const char *policy)
 	th_setup_ex(h, policy, NULL, NULL);
 }
 
-void th_setup_ex(th *h, const char *policy, const char *top, const char *staging)
+static void th_make_dir(th *h)
 {
-	pb_problems probs = { 0 };
-	char *json;
-	size_t size = 16384;
-	pb_err err;
-	int r;
-
 	memset(h, 0, sizeof(*h));
 	snprintf(h->dir, sizeof(h->dir), "/tmp/promobot-th-XXXXXX");
 	cr_assert_not_null(mkdtemp(h->dir));
 	th_set_revision(h, "rev-1");
-	json = malloc(size);
-	/* dirs: storage, revision command, maturity_file, then each component's lint check (reads the revision file) */
-	snprintf(json, size, CONFIG_FMT, h->dir, policy ? policy : "{\"required_approvals\": 1}", top ? top : "",
-		 h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
+}
+
+/* Parses json as the config and opens the store, clock, services and sink around it. */
+static void th_open(th *h, const char *json)
+{
+	pb_problems probs = { 0 };
+	pb_err err;
+	int r;
+
 	r = pb_config_parse(json, strlen(json), h->dir, &h->cfg, &probs);
 	for (size_t i = 0; i < probs.count; i++)
 		fprintf(stderr, "harness config: %s\n", probs.items[i]);
 	cr_assert_eq(r, 0, "harness config invalid");
 	pb_problems_deinit(&probs);
-	free(json);
 	pb_err_init(&err);
 	cr_assert_eq(pb_store_open(h->cfg->storage_path, &h->store, &err), 0, "%s", pb_err_text(&err));
 	pb_fake_clock_init(&h->clock, TH_EPOCH_MS);
@@ -108,6 +106,40 @@ void th_setup_ex(th *h, const char *policy, const char *top, const char *staging
 	h->sink.emit = capture;
 	h->sink.userdata = h;
 	pb_buf_init(&h->out);
+}
+
+void th_setup_ex(th *h, const char *policy, const char *top, const char *staging)
+{
+	char *json;
+	size_t size = 16384;
+
+	th_make_dir(h);
+	json = malloc(size);
+	/* dirs: storage, revision command, maturity_file, then each component's lint check (reads the revision file) */
+	snprintf(json, size, CONFIG_FMT, h->dir, policy ? policy : "{\"required_approvals\": 1}", top ? top : "",
+		 h->dir, h->dir, h->dir, staging ? staging : TH_STAGING_DEFAULT, h->dir, h->dir);
+	th_open(h, json);
+	free(json);
+}
+
+void th_setup_config(th *h, const char *tmpl)
+{
+	pb_buf b;
+
+	th_make_dir(h);
+	pb_buf_init(&b);
+	for (const char *s = tmpl; *s;) {
+		const char *at = strstr(s, "@DIR@");
+		size_t n = at ? (size_t)(at - s) : strlen(s);
+
+		pb_buf_printf(&b, "%.*s", (int)n, s);
+		if (!at)
+			break;
+		pb_buf_puts(&b, h->dir);
+		s = at + 5;
+	}
+	th_open(h, pb_buf_str(&b));
+	pb_buf_deinit(&b);
 }
 
 void th_teardown(th *h)

@@ -26,6 +26,8 @@ typedef struct th {
 void th_setup(th *h, const char *policy);
 /* Same with extra top-level keys (`top`: "\"monitoring\": {…}," or NULL) and neo4j's staging environment JSON. */
 void th_setup_ex(th *h, const char *policy, const char *top, const char *staging);
+/* A whole config of the test's own: every "@DIR@" in tmpl becomes the harness folder. */
+void th_setup_config(th *h, const char *tmpl);
 void th_teardown(th *h);
 /* Runs one command as `user`; returns pb_dispatch's result; h->out holds the replies. */
 int th_run(th *h, const char *user, const char *text);

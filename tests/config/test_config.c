@@ -1278,6 +1278,114 @@ Test(config, github_repo_shape_is_checked)
 	}
 }
 
+/* ---- components[].validation (sources) ------------------------------------ */
+
+static cJSON *gh_base(void)
+{
+	cJSON *root = base();
+
+	set(root, "", "github", "{ \"token_env\": \"GH\" }");
+	set(root, "components[0]", "github_repo", "\"acme/tta\"");
+	return root;
+}
+
+Test(config, validation_sources_default_to_local)
+{
+	pb_config *cfg = parse_ok(base());
+	const pb_validation_cfg *v = &cfg->components[0].validation;
+
+	cr_assert_eq(v->sources, PB_VSRC_LOCAL);
+	cr_assert_str_eq(v->ref, "heads/main");
+	cr_assert_eq(v->timeout_s, 1800);
+	cr_assert_eq(v->poll_s, 15);
+	cr_assert_eq(v->wf_mode, PB_WF_ISSUE);
+	cr_assert_str_eq(v->wf_file, "component-promotion-validation.yml");
+	cr_assert_str_eq(v->wf_ref, "main");
+	pb_config_free(cfg);
+}
+
+Test(config, validation_github_sources_load)
+{
+	cJSON *root = gh_base();
+	pb_config *cfg;
+	const pb_validation_cfg *v;
+
+	set(root, "components[0]", "validation",
+	    "{ \"source\": [\"local\", \"github_checks\", \"github_workflow\"], \"ref\": \"tags/v1.2\","
+	    " \"checks\": { \"tests\": [\"unit (*)\", \"e2e\"], \"coverage\": [\"codecov/project\"] },"
+	    " \"timeout_s\": 600, \"poll_s\": 30,"
+	    " \"workflow\": { \"mode\": \"dispatch\", \"file\": \"validate.yml\", \"ref\": \"release\","
+	    " \"inputs\": { \"level\": \"full\" } } }");
+	cfg = parse_ok(root);
+	v = &cfg->components[0].validation;
+	cr_assert_eq(v->sources, PB_VSRC_LOCAL | PB_VSRC_GITHUB_CHECKS | PB_VSRC_GITHUB_WORKFLOW);
+	cr_assert_str_eq(v->ref, "tags/v1.2");
+	cr_assert_eq(v->npatterns[PB_CRIT_TESTS], 2);
+	cr_assert_str_eq(v->patterns[PB_CRIT_TESTS][0], "unit (*)");
+	cr_assert_str_eq(v->patterns[PB_CRIT_COVERAGE][0], "codecov/project");
+	cr_assert_eq(v->npatterns[PB_CRIT_LINT], 0);
+	cr_assert_eq(v->timeout_s, 600);
+	cr_assert_eq(v->poll_s, 30);
+	cr_assert_eq(v->wf_mode, PB_WF_DISPATCH);
+	cr_assert_str_eq(v->wf_file, "validate.yml");
+	cr_assert_str_eq(v->wf_ref, "release");
+	cr_assert_eq(v->wf_ninputs, 1);
+	cr_assert_str_eq(v->wf_input_names[0], "level");
+	cr_assert_str_eq(v->wf_input_values[0], "full");
+	pb_config_free(cfg);
+}
+
+Test(config, validation_settings_are_validated)
+{
+	static const struct {
+		const char *json;
+		const char *problem;
+	} cases[] = {
+		{ "{ \"source\": [\"jenkins\"] }", "components[0].validation.source[0]: unknown source \"jenkins\"" },
+		{ "{ \"source\": [] }", "components[0].validation.source: must name at least one source" },
+		{ "{ \"source\": [\"local\", \"local\"] }", "components[0].validation.source[1]: duplicate source \"local\"" },
+		{ "{ \"source\": [\"github_checks\"] }", "components[0].validation.checks: github_checks needs" },
+		{ "{ \"source\": [\"github_checks\"], \"checks\": { \"style\": [\"x\"] } }",
+		  "components[0].validation.checks.style: unknown criterion" },
+		{ "{ \"source\": [\"github_checks\"], \"checks\": { \"lint\": [] } }",
+		  "components[0].validation.checks.lint: must list at least one" },
+		{ "{ \"checks\": { \"lint\": [\"ruff\"] } }", "components[0].validation.checks: only used by" },
+		{ "{ \"ref\": \"main\" }", "components[0].validation.ref: must name a branch" },
+		{ "{ \"poll_s\": 60, \"timeout_s\": 30 }", "components[0].validation.poll_s: must not exceed" },
+		{ "{ \"timeout_s\": 0 }", "components[0].validation.timeout_s:" },
+		{ "{ \"interval\": 5 }", "components[0].validation.interval: unknown key" },
+		{ "{ \"workflow\": { \"mode\": \"push\" } }", "components[0].validation.workflow.mode: unknown mode \"push\"" },
+		{ "{ \"workflow\": { \"file\": \".github/workflows/x.yml\" } }", "components[0].validation.workflow.file:" },
+		{ "{ \"workflow\": { \"mode\": \"issue\", \"inputs\": { \"a\": \"b\" } } }",
+		  "components[0].validation.workflow.inputs: only mode \"dispatch\"" },
+		{ "{ \"workflow\": { \"mode\": \"dispatch\", \"inputs\": { \"a\": 1 } } }",
+		  "components[0].validation.workflow.inputs.a: expected string" },
+		{ "{ \"workflow\": { \"mode\": \"dispatch\", \"inputs\": { \"component\": \"x\" } } }",
+		  "components[0].validation.workflow.inputs.component: set by the bot" },
+		{ "{ \"workflow\": { \"when\": 1 } }", "components[0].validation.workflow.when: unknown key" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *root = gh_base();
+
+		set(root, "components[0]", "validation", cases[i].json);
+		expect_problem_ex(root, cases[i].problem, true);
+	}
+}
+
+Test(config, github_sources_need_the_github_section_and_a_repository)
+{
+	cJSON *root = base();
+
+	set(root, "components[0]", "github_repo", "\"acme/tta\"");
+	set(root, "components[0]", "validation", "{ \"source\": [\"github_workflow\"] }");
+	expect_problem(root, "components[0].validation.source: a GitHub source needs the top-level github section");
+	root = gh_base();
+	del(root, "components[0]", "github_repo");
+	set(root, "components[0]", "validation", "{ \"source\": [\"github_workflow\"] }");
+	expect_problem(root, "components[0].validation.source: a GitHub source needs components[0].github_repo");
+}
+
 /* ---- external deployments ------------------------------------------------ */
 
 Test(config, external_deployment_needs_only_a_validation)

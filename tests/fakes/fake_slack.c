@@ -20,6 +20,7 @@ typedef struct frame {
 	struct frame *next;
 	int flags;              /* lws_write protocol flags */
 	bool close;             /* a close request instead of data */
+	size_t env;             /* 1 + index in envs when this is an envelope's last frame, else 0 */
 	size_t len;
 	unsigned char data[];   /* LWS_PRE headroom + payload */
 } frame;
@@ -40,6 +41,7 @@ typedef struct envelope {
 	int conn;
 	bool acked;
 	int64_t sent_ms;
+	int64_t wire_us;        /* its last frame written to the socket (first time), 0 = not yet */
 } envelope;
 
 typedef struct msg_rec {
@@ -75,14 +77,36 @@ typedef struct pss {
 	fconn *conn;
 } pss;
 
-struct fake_slack {
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
+/*
+ * One lws server: a context, the thread that services it, its port. Slack's
+ * Socket Mode links and its Web API are different hosts; here they are two
+ * servers too, so a burst of chat.* calls never queues in front of an
+ * envelope or an ack on the socket (one thread serving both would add its
+ * own queueing to every ack latency a client measures).
+ */
+typedef struct fake_srv {
 	struct lws_context *ctx;
 	pthread_t thread;
-	bool running, quit;
-	bool frozen;            /* the server thread stops servicing: sockets stay open, nothing answers */
 	int port;
+	fake_slack *f;
+} fake_srv;
+
+struct fake_slack {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;     /* anything changed (every waiter) */
+	pthread_cond_t acked;       /* an ack came in (ack waiters only: a Web API call does not wake them) */
+	/*
+	 * The Web API's state (channels, limits, losses, ticket, calls, messages)
+	 * has its own lock and condition: a chat.* call being handled never holds
+	 * the lock the socket thread needs to write an envelope or record an ack.
+	 * Never held together with `lock`.
+	 */
+	pthread_mutex_t api_lock;
+	pthread_cond_t api_changed;
+	fake_srv sock;          /* Socket Mode: /link/ WebSocket upgrades (the URL apps.connections.open hands out) */
+	fake_srv api;           /* Web API: /api/<method> */
+	bool running, quit;
+	bool frozen;            /* the server threads stop servicing: sockets stay open, nothing answers */
 	char api_url[64];
 	char app_token[256], bot_token[256];
 	char cert[256], key[256];   /* TLS (https/wss) when set */
@@ -115,6 +139,14 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void deadline_ts(struct timespec *ts, int timeout_ms)
@@ -170,6 +202,7 @@ static void conn_push(fconn *c, const char *text, size_t len, int flags, bool cl
 	fr->next = NULL;
 	fr->flags = flags;
 	fr->close = close;
+	fr->env = 0;
 	fr->len = len;
 	if (len)
 		memcpy(fr->data + LWS_PRE, text, len);
@@ -214,9 +247,10 @@ static void conn_free_frames(fconn *c)
 	c->rx_len = 0;
 }
 
+/* Ids are unique in envs; the newest are looked up most, so from the end. */
 static envelope *env_find(fake_slack *f, const char *id)
 {
-	for (size_t i = 0; i < f->nenvs; i++)
+	for (size_t i = f->nenvs; i-- > 0;)
 		if (!strcmp(f->envs[i].id, id))
 			return &f->envs[i];
 	return NULL;
@@ -239,15 +273,18 @@ static void record_ack(fake_slack *f, fconn *c, const char *text, size_t len)
 	memset(a, 0, sizeof(*a));
 	snprintf(a->envelope_id, sizeof(a->envelope_id), "%s", id->valuestring);
 	a->acked_ms = mono_ms();
+	a->read_us = mono_us();
 	a->conn = c->serial;
 	a->payload = payload ? cJSON_PrintUnformatted(payload) : NULL;
 	e = env_find(f, id->valuestring);
 	if (e) {
 		e->acked = true;
 		a->sent_ms = e->sent_ms;
+		a->wire_us = e->wire_us;
 	}
 	cJSON_Delete(root);
 	pthread_cond_broadcast(&f->changed);
+	pthread_cond_broadcast(&f->acked);
 }
 
 /* Slack retries envelopes a closed connection never acked on a live one. */
@@ -306,7 +343,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
-	lws_sul_schedule(f->ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
+	lws_sul_schedule(f->sock.ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
 }
 
 /* ---- Web API (fake thread, lock held) ---- */
@@ -644,7 +681,7 @@ static void http_respond(fake_slack *f, pss *p)
 		char url[160];
 
 		snprintf(url, sizeof(url), "%s://127.0.0.1:%d/link/?ticket=fake-%d&app_id=A0FAKE",
-			 f->cert[0] ? "wss" : "ws", f->port, ++f->ticket);
+			 f->cert[0] ? "wss" : "ws", f->sock.port, ++f->ticket);
 		cJSON_AddStringToObject(reply, "url", url);
 		goto done;
 	}
@@ -699,7 +736,7 @@ done:
 	free(json);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
-	pthread_cond_broadcast(&f->changed);
+	pthread_cond_broadcast(&f->api_changed);
 }
 
 static int http_write(struct lws *wsi, pss *p)
@@ -756,9 +793,9 @@ static void http_start(fake_slack *f, struct lws *wsi, pss *p, const char *uri)
 	p->resp = NULL;
 	/* No body to wait for (GET, or a zero-length POST): answer now. */
 	if (!lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) || !cl[0] || !strcmp(cl, "0")) {
-		pthread_mutex_lock(&f->lock);
+		pthread_mutex_lock(&f->api_lock);
 		http_respond(f, p);
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->api_lock);
 		lws_callback_on_writable(wsi);
 	}
 }
@@ -798,12 +835,17 @@ static fconn *conn_alloc(fake_slack *f, struct lws *wsi)
 static int ws_established(fake_slack *f, struct lws *wsi, pss *p)
 {
 	char args[128] = "";
-	int ticket = 0;
+	int ticket = 0, issued;
 	fconn *c;
 
 	/* Only tickets this fake issued open a socket, as with Slack's URLs. */
 	lws_hdr_copy_fragment(wsi, args, sizeof(args), WSI_TOKEN_HTTP_URI_ARGS, 0);
-	if (sscanf(args, "ticket=fake-%d", &ticket) != 1 || ticket < 1 || ticket > f->ticket)
+	if (sscanf(args, "ticket=fake-%d", &ticket) != 1 || ticket < 1)
+		return -1;
+	pthread_mutex_lock(&f->api_lock);
+	issued = f->ticket;
+	pthread_mutex_unlock(&f->api_lock);
+	if (ticket > issued)
 		return -1;
 	pthread_mutex_lock(&f->lock);
 	c = conn_alloc(f, wsi);
@@ -883,6 +925,13 @@ static int ws_writeable(fake_slack *f, struct lws *wsi, pss *p)
 		rc = -1;
 	} else if (lws_write(wsi, fr->data + LWS_PRE, fr->len, (enum lws_write_protocol)fr->flags) < 0) {
 		rc = -1;
+	} else if (fr->env) {
+		int64_t now = mono_us();
+
+		pthread_mutex_lock(&f->lock);
+		if (fr->env <= f->nenvs && !f->envs[fr->env - 1].wire_us)
+			f->envs[fr->env - 1].wire_us = now;
+		pthread_mutex_unlock(&f->lock);
 	}
 	free(fr);
 	return rc;
@@ -907,7 +956,8 @@ static int fake_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		on_cancel(f);
+		if (ctx == f->sock.ctx) /* the socket's frames belong to its own thread */
+			on_cancel(f);
 		return 0;
 	case LWS_CALLBACK_HTTP:
 		http_start(f, wsi, p, in);
@@ -916,9 +966,9 @@ static int fake_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		http_body(p, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		pthread_mutex_lock(&f->lock);
+		pthread_mutex_lock(&f->api_lock);
 		http_respond(f, p);
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->api_lock);
 		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -962,7 +1012,8 @@ static const struct lws_protocols fake_protocols[] = {
 
 static void *fake_main(void *arg)
 {
-	fake_slack *f = arg;
+	fake_srv *srv = arg;
+	fake_slack *f = srv->f;
 
 	for (;;) {
 		bool quit;
@@ -972,18 +1023,19 @@ static void *fake_main(void *arg)
 			pthread_cond_wait(&f->changed, &f->lock);
 		quit = f->quit;
 		pthread_mutex_unlock(&f->lock);
-		if (quit || lws_service(f->ctx, 0) < 0)
+		if (quit || lws_service(srv->ctx, 0) < 0)
 			break;
 	}
 	return NULL;
 }
 
-static int server_up(fake_slack *f)
+/* Creates srv's context (on its port, or a kernel-chosen one the first time); no thread yet. */
+static int srv_create(fake_slack *f, fake_srv *srv)
 {
 	struct lws_context_creation_info info;
 
 	memset(&info, 0, sizeof(info));
-	info.port = f->port;
+	info.port = srv->port;
 	info.iface = "127.0.0.1";
 	info.protocols = fake_protocols;
 	info.user = f;
@@ -994,23 +1046,53 @@ static int server_up(fake_slack *f)
 		info.ssl_cert_filepath = f->cert;
 		info.ssl_private_key_filepath = f->key;
 	}
-	f->ctx = lws_create_context(&info);
-	if (!f->ctx)
+	srv->f = f;
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx)
 		return -1;
-	if (!f->port) {
-		f->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(f->ctx, "default"));
-		snprintf(f->api_url, sizeof(f->api_url), "%s://127.0.0.1:%d/api/", f->cert[0] ? "https" : "http",
-			 f->port);
-	}
+	if (!srv->port)
+		srv->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(srv->ctx, "default"));
+	return 0;
+}
+
+/* Stops srv's thread (f->quit set and its service cancelled first) and destroys its context. */
+static void srv_destroy(fake_srv *srv, bool joined)
+{
+	if (!srv->ctx)
+		return;
+	if (joined)
+		pthread_join(srv->thread, NULL);
+	lws_context_destroy(srv->ctx);
+	srv->ctx = NULL;
+}
+
+static int server_up(fake_slack *f)
+{
+	bool sock_thread = false;
+
 	f->quit = false;
-	lws_sul_schedule(f->ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
-	if (pthread_create(&f->thread, NULL, fake_main, f)) {
-		lws_context_destroy(f->ctx);
-		f->ctx = NULL;
-		return -1;
-	}
+	if (srv_create(f, &f->sock) || srv_create(f, &f->api))
+		goto fail;
+	snprintf(f->api_url, sizeof(f->api_url), "%s://127.0.0.1:%d/api/", f->cert[0] ? "https" : "http",
+		 f->api.port);
+	lws_sul_schedule(f->sock.ctx, 0, &f->tick, tick_cb, 50 * LWS_US_PER_MS);
+	if (pthread_create(&f->sock.thread, NULL, fake_main, &f->sock))
+		goto fail;
+	sock_thread = true;
+	if (pthread_create(&f->api.thread, NULL, fake_main, &f->api))
+		goto fail;
 	f->running = true;
 	return 0;
+fail:
+	pthread_mutex_lock(&f->lock);
+	f->quit = true;
+	pthread_mutex_unlock(&f->lock);
+	if (f->sock.ctx)
+		lws_cancel_service(f->sock.ctx);
+	lws_sul_cancel(&f->tick);
+	srv_destroy(&f->sock, sock_thread);
+	srv_destroy(&f->api, false);
+	return -1;
 }
 
 int fake_slack_start(const char *app_token, const char *bot_token, fake_slack **out)
@@ -1029,6 +1111,9 @@ int fake_slack_start_tls(const char *app_token, const char *bot_token, const cha
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->changed, NULL);
+	pthread_cond_init(&f->acked, NULL);
+	pthread_mutex_init(&f->api_lock, NULL);
+	pthread_cond_init(&f->api_changed, NULL);
 	snprintf(f->app_token, sizeof(f->app_token), "%s", app_token);
 	snprintf(f->bot_token, sizeof(f->bot_token), "%s", bot_token);
 	if (cert_pem && key_pem) {
@@ -1059,8 +1144,10 @@ void fake_slack_freeze(fake_slack *f, bool frozen)
 	f->frozen = frozen;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
-	if (f->running)
-		lws_cancel_service(f->ctx);
+	if (f->running) {
+		lws_cancel_service(f->sock.ctx);
+		lws_cancel_service(f->api.ctx);
+	}
 }
 
 void fake_slack_kill(fake_slack *f)
@@ -1072,11 +1159,13 @@ void fake_slack_kill(fake_slack *f)
 	f->frozen = false;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
-	lws_cancel_service(f->ctx);
-	pthread_join(f->thread, NULL);
+	lws_cancel_service(f->sock.ctx);
+	lws_cancel_service(f->api.ctx);
+	pthread_join(f->sock.thread, NULL);
+	pthread_join(f->api.thread, NULL);
 	lws_sul_cancel(&f->tick);
-	lws_context_destroy(f->ctx);
-	f->ctx = NULL;
+	srv_destroy(&f->sock, false);
+	srv_destroy(&f->api, false);
 	f->running = false;
 	pthread_mutex_lock(&f->lock);
 	for (int i = 0; i < FAKE_MAX_CONNS; i++) {
@@ -1114,13 +1203,16 @@ void fake_slack_free(fake_slack *f)
 	}
 	free(f->msgs);
 	pthread_cond_destroy(&f->changed);
+	pthread_cond_destroy(&f->acked);
+	pthread_cond_destroy(&f->api_changed);
+	pthread_mutex_destroy(&f->api_lock);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
 
 int fake_slack_port(const fake_slack *f)
 {
-	return f->port;
+	return f->api.port;
 }
 
 const char *fake_slack_api_url(const fake_slack *f)
@@ -1130,10 +1222,10 @@ const char *fake_slack_api_url(const fake_slack *f)
 
 void fake_slack_add_channel(fake_slack *f, const char *channel)
 {
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	if (f->nchannels < FAKE_MAX_CHANNELS)
 		snprintf(f->channels[f->nchannels++], sizeof(f->channels[0]), "%s", channel);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 int fake_slack_hellos(fake_slack *f)
@@ -1147,21 +1239,27 @@ int fake_slack_hellos(fake_slack *f)
 }
 
 /* Waits on the condition until pred(f, arg) holds or the deadline passes (lock held in pred). */
-static bool wait_until(fake_slack *f, bool (*pred)(fake_slack *, const void *), const void *arg,
-		       int timeout_ms)
+static bool wait_on(fake_slack *f, pthread_mutex_t *mu, pthread_cond_t *cv,
+		    bool (*pred)(fake_slack *, const void *), const void *arg, int timeout_ms)
 {
 	struct timespec dl;
 	bool ok;
 
 	deadline_ts(&dl, timeout_ms);
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(mu);
 	while (!(ok = pred(f, arg)))
-		if (pthread_cond_timedwait(&f->changed, &f->lock, &dl) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(cv, mu, &dl) == ETIMEDOUT) {
 			ok = pred(f, arg);
 			break;
 		}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(mu);
 	return ok;
+}
+
+static bool wait_until(fake_slack *f, bool (*pred)(fake_slack *, const void *), const void *arg,
+		       int timeout_ms)
+{
+	return wait_on(f, &f->lock, &f->changed, pred, arg, timeout_ms);
 }
 
 static bool pred_hellos(fake_slack *f, const void *arg)
@@ -1208,12 +1306,12 @@ bool fake_slack_wait_live(fake_slack *f, int n, int timeout_ms)
 static int send_locked(fake_slack *f, const char *text, size_t chunk, const char *id)
 {
 	fconn *c = newest_conn(f, true);
+	envelope *e = NULL;
 
 	if (!c)
 		return -1;
 	if (id) {
-		envelope *e = env_find(f, id);
-
+		e = env_find(f, id);
 		if (!e) {
 			f->envs = grow(f->envs, &f->capenvs, f->nenvs, sizeof(*f->envs));
 			e = &f->envs[f->nenvs++];
@@ -1225,6 +1323,8 @@ static int send_locked(fake_slack *f, const char *text, size_t chunk, const char
 		e->conn = c->serial;
 	}
 	conn_send_text(c, text, chunk);
+	if (e)
+		c->tail->env = (size_t)(e - f->envs) + 1;
 	return c->serial;
 }
 
@@ -1236,7 +1336,7 @@ static int send_and_wake(fake_slack *f, const char *text, size_t chunk, const ch
 	serial = f->running ? send_locked(f, text, chunk, id) : -1;
 	pthread_mutex_unlock(&f->lock);
 	if (serial > 0)
-		lws_cancel_service(f->ctx);
+		lws_cancel_service(f->sock.ctx);
 	return serial;
 }
 
@@ -1368,7 +1468,7 @@ int fake_slack_disconnect(fake_slack *f, const char *reason, int close_after_ms)
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (c)
-		lws_cancel_service(f->ctx);
+		lws_cancel_service(f->sock.ctx);
 	return serial;
 }
 
@@ -1406,7 +1506,7 @@ bool fake_slack_wait_ack(fake_slack *f, const char *envelope_id, int timeout_ms,
 
 	if (out)
 		memset(out, 0, sizeof(*out));
-	return wait_until(f, pred_ack, &q, timeout_ms);
+	return wait_on(f, &f->lock, &f->acked, pred_ack, &q, timeout_ms);
 }
 
 size_t fake_slack_ack_count(fake_slack *f)
@@ -1446,16 +1546,16 @@ static bool pred_acked(fake_slack *f, const void *arg)
 
 bool fake_slack_wait_acked_envelopes(fake_slack *f, size_t n, int timeout_ms)
 {
-	return wait_until(f, pred_acked, &n, timeout_ms);
+	return wait_on(f, &f->lock, &f->acked, pred_acked, &n, timeout_ms);
 }
 
 void fake_slack_lose_replies(fake_slack *f, const char *method, int count)
 {
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (int i = 0; i < f->nlosses; i++) {
 		if (!strcmp(f->losses[i].method, method)) {
 			f->losses[i].count = count;
-			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_unlock(&f->api_lock);
 			return;
 		}
 	}
@@ -1465,17 +1565,17 @@ void fake_slack_lose_replies(fake_slack *f, const char *method, int count)
 		snprintf(l->method, sizeof(l->method), "%s", method);
 		l->count = count;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int retry_after_s)
 {
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (int i = 0; i < f->nlimits; i++) {
 		if (!strcmp(f->limits[i].method, method)) {
 			f->limits[i].count = count;
 			f->limits[i].retry_after_s = retry_after_s;
-			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_unlock(&f->api_lock);
 			return;
 		}
 	}
@@ -1486,7 +1586,7 @@ void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int ret
 		l->count = count;
 		l->retry_after_s = retry_after_s;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 static size_t count_locked(fake_slack *f, const char *method, bool ok_only)
@@ -1503,9 +1603,9 @@ size_t fake_slack_call_count(fake_slack *f, const char *method, bool ok_only)
 {
 	size_t n;
 
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	n = count_locked(f, method, ok_only);
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 	return n;
 }
 
@@ -1525,7 +1625,7 @@ bool fake_slack_wait_calls(fake_slack *f, const char *method, size_t n, int time
 {
 	calls_q q = { method, n };
 
-	return wait_until(f, pred_calls, &q, timeout_ms);
+	return wait_on(f, &f->api_lock, &f->api_changed, pred_calls, &q, timeout_ms);
 }
 
 bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_slack_call *out)
@@ -1533,7 +1633,7 @@ bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_sla
 	bool found = false;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (size_t i = 0, k = 0; i < f->ncalls; i++) {
 		if (method && strcmp(f->calls[i].method, method))
 			continue;
@@ -1544,7 +1644,7 @@ bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_sla
 			break;
 		}
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 	return found;
 }
 
@@ -1558,11 +1658,11 @@ size_t fake_slack_calls_matching(fake_slack *f, const char *method, const char *
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
 	for (size_t i = 0; i < f->ncalls; i++)
 		if ((!method || !strcmp(f->calls[i].method, method)) && f->calls[i].body &&
 		    strstr(f->calls[i].body, needle))
 			n++;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&f->api_lock);
 	return n;
 }

@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 /*
- * An lws server on 127.0.0.1 (port 0 → kernel-chosen) in its own thread:
+ * Two lws servers on 127.0.0.1 (ports kernel-chosen), each in its own thread, as
+ * Slack's Web API and its Socket Mode links are different hosts: a burst of Web
+ * API calls never delays an envelope or an ack on the socket.
  *   POST /api/apps.connections.open   Bearer <app token>  → {"ok":true,"url":"ws://…/link/?ticket=…"}
  *   POST /api/auth.test|chat.postMessage|chat.update|chat.postEphemeral  Bearer <bot token>
  *   POST /api/conversations.history|conversations.replies (form or JSON; include_all_metadata
@@ -35,6 +37,9 @@ typedef struct fake_slack_ack {
 	char envelope_id[128];
 	int64_t sent_ms;       /* when the envelope went out (first time) */
 	int64_t acked_ms;
+	int64_t wire_us;       /* monotonic µs: the envelope's last byte handed to the socket (first time) */
+	int64_t read_us;       /* monotonic µs: the ack read off the socket; read_us - wire_us is the
+				* client's share of an ack's latency (socket both ways + its own work) */
 	int conn;              /* connection serial the ack came on */
 	char *payload;         /* JSON of "payload" if any, else NULL (copy, caller frees) */
 } fake_slack_ack;
@@ -45,15 +50,16 @@ int fake_slack_start_tls(const char *app_token, const char *bot_token, const cha
 			 const char *key_pem, fake_slack **out);
 /* Stops the server and frees everything. NULL-safe. */
 void fake_slack_free(fake_slack *f);
+/* The Web API's port; the socket's is in the URL apps.connections.open returns. */
 int fake_slack_port(const fake_slack *f);
 /* "http://127.0.0.1:<port>/api/" */
 const char *fake_slack_api_url(const fake_slack *f);
 /* Channels chat.* accept (C0PROMO and C0OTHER are known from the start). */
 void fake_slack_add_channel(fake_slack *f, const char *channel);
 
-/* Kills the server (every socket closes, nothing answers) and brings it back on the same port. */
+/* Kills both servers (every socket closes, nothing answers); restart brings them back on the same ports. */
 void fake_slack_kill(fake_slack *f);
-/* Freezes the server thread (a dead link: sockets open, no pongs, no replies) or thaws it. */
+/* Freezes both server threads (a dead link: sockets open, no pongs, no replies) or thaws it. */
 void fake_slack_freeze(fake_slack *f, bool frozen);
 int fake_slack_restart(fake_slack *f);
 

@@ -47,9 +47,13 @@ struct github_fake {
 	EVP_PKEY *app_key;
 	int token_ttl_s;
 	int minted;
+	github_fake_hook hook;
+	void *hook_ud;
 };
 
 /* ---- small helpers ----------------------------------------------------- */
+
+static void issue_add_label(github_fake *f, cJSON *r, cJSON *issue, const char *name);
 
 static void iso_time(int64_t t, char *out, size_t size)
 {
@@ -495,7 +499,22 @@ char *github_fake_file(github_fake *f, const char *repo, const char *path, size_
 void github_fake_add_check_run(github_fake *f, const char *repo, const char *sha, const char *name,
 			       const char *status, const char *conclusion)
 {
-	cJSON *r, *c = cJSON_CreateObject();
+	github_fake_add_check_run_ex(f, repo, sha, name, status, conclusion, NULL, NULL);
+}
+
+static void nullable_str(cJSON *o, const char *key, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+int64_t github_fake_add_check_run_ex(github_fake *f, const char *repo, const char *sha, const char *name,
+				     const char *status, const char *conclusion, const char *title,
+				     const char *summary)
+{
+	cJSON *r, *c = cJSON_CreateObject(), *out;
 	char u[512];
 	int64_t id;
 
@@ -505,23 +524,58 @@ void github_fake_add_check_run(github_fake *f, const char *repo, const char *sha
 	cJSON_AddStringToObject(c, "head_sha", sha);
 	cJSON_AddStringToObject(c, "name", name);
 	cJSON_AddStringToObject(c, "status", status);
-	if (conclusion)
-		cJSON_AddStringToObject(c, "conclusion", conclusion);
-	else
-		cJSON_AddNullToObject(c, "conclusion");
+	nullable_str(c, "conclusion", conclusion);
 	snprintf(u, sizeof(u), "https://github.com/%s/runs/%" PRId64, repo, id);
 	cJSON_AddStringToObject(c, "html_url", u);
 	add_time(c, "started_at", f->now);
+	/* check-run.output: title and summary are nullable, annotations_count is always there */
+	out = cJSON_AddObjectToObject(c, "output");
+	nullable_str(out, "title", title);
+	nullable_str(out, "summary", summary);
+	cJSON_AddNullToObject(out, "text");
+	cJSON_AddNumberToObject(out, "annotations_count", 0);
 	r = repo_get(f, repo);
 	if (r)
 		cJSON_AddItemToArray(obj(r, "checks"), c);
 	else
 		cJSON_Delete(c);
 	pthread_mutex_unlock(&f->lock);
+	return id;
+}
+
+void github_fake_set_check_run(github_fake *f, const char *repo, int64_t id, const char *status,
+			       const char *conclusion, const char *title, const char *summary)
+{
+	cJSON *r, *it, *checks;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	checks = r ? obj(r, "checks") : NULL;
+	cJSON_ArrayForEach(it, checks) {
+		if ((int64_t)cJSON_GetNumberValue(obj(it, "id")) != id)
+			continue;
+		cJSON_ReplaceItemInObjectCaseSensitive(it, "status", cJSON_CreateString(status));
+		cJSON_ReplaceItemInObjectCaseSensitive(it, "conclusion", conclusion ? cJSON_CreateString(conclusion)
+										      : cJSON_CreateNull());
+		if (title)
+			cJSON_ReplaceItemInObjectCaseSensitive(obj(it, "output"), "title", cJSON_CreateString(title));
+		if (summary)
+			cJSON_ReplaceItemInObjectCaseSensitive(obj(it, "output"), "summary",
+							       cJSON_CreateString(summary));
+		if (!strcmp(status, "completed"))
+			add_time(it, "completed_at", f->now);
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 void github_fake_add_status(github_fake *f, const char *repo, const char *sha, const char *context,
 			    const char *state)
+{
+	github_fake_add_status_ex(f, repo, sha, context, state, NULL, NULL);
+}
+
+void github_fake_add_status_ex(github_fake *f, const char *repo, const char *sha, const char *context,
+			       const char *state, const char *description, const char *target_url)
 {
 	cJSON *r, *s = cJSON_CreateObject();
 
@@ -530,8 +584,8 @@ void github_fake_add_status(github_fake *f, const char *repo, const char *sha, c
 	cJSON_AddStringToObject(s, "sha", sha);
 	cJSON_AddStringToObject(s, "context", context);
 	cJSON_AddStringToObject(s, "state", state);
-	cJSON_AddNullToObject(s, "target_url");
-	cJSON_AddNullToObject(s, "description");
+	nullable_str(s, "target_url", target_url);
+	nullable_str(s, "description", description);
 	add_time(s, "created_at", f->now);
 	r = repo_get(f, repo);
 	if (r)
@@ -582,6 +636,105 @@ void github_fake_set_run(github_fake *f, const char *repo, int64_t run_id, const
 		cJSON_ReplaceItemInObjectCaseSensitive(run, "conclusion", conclusion ? cJSON_CreateString(conclusion)
 										      : cJSON_CreateNull());
 	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+int64_t github_fake_add_run(github_fake *f, const char *repo, int64_t workflow_id, const char *event,
+			    const char *display_title, const char *status, const char *conclusion)
+{
+	cJSON *r, *run;
+	char u[512], h[512];
+	int64_t id = 0;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	if (r) {
+		const char *sha = resolve_ref(r, "heads/main");
+
+		id = f->next_id++;
+		run = cJSON_CreateObject();
+		cJSON_AddNumberToObject(run, "id", (double)id);
+		cJSON_AddStringToObject(run, "name", display_title);
+		cJSON_AddStringToObject(run, "display_title", display_title);
+		cJSON_AddNumberToObject(run, "workflow_id", (double)workflow_id);
+		cJSON_AddNumberToObject(run, "run_number", cJSON_GetArraySize(obj(r, "runs")) + 1);
+		cJSON_AddStringToObject(run, "event", event);
+		cJSON_AddStringToObject(run, "status", status);
+		nullable_str(run, "conclusion", conclusion);
+		cJSON_AddStringToObject(run, "head_sha", sha ? sha : "");
+		cJSON_AddStringToObject(run, "head_branch", "main");
+		repo_url(f, r, u, sizeof(u));
+		snprintf(u + strlen(u), sizeof(u) - strlen(u), "/actions/runs/%" PRId64, id);
+		cJSON_AddStringToObject(run, "url", u);
+		snprintf(h, sizeof(h), "https://github.com/%s/actions/runs/%" PRId64, repo, id);
+		cJSON_AddStringToObject(run, "html_url", h);
+		add_time(run, "created_at", f->now);
+		add_time(run, "updated_at", f->now);
+		cJSON_AddItemToArray(obj(r, "runs"), run);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return id;
+}
+
+void github_fake_add_comment(github_fake *f, const char *repo, int64_t number, const char *login, const char *body)
+{
+	cJSON *r, *i, *list, *c, *user;
+	char key[24], u[512], h[600];
+	int64_t id;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	i = r ? issue_find(r, number) : NULL;
+	if (i) {
+		snprintf(key, sizeof(key), "%" PRId64, number);
+		list = obj(obj(r, "comments"), key);
+		if (!list)
+			list = cJSON_AddArrayToObject(obj(r, "comments"), key);
+		id = f->next_id++;
+		c = cJSON_CreateObject();
+		cJSON_AddNumberToObject(c, "id", (double)id);
+		repo_url(f, r, u, sizeof(u));
+		snprintf(u + strlen(u), sizeof(u) - strlen(u), "/issues/comments/%" PRId64, id);
+		cJSON_AddStringToObject(c, "url", u);
+		snprintf(h, sizeof(h), "%s#issuecomment-%" PRId64, str(i, "html_url"), id);
+		cJSON_AddStringToObject(c, "html_url", h);
+		cJSON_AddStringToObject(c, "body", body);
+		user = cJSON_AddObjectToObject(c, "user");
+		cJSON_AddStringToObject(user, "login", login);
+		add_time(c, "created_at", f->now);
+		add_time(c, "updated_at", f->now);
+		cJSON_AddItemToArray(list, c);
+		cJSON_SetNumberValue(obj(i, "comments"), cJSON_GetArraySize(list));
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_issue_label(github_fake *f, const char *repo, int64_t number, const char *name, bool add)
+{
+	cJSON *r, *i, *l, *labels;
+	int k = 0;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	i = r ? issue_find(r, number) : NULL;
+	if (i && add)
+		issue_add_label(f, r, i, name);
+	labels = (i && !add) ? obj(i, "labels") : NULL;
+	cJSON_ArrayForEach(l, labels) {
+		if (strcasecmp(str(l, "name"), name) == 0) {
+			cJSON_DeleteItemFromArray(obj(i, "labels"), k);
+			break;
+		}
+		k++;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_on_request(github_fake *f, github_fake_hook hook, void *ud)
+{
+	pthread_mutex_lock(&f->lock);
+	f->hook = hook;
+	f->hook_ud = ud;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -790,28 +943,6 @@ void github_fake_set_issue_state(github_fake *f, const char *repo, int64_t numbe
 									       ? cJSON_CreateString(t)
 									       : cJSON_CreateNull());
 		add_time(i, "updated_at", f->now);
-	}
-	pthread_mutex_unlock(&f->lock);
-}
-
-void github_fake_issue_label(github_fake *f, const char *repo, int64_t number, const char *label, bool add)
-{
-	cJSON *r, *i, *l;
-	int k = 0;
-
-	pthread_mutex_lock(&f->lock);
-	r = repo_get(f, repo);
-	i = r ? issue_find(r, number) : NULL;
-	if (i && add) {
-		issue_add_label(f, r, i, label);
-	} else if (i) {
-		cJSON_ArrayForEach(l, obj(i, "labels")) {
-			if (strcasecmp(str(l, "name"), label) == 0) {
-				cJSON_DeleteItemFromArray(obj(i, "labels"), k);
-				break;
-			}
-			k++;
-		}
 	}
 	pthread_mutex_unlock(&f->lock);
 }
@@ -1503,6 +1634,7 @@ static void actions(route *rt)
 	run = cJSON_CreateObject();
 	cJSON_AddNumberToObject(run, "id", (double)id);
 	cJSON_AddStringToObject(run, "name", str(w, "file"));
+	cJSON_AddStringToObject(run, "display_title", str(w, "file"));
 	cJSON_AddNumberToObject(run, "workflow_id", cJSON_GetNumberValue(obj(w, "id")));
 	cJSON_AddNumberToObject(run, "run_number", cJSON_GetArraySize(obj(rt->repo, "runs")) + 1);
 	cJSON_AddStringToObject(run, "event", "workflow_dispatch");
@@ -2054,7 +2186,18 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	fault ft;
 	bool drop = false;
 	char line[600];
+	github_fake_hook hook;
+	void *hook_ud;
 
+	/* The test's hook runs before the request is served, without the lock (it may change state). */
+	pthread_mutex_lock(&f->lock);
+	hook = f->hook;
+	hook_ud = f->hook_ud;
+	pthread_mutex_unlock(&f->lock);
+	if (hook) {
+		snprintf(line, sizeof(line), "%s %s", req->method, req->path);
+		hook(f, hook_ud, line);
+	}
 	pthread_mutex_lock(&f->lock);
 	snprintf(f->last_ua, sizeof(f->last_ua), "%s", ua ? ua : "");
 	snprintf(f->last_auth, sizeof(f->last_auth), "%s", auth ? auth : "");

@@ -38,11 +38,40 @@ void github_fake_add_check_run(github_fake *f, const char *repo, const char *sha
 			       const char *status, const char *conclusion);
 void github_fake_add_status(github_fake *f, const char *repo, const char *sha, const char *context,
 			    const char *state);
+/* A check run with output.title / output.summary (NULL = null, as GitHub sends); returns its id. */
+int64_t github_fake_add_check_run_ex(github_fake *f, const char *repo, const char *sha, const char *name,
+				     const char *status, const char *conclusion, const char *title,
+				     const char *summary);
+/* Updates check run `id` (status, conclusion; title/summary when not NULL), as a CI provider's PATCH would. */
+void github_fake_set_check_run(github_fake *f, const char *repo, int64_t id, const char *status,
+			       const char *conclusion, const char *title, const char *summary);
+/* A commit status with description and target_url (NULL = null). */
+void github_fake_add_status_ex(github_fake *f, const char *repo, const char *sha, const char *context,
+			       const char *state, const char *description, const char *target_url);
 /* A workflow (id, file name) a dispatch can target. */
 void github_fake_add_workflow(github_fake *f, const char *repo, int64_t id, const char *file);
 /* Sets a run's status/conclusion ("completed", "success"). */
 void github_fake_set_run(github_fake *f, const char *repo, int64_t run_id, const char *status,
 			 const char *conclusion);
+/*
+ * A run GitHub started by itself (e.g. event "issues" for a labeled issue; display_title is then the
+ * issue's title, as GitHub shows it), created now; conclusion NULL until completed. Returns its id.
+ */
+int64_t github_fake_add_run(github_fake *f, const char *repo, int64_t workflow_id, const char *event,
+			    const char *display_title, const char *status, const char *conclusion);
+/* A comment by `login` (e.g. "github-actions[bot]") on an issue. */
+void github_fake_add_comment(github_fake *f, const char *repo, int64_t number, const char *login,
+			     const char *body);
+/* Adds or removes a label on an issue as someone else (a workflow) would. */
+void github_fake_issue_label(github_fake *f, const char *repo, int64_t number, const char *name, bool add);
+/*
+ * Called before each request is served ("GET /repos/o/r/commits/…", no query), from the server
+ * thread and without the fake's lock: the hook may call the functions above to change what the
+ * request (and later ones) see — e.g. complete a check after the bot polled it twice. NULL = none.
+ */
+typedef void (*github_fake_hook)(github_fake *f, void *ud, const char *method_and_path);
+void github_fake_on_request(github_fake *f, github_fake_hook hook, void *ud);
+
 /* A Project (v2) node id with a field id the GraphQL mutations accept. */
 void github_fake_add_project(github_fake *f, const char *project_id, const char *field_id);
 /* The value last set on item/field through GraphQL (malloc'd) or NULL. */
@@ -67,8 +96,6 @@ int64_t github_fake_add_issue(github_fake *f, const char *repo, const char *logi
 /* Closes ("closed", reason "completed"/"not_planned"/NULL) or reopens ("open") an issue by hand. */
 void github_fake_set_issue_state(github_fake *f, const char *repo, int64_t number, const char *state,
 				 const char *reason);
-/* Adds (add) or removes a label on an issue by hand. */
-void github_fake_issue_label(github_fake *f, const char *repo, int64_t number, const char *label, bool add);
 /* Deletes an issue: GET then answers 410 "This issue was deleted", as GitHub does. */
 void github_fake_delete_issue(github_fake *f, const char *repo, int64_t number);
 /* The `permissions` GET /repos/{o}/{r} reports for the token's user (none until set). */

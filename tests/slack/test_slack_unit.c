@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fake_slack.h"
 #include "pb_card.h"
@@ -400,6 +401,43 @@ Test(slack_workers, full_queue_is_busy_and_free_drains)
 	cr_assert_eq(g.freed, 10, "every job is freed exactly once (run or refused)");
 	for (int i = 0; i < accepted; i++)
 		cr_expect_eq(g.order[i], i, "one worker runs jobs in submission order");
+}
+
+/* Polls (bounded, 10 s) until the pool's worker holds a job. */
+static bool wait_running(pb_workers *w, size_t n)
+{
+	struct timespec step = { 0, 1000000 };
+	pb_workers_stats st;
+
+	for (int i = 0; i < 10000; i++) {
+		pb_workers_stats_get(w, &st);
+		if (st.running == n)
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return false;
+}
+
+Test(slack_workers, room_counts_free_queue_slots)
+{
+	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test" };
+	pb_workers *w;
+
+	cr_assert_eq(pb_workers_new(1, 3, &ops, &w), 0);
+	cr_assert_eq(pb_workers_room(w), 3);
+	cr_assert_eq(pb_workers_submit(w, &gated_new(&g, 0)->job), 0);
+	cr_assert(wait_running(w, 1), "the worker never took the job");
+	cr_assert_eq(pb_workers_room(w), 3, "a running job frees its slot");
+	for (int i = 1; i <= 3; i++) {
+		cr_assert_eq(pb_workers_submit(w, &gated_new(&g, i)->job), 0);
+		cr_assert_eq(pb_workers_room(w), (size_t)(3 - i));
+	}
+	cr_assert(pb_workers_full(w));
+	gate_open(&g);
+	pb_workers_free(w);
+	cr_assert_eq(g.ran, 4);
+	cr_assert_eq(g.freed, 4);
 }
 
 Test(slack_workers, two_pools_do_not_wait_for_each_other)

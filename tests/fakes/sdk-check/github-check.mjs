@@ -72,8 +72,11 @@ async function main() {
   await cmd(`status acme/tta ${sha} ci/lint success`);
   const checks = await octokit.rest.checks.listForRef({ ...o, ref: sha });
   check('checks.listForRef', checks.data.total_count === 1 && checks.data.check_runs[0].conclusion === 'success');
+  check('check run output {title, summary} (null when unset)', checks.data.check_runs[0].output &&
+        checks.data.check_runs[0].output.title === null && checks.data.check_runs[0].output.summary === null);
   const comb = await octokit.rest.repos.getCombinedStatusForRef({ ...o, ref: sha });
   check('repos.getCombinedStatusForRef', comb.data.state === 'success' && comb.data.statuses.length === 1);
+  check('status description (null when unset)', comb.data.statuses[0].description === null);
 
   const dep = await octokit.rest.repos.createDeployment({ ...o, ref: sha, environment: 'staging', auto_merge: false, required_contexts: [] });
   check('repos.createDeployment → 201 with id', dep.status === 201 && dep.data.id > 0);
