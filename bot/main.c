@@ -1,11 +1,13 @@
 /* main.c — promobot command line: run the bot, check a config, or exec one command. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "check_online.h"
 #include "pb_config.h"
 #include "pb_console.h"
 #include "pb_log.h"
@@ -19,6 +21,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: promobot --config FILE              run the bot (chat.platform: console or slack)\n"
 		"       promobot --check-config FILE        validate a config; exit 0 valid, 2 invalid\n"
+		"       promobot --check-config --online FILE\n"
+		"                                           also check GitHub, Slack and Docker live;\n"
+		"                                           exit 1 when a live check found a problem\n"
 		"       promobot exec --config FILE --as USER [--github-wait S] \"/promote …\"\n"
 		"                                           run one command as USER and print the replies;\n"
 		"                                           exit 0 ok, 1 refused/failed, 2 usage/config error\n"
@@ -57,16 +62,35 @@ static int ensure_storage_dir(const char *db_path)
 	return 0;
 }
 
-static int cmd_check_config(const char *path)
+static int cmd_check_config(const char *path, bool online)
 {
+	pb_online_report rep;
 	pb_config *cfg = NULL;
+	int rc = EXIT_OK;
 
 	if (load_config(path, &cfg))
 		return EXIT_USAGE;
 	printf("%s: valid (%zu components, %zu users, chat %s)\n", path, cfg->ncomponents, cfg->nusers,
 	       cfg->platform);
+	if (online) {
+		pb_check_online(cfg, &rep);
+		for (size_t i = 0; i < rep.notes.count; i++)
+			printf("%s: note: %s\n", path, rep.notes.items[i]);
+		for (size_t i = 0; i < rep.warnings.count; i++)
+			printf("%s: warning: %s\n", path, rep.warnings.items[i]);
+		for (size_t i = 0; i < rep.problems.count; i++)
+			fprintf(stderr, "%s: %s\n", path, rep.problems.items[i]);
+		if (rep.problems.count) {
+			fprintf(stderr, "%s: %zu problem%s found online\n", path, rep.problems.count,
+				rep.problems.count == 1 ? "" : "s");
+			rc = EXIT_REFUSED;
+		} else {
+			printf("%s: online checks passed\n", path);
+		}
+		pb_online_report_deinit(&rep);
+	}
 	pb_config_free(cfg);
-	return EXIT_OK;
+	return rc;
 }
 
 static int cmd_run(const char *path)
@@ -159,7 +183,9 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc == 3 && !strcmp(argv[1], "--check-config"))
-		return cmd_check_config(argv[2]);
+		return cmd_check_config(argv[2], false);
+	if (argc == 4 && !strcmp(argv[1], "--check-config") && !strcmp(argv[2], "--online"))
+		return cmd_check_config(argv[3], true);
 	if (argc == 3 && !strcmp(argv[1], "--config"))
 		return cmd_run(argv[2]);
 	usage(stderr);

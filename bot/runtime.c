@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin_http.h"
+#include "pb_ghpoll.h"
 #include "pb_log.h"
 #include "scheduler.h"
 #include "pb_ghout.h"
@@ -54,8 +55,9 @@ struct pb_runtime {
 	size_t npools;
 	void (*tick_fn)(void *ud);
 	void *tick_ud;
-	pb_timer tick, probe, observe, outbox;
+	pb_timer tick, probe, observe, outbox, ghpoll;
 	atomic_bool delivering;  /* one GitHub delivery job at a time */
+	atomic_bool ghpolling;     /* one GitHub poll at a time: a slow GitHub never piles them up */
 	pb_scheduler *scheduler;
 	pb_admin *admin;
 	health_state health;
@@ -259,6 +261,33 @@ static void outbox_cb(pb_timer *t)
 	pb_timer_arm(t, RT_OUTBOX_MS);
 }
 
+/* ---- reading GitHub back ---- */
+
+static void ghpoll_run(pb_job *job, void *state)
+{
+	pb_runtime *rt = ((rt_job *)job)->rt;
+	const pb_services *svc = bg_services(state);
+	pb_ghpoll_stats st;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (svc && pb_ghpoll_run(svc, &st, &e))
+		pb_warn("runtime", "GitHub poll: %s", pb_err_text(&e));
+	else if (svc && (st.imported || st.resolved || st.drift_shown || st.drift_cleared))
+		pb_info("runtime", "GitHub poll: %zu blocker issues stored, %zu resolved, %zu drift shown, %zu cleared",
+			st.imported, st.resolved, st.drift_shown, st.drift_cleared);
+	atomic_store(&rt->ghpolling, false);
+}
+
+static void ghpoll_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, ghpoll);
+
+	if (!atomic_exchange(&rt->ghpolling, true) && !submit_background(rt, ghpoll_run, "GitHub poll"))
+		atomic_store(&rt->ghpolling, false);
+	pb_timer_arm(t, (int64_t)rt->cfg->github.poll_interval_s * 1000);
+}
+
 /* ---- the tick ---- */
 
 static void tick_cb(pb_timer *t)
@@ -303,6 +332,8 @@ int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_
 	pb_timer_init(&rt->observe, rt->loop, observe_cb);
 	pb_timer_init(&rt->outbox, rt->loop, outbox_cb);
 	atomic_init(&rt->delivering, false);
+	pb_timer_init(&rt->ghpoll, rt->loop, ghpoll_cb);
+	atomic_init(&rt->ghpolling, false);
 	*out = rt;
 	return 0;
 }
@@ -387,6 +418,7 @@ int pb_runtime_start(pb_runtime *rt, pb_err *err)
 	if (rt->cfg->github.enabled) {
 		pb_metric_set(rt->m.github_outbox_pending, NULL, 0);
 		pb_timer_arm(&rt->outbox, 0);
+		pb_timer_arm(&rt->ghpoll, (int64_t)rt->cfg->github.poll_interval_s * 1000);
 	}
 	return 0;
 }
@@ -415,6 +447,7 @@ void pb_runtime_free(pb_runtime *rt)
 		pb_timer_cancel(&rt->probe);
 		pb_timer_cancel(&rt->observe);
 		pb_timer_cancel(&rt->outbox);
+		pb_timer_cancel(&rt->ghpoll);
 	}
 	pb_admin_free(rt->admin);
 	/* drains: a running sweep or check finishes before the monitor it uses goes */

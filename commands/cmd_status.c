@@ -5,6 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* " ⚠ drift" when the promotion's GitHub issue contradicts it (details: status <component>). */
+static const char *gh_drift_mark(pb_cmd_ctx *ctx, const pb_promotion *p)
+{
+	pb_gh_drift d;
+	pb_err e;
+
+	pb_err_init(&e);
+	return p->issue_number && pb_store_gh_drift_get(ctx->svc->store, p->id, &d, &e) == 0 && d.confirmed
+		       ? " ⚠ drift"
+		       : "";
+}
+
 static int status_table(pb_cmd_ctx *ctx)
 {
 	pb_card *card = pb_cmd_caller_card("Components");
@@ -28,8 +40,8 @@ static int status_table(pb_cmd_ctx *ctx)
 		if (!r)
 			r = pb_store_promotion_open_for(ctx->svc->store, c->id, &p, &ctx->err);
 		if (r == 0)
-			snprintf(promo, sizeof(promo), "#%lld %s %s", (long long)p.id,
-				 pb_stage_name(p.target_stage), pb_state_name(p.state));
+			snprintf(promo, sizeof(promo), "#%lld %s %s%s", (long long)p.id,
+				 pb_stage_name(p.target_stage), pb_state_name(p.state), gh_drift_mark(ctx, &p));
 		else if (r == PB_E_NOTFOUND)
 			r = 0; /* no open promotion: the "-" row */
 		if (r)

@@ -524,6 +524,24 @@ out:
 	return r;
 }
 
+int pb_ghops_project_check(pb_github *g, const pb_config *cfg, pb_err *err)
+{
+	const pb_github_project_cfg *p = &cfg->github.project;
+	field_set set[3];
+	int r = 0;
+
+	if (!p->id)
+		return 0;
+	/* every stage a promotion can reach: its option must exist as well as the three fields */
+	for (int s = PB_STAGE_STAGING; s < PB_STAGE_COUNT && r == 0; s++) {
+		pb_ghops_completion c = { .component = "", .from = (pb_stage)(s - 1), .to = (pb_stage)s,
+					  .date = "2026-01-01" };
+
+		r = project_fields(g, p, &c, set, err);
+	}
+	return r;
+}
+
 static int project_add_item(pb_github *g, const char *project, const char *content, char *item, size_t size,
 			    pb_err *err)
 {

@@ -44,4 +44,12 @@ int pb_ghops_maturity(pb_github *g, const pb_config *cfg, const pb_ghops_complet
 int pb_ghops_project(pb_github *g, const pb_config *cfg, const pb_ghops_completion *c, char *summary,
 		     size_t size, pb_err *err);
 
+/*
+ * For --check-config --online: the configured Project exists and has the
+ * Status, Current Stage and Last Updated fields with an option for every
+ * stage a promotion can reach. Changes nothing. 0 when fine or no Project is
+ * configured; otherwise err names the problem and its config key.
+ */
+int pb_ghops_project_check(pb_github *g, const pb_config *cfg, pb_err *err);
+
 #endif

@@ -174,6 +174,23 @@ static void add_github(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
 }
 
 /* Takes `verb` out of a ", "-separated list: an external deployment offers no rollback. */
+/* What the promotion's GitHub issue contradicts (the poller saw it twice): shown, never overwritten. */
+static void add_gh_drift(pb_cmd_ctx *ctx, pb_card *card, const pb_promotion *p)
+{
+	pb_gh_drift d;
+	pb_err e;
+	int r;
+
+	if (!p->issue_number || !pb_state_is_open(p->state))
+		return; /* a closed issue is what a finished promotion implies */
+	pb_err_init(&e);
+	r = pb_store_gh_drift_get(ctx->svc->store, p->id, &d, &e);
+	if (r == 0 && d.confirmed)
+		pb_card_text(card, "⚠ GitHub drift: %s", d.text);
+	else if (r != 0 && r != PB_E_NOTFOUND)
+		pb_warn("card", "promotion #%lld: GitHub drift unknown: %s", (long long)p->id, pb_err_text(&e));
+}
+
 static void drop_verb(char *list, const char *verb)
 {
 	size_t n = strlen(verb);
@@ -222,6 +239,7 @@ pb_card *pb_promotion_card(pb_cmd_ctx *ctx, const pb_promotion *p, pb_thread_rol
 	if (p->justification[0])
 		pb_card_text(card, "%s", p->justification);
 	add_validation_items(ctx, card, p);
+	add_gh_drift(ctx, card, p);
 	if (p->state == PB_ST_OBSERVING)
 		add_health(ctx, card, p);
 	pb_workflow_next_verbs(p->state, next, sizeof(next));

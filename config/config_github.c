@@ -53,11 +53,17 @@ static void parse_app(cfg_ctx *c, const cJSON *app, pb_github_cfg *g)
 		cfg_resolve_field(c, &g->private_key_file);
 }
 
+/* Reading GitHub back (commands/ghpoll.c): conditional GETs, so a short period costs little. */
+static void parse_poll(cfg_ctx *c, const cJSON *gh, pb_github_cfg *g)
+{
+	cfg_get_int(c, gh, GH_P, "poll_interval_s", false, 60, 5, 86400, &g->poll_interval_s);
+}
+
 void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
 	static const char *const keys[] = { "api_url", "token_env", "token_file", "app", "timeout_ms",
 					    "ca_file", "user_agent", "content_writes_per_min", "maturity",
-					    "project", NULL };
+					    "project", "poll_interval_s", NULL };
 	const cJSON *gh = cfg_get_obj(c, root, "", "github", false);
 	pb_github_cfg *g = &cfg->github;
 	const cJSON *app;
@@ -70,6 +76,7 @@ void cfg_parse_github(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_str(c, gh, GH_P, "user_agent", false, "promobot/" PROMOBOT_VERSION, &g->user_agent);
 	cfg_get_int(c, gh, GH_P, "content_writes_per_min", false, 80, 1, 1000,
 		    &g->content_writes_per_min);
+	parse_poll(c, gh, g);
 	if (cfg_get_str(c, gh, GH_P, "ca_file", false, NULL, &g->ca_file))
 		cfg_resolve_field(c, &g->ca_file);
 	if (g->api_url) {

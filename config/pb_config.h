@@ -244,6 +244,7 @@ typedef struct pb_github_cfg {
 	int content_writes_per_min; /* POST/PUT/PATCH/DELETE budget, default 80 */
 	pb_github_maturity_cfg maturity;
 	pb_github_project_cfg project;
+	int poll_interval_s;   /* reading GitHub back (blocker issues, drift), default 60 */
 } pb_github_cfg;
 
 typedef struct pb_docker_cfg {

@@ -966,6 +966,7 @@ int gh_issue_read(const cJSON *j, pb_github_issue *out, pb_err *err)
 	pb_strlcpy(out->state, jstr(j, "state"), sizeof(out->state));
 	pb_strlcpy(out->state_reason, jstr(j, "state_reason"), sizeof(out->state_reason));
 	pb_strlcpy(out->html_url, jstr(j, "html_url"), sizeof(out->html_url));
+	pb_strlcpy(out->user, jstr(cJSON_GetObjectItemCaseSensitive(j, "user"), "login"), sizeof(out->user));
 	out->pull_request = cJSON_GetObjectItemCaseSensitive(j, "pull_request") != NULL;
 	out->title = strdup(jstr(j, "title"));
 	out->body = xstrdup(pb_json_str(j, "body"));

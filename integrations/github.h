@@ -79,6 +79,7 @@ typedef struct pb_github_issue {
 	char state[16];           /* open | closed */
 	char state_reason[24];    /* "" | completed | not_planned | reopened | duplicate */
 	char html_url[512];
+	char user[64];            /* login of who opened it ("" when GitHub gave none) */
 	char *title;
 	char *body;               /* NULL when GitHub has none */
 	char **labels;

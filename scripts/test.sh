@@ -77,17 +77,19 @@ fi
 if [ ! -f build-valgrind/build.ninja ]; then
 	meson setup build-valgrind --buildtype=debug >/dev/null || exit 1
 fi
-ninja -C build-valgrind tests/e2e/test_e2e promobot >/dev/null || exit 1
-if PROMOBOT_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
-	PROMOBOT_BIN="$root/build-valgrind/promobot" PROMOBOT_SRC="$root" \
-	build-valgrind/tests/e2e/test_e2e --jobs 1 >build-valgrind/e2e-valgrind.log 2>&1; then
-	ok=$((ok + 1))
-	notes+=("e2e under valgrind: clean (build-valgrind/e2e-valgrind.log)")
-else
-	bad=$((bad + 1)); fail=1
-	tail -40 build-valgrind/e2e-valgrind.log
-	notes+=("e2e under valgrind: FAILED (build-valgrind/e2e-valgrind.log)")
-fi
+ninja -C build-valgrind tests/e2e/test_e2e tests/e2e/test_e2e_github tests/e2e/test_e2e_ghpoll promobot >/dev/null || exit 1
+for suite in e2e e2e_github e2e_ghpoll; do
+	if PROMOBOT_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
+		PROMOBOT_BIN="$root/build-valgrind/promobot" PROMOBOT_SRC="$root" \
+		build-valgrind/tests/e2e/test_$suite --jobs 1 >build-valgrind/$suite-valgrind.log 2>&1; then
+		ok=$((ok + 1))
+		notes+=("$suite under valgrind: clean (build-valgrind/$suite-valgrind.log)")
+	else
+		bad=$((bad + 1)); fail=1
+		tail -40 build-valgrind/$suite-valgrind.log
+		notes+=("$suite under valgrind: FAILED (build-valgrind/$suite-valgrind.log)")
+	fi
+done
 
 # 3. Every libFuzzer harness (tests/fuzz) for a short fixed time, seeded from the committed corpus (copied:
 #    CI never grows it); each harness counts as one test, a crash fails the run and leaves its reproducer.

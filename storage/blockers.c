@@ -176,3 +176,20 @@ int pb_store_blockers_critical(pb_store *st, const char *component, int *count, 
 	sqlite3_finalize(stmt);
 	return r;
 }
+
+int pb_store_blocker_by_issue(pb_store *st, const char *component, int64_t number, pb_blocker *out,
+			      pb_err *err)
+{
+	sqlite3_stmt *stmt;
+	int r;
+
+	r = pb_sql_prepare(st,
+			   "SELECT " BLOCKER_COLS " FROM blockers WHERE component = ?1 AND issue_number = ?2"
+			   " ORDER BY id DESC LIMIT 1",
+			   &stmt, "blocker by issue", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, component);
+	sqlite3_bind_int64(stmt, 2, number);
+	return pb_sql_one(st, stmt, blocker_row, out, "blocker by issue", err);
+}

@@ -202,7 +202,24 @@ static const char *const migrations[] = {
 	"CREATE INDEX gh_ops_by_promotion ON gh_ops(promotion_id, id);"
 	"CREATE INDEX gh_ops_by_ref ON gh_ops(grp, kind, ref_id);"
 	"ALTER TABLE promotions ADD COLUMN issue_url TEXT NOT NULL DEFAULT '';",
-	[8] = "SELECT 1;", /* reserved: branch ghpoll */
+	/*
+	 * v8: reading GitHub back. gh_drift holds, per open promotion, what its
+	 * issue contradicts (closed by hand, a lifecycle label removed/added,
+	 * deleted); `confirmed` once two polls in a row saw it against the same
+	 * promotion state, so an update still on its way to GitHub is no drift.
+	 * Blocker issues people open on GitHub are found by issue number.
+	 */
+	[8] =
+	"CREATE TABLE gh_drift ("
+	"  promotion_id INTEGER PRIMARY KEY REFERENCES promotions(id),"
+	"  issue_number INTEGER NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),"
+	"  first_seen_at INTEGER NOT NULL,"
+	"  checked_at INTEGER NOT NULL);"
+	"CREATE INDEX blockers_by_issue ON blockers(component, issue_number) WHERE issue_number > 0;",
 	/*
 	 * v9: an observation post is marked delivered only when the chat
 	 * confirmed it; handed_at says it may have been sent (after a restart

@@ -190,6 +190,28 @@ int pb_store_blockers_opened_between(pb_store *st, const char *component, int64_
 				     pb_blocker **out, size_t *count, pb_err *err);
 /* Count of open critical blockers (0 when none). */
 int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err);
+/* The component's blocker linked to GitHub issue `number` (open or resolved, newest); PB_E_NOTFOUND (no text). */
+int pb_store_blocker_by_issue(pb_store *st, const char *component, int64_t number, pb_blocker *out,
+			      pb_err *err);
+
+/* ---- GitHub drift: what a promotion's issue contradicts (storage/gh_drift.c) ---- */
+typedef struct pb_gh_drift {
+	int64_t promotion_id;
+	int64_t issue_number;
+	char text[PB_TEXT_MAX];         /* "issue #12 was closed by hand; promotion is in review" */
+	char state[32];                 /* the promotion state it was seen against */
+	int64_t updated_at;             /* the promotion's updated_at then */
+	bool confirmed;                 /* seen twice in a row against the same state: shown */
+	int64_t first_seen_at;
+	int64_t checked_at;
+} pb_gh_drift;
+
+/* PB_E_NOTFOUND (no text) when the promotion's issue matched at the last check. */
+int pb_store_gh_drift_get(pb_store *st, int64_t promotion_id, pb_gh_drift *out, pb_err *err);
+/* Inserts or replaces the row of d->promotion_id (first_seen_at and checked_at must be set). */
+int pb_store_gh_drift_put(pb_store *st, const pb_gh_drift *d, pb_err *err);
+/* Forgets it (the issue matches again); 0 also when there was none. */
+int pb_store_gh_drift_clear(pb_store *st, int64_t promotion_id, pb_err *err);
 
 /* ---- validations ---- */
 typedef struct pb_validation {

@@ -3,11 +3,13 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TP_MAX_ARGS 64
@@ -111,4 +113,29 @@ int tp_run(char *const *args, char *const *env, const char *input, pb_buf *out)
 	pid_t pid = tp_start(args, env, input, &fd);
 
 	return tp_finish(pid, fd, out);
+}
+
+bool tp_read_until(int fd, pb_buf *out, const char *needle, int timeout_ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!strstr(pb_buf_str(out), needle)) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char chunk[4096];
+		ssize_t n;
+		long left;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return false;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		pb_buf_append(out, chunk, (size_t)n);
+	}
+	return true;
 }

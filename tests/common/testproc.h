@@ -2,6 +2,7 @@
 #ifndef TEST_TESTPROC_H
 #define TEST_TESTPROC_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "pb_str.h"
@@ -21,5 +22,7 @@ pid_t tp_start_interactive(char *const *args, char *const *env, int *in_fd, int 
 void tp_drain(int fd, pb_buf *out);
 /* Both in one call. */
 int tp_run(char *const *args, char *const *env, const char *input, pb_buf *out);
+/* Reads fd into out until it holds `needle` (true) or timeout_ms pass / EOF (false). */
+bool tp_read_until(int fd, pb_buf *out, const char *needle, int timeout_ms);
 
 #endif

@@ -216,31 +216,6 @@ Test(e2e, version_and_help)
 
 /* Sets `key` of the config's top-level object `section` (created when absent) to an integer. */
 /* Reads the bot's output into `out` until it holds `needle` or timeout_ms pass (poll, no sleeps). */
-static bool read_until(int fd, pb_buf *out, const char *needle, int timeout_ms)
-{
-	struct timespec t0, t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!strstr(pb_buf_str(out), needle)) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		char chunk[4096];
-		ssize_t n;
-		long left;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			return false;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		pb_buf_append(out, chunk, (size_t)n);
-	}
-	return true;
-}
-
 /* Edits the config file: fn changes the parsed JSON. */
 static void config_edit(void (*fn)(cJSON *cfg, int arg), int arg)
 {
@@ -335,18 +310,18 @@ Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 	sqlite3_close(h);
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
-	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
-	cr_assert(read_until(out_fd, &out, "## Day 2 Monitoring Report", 30000), "no reports: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "## Day 2 Monitoring Report", 30000), "no reports: %s", pb_buf_str(&out));
 	EXPECT_IN(out, "## Day 1 Monitoring Report");
 	EXPECT_IN(out, "posted late");
 	EXPECT_IN(out, "[neo4j → staging #1]");
 	close(lfd);
-	cr_assert(read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "no DOWN alert: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "no DOWN alert: %s", pb_buf_str(&out));
 	lfd = listen_loopback(&port);
-	cr_assert(read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
-	cr_assert(read_until(out_fd, &out, "the outage lasted", 5000), "%s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "the outage lasted", 5000), "%s", pb_buf_str(&out));
 	cr_assert_eq(write(in_fd, "/promote status neo4j\n", 22), 22);
-	cr_assert(read_until(out_fd, &out, "uptime", 10000), "%s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "uptime", 10000), "%s", pb_buf_str(&out));
 	cr_assert_eq(write(in_fd, "/quit\n", 6), 6);
 	close(in_fd);
 	cr_assert_eq(tp_finish(pid, out_fd, &rest), 0, "%s%s", pb_buf_str(&out), pb_buf_str(&rest));
@@ -401,24 +376,24 @@ Test(e2e, external_deploy_is_observed_without_an_engine)
 	cr_assert_eq(exec_as("bob", "/promote approve demo-web", &out), 0, "%s", pb_buf_str(&out));
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
-	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
 	/* deployed while the bot runs, as the README's walk-through does: no slot passes unwatched */
 	cr_assert_eq(write(in_fd, "/as carol\n/promote deploy demo-web\n", 35), 35);
-	cr_assert(read_until(out_fd, &out, "Deployed — observing", 30000), "%s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "Deployed — observing", 30000), "%s", pb_buf_str(&out));
 	EXPECT_IN(out, "External deployment");
 	EXPECT_IN(out, "tcp connect");
 	cr_assert_eq(write(in_fd, "/promote rollback demo-web\n", 27), 27);
-	cr_assert(read_until(out_fd, &out, "deployment is external", 10000), "%s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "deployment is external", 10000), "%s", pb_buf_str(&out));
 	/* ask until the bot's clock has checked it (every second): bounded, no sleeps */
 	for (tries = 0; tries < 20 && !seen; tries++) {
 		cr_assert_eq(write(in_fd, "/promote status demo-web\n", 25), 25);
-		seen = read_until(out_fd, &out, "last check", 1500);
+		seen = tp_read_until(out_fd, &out, "last check", 1500);
 	}
 	cr_assert(seen, "no check shown: %s", pb_buf_str(&out));
 	EXPECT_IN(out, "State: observing");
 	EXPECT_IN(out, "checks), last check");
 	cr_assert_eq(write(in_fd, "/promote report demo-web\n", 25), 25);
-	cr_assert(read_until(out_fd, &out, "**Coverage**", 10000), "%s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "**Coverage**", 10000), "%s", pb_buf_str(&out));
 	EXPECT_IN(out, "## Day 1 Monitoring Report");
 	EXPECT_IN(out, "**Uptime**: ");
 	EXPECT_IN(out, "**Errors**: 0 critical, 0 warnings");
@@ -530,11 +505,11 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 		   " BEGIN SELECT RAISE(ABORT, 'test: storage refuses the DOWN transition'); END");
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
-	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
 	db_wait(h, "SELECT count(*) FROM samples WHERE packed & 3 = 1", 1, "an UP sample");
 	close(lfd);
 	db_wait(h, "SELECT fails FROM monitor_state", 1, "the first failure");
-	cr_assert(read_until(out_fd, &out, "test: storage refuses the DOWN transition", 30000),
+	cr_assert(tp_read_until(out_fd, &out, "test: storage refuses the DOWN transition", 30000),
 		  "the bot never reached the transition: %s", pb_buf_str(&out));
 	kill_bot(pid, in_fd, out_fd, &out);
 	pb_buf_puts(&all, pb_buf_str(&out));
@@ -548,7 +523,7 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
 	db_wait(h, DOWN_POSTS, 1, "the DOWN alert decided");
-	cr_assert(read_until(out_fd, &out, "test: storage refuses the handed mark", 30000),
+	cr_assert(tp_read_until(out_fd, &out, "test: storage refuses the handed mark", 30000),
 		  "the bot never tried to deliver: %s", pb_buf_str(&out));
 	cr_assert_eq(db_int(h, "SELECT count(*) FROM samples s JOIN monitor_state m USING (promotion_id)"
 			       " WHERE s.slot = m.down_since AND s.packed & 3 = 2"), 1,
@@ -564,7 +539,7 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	/* (3) the next run delivers it once: printed, then marked; kill as soon as storage says so */
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
-	cr_assert(read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "the pending alert was lost: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "the pending alert was lost: %s", pb_buf_str(&out));
 	db_wait(h, "SELECT posted_at > 0 FROM obs_posts WHERE kind = 'down'", 1, "the DOWN alert marked delivered");
 	kill_bot(pid, in_fd, out_fd, &out);
 	pb_buf_puts(&all, pb_buf_str(&out));
@@ -573,9 +548,9 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	/* (4) a last run: the target comes back, the UP alert follows — and no second DOWN */
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
-	cr_assert(read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
 	lfd = listen_loopback(&port);
-	cr_assert(read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
+	cr_assert(tp_read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
 	cr_assert_eq(write(in_fd, "/quit\n", 6), 6);
 	close(in_fd);
 	cr_assert_eq(tp_finish(pid, out_fd, &rest), 0, "%s%s", pb_buf_str(&out), pb_buf_str(&rest));

@@ -1055,6 +1055,91 @@ int github_fake_comment_count(github_fake *f, const char *repo, int64_t number)
 	return n;
 }
 
+int64_t github_fake_add_issue(github_fake *f, const char *repo, const char *login, const char *title,
+			      const char *body, const char *labels)
+{
+	char want[512], *save = NULL, *tok;
+	cJSON *r, *i, *user;
+	int64_t number = 0;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	if (r) {
+		i = issue_new(f, r, title, body);
+		user = obj(i, "user");
+		cJSON_ReplaceItemInObjectCaseSensitive(user, "login", cJSON_CreateString(login));
+		cJSON_ReplaceItemInObjectCaseSensitive(user, "id", cJSON_CreateNumber((double)f->next_id++));
+		snprintf(want, sizeof(want), "%s", labels ? labels : "");
+		for (tok = strtok_r(want, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			issue_add_label(f, r, i, tok);
+		number = (int64_t)cJSON_GetNumberValue(obj(i, "number"));
+	}
+	pthread_mutex_unlock(&f->lock);
+	return number;
+}
+
+void github_fake_set_issue_state(github_fake *f, const char *repo, int64_t number, const char *state,
+				 const char *reason)
+{
+	cJSON *r, *i;
+	char t[32];
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	i = r ? issue_find(r, number) : NULL;
+	if (i) {
+		cJSON_ReplaceItemInObjectCaseSensitive(i, "state", cJSON_CreateString(state));
+		cJSON_ReplaceItemInObjectCaseSensitive(i, "state_reason",
+						       reason ? cJSON_CreateString(reason) : cJSON_CreateNull());
+		iso_time(f->now, t, sizeof(t));
+		cJSON_ReplaceItemInObjectCaseSensitive(i, "closed_at", strcmp(state, "closed") == 0
+									       ? cJSON_CreateString(t)
+									       : cJSON_CreateNull());
+		add_time(i, "updated_at", f->now);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_delete_issue(github_fake *f, const char *repo, int64_t number)
+{
+	cJSON *r, *i, *d;
+	int k = 0;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	cJSON_ArrayForEach(i, obj(r, "issues")) {
+		if ((int64_t)cJSON_GetNumberValue(obj(i, "number")) == number) {
+			cJSON_DeleteItemFromArray(obj(r, "issues"), k);
+			d = obj(r, "deleted");
+			if (!d)
+				d = cJSON_AddArrayToObject(r, "deleted");
+			cJSON_AddItemToArray(d, cJSON_CreateNumber((double)number));
+			break;
+		}
+		k++;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void github_fake_set_repo_permissions(github_fake *f, const char *repo, bool admin, bool push, bool pull)
+{
+	cJSON *r, *p;
+
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	if (r) {
+		p = cJSON_CreateObject();
+		cJSON_AddBoolToObject(p, "admin", admin);
+		cJSON_AddBoolToObject(p, "maintain", admin);
+		cJSON_AddBoolToObject(p, "push", push);
+		cJSON_AddBoolToObject(p, "triage", push);
+		cJSON_AddBoolToObject(p, "pull", pull);
+		cJSON_DeleteItemFromObjectCaseSensitive(r, "permissions");
+		cJSON_AddItemToObject(r, "permissions", p);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg)
 {
 	github_fake_fault_on(f, "", kind, n, status, arg);
@@ -1345,6 +1430,16 @@ static void issue_comments(route *rt, cJSON *i)
 	cJSON_Delete(b);
 }
 
+static bool issue_was_deleted(cJSON *r, int64_t number)
+{
+	cJSON *d;
+
+	cJSON_ArrayForEach(d, obj(r, "deleted"))
+		if ((int64_t)cJSON_GetNumberValue(d) == number)
+			return true;
+	return false;
+}
+
 static void issues(route *rt)
 {
 	cJSON *i;
@@ -1362,6 +1457,10 @@ static void issues(route *rt)
 	}
 	n = strtoll(rt->seg[1], &end, 10);
 	i = *end ? NULL : issue_find(rt->repo, n);
+	if (!i && !*end && issue_was_deleted(rt->repo, n)) {
+		error_reply(rt->resp, 410, "This issue was deleted");
+		return;
+	}
 	if (!i) {
 		not_found(rt);
 		return;
@@ -1862,6 +1961,23 @@ static void actions(route *rt)
 			not_found(rt);
 		return;
 	}
+	if (rt->nseg == 3 && strcmp(rt->seg[1], "workflows") == 0 && is(rt, "GET")) {
+		w = workflow_find(rt->repo, rt->seg[2]);
+		if (w) {
+			cJSON *o = cJSON_CreateObject();
+			char p[300];
+
+			snprintf(p, sizeof(p), ".github/workflows/%s", str(w, "file"));
+			cJSON_AddNumberToObject(o, "id", cJSON_GetNumberValue(obj(w, "id")));
+			cJSON_AddStringToObject(o, "name", str(w, "file"));
+			cJSON_AddStringToObject(o, "path", p);
+			cJSON_AddStringToObject(o, "state", "active");
+			json_reply(rt->f, rt->req, rt->resp, 200, o);
+		} else {
+			not_found(rt);
+		}
+		return;
+	}
 	if (rt->nseg != 4 || strcmp(rt->seg[1], "workflows") != 0 || !(w = workflow_find(rt->repo, rt->seg[2]))) {
 		not_found(rt);
 		return;
@@ -2057,9 +2173,14 @@ static void repo_route(route *rt)
 	if (rt->nseg == 0) {
 		cJSON *o = cJSON_CreateObject();
 
+		cJSON *perm = obj(rt->repo, "permissions");
+
 		cJSON_AddStringToObject(o, "full_name", rt->repo->string);
 		cJSON_AddStringToObject(o, "default_branch", "main");
 		cJSON_AddBoolToObject(o, "private", 1);
+		/* What the authenticated user may do (GitHub sends it for user tokens). */
+		if (perm)
+			cJSON_AddItemToObject(o, "permissions", cJSON_Duplicate(perm, 1));
 		json_reply(rt->f, rt->req, rt->resp, 200, o);
 	} else if (strcmp(s0, "issues") == 0) {
 		issues(rt);
@@ -2174,6 +2295,15 @@ static cJSON *node_lookup(github_fake *f, const char *id)
 		cJSON_AddStringToObject(o, "id", id);
 		return o;
 	}
+	/* A field of a project is a node of its own (ProjectV2Field implements Node). */
+	cJSON_ArrayForEach(r, f->projects)
+		if (obj(r, id)) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "__typename", "ProjectV2Field");
+			cJSON_AddStringToObject(o, "id", id);
+			return o;
+		}
 	cJSON_ArrayForEach(r, f->repos)
 		cJSON_ArrayForEach(i, obj(r, "issues"))
 			if (strcmp(str(i, "node_id"), id) == 0) {
@@ -2464,6 +2594,24 @@ static void graphql(github_fake *f, const http_fake_req *req, http_fake_resp *re
 	cJSON_Delete(b);
 }
 
+/* ---- the authenticated user -------------------------------------------- */
+
+/* GET /user: the token's user; an App installation token is no user (403, as GitHub answers). */
+static void authenticated_user(github_fake *f, const http_fake_req *req, http_fake_resp *resp, const char *tok)
+{
+	cJSON *o;
+
+	if (strncmp(tok, "ghs_", 4) == 0) {
+		error_reply(resp, 403, "Resource not accessible by integration");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "login", "promobot-user");
+	cJSON_AddNumberToObject(o, "id", 583231);
+	cJSON_AddStringToObject(o, "type", "User");
+	json_reply(f, req, resp, 200, o);
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static bool token_ok(github_fake *f, const char *tok)
@@ -2624,6 +2772,8 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 		f->remaining--;
 	if (nseg == 1 && !strcmp(segs[0], "graphql") && !strcmp(req->method, "POST")) {
 		graphql(f, req, resp);
+	} else if (nseg == 1 && !strcmp(segs[0], "user") && !strcmp(req->method, "GET")) {
+		authenticated_user(f, req, resp, tok);
 	} else if (nseg >= 3 && !strcmp(segs[0], "repos")) {
 		char full[300];
 		route rt = { .f = f, .req = req, .resp = resp };

@@ -112,6 +112,18 @@ char *github_fake_issue_json(github_fake *f, const char *repo, int64_t number);
 /* Number of comments on an issue. */
 int github_fake_comment_count(github_fake *f, const char *repo, int64_t number);
 
+/* ---- people on the web (what no API call of the bot did) ---- */
+/* An issue `login` opened (e.g. from an issue form) with labels "a,b"; returns its number (0: no repo). */
+int64_t github_fake_add_issue(github_fake *f, const char *repo, const char *login, const char *title,
+			      const char *body, const char *labels);
+/* Closes ("closed", reason "completed"/"not_planned"/NULL) or reopens ("open") an issue by hand. */
+void github_fake_set_issue_state(github_fake *f, const char *repo, int64_t number, const char *state,
+				 const char *reason);
+/* Deletes an issue: GET then answers 410 "This issue was deleted", as GitHub does. */
+void github_fake_delete_issue(github_fake *f, const char *repo, int64_t number);
+/* The `permissions` GET /repos/{o}/{r} reports for the token's user (none until set). */
+void github_fake_set_repo_permissions(github_fake *f, const char *repo, bool admin, bool push, bool pull);
+
 /* ---- faults: each applies to the next n requests ---- */
 typedef enum {
 	GITHUB_FAULT_STATUS,      /* answer `status` (500, 502, …) with GitHub's error body, do nothing */

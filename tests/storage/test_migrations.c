@@ -119,8 +119,8 @@ Test(migrations, each_version_has_exactly_its_tables)
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 		" ('components','promotions','events','approvals','blockers','validations',"
 		"  'deployments','processed_event_ids','component_locks','heartbeats',"
-		"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops')";
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 15, 15 };
+		"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift')";
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
