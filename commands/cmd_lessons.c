@@ -81,7 +81,8 @@ static bool lessons_path(const pb_component *c, const pb_promotion *p, char *out
 	return true;
 }
 
-/* The draft as a comment on the promotion issue; like the file, a failure costs the copy, not the reply. */
+/* The draft as a comment on the promotion issue and a file next to MATURITY.md in the repository; like the
+ * local file, a failure costs the copy, not the reply. */
 static void mirror_draft(pb_cmd_ctx *ctx, const pb_promotion *p, const pb_buf *doc)
 {
 	pb_err e;
@@ -93,6 +94,13 @@ static void mirror_draft(pb_cmd_ctx *ctx, const pb_promotion *p, const pb_buf *d
 	r = pb_store_begin(ctx->svc->store, &e);
 	if (r == 0)
 		r = pb_ghout_comment(ctx->svc, p, pb_buf_str(doc), &e);
+	if (r == 0) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "LESSONS-%s-%lld.md", pb_stage_name((pb_stage)p->target_stage),
+			 (long long)p->id);
+		r = pb_ghout_lessons_file(ctx->svc, p, name, pb_buf_str(doc), &e);
+	}
 	if (r == 0)
 		r = pb_store_commit(ctx->svc->store, &e);
 	if (r) {

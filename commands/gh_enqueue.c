@@ -196,6 +196,28 @@ int pb_ghout_comment(const pb_services *svc, const pb_promotion *p, const char *
 	return promotion_op(svc, p, "comment", 0, o, err);
 }
 
+int pb_ghout_lessons_file(const pb_services *svc, const pb_promotion *p, const char *name, const char *text,
+			  pb_err *err)
+{
+	const pb_component *c = mirrored(svc, p->component);
+	const char *slash;
+	char path[1024];
+	cJSON *o;
+
+	if (!c || !c->github_maturity_path)
+		return 0;
+	/* next to the component's MATURITY.md in its repository, like the local draft next to maturity_file */
+	slash = strrchr(c->github_maturity_path, '/');
+	snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - c->github_maturity_path + 1) : 0,
+		 c->github_maturity_path, name);
+	o = payload_for(c);
+	if (o && (!cJSON_AddStringToObject(o, "path", path) || !cJSON_AddStringToObject(o, "text", text))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return promotion_op(svc, p, "lessons.commit", 0, o, err);
+}
+
 int pb_ghout_comment_text(const pb_services *svc, const pb_promotion *p, const char *lead, const char *user_text,
 			  pb_err *err)
 {

@@ -439,6 +439,41 @@ static int do_completion_step(gh_dl *d, bool maturity, pb_err *err)
 	return r;
 }
 
+/* Safe to repeat: the file is read first, and the same text is not committed twice. */
+static int do_lessons_commit(gh_dl *d, pb_err *err)
+{
+	const char *path = pb_json_str(d->pl, "path"), *text = pb_json_str(d->pl, "text");
+	pb_github_content cur;
+	char message[256], sha[41] = "";
+	int r;
+
+	if (!path || !text)
+		return pb_err_set(err, PB_E_INVALID, "GitHub outbox: op #%lld: no path or text", (long long)d->op->id);
+	memset(&cur, 0, sizeof(cur));
+	r = pb_github_content_get(d->g, d->repo, path, NULL, &cur, err);
+	if (r == 0 && cur.len == strlen(text) && memcmp(cur.data, text, cur.len) == 0) {
+		pb_github_content_deinit(&cur);
+		return 0;
+	}
+	if (r == PB_E_NOTFOUND) {
+		pb_err_init(err);
+		r = 0;
+	} else if (r == 0) {
+		pb_strlcpy(sha, cur.sha, sizeof(sha));
+	}
+	pb_github_content_deinit(&cur);
+	if (r)
+		return r;
+	snprintf(message, sizeof(message), "Lessons learned of promotion #%lld", (long long)d->op->promotion_id);
+	r = pb_github_content_put(d->g, d->repo, path, text, strlen(text), message, sha[0] ? sha : NULL, NULL, NULL,
+				  err);
+	/* someone committed in between (409) or the create raced (422): the next attempt re-reads */
+	if (r == PB_E_CONFLICT)
+		r = pb_err_set(err, PB_E_UNAVAILABLE, "GitHub: %s changed while committing the lessons; trying again",
+			       path);
+	return r;
+}
+
 int gh_run_op(gh_dl *d, pb_err *err)
 {
 	const char *k = d->op->kind;
@@ -457,6 +492,8 @@ int gh_run_op(gh_dl *d, pb_err *err)
 		return do_deployment(d, err);
 	if (!strcmp(k, "deployment.status"))
 		return do_deployment_status(d, err);
+	if (!strcmp(k, "lessons.commit"))
+		return do_lessons_commit(d, err);
 	if (!strcmp(k, "maturity") || !strcmp(k, "project"))
 		return do_completion_step(d, !strcmp(k, "maturity"), err);
 	return pb_err_set(err, PB_E_INVALID, "GitHub outbox: unknown op kind \"%s\"", k);

@@ -168,7 +168,9 @@ static int open_fail_blocker(const pb_services *svc, const pb_promotion *p, cons
 	pb_strlcpy(ev.kind, "blocker.opened", sizeof(ev.kind));
 	snprintf(ev.detail, sizeof(ev.detail), "#%lld %s: %s", (long long)b.id, pb_severity_name(b.severity), b.text);
 	ev.at = b.opened_at;
-	return pb_store_event_append(svc->store, &ev, err);
+	r = pb_store_event_append(svc->store, &ev, err);
+	/* on GitHub too, like /promote block: a blocker issue linked from the promotion issue */
+	return r ? r : pb_ghout_blocker_opened(svc, &b, p, err);
 }
 
 static int claim_verdict(const pb_services *svc, const pb_promotion *p, bool *claimed, pb_err *err)

@@ -38,6 +38,13 @@ int pb_ghout_transition(const pb_services *svc, const pb_promotion *p, pb_state 
 			const char *actor, const char *detail, pb_err *err);
 /* A comment on the promotion issue (`text` is Markdown the caller built; user text escaped by the caller). */
 int pb_ghout_comment(const pb_services *svc, const pb_promotion *p, const char *text, pb_err *err);
+/*
+ * The lessons-learned draft committed as `name` next to the component's
+ * github_maturity_path (nothing when it has none): created, or updated with
+ * the file's sha; a repeat finds the same text and commits nothing.
+ */
+int pb_ghout_lessons_file(const pb_services *svc, const pb_promotion *p, const char *name, const char *text,
+			  pb_err *err);
 /* Same, "<lead>: <user_text>" with user_text Markdown-escaped (user_text may be NULL or ""). */
 int pb_ghout_comment_text(const pb_services *svc, const pb_promotion *p, const char *lead, const char *user_text,
 			  pb_err *err);

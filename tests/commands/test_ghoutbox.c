@@ -249,6 +249,26 @@ Test(ghoutbox, complete_orders_steps_and_a_permanent_failure_does_not_stall_the_
 	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 3);
 	cr_assert_eq(pending(), 0);
 	pb_buf_deinit(&line);
+
+	/* the lessons draft: a comment and a file next to MATURITY.md, committed once even when delivered again */
+	run_ok("carol", "/promote lessons neo4j");
+	deliver();
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 4);
+	{
+		size_t len = 0;
+		char *doc = github_fake_file(fake, REPO, "docs/neo4j/LESSONS-staging-1.md", &len);
+
+		cr_assert_not_null(doc, "the lessons draft was not committed");
+		cr_assert(strstr(doc, "# Neo4j Promotion - Lessons Learned"), "%s", doc);
+		free(doc);
+	}
+	cr_assert_eq(github_fake_count(fake, "PUT /repos/" REPO "/contents/docs/neo4j/LESSONS-staging-1.md", 0), 1);
+	/* drafted again from the same facts: the file already says it, nothing is committed */
+	run_ok("carol", "/promote lessons neo4j");
+	deliver();
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(github_fake_count(fake, "PUT /repos/" REPO "/contents/docs/neo4j/LESSONS-staging-1.md", 0), 1);
 }
 
 /* ---- ordering ---- */
