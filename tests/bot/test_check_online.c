@@ -37,6 +37,8 @@ static void setup(void)
 	setenv("PB_ONLINE_GH_TOKEN", TOKEN, 1);
 	setenv("PB_ONLINE_SLACK_BOT", BOT_TOKEN, 1);
 	setenv("PB_ONLINE_SLACK_APP", APP_TOKEN, 1);
+	/* the config's docker.host is the one asked: scripts/test.sh exports the test engine's DOCKER_HOST */
+	unsetenv("DOCKER_HOST");
 	memset(&rep, 0, sizeof(rep));
 }
 
