@@ -1,13 +1,9 @@
 /* test_ghobs.c — the observation mirrored on GitHub: daily reports, the verdict and a FAIL's blocker issue, against the fake GitHub on a fake clock. */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -26,37 +22,7 @@ static th h;
 static github_fake *fake;
 static pb_monitor *mon;
 static pb_err err;
-static int lfd = -1, port;
-
-/* ---- the probe target: a loopback socket the test opens and closes ---- */
-
-static void target_up(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(lfd, 0);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(lfd, 64), 0);
-	fcntl(lfd, F_SETFL, O_NONBLOCK);
-	getsockname(lfd, (struct sockaddr *)&a, &al);
-	port = ntohs(a.sin_port);
-}
-
-static void target_drain(void)
-{
-	int fd;
-
-	while (lfd >= 0 && (fd = accept(lfd, NULL, NULL)) >= 0)
-		close(fd);
-}
-
-static void target_down(void)
-{
-	close(lfd);
-	lfd = -1;
-}
+static th_target tgt = { .fd = -1 };
 
 /* ---- setup: neo4j mirrored to REPO, deployed by other tooling, probed over tcp; 2 observation days ---- */
 
@@ -69,7 +35,8 @@ static void setup(void)
 	github_fake_add_repo(fake, REPO);
 	github_fake_set_now(fake, TH_EPOCH_MS / 1000);
 	setenv("PB_TEST_GITHUB_TOKEN", TOKEN, 1);
-	target_up();
+	tgt.port = 0;
+	th_target_up(&tgt);
 	snprintf(top, sizeof(top),
 		 "\"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_TEST_GITHUB_TOKEN\", \"timeout_ms\": 1000},"
 		 "\"docker\": {\"host\": \"unix:///nonexistent/docker.sock\"},"
@@ -80,7 +47,7 @@ static void setup(void)
 		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 1,"
 		 " \"environment_url\": \"https://staging.example.org/neo4j\","
 		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 500}}",
-		 port);
+		 tgt.port);
 	th_setup_full(&h, "{\"observation_days\": 2}", top, staging, extra);
 	pb_err_init(&err);
 	cr_assert_eq(pb_github_new(&h.cfg->github, &h.clock.clock, &h.svc.github, &err), 0, "%s", pb_err_text(&err));
@@ -92,8 +59,7 @@ static void teardown(void)
 {
 	pb_monitor_free(mon);
 	mon = NULL;
-	if (lfd >= 0)
-		target_down();
+	th_target_down(&tgt);
 	pb_github_free(h.svc.github);
 	h.svc.github = NULL;
 	th_teardown(&h);
@@ -148,7 +114,7 @@ static pb_monitor_sweep_stats sweep(void)
 	h.ncards = h.nthread = 0;
 	pb_err_init(&e);
 	cr_assert_eq(pb_monitor_sweep(mon, &h.svc, run_now, NULL, &st, &e), 0, "%s", pb_err_text(&e));
-	target_drain();
+	th_target_drain(&tgt);
 	return st;
 }
 
@@ -317,7 +283,7 @@ Test(ghobs, a_fail_verdict_is_one_comment_and_a_blocker_issue_linked_from_the_pr
 	cJSON *is;
 	const char *title, *body;
 
-	target_down();
+	th_target_down(&tgt);
 	st = slots(2 * SLOTS_PER_DAY);
 	cr_assert_eq(st.verdicts, 1);
 	deliver_all();
