@@ -1,4 +1,4 @@
-/* test_ghobs.c — the observation mirrored on GitHub: daily reports, the verdict and a FAIL's blocker issue, against the fake GitHub on a fake clock. */
+/* test_ghobs.c — the observation mirrored on GitHub: daily reports, the verdict (PASS, INCONCLUSIVE, FAIL) and a FAIL's blocker issue, against the fake GitHub on a fake clock. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -272,6 +272,32 @@ Test(ghobs, a_pass_verdict_is_one_comment_and_opens_no_blocker)
 	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), base + 3);
 	cr_assert_eq(comments_with(1, "Observation verdict"), 1);
 	cr_assert_eq(issues_created(), 1, "a PASS opens no blocker issue");
+}
+
+Test(ghobs, an_inconclusive_verdict_is_one_comment_and_opens_no_blocker)
+{
+	int64_t pid;
+	int base = observe(&pid);
+	pb_monitor_sweep_stats st;
+
+	/* the bot was down for the whole observation: every slot but the first is UNKNOWN */
+	pb_fake_clock_advance(&h.clock, 2 * 86400 * 1000LL);
+	st = sweep();
+	cr_assert_eq(st.reports, 2, "Day 1 (due a day ago) and Day 2 (due now)");
+	cr_assert_eq(st.verdicts, 1);
+	deliver_all();
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), base + 3, "Day 1, Day 2, the verdict");
+	cr_assert_eq(comments_with(1, "Observation verdict: INCONCLUSIVE"), 1);
+	cr_assert_eq(comments_with(1, "posted late"), 1, "Day 1 only: Day 2 is on time");
+	cr_assert_eq(issues_created(), 1, "INCONCLUSIVE opens no blocker issue");
+	{
+		pb_blocker *open = NULL;
+		size_t nb = 0;
+
+		cr_assert_eq(pb_store_blockers_open(h.store, "neo4j", &open, &nb, &err), 0);
+		cr_assert_eq(nb, 0);
+		free(open);
+	}
 }
 
 Test(ghobs, a_fail_verdict_is_one_comment_and_a_blocker_issue_linked_from_the_promotion)
