@@ -4,9 +4,12 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define CHECKS(cov) \
@@ -280,4 +283,36 @@ size_t th_posts_of(th *h, int64_t promotion_id, const char *kind)
 	cr_assert_eq(pb_store_obs_posts_of(h->store, promotion_id, kind, &list, &n, NULL), 0);
 	pb_obs_posts_free(list, n);
 	return n;
+}
+
+void th_target_up(th_target *t)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)t->port) };
+	socklen_t al = sizeof(a);
+	int one = 1;
+
+	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(t->fd, 0);
+	setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(t->fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind port %d", t->port);
+	cr_assert_eq(listen(t->fd, 64), 0);
+	fcntl(t->fd, F_SETFL, O_NONBLOCK);
+	getsockname(t->fd, (struct sockaddr *)&a, &al);
+	t->port = ntohs(a.sin_port);
+}
+
+void th_target_drain(th_target *t)
+{
+	int fd;
+
+	while (t->fd >= 0 && (fd = accept(t->fd, NULL, NULL)) >= 0)
+		close(fd);
+}
+
+void th_target_down(th_target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
 }

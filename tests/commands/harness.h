@@ -53,4 +53,16 @@ char *th_read_file(th *h, const char *name, size_t *len);
 /* Epoch seconds of the harness clock (what storage rows get). */
 int64_t th_now(th *h);
 
+/* A component's tcp probe target: a listening loopback socket a test opens and closes. */
+typedef struct th_target {
+	int fd;                  /* -1 while down */
+	int port;                /* 0 before the first up: any free port, kept across down/up */
+} th_target;
+/* Listens on t->port (a free one when 0, then stored). */
+void th_target_up(th_target *t);
+/* Accepts and closes what probes connected, so the backlog never fills (a full one looks like a timeout). */
+void th_target_drain(th_target *t);
+/* Stops listening (probes get "connection refused"); nothing when already down. */
+void th_target_down(th_target *t);
+
 #endif

@@ -1,12 +1,8 @@
 /* test_monitor.c — the observation on a fake clock: alerts, skipped slots, restarts, reports once per local day, verdict, complete. */
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "pb_monitor.h"
@@ -15,40 +11,7 @@
 
 static th h;
 static pb_monitor *mon;
-static int lfd = -1, port;
-
-/* The component's tcp probe target: a listening loopback socket the test opens and closes. */
-static void target_up(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)port) };
-	socklen_t al = sizeof(a);
-	int one = 1;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(lfd, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0, "bind port %d", port);
-	cr_assert_eq(listen(lfd, 64), 0);
-	fcntl(lfd, F_SETFL, O_NONBLOCK);
-	getsockname(lfd, (struct sockaddr *)&a, &al);
-	port = ntohs(a.sin_port);
-}
-
-/* Accepts and closes what the probes connected, so the backlog never fills (a full one looks like a timeout). */
-static void target_drain(void)
-{
-	int fd;
-
-	while (lfd >= 0 && (fd = accept(lfd, NULL, NULL)) >= 0)
-		close(fd);
-}
-
-static void target_down(void)
-{
-	close(lfd);
-	lfd = -1;
-}
+static th_target tgt = { .fd = -1 };
 
 static void teardown(void);
 
@@ -60,13 +23,13 @@ static void setup_with(const char *monitoring, const char *policy)
 	/* the suite's setup_default already ran for a test that calls this itself: release it first */
 	if (h.store)
 		teardown();
-	port = 0;
-	target_up();
+	tgt.port = 0;
+	th_target_up(&tgt);
 	snprintf(top, sizeof(top), "\"monitoring\": %s,", monitoring);
 	snprintf(staging, sizeof(staging),
 		 "{\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\","
 		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 500}}",
-		 port);
+		 tgt.port);
 	th_setup_ex(&h, policy, top, staging);
 	h.svc.system_sink = &h.sink;
 	cr_assert_eq(pb_monitor_new(h.cfg, &mon, NULL), 0);
@@ -93,8 +56,7 @@ static void teardown(void)
 		return;
 	pb_monitor_free(mon);
 	mon = NULL;
-	if (lfd >= 0)
-		target_down();
+	th_target_down(&tgt);
 	th_teardown(&h);
 	memset(&h, 0, sizeof(h));
 }
@@ -135,7 +97,7 @@ static pb_monitor_sweep_stats sweep_with(pb_monitor_submit_fn fn)
 	h.ncards = h.nthread = 0;
 	pb_err_init(&e);
 	cr_assert_eq(pb_monitor_sweep(mon, &h.svc, fn, NULL, &st, &e), 0, "%s", pb_err_text(&e));
-	target_drain();
+	th_target_drain(&tgt);
 	return st;
 }
 
@@ -167,7 +129,7 @@ Test(monitor, down_after_two_failures_reminder_and_up_with_the_outage_in_the_thr
 
 	cr_assert_eq(sweep().submitted, 1);
 	cr_expect_eq(sample_at(pid, t0).state, PB_SAMPLE_UP);
-	target_down();
+	th_target_down(&tgt);
 	after(60);
 	cr_expect_eq(sample_at(pid, t0 + 60).state, PB_SAMPLE_DOWN);
 	cr_expect_eq(sample_at(pid, t0 + 60).cls, PB_CHK_PROBE_ERROR);
@@ -184,7 +146,7 @@ Test(monitor, down_after_two_failures_reminder_and_up_with_the_outage_in_the_thr
 	after(60);
 	cr_expect_eq(posts_of(pid, "remind"), 1, "5 minutes after the DOWN alert");
 	cr_expect(strstr(th_out(&h), "Still DOWN"), "%s", th_out(&h));
-	target_up();
+	th_target_up(&tgt);
 	after(60);
 	cr_expect_eq(posts_of(pid, "up"), 0, "one success is no recovery");
 	after(60);
@@ -203,7 +165,7 @@ Test(monitor, a_rerun_of_a_slot_or_a_restarted_monitor_decides_nothing_twice)
 	pb_err e;
 
 	sweep();
-	target_down();
+	th_target_down(&tgt);
 	after(60);
 	after(60);
 	cr_assert_eq(posts_of(pid, "down"), 1);
@@ -336,7 +298,7 @@ Test(monitor, fail_verdict_opens_a_blocker_and_complete_needs_an_override, .init
 	setup_with("{\"interval_s\": 600, \"deadline_ms\": 500}", "{\"observation_days\": 1}");
 	pid = observe();
 	sweep();
-	target_down();
+	th_target_down(&tgt);
 	for (int i = 0; i < 6 * 24; i++)
 		after(600);
 	cr_assert_eq(posts_of(pid, "verdict"), 1);
@@ -565,7 +527,7 @@ Test(monitor, production_is_held_when_staging_was_completed_by_an_override, .ini
 	setup_with("{\"interval_s\": 600, \"deadline_ms\": 500}", "{\"observation_days\": 1}");
 	observe();
 	sweep();
-	target_down();
+	th_target_down(&tgt);
 	for (int i = 0; i < 6 * 24; i++)
 		after(600);
 	cr_assert_eq(th_run(&h, "carol", "complete neo4j accepted: the outage was the test harness"), 0, "%s",

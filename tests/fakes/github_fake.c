@@ -1055,6 +1055,22 @@ int github_fake_comment_count(github_fake *f, const char *repo, int64_t number)
 	return n;
 }
 
+char *github_fake_comments_json(github_fake *f, const char *repo, int64_t number)
+{
+	cJSON *r, *list;
+	char key[24], *out = NULL;
+
+	snprintf(key, sizeof(key), "%" PRId64, number);
+	pthread_mutex_lock(&f->lock);
+	r = repo_get(f, repo);
+	if (r) {
+		list = obj(obj(r, "comments"), key);
+		out = list ? cJSON_PrintUnformatted(list) : strdup("[]");
+	}
+	pthread_mutex_unlock(&f->lock);
+	return out;
+}
+
 int64_t github_fake_add_issue(github_fake *f, const char *repo, const char *login, const char *title,
 			      const char *body, const char *labels)
 {

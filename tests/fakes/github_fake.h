@@ -111,6 +111,8 @@ void github_fake_add_pull(github_fake *f, const char *repo, const char *title, c
 char *github_fake_issue_json(github_fake *f, const char *repo, int64_t number);
 /* Number of comments on an issue. */
 int github_fake_comment_count(github_fake *f, const char *repo, int64_t number);
+/* An issue's comments, oldest first, as a JSON array (malloc'd) or NULL (no repo). */
+char *github_fake_comments_json(github_fake *f, const char *repo, int64_t number);
 
 /* ---- people on the web (what no API call of the bot did) ---- */
 /* An issue `login` opened (e.g. from an issue form) with labels "a,b"; returns its number (0: no repo). */
