@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "e2e_config.h"
 #include "pb_str.h"
 #include "testproc.h"
 
@@ -39,34 +40,12 @@ static void write_config(void)
 	const char *root = getenv("PROMOBOT_SRC");
 	cJSON *cfg, *comp;
 	FILE *f;
-	long size;
 
-	cr_assert_not_null(root, "PROMOBOT_SRC must name the source tree");
-	snprintf(src, sizeof(src), "%s/config/promobot.example.json", root);
-	f = fopen(src, "r");
-	cr_assert_not_null(f, "%s", src);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)size + 1);
-	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	cfg = cJSON_Parse(text);
-	free(text);
-	cr_assert_not_null(cfg);
-	snprintf(src, sizeof(src), "%s/promobot.db", dir);
-	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "storage"), "path", cJSON_CreateString(src));
-	/* suites run in parallel: no fixed admin port (tests/bot/test_runtime.c covers the listener) */
-	cJSON_DeleteItemFromObject(cfg, "http");
+	cfg = e2e_example_config(dir);
 	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
-		cJSON *v = cJSON_GetObjectItem(comp, "workdir");
-
-		if (cJSON_IsString(v)) {
-			snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
-			cJSON_ReplaceItemInObject(comp, "workdir", cJSON_CreateString(src));
-		}
 		/* complete and lessons write beside the maturity file: a copy in the temp folder, never the source tree */
-		v = cJSON_GetObjectItem(comp, "maturity_file");
+		cJSON *v = cJSON_GetObjectItem(comp, "maturity_file");
+
 		if (cJSON_IsString(v)) {
 			char cmd[1200], copy[600];
 

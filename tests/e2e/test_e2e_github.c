@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "e2e_config.h"
 #include "github_fake.h"
 #include "pb_str.h"
 #include "testproc.h"
@@ -20,40 +21,17 @@ static github_fake *fake;
 /* The example config: storage in a temp folder, a github section at the fake, neo4j mirrored to REPO. */
 static void write_config(void)
 {
-	char src[512], *text;
-	const char *root = getenv("PROMOBOT_SRC");
+	char *text;
 	cJSON *cfg, *comp, *gh;
 	FILE *f;
-	long size;
 
-	cr_assert_not_null(root, "PROMOBOT_SRC must name the source tree");
-	snprintf(src, sizeof(src), "%s/config/promobot.example.json", root);
-	f = fopen(src, "r");
-	cr_assert_not_null(f, "%s", src);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)size + 1);
-	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	cfg = cJSON_Parse(text);
-	free(text);
-	cr_assert_not_null(cfg);
-	snprintf(src, sizeof(src), "%s/promobot.db", dir);
-	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "storage"), "path", cJSON_CreateString(src));
-	cJSON_DeleteItemFromObject(cfg, "http");
+	cfg = e2e_example_config(dir);
 	cJSON_DeleteItemFromObject(cfg, "github");
 	gh = cJSON_AddObjectToObject(cfg, "github");
 	cJSON_AddStringToObject(gh, "api_url", github_fake_url(fake));
 	cJSON_AddStringToObject(gh, "token_env", "PB_E2E_GITHUB_TOKEN");
 	cJSON_AddNumberToObject(gh, "timeout_ms", 2000);
 	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
-		cJSON *v = cJSON_GetObjectItem(comp, "workdir");
-
-		if (cJSON_IsString(v)) {
-			snprintf(src, sizeof(src), "%s/config/%s", root, v->valuestring);
-			cJSON_ReplaceItemInObject(comp, "workdir", cJSON_CreateString(src));
-		}
 		cJSON_DeleteItemFromObject(comp, "maturity_file");
 		cJSON_DeleteItemFromObject(comp, "github_repo");
 		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(comp, "id")), "neo4j"))
