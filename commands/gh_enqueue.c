@@ -105,6 +105,21 @@ static int has_issue(const pb_services *svc, const pb_promotion *p, bool *out, p
 	return r == PB_E_NOTFOUND ? 0 : r;
 }
 
+/* The payload of an op that opens an issue: title, body, labels, and the label to look it up by. NULL: out of memory. */
+static cJSON *issue_payload(const pb_component *c, const pb_buf *title, const pb_buf *body, const char *const *labels,
+			    size_t nlabels, const char *find_labels)
+{
+	cJSON *o = payload_for(c);
+
+	if (o && (!cJSON_AddStringToObject(o, "title", pb_buf_str(title)) ||
+		  !cJSON_AddStringToObject(o, "body", pb_buf_str(body)) || !add_strings(o, "labels", labels, nlabels) ||
+		  !cJSON_AddStringToObject(o, "find_labels", find_labels))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int pb_ghout_promotion_opened(const pb_services *svc, const pb_promotion *p, pb_err *err)
 {
 	const pb_component *c = mirrored(svc, p->component);
@@ -131,13 +146,7 @@ int pb_ghout_promotion_opened(const pb_services *svc, const pb_promotion *p, pb_
 	labels[0] = PB_GH_LABEL_REQUESTED;
 	labels[1] = comp_label;
 	labels[2] = target_label;
-	o = payload_for(c);
-	if (!o || !cJSON_AddStringToObject(o, "title", pb_buf_str(&title)) ||
-	    !cJSON_AddStringToObject(o, "body", pb_buf_str(&body)) || !add_strings(o, "labels", labels, 3) ||
-	    !cJSON_AddStringToObject(o, "find_labels", comp_label)) {
-		cJSON_Delete(o);
-		o = NULL;
-	}
+	o = issue_payload(c, &title, &body, labels, 3, comp_label);
 	pb_buf_deinit(&title);
 	pb_buf_deinit(&body);
 	if (!o)
@@ -340,11 +349,8 @@ int pb_ghout_blocker_opened(const pb_services *svc, const pb_blocker *b, const p
 	snprintf(comp_label, sizeof(comp_label), "component:%s", c->id);
 	labels[0] = PB_GH_LABEL_BLOCKED;
 	labels[1] = comp_label;
-	o = r ? NULL : payload_for(c);
-	if (o && (!cJSON_AddStringToObject(o, "title", pb_buf_str(&title)) ||
-		  !cJSON_AddStringToObject(o, "body", pb_buf_str(&body)) || !add_strings(o, "labels", labels, 2) ||
-		  !cJSON_AddStringToObject(o, "find_labels", comp_label) ||
-		  !cJSON_AddStringToObject(o, "issue", "blocker") ||
+	o = r ? NULL : issue_payload(c, &title, &body, labels, 2, comp_label);
+	if (o && (!cJSON_AddStringToObject(o, "issue", "blocker") ||
 		  !cJSON_AddNumberToObject(o, "blocker_id", (double)b->id))) {
 		cJSON_Delete(o);
 		o = NULL;
