@@ -7,7 +7,7 @@
 
 int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(a->at, "approval add", err))
@@ -21,11 +21,11 @@ int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err)
 			   &stmt, "approval add", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, a->promotion_id);
+	pb_q_bind_i64(stmt, 1, a->promotion_id);
 	pb_sql_bind_text(stmt, 2, a->approver);
 	pb_sql_bind_text(stmt, 3, a->revision);
 	pb_sql_bind_text(stmt, 4, a->comment);
-	sqlite3_bind_int64(stmt, 5, a->at);
+	pb_q_bind_i64(stmt, 5, a->at);
 	r = pb_sql_step_done(st, stmt, "approval add", err);
 	if (r == PB_E_CONFLICT)
 		return pb_err_set(err, r, "%s already approved revision %s of promotion #%lld", a->approver,
@@ -35,24 +35,24 @@ int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err)
 	return r;
 }
 
-static int approval_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int approval_row(pb_q *s, void *elem, pb_err *err)
 {
 	pb_approval *a = elem;
 
 	(void)err;
 	memset(a, 0, sizeof(*a));
-	a->promotion_id = sqlite3_column_int64(s, 0);
+	a->promotion_id = pb_q_col_i64(s, 0);
 	pb_sql_col_text(s, 1, a->approver, sizeof(a->approver));
 	pb_sql_col_text(s, 2, a->revision, sizeof(a->revision));
 	pb_sql_col_text(s, 3, a->comment, sizeof(a->comment));
-	a->at = sqlite3_column_int64(s, 4);
+	a->at = pb_q_col_i64(s, 4);
 	return 0;
 }
 
 int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revision,
 			    pb_approval **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
@@ -63,7 +63,7 @@ int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revi
 			   &stmt, "approvals list", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	pb_sql_bind_text(stmt, 2, revision);
 	return pb_sql_collect(st, stmt, sizeof(**out), approval_row, "approvals list", (void **)out, count,
 			      err);
@@ -76,7 +76,7 @@ int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revi
  */
 int pb_store_approvals_reset(pb_store *st, int64_t promotion_id, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -85,6 +85,6 @@ int pb_store_approvals_reset(pb_store *st, int64_t promotion_id, pb_err *err)
 			   &stmt, "approvals reset", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	return pb_sql_step_done(st, stmt, "approvals reset", err);
 }

@@ -12,21 +12,21 @@
 #define SEVERITY_RANK \
 	"CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END"
 
-static int blocker_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int blocker_row(pb_q *s, void *elem, pb_err *err)
 {
 	pb_blocker *b = elem;
 	char sev[16];
 
 	memset(b, 0, sizeof(*b));
-	b->id = sqlite3_column_int64(s, 0);
+	b->id = pb_q_col_i64(s, 0);
 	pb_sql_col_text(s, 1, b->component, sizeof(b->component));
 	pb_sql_col_text(s, 2, sev, sizeof(sev));
 	pb_sql_col_text(s, 3, b->text, sizeof(b->text));
 	pb_sql_col_text(s, 4, b->opened_by, sizeof(b->opened_by));
 	pb_sql_col_text(s, 5, b->resolved_by, sizeof(b->resolved_by));
-	b->opened_at = sqlite3_column_int64(s, 6);
-	b->resolved_at = sqlite3_column_int64(s, 7);
-	b->issue_number = sqlite3_column_int64(s, 8);
+	b->opened_at = pb_q_col_i64(s, 6);
+	b->resolved_at = pb_q_col_i64(s, 7);
+	b->issue_number = pb_q_col_i64(s, 8);
 	if (pb_severity_parse(sev, &b->severity))
 		return pb_err_set(err, -EIO, "storage: blocker #%lld has unknown severity '%s'",
 				  (long long)b->id, sev);
@@ -35,7 +35,7 @@ static int blocker_row(sqlite3_stmt *s, void *elem, pb_err *err)
 
 int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t now = b->opened_at;
 	int r;
 
@@ -48,7 +48,7 @@ int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
 		return pb_err_set(err, PB_E_INVALID, "storage: a blocker needs a component");
 	r = pb_sql_prepare(st,
 			   "INSERT INTO blockers(component, severity, text, opened_by, opened_at, issue_number)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
 			   &stmt, "blocker add", err);
 	if (r)
 		return r;
@@ -56,14 +56,13 @@ int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
 	pb_sql_bind_text(stmt, 2, pb_severity_name(b->severity));
 	pb_sql_bind_text(stmt, 3, b->text);
 	pb_sql_bind_text(stmt, 4, b->opened_by);
-	sqlite3_bind_int64(stmt, 5, now);
-	sqlite3_bind_int64(stmt, 6, b->issue_number);
-	r = pb_sql_step_done(st, stmt, "blocker add", err);
+	pb_q_bind_i64(stmt, 5, now);
+	pb_q_bind_i64(stmt, 6, b->issue_number);
+	r = pb_sql_insert_id(st, stmt, &b->id, "blocker add", err);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: blocker add: unexpected constraint failure");
 	if (r)
 		return r;
-	b->id = sqlite3_last_insert_rowid(st->db);
 	b->opened_at = now;
 	b->resolved_at = 0;
 	b->resolved_by[0] = '\0';
@@ -72,20 +71,20 @@ int pb_store_blocker_add(pb_store *st, pb_blocker *b, pb_err *err)
 
 int pb_store_blocker_get(pb_store *st, int64_t id, pb_blocker *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "SELECT " BLOCKER_COLS " FROM blockers WHERE id = ?1", &stmt, "blocker get",
 			   err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 1, id);
 	return pb_sql_one(st, stmt, blocker_row, out, "blocker get", err);
 }
 
 int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	pb_blocker b;
 	char when[64];
 	int r;
@@ -100,12 +99,12 @@ int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, int64_
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, actor);
-	sqlite3_bind_int64(stmt, 2, now > 0 ? now : 1);
-	sqlite3_bind_int64(stmt, 3, id);
+	pb_q_bind_i64(stmt, 2, now > 0 ? now : 1);
+	pb_q_bind_i64(stmt, 3, id);
 	r = pb_sql_step_done(st, stmt, "blocker resolve", err);
 	if (r)
 		return r;
-	if (sqlite3_changes(st->db) > 0)
+	if (st->changes > 0)
 		return 0;
 	r = pb_store_blocker_get(st, id, &b, err);
 	if (r)
@@ -118,7 +117,7 @@ int pb_store_blocker_resolve(pb_store *st, int64_t id, const char *actor, int64_
 int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out,
 			   size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
@@ -137,7 +136,7 @@ int pb_store_blockers_open(pb_store *st, const char *component, pb_blocker **out
 int pb_store_blockers_opened_between(pb_store *st, const char *component, int64_t from, int64_t to,
 				     pb_blocker **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
@@ -149,16 +148,17 @@ int pb_store_blockers_opened_between(pb_store *st, const char *component, int64_
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	sqlite3_bind_int64(stmt, 2, from);
-	sqlite3_bind_int64(stmt, 3, to);
+	pb_q_bind_i64(stmt, 2, from);
+	pb_q_bind_i64(stmt, 3, to);
 	return pb_sql_collect(st, stmt, sizeof(**out), blocker_row, "blockers opened between", (void **)out, count,
 			      err);
 }
 
 int pb_store_blockers_critical(pb_store *st, const char *component, int *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
-	int rc, r;
+	pb_q *stmt;
+	int64_t n = 0;
+	int r;
 
 	*count = 0;
 	r = pb_sql_prepare(st,
@@ -168,19 +168,16 @@ int pb_store_blockers_critical(pb_store *st, const char *component, int *count, 
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int(stmt, 0);
-	else
-		r = pb_sql_fail(st->db, rc, "critical blockers", err);
-	sqlite3_finalize(stmt);
+	r = pb_sql_one(st, stmt, pb_sql_row_i64, &n, "critical blockers", err);
+	if (r == 0)
+		*count = (int)n;
 	return r;
 }
 
 int pb_store_blocker_by_issue(pb_store *st, const char *component, int64_t number, pb_blocker *out,
 			      pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -190,6 +187,6 @@ int pb_store_blocker_by_issue(pb_store *st, const char *component, int64_t numbe
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	sqlite3_bind_int64(stmt, 2, number);
+	pb_q_bind_i64(stmt, 2, number);
 	return pb_sql_one(st, stmt, blocker_row, out, "blocker by issue", err);
 }

@@ -4,29 +4,30 @@
 
 int pb_store_component_ensure(pb_store *st, const char *id, int initial_stage, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
-	r = pb_sql_prepare(st, "INSERT OR IGNORE INTO components(id, stage, updated_at) VALUES (?1, ?2, ?3)",
+	r = pb_sql_prepare(st, "INSERT INTO components(id, stage, updated_at) VALUES (?1, ?2, ?3)"
+			   " ON CONFLICT (id) DO NOTHING",
 			   &stmt, "component ensure", err);
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, id);
-	sqlite3_bind_int(stmt, 2, initial_stage);
-	sqlite3_bind_int64(stmt, 3, now);
+	pb_q_bind_i64(stmt, 2, initial_stage);
+	pb_q_bind_i64(stmt, 3, now);
 	return pb_sql_step_done(st, stmt, "component ensure", err);
 }
 
-static int stage_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int stage_row(pb_q *s, void *elem, pb_err *err)
 {
 	(void)err;
-	*(int *)elem = sqlite3_column_int(s, 0);
+	*(int *)elem = pb_q_col_int(s, 0);
 	return 0;
 }
 
 int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "SELECT stage FROM components WHERE id = ?1", &stmt, "component stage", err);
@@ -39,18 +40,18 @@ int pb_store_component_stage(pb_store *st, const char *id, int *stage, pb_err *e
 
 int pb_store_component_set_stage(pb_store *st, const char *id, int stage, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "UPDATE components SET stage = ?1, updated_at = ?2 WHERE id = ?3", &stmt,
 			   "component set stage", err);
 	if (r)
 		return r;
-	sqlite3_bind_int(stmt, 1, stage);
-	sqlite3_bind_int64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 1, stage);
+	pb_q_bind_i64(stmt, 2, now);
 	pb_sql_bind_text(stmt, 3, id);
 	r = pb_sql_step_done(st, stmt, "component set stage", err);
-	if (r == 0 && sqlite3_changes(st->db) == 0)
+	if (r == 0 && st->changes == 0)
 		r = pb_err_set(err, PB_E_NOTFOUND, "component %s is unknown to storage", id);
 	return r;
 }

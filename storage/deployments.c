@@ -6,7 +6,7 @@
 #include "store_priv.h"
 
 /* Binds the mutable columns ?1..?12 shared by insert and update. */
-static void deployment_bind(sqlite3_stmt *stmt, const pb_deployment *d, int64_t started)
+static void deployment_bind(pb_q *stmt, const pb_deployment *d, int64_t started)
 {
 	pb_sql_bind_id_or_null(stmt, 1, d->promotion_id);
 	pb_sql_bind_text(stmt, 2, d->component);
@@ -19,13 +19,13 @@ static void deployment_bind(sqlite3_stmt *stmt, const pb_deployment *d, int64_t 
 	pb_sql_bind_text(stmt, 9, d->ports);
 	pb_sql_bind_text(stmt, 10, d->status);
 	pb_sql_bind_text(stmt, 11, d->detail);
-	sqlite3_bind_int64(stmt, 12, started);
-	sqlite3_bind_int64(stmt, 13, d->finished_at);
+	pb_q_bind_i64(stmt, 12, started);
+	pb_q_bind_i64(stmt, 13, d->finished_at);
 }
 
 int pb_store_deployment_add(pb_store *st, pb_deployment *d, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t started = d->started_at;
 	int r;
 
@@ -36,26 +36,25 @@ int pb_store_deployment_add(pb_store *st, pb_deployment *d, pb_err *err)
 			   "INSERT INTO deployments(promotion_id, component, environment, container_id,"
 			   " container_name, image, image_id, previous_container, ports, status, detail,"
 			   " started_at, finished_at)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
 			   &stmt, "deployment add", err);
 	if (r)
 		return r;
 	deployment_bind(stmt, d, started);
-	r = pb_sql_step_done(st, stmt, "deployment add", err);
+	r = pb_sql_insert_id(st, stmt, &d->id, "deployment add", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)d->promotion_id);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: deployment add: unexpected constraint failure");
 	if (r)
 		return r;
-	d->id = sqlite3_last_insert_rowid(st->db);
 	d->started_at = started;
 	return 0;
 }
 
 int pb_store_deployment_update(pb_store *st, const pb_deployment *d, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -67,25 +66,25 @@ int pb_store_deployment_update(pb_store *st, const pb_deployment *d, pb_err *err
 	if (r)
 		return r;
 	deployment_bind(stmt, d, d->started_at);
-	sqlite3_bind_int64(stmt, 14, d->id);
+	pb_q_bind_i64(stmt, 14, d->id);
 	r = pb_sql_step_done(st, stmt, "deployment update", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)d->promotion_id);
-	if (r == 0 && sqlite3_changes(st->db) == 0)
+	if (r == 0 && st->changes == 0)
 		return pb_err_set(err, PB_E_NOTFOUND, "deployment #%lld does not exist", (long long)d->id);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: deployment update: unexpected constraint failure");
 	return r;
 }
 
-static int deployment_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int deployment_row(pb_q *stmt, void *elem, pb_err *err)
 {
 	pb_deployment *out = elem;
 
 	(void)err;
 	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(stmt, 0);
-	out->promotion_id = sqlite3_column_int64(stmt, 1);
+	out->id = pb_q_col_i64(stmt, 0);
+	out->promotion_id = pb_q_col_i64(stmt, 1);
 	pb_sql_col_text(stmt, 2, out->component, sizeof(out->component));
 	pb_sql_col_text(stmt, 3, out->environment, sizeof(out->environment));
 	pb_sql_col_text(stmt, 4, out->container_id, sizeof(out->container_id));
@@ -96,14 +95,14 @@ static int deployment_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 	pb_sql_col_text(stmt, 9, out->ports, sizeof(out->ports));
 	pb_sql_col_text(stmt, 10, out->status, sizeof(out->status));
 	pb_sql_col_text(stmt, 11, out->detail, sizeof(out->detail));
-	out->started_at = sqlite3_column_int64(stmt, 12);
-	out->finished_at = sqlite3_column_int64(stmt, 13);
+	out->started_at = pb_q_col_i64(stmt, 12);
+	out->finished_at = pb_q_col_i64(stmt, 13);
 	return 0;
 }
 
 int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -113,7 +112,7 @@ int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment
 			   &stmt, "latest deployment", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	r = pb_sql_one(st, stmt, deployment_row, out, "latest deployment", err);
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "promotion #%lld has no deployment", (long long)promotion_id);
@@ -122,7 +121,7 @@ int pb_store_deployment_latest(pb_store *st, int64_t promotion_id, pb_deployment
 
 int pb_store_deployments_of(pb_store *st, int64_t promotion_id, pb_deployment **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
@@ -134,6 +133,6 @@ int pb_store_deployments_of(pb_store *st, int64_t promotion_id, pb_deployment **
 			   &stmt, "deployments", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	return pb_sql_collect(st, stmt, sizeof(**out), deployment_row, "deployments", (void **)out, count, err);
 }

@@ -6,44 +6,45 @@
 
 int pb_store_event_id_claim(pb_store *st, const char *key, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (!key || !*key)
 		return pb_err_set(err, PB_E_INVALID, "storage: empty event id");
-	/* OR IGNORE + changes() is atomic: of two racing claimers exactly one sees 1. */
-	r = pb_sql_prepare(st, "INSERT OR IGNORE INTO processed_event_ids(key, seen_at) VALUES (?1, ?2)",
+	/* DO NOTHING + changes is atomic: of two racing claimers exactly one sees 1. */
+	r = pb_sql_prepare(st, "INSERT INTO processed_event_ids(key, seen_at) VALUES (?1, ?2)"
+			   " ON CONFLICT (key) DO NOTHING",
 			   &stmt, "event id claim", err);
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, key);
-	sqlite3_bind_int64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 2, now);
 	r = pb_sql_step_done(st, stmt, "event id claim", err);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: event id claim: unexpected constraint failure");
 	if (r)
 		return r;
-	if (sqlite3_changes(st->db) == 0)
+	if (st->changes == 0)
 		return pb_err_set(err, PB_E_CONFLICT, "event %s was already processed", key);
 	return 0;
 }
 
 int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "DELETE FROM processed_event_ids WHERE seen_at < ?1", &stmt,
 			   "event id prune", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, before);
+	pb_q_bind_i64(stmt, 1, before);
 	return pb_sql_step_done(st, stmt, "event id prune", err);
 }
 
 int pb_store_heartbeat(pb_store *st, const char *owner, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(now, "heartbeat", err))
@@ -53,6 +54,6 @@ int pb_store_heartbeat(pb_store *st, const char *owner, int64_t now, pb_err *err
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, owner);
-	sqlite3_bind_int64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 2, now);
 	return pb_sql_step_done(st, stmt, "heartbeat", err);
 }

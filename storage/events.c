@@ -9,7 +9,7 @@
 
 int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(ev->at, "event append", err))
@@ -30,7 +30,7 @@ int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err)
 	pb_sql_bind_text(stmt, 5, ev->from_state);
 	pb_sql_bind_text(stmt, 6, ev->to_state);
 	pb_sql_bind_text(stmt, 7, ev->detail);
-	sqlite3_bind_int64(stmt, 8, ev->at);
+	pb_q_bind_i64(stmt, 8, ev->at);
 	r = pb_sql_step_done(st, stmt, "event append", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "storage: event append: promotion #%lld does not exist",
@@ -40,26 +40,26 @@ int pb_store_event_append(pb_store *st, const pb_event *ev, pb_err *err)
 	return r;
 }
 
-static int event_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int event_row(pb_q *s, void *elem, pb_err *err)
 {
 	pb_event *ev = elem;
 
 	(void)err;
 	memset(ev, 0, sizeof(*ev));
-	ev->id = sqlite3_column_int64(s, 0);
-	ev->promotion_id = sqlite3_column_int64(s, 1); /* NULL reads as 0 */
+	ev->id = pb_q_col_i64(s, 0);
+	ev->promotion_id = pb_q_col_i64(s, 1); /* NULL reads as 0 */
 	pb_sql_col_text(s, 2, ev->component, sizeof(ev->component));
 	pb_sql_col_text(s, 3, ev->actor, sizeof(ev->actor));
 	pb_sql_col_text(s, 4, ev->kind, sizeof(ev->kind));
 	pb_sql_col_text(s, 5, ev->from_state, sizeof(ev->from_state));
 	pb_sql_col_text(s, 6, ev->to_state, sizeof(ev->to_state));
 	pb_sql_col_text(s, 7, ev->detail, sizeof(ev->detail));
-	ev->at = sqlite3_column_int64(s, 8);
+	ev->at = pb_q_col_i64(s, 8);
 	return 0;
 }
 
 /* Collects every row of a bound statement; finalizes it. */
-static int event_list(pb_store *st, sqlite3_stmt *stmt, pb_event **out, size_t *count, pb_err *err)
+static int event_list(pb_store *st, pb_q *stmt, pb_event **out, size_t *count, pb_err *err)
 {
 	return pb_sql_collect(st, stmt, sizeof(**out), event_row, "event list", (void **)out, count, err);
 }
@@ -69,27 +69,27 @@ static int event_list(pb_store *st, sqlite3_stmt *stmt, pb_event **out, size_t *
 int pb_store_events_for_component(pb_store *st, const char *component, size_t limit,
 				  pb_event **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
 	*count = 0;
 	r = pb_sql_prepare(st,
 			   "SELECT * FROM (SELECT " EVENT_COLS " FROM events WHERE component = ?1"
-			   " ORDER BY id DESC LIMIT ?2) ORDER BY id",
+			   " ORDER BY id DESC LIMIT ?2) AS recent ORDER BY id",
 			   &stmt, "events for component", err);
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	/* LIMIT -1 is SQLite's "no limit". */
-	sqlite3_bind_int64(stmt, 2, limit == 0 || limit > INT64_MAX ? -1 : (sqlite3_int64)limit);
+	/* no limit = the largest one both backends accept */
+	pb_q_bind_i64(stmt, 2, limit == 0 || limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	return event_list(st, stmt, out, count, err);
 }
 
 int pb_store_events_for_promotion(pb_store *st, int64_t promotion_id,
 				  pb_event **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
@@ -98,6 +98,6 @@ int pb_store_events_for_promotion(pb_store *st, int64_t promotion_id,
 			   &stmt, "events for promotion", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	return event_list(st, stmt, out, count, err);
 }

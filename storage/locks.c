@@ -24,23 +24,23 @@ static void lock_hostname(char *out, size_t size)
 	out[size - 1] = '\0';
 }
 
-static int lock_fill(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int lock_fill(pb_q *stmt, void *elem, pb_err *err)
 {
 	lock_row *row = elem;
 
 	(void)err;
 	pb_sql_col_text(stmt, 0, row->owner, sizeof(row->owner));
-	row->pid = sqlite3_column_int64(stmt, 1);
+	row->pid = pb_q_col_i64(stmt, 1);
 	pb_sql_col_text(stmt, 2, row->host, sizeof(row->host));
 	pb_sql_col_text(stmt, 3, row->purpose, sizeof(row->purpose));
-	row->acquired_at = sqlite3_column_int64(stmt, 4);
+	row->acquired_at = pb_q_col_i64(stmt, 4);
 	return 0;
 }
 
 /* 0 with *row filled, PB_E_NOTFOUND (err not set) when the component is not locked. */
 static int lock_read(pb_store *st, const char *component, lock_row *row, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -64,21 +64,23 @@ static bool lock_is_stale(const lock_row *row, const char *host)
 static int lock_write(pb_store *st, const char *component, const char *owner, const char *purpose,
 		      const char *host, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
-			   "INSERT OR REPLACE INTO component_locks(component, owner, pid, host, purpose, acquired_at)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   "INSERT INTO component_locks(component, owner, pid, host, purpose, acquired_at)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			   " ON CONFLICT (component) DO UPDATE SET owner = excluded.owner, pid = excluded.pid,"
+			   " host = excluded.host, purpose = excluded.purpose, acquired_at = excluded.acquired_at",
 			   &stmt, "lock write", err);
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
 	pb_sql_bind_text(stmt, 2, owner);
-	sqlite3_bind_int64(stmt, 3, (int64_t)getpid());
+	pb_q_bind_i64(stmt, 3, (int64_t)getpid());
 	pb_sql_bind_text(stmt, 4, host);
 	pb_sql_bind_text(stmt, 5, purpose);
-	sqlite3_bind_int64(stmt, 6, now);
+	pb_q_bind_i64(stmt, 6, now);
 	r = pb_sql_step_done(st, stmt, "lock write", err);
 	if (r > 0)
 		r = pb_err_set(err, -EIO, "storage: lock write: unexpected constraint failure");
@@ -121,13 +123,13 @@ static int lock_acquire_locked(pb_store *st, const char *component, const char *
 int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner,
 			  const char *purpose, int64_t now, pb_err *err)
 {
-	bool own_tx = sqlite3_get_autocommit(st->db) != 0;
+	bool own_tx = !pb_store_in_tx(st);
 	int r;
 
 	if (!component || !*component || !owner || !*owner)
 		return pb_err_set(err, PB_E_INVALID, "storage: a lock needs a component and an owner");
 	if (own_tx) {
-		r = pb_sql_exec(st->db, "BEGIN IMMEDIATE", "lock begin", err);
+		r = st->ops->begin_write(st, "lock begin", err);
 		if (r)
 			return r;
 	}
@@ -144,7 +146,7 @@ int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner
 /* Only the owner's row is deleted: a late release after a takeover is harmless. */
 void pb_store_lock_release(pb_store *st, const char *component, const char *owner)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	pb_err err;
 
 	pb_err_init(&err);

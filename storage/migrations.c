@@ -1,4 +1,4 @@
-/* migrations.c — the schema, as forward-only steps keyed by PRAGMA user_version. */
+/* migrations.c — the SQLite schema as forward-only steps, and the migration runner of every backend. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -8,7 +8,7 @@
  * migrations[v] takes a database from version v-1 to v. Never edit a step
  * that has shipped: add a new one and bump PB_STORE_SCHEMA_VERSION.
  */
-static const char *const migrations[] = {
+const char *const pb_sqlite_migrations[PB_STORE_SCHEMA_VERSION + 1] = {
 	[0] = NULL,
 	/* v1: components, promotions, audit events. */
 	[1] =
@@ -230,72 +230,57 @@ static const char *const migrations[] = {
 	      "ALTER TABLE obs_posts ADD COLUMN chat_ref TEXT NOT NULL DEFAULT '';",
 };
 
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,
+_Static_assert(sizeof(pb_sqlite_migrations) / sizeof(pb_sqlite_migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,
 	       "one migration per schema version");
 
-int pb_store_user_version(sqlite3 *db, int *out, pb_err *err)
+int pb_store_user_version(pb_store *st, int *out, pb_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, r = 0;
-
-	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return pb_sql_fail(db, rc, "reading user_version", err);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int(stmt, 0);
-	else
-		r = pb_sql_fail(db, rc, "reading user_version", err);
-	sqlite3_finalize(stmt);
-	return r;
+	return st->ops->version_read(st, out, err);
 }
 
-/* One step in its own IMMEDIATE transaction; re-reads the version under the
+/* One step in its own write transaction; re-reads the version under the
  * write lock so a concurrent process that migrated first is not repeated. */
-static int migrate_step(sqlite3 *db, int v, pb_err *err)
+static int migrate_step(pb_store *st, int v, pb_err *err)
 {
-	char what[64], pragma[64];
+	char what[64];
 	int current = 0;
 	int r;
 
 	snprintf(what, sizeof(what), "migration to schema v%d", v);
-	r = pb_sql_exec(db, "BEGIN IMMEDIATE", what, err);
+	r = st->ops->begin_write(st, what, err);
 	if (r)
 		return r;
-	r = pb_store_user_version(db, &current, err);
+	r = pb_store_user_version(st, &current, err);
 	if (r || current >= v)
 		goto out;
 	if (current != v - 1) {
 		r = pb_err_set(err, -EIO, "storage: %s: database is at v%d", what, current);
 		goto out;
 	}
-	r = pb_sql_exec(db, migrations[v], what, err);
-	if (r)
-		goto out;
-	/* PRAGMA takes no bound parameters; v is our own integer, not input. */
-	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v);
-	r = pb_sql_exec(db, pragma, what, err);
+	r = pb_sql_exec(st, st->ops->migrations[v], what, err);
+	if (r == 0)
+		r = st->ops->version_write(st, v, err);
 out:
 	if (r) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		pb_store_rollback(st);
 		return r;
 	}
-	r = pb_sql_exec(db, "COMMIT", what, err);
+	r = pb_sql_exec(st, "COMMIT", what, err);
 	if (r)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		pb_store_rollback(st);
 	return r;
 }
 
-int pb_store_migrate(sqlite3 *db, int target, pb_err *err)
+int pb_store_migrate(pb_store *st, int target, pb_err *err)
 {
 	int current = 0;
 	int r;
 
-	r = pb_store_user_version(db, &current, err);
+	r = pb_store_user_version(st, &current, err);
 	if (r)
 		return r;
 	for (int v = current + 1; v <= target; v++) {
-		r = migrate_step(db, v, err);
+		r = migrate_step(st, v, err);
 		if (r)
 			return r;
 	}

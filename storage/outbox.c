@@ -28,26 +28,26 @@ void pb_ghops_free(pb_ghop *ops, size_t count)
 	free(ops);
 }
 
-static int op_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int op_row(pb_q *s, void *elem, pb_err *err)
 {
 	pb_ghop *op = elem;
-	const unsigned char *payload = sqlite3_column_text(s, 5), *result = sqlite3_column_text(s, 12);
+	const char *payload = pb_q_col_text(s, 5), *result = pb_q_col_text(s, 12);
 	char state[16];
 
 	memset(op, 0, sizeof(*op));
-	op->id = sqlite3_column_int64(s, 0);
-	op->promotion_id = sqlite3_column_int64(s, 1);
+	op->id = pb_q_col_i64(s, 0);
+	op->promotion_id = pb_q_col_i64(s, 1);
 	pb_sql_col_text(s, 2, op->group, sizeof(op->group));
 	pb_sql_col_text(s, 3, op->kind, sizeof(op->kind));
-	op->ref_id = sqlite3_column_int64(s, 4);
+	op->ref_id = pb_q_col_i64(s, 4);
 	pb_sql_col_text(s, 6, state, sizeof(state));
-	op->attempts = sqlite3_column_int(s, 7);
-	op->maybe_sent = sqlite3_column_int(s, 8) != 0;
-	op->next_at = sqlite3_column_int64(s, 9);
-	op->last_status = sqlite3_column_int(s, 10);
+	op->attempts = pb_q_col_int(s, 7);
+	op->maybe_sent = pb_q_col_int(s, 8) != 0;
+	op->next_at = pb_q_col_i64(s, 9);
+	op->last_status = pb_q_col_int(s, 10);
 	pb_sql_col_text(s, 11, op->last_error, sizeof(op->last_error));
-	op->created_at = sqlite3_column_int64(s, 13);
-	op->done_at = sqlite3_column_int64(s, 14);
+	op->created_at = pb_q_col_i64(s, 13);
+	op->done_at = pb_q_col_i64(s, 14);
 	op->state = !strcmp(state, "done") ? PB_GHOP_DONE : !strcmp(state, "failed") ? PB_GHOP_FAILED
 										    : PB_GHOP_PENDING;
 	op->payload = strdup(payload ? (const char *)payload : "");
@@ -65,7 +65,7 @@ static void op_deinit(void *elem)
 }
 
 /* Rows own heap text: a failing row must not leak the ones before it. */
-static int collect_ops(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_ghop **out, size_t *count,
+static int collect_ops(pb_store *st, pb_q *stmt, const char *what, pb_ghop **out, size_t *count,
 		       pb_err *err)
 {
 	return pb_sql_collect_owned(st, stmt, sizeof(pb_ghop), op_row, op_deinit, what, (void **)out, count, err);
@@ -73,7 +73,7 @@ static int collect_ops(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_gh
 
 int pb_store_ghop_add(pb_store *st, pb_ghop *op, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(op->created_at, "outbox add", err))
@@ -82,24 +82,23 @@ int pb_store_ghop_add(pb_store *st, pb_ghop *op, pb_err *err)
 		return pb_err_set(err, -EINVAL, "storage: an outbox op needs a group, a kind and a payload");
 	r = pb_sql_prepare(st,
 			   "INSERT INTO gh_ops(promotion_id, grp, kind, ref_id, payload, next_at, created_at)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
 			   &stmt, "outbox add", err);
 	if (r)
 		return r;
 	pb_sql_bind_id_or_null(stmt, 1, op->promotion_id);
 	pb_sql_bind_text(stmt, 2, op->group);
 	pb_sql_bind_text(stmt, 3, op->kind);
-	sqlite3_bind_int64(stmt, 4, op->ref_id);
+	pb_q_bind_i64(stmt, 4, op->ref_id);
 	pb_sql_bind_text(stmt, 5, op->payload);
-	sqlite3_bind_int64(stmt, 6, op->created_at);
-	r = pb_sql_step_done(st, stmt, "outbox add", err);
+	pb_q_bind_i64(stmt, 6, op->created_at);
+	r = pb_sql_insert_id(st, stmt, &op->id, "outbox add", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "storage: outbox add: promotion #%lld does not exist",
 				  (long long)op->promotion_id);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: outbox add: unexpected constraint failure");
 	if (r == 0) {
-		op->id = sqlite3_last_insert_rowid(st->db);
 		op->state = PB_GHOP_PENDING;
 		op->next_at = op->created_at;
 	}
@@ -108,18 +107,18 @@ int pb_store_ghop_add(pb_store *st, pb_ghop *op, pb_err *err)
 
 int pb_store_ghop_get(pb_store *st, int64_t id, pb_ghop *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r = pb_sql_prepare(st, OP_COLS " WHERE id = ?1", &stmt, "outbox op", err);
 
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 1, id);
 	return pb_sql_one(st, stmt, op_row, out, "outbox op", err);
 }
 
 int pb_store_ghops_due(pb_store *st, int64_t now, size_t limit, pb_ghop **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	/* the head of a group is its lowest pending id; only a due, unleased head is handed out */
@@ -130,34 +129,35 @@ int pb_store_ghops_due(pb_store *st, int64_t now, size_t limit, pb_ghop **out, s
 			   &stmt, "outbox due", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, now);
-	sqlite3_bind_int64(stmt, 2, limit ? (int64_t)limit : -1);
+	pb_q_bind_i64(stmt, 1, now);
+	pb_q_bind_i64(stmt, 2, limit ? (int64_t)limit : -1);
 	return collect_ops(st, stmt, "outbox due", out, count, err);
 }
 
 /* One UPDATE whose WHERE decides; PB_E_CONFLICT (no text) when it changed no row. */
-static int update_one(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_err *err)
+static int update_one(pb_store *st, pb_q *stmt, const char *what, pb_err *err)
 {
 	int r = pb_sql_step_done(st, stmt, what, err);
 
 	if (r)
 		return r > 0 ? pb_err_set(err, -EIO, "storage: %s: unexpected constraint failure", what) : r;
-	return sqlite3_changes(st->db) == 1 ? 0 : PB_E_CONFLICT;
+	return st->changes == 1 ? 0 : PB_E_CONFLICT;
 }
 
 int pb_store_ghop_claim(pb_store *st, int64_t id, const char *owner, int64_t now, int64_t lease_until,
 			bool *was_maybe_sent, pb_err *err)
 {
-	sqlite3_stmt *stmt;
-	int r, prior = 0;
+	pb_q *stmt;
+	int64_t prior = 0;
+	int r;
 
 	r = pb_sql_prepare(st, "SELECT maybe_sent FROM gh_ops WHERE id = ?1", &stmt, "outbox claim", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		prior = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
+	pb_q_bind_i64(stmt, 1, id);
+	r = pb_sql_one(st, stmt, pb_sql_row_i64, &prior, "outbox claim", err);
+	if (r < 0)
+		return r;
 	r = pb_sql_prepare(st,
 			   "UPDATE gh_ops SET lease_owner = ?2, lease_until = ?4, maybe_sent = 1,"
 			   " attempts = attempts + 1"
@@ -166,10 +166,10 @@ int pb_store_ghop_claim(pb_store *st, int64_t id, const char *owner, int64_t now
 			   &stmt, "outbox claim", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 1, id);
 	pb_sql_bind_text(stmt, 2, owner);
-	sqlite3_bind_int64(stmt, 3, now);
-	sqlite3_bind_int64(stmt, 4, lease_until);
+	pb_q_bind_i64(stmt, 3, now);
+	pb_q_bind_i64(stmt, 4, lease_until);
 	r = update_one(st, stmt, "outbox claim", err);
 	if (r == 0 && was_maybe_sent)
 		*was_maybe_sent = prior != 0;
@@ -178,7 +178,7 @@ int pb_store_ghop_claim(pb_store *st, int64_t id, const char *owner, int64_t now
 
 int pb_store_ghop_done(pb_store *st, int64_t id, const char *result, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(now, "outbox done", err))
@@ -189,16 +189,16 @@ int pb_store_ghop_done(pb_store *st, int64_t id, const char *result, int64_t now
 			   &stmt, "outbox done", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 1, id);
 	pb_sql_bind_text(stmt, 2, result);
-	sqlite3_bind_int64(stmt, 3, now);
+	pb_q_bind_i64(stmt, 3, now);
 	return update_one(st, stmt, "outbox done", err);
 }
 
 int pb_store_ghop_retry(pb_store *st, int64_t id, int64_t next_at, bool maybe_sent, int status,
 			const char *error, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -207,17 +207,17 @@ int pb_store_ghop_retry(pb_store *st, int64_t id, int64_t next_at, bool maybe_se
 			   &stmt, "outbox retry", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, next_at);
-	sqlite3_bind_int(stmt, 3, maybe_sent ? 1 : 0);
-	sqlite3_bind_int(stmt, 4, status);
+	pb_q_bind_i64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 2, next_at);
+	pb_q_bind_i64(stmt, 3, maybe_sent ? 1 : 0);
+	pb_q_bind_i64(stmt, 4, status);
 	pb_sql_bind_text(stmt, 5, error);
 	return update_one(st, stmt, "outbox retry", err);
 }
 
 int pb_store_ghop_fail(pb_store *st, int64_t id, int status, const char *error, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(now, "outbox fail", err))
@@ -228,17 +228,17 @@ int pb_store_ghop_fail(pb_store *st, int64_t id, int status, const char *error, 
 			   &stmt, "outbox fail", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int(stmt, 2, status);
+	pb_q_bind_i64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 2, status);
 	pb_sql_bind_text(stmt, 3, error);
-	sqlite3_bind_int64(stmt, 4, now);
+	pb_q_bind_i64(stmt, 4, now);
 	return update_one(st, stmt, "outbox fail", err);
 }
 
 int pb_store_ghop_find(pb_store *st, const char *group, const char *kind, int64_t ref_id, pb_ghop *out,
 		       pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, OP_COLS " WHERE grp = ?1 AND kind = ?2 AND ref_id = ?3 ORDER BY id DESC LIMIT 1",
@@ -247,33 +247,26 @@ int pb_store_ghop_find(pb_store *st, const char *group, const char *kind, int64_
 		return r;
 	pb_sql_bind_text(stmt, 1, group);
 	pb_sql_bind_text(stmt, 2, kind);
-	sqlite3_bind_int64(stmt, 3, ref_id);
+	pb_q_bind_i64(stmt, 3, ref_id);
 	return pb_sql_one(st, stmt, op_row, out, "outbox find", err);
-}
-
-static int count_row(sqlite3_stmt *s, void *elem, pb_err *err)
-{
-	(void)err;
-	*(int64_t *)elem = sqlite3_column_int64(s, 0);
-	return 0;
 }
 
 static int count_of(pb_store *st, const char *sql, int64_t a, int64_t *out, const char *what, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r = pb_sql_prepare(st, sql, &stmt, what, err);
 
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, a);
-	return pb_sql_one(st, stmt, count_row, out, what, err);
+	pb_q_bind_i64(stmt, 1, a);
+	return pb_sql_one(st, stmt, pb_sql_row_i64, out, what, err);
 }
 
 int pb_store_ghops_summary(pb_store *st, int64_t promotion_id, pb_ghops_summary *out, pb_err *err)
 {
 	pb_ghop *ops = NULL;
 	size_t n = 0;
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t pending = 0, failed = 0;
 	int r;
 
@@ -292,7 +285,7 @@ int pb_store_ghops_summary(pb_store *st, int64_t promotion_id, pb_ghops_summary 
 				   &stmt, "outbox summary", err);
 		if (r)
 			return r;
-		sqlite3_bind_int64(stmt, 1, promotion_id);
+		pb_q_bind_i64(stmt, 1, promotion_id);
 		r = collect_ops(st, stmt, "outbox summary", &ops, &n, err);
 		if (r)
 			return r;
@@ -310,7 +303,7 @@ int pb_store_ghops_summary(pb_store *st, int64_t promotion_id, pb_ghops_summary 
 				   &stmt, "outbox summary", err);
 		if (r)
 			return r;
-		sqlite3_bind_int64(stmt, 1, promotion_id);
+		pb_q_bind_i64(stmt, 1, promotion_id);
 		r = collect_ops(st, stmt, "outbox summary", &ops, &n, err);
 		if (r)
 			return r;
@@ -340,7 +333,7 @@ int pb_store_ghops_max_id(pb_store *st, int64_t *max_id, pb_err *err)
 int pb_store_ghops_pending_after(pb_store *st, int64_t after, size_t *pending, pb_ghop *oldest, pb_err *err)
 {
 	pb_ghop *ops = NULL;
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t n = 0;
 	size_t got = 0;
 	int r;
@@ -354,7 +347,7 @@ int pb_store_ghops_pending_after(pb_store *st, int64_t after, size_t *pending, p
 			   "outbox pending", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, after);
+	pb_q_bind_i64(stmt, 1, after);
 	r = collect_ops(st, stmt, "outbox pending", &ops, &got, err);
 	if (r == 0 && got) {
 		*oldest = ops[0];
@@ -372,22 +365,22 @@ out:
 int pb_store_promotion_set_issue_url(pb_store *st, int64_t id, int64_t number, const char *url, int64_t now,
 				     pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "UPDATE promotions SET issue_number = ?2, issue_url = ?3, updated_at = ?4 WHERE id = ?1",
 			   &stmt, "promotion set issue", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, number);
+	pb_q_bind_i64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 2, number);
 	pb_sql_bind_text(stmt, 3, url);
-	sqlite3_bind_int64(stmt, 4, now);
+	pb_q_bind_i64(stmt, 4, now);
 	r = update_one(st, stmt, "promotion set issue", err);
 	return r == PB_E_CONFLICT ? PB_E_NOTFOUND : r;
 }
 
-static int url_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int url_row(pb_q *s, void *elem, pb_err *err)
 {
 	struct { char *out; size_t size; } *dst = elem;
 
@@ -399,27 +392,27 @@ static int url_row(sqlite3_stmt *s, void *elem, pb_err *err)
 int pb_store_promotion_issue_url(pb_store *st, int64_t id, char *out, size_t size, pb_err *err)
 {
 	struct { char *out; size_t size; } dst = { out, size };
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	out[0] = '\0';
 	r = pb_sql_prepare(st, "SELECT issue_url FROM promotions WHERE id = ?1", &stmt, "promotion issue url", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 1, id);
 	return pb_sql_one(st, stmt, url_row, &dst, "promotion issue url", err);
 }
 
 int pb_store_blocker_set_issue(pb_store *st, int64_t id, int64_t issue_number, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "UPDATE blockers SET issue_number = ?2 WHERE id = ?1", &stmt, "blocker set issue", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, issue_number);
+	pb_q_bind_i64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 2, issue_number);
 	r = update_one(st, stmt, "blocker set issue", err);
 	return r == PB_E_CONFLICT ? PB_E_NOTFOUND : r;
 }

@@ -1,4 +1,4 @@
-/* pb_store.h — SQLite persistence: schema, migrations and one function group per aggregate. */
+/* pb_store.h — persistence (SQLite or PostgreSQL): schema, migrations and one function group per aggregate. */
 #ifndef PB_STORE_H
 #define PB_STORE_H
 
@@ -27,8 +27,19 @@ typedef struct pb_store pb_store;
 
 #define PB_STORE_SCHEMA_VERSION 9 /* keep in sync with storage/migrations.c */
 
-/* Opens (creating parent-less file if needed) and migrates to the latest schema. */
-int pb_store_open(const char *path, pb_store **out, pb_err *err);
+/*
+ * Opens and migrates to the latest schema. `target` is a SQLite file path
+ * (created if missing), "sqlite:///path", or a libpq URI "postgres://…" /
+ * "postgresql://…". `password` (NULL when none) goes to the backend and never
+ * into a message.
+ */
+int pb_store_open_with(const char *target, const char *password, pb_store **out, pb_err *err);
+/* pb_store_open_with without a password. */
+int pb_store_open(const char *target, pb_store **out, pb_err *err);
+/* "sqlite" or "postgres". */
+const char *pb_store_backend(const pb_store *st);
+/* True while a transaction is open on this connection. */
+bool pb_store_in_tx(pb_store *st);
 void pb_store_close(pb_store *st);
 /* Current PRAGMA user_version (after open: PB_STORE_SCHEMA_VERSION). */
 int pb_store_schema_version(pb_store *st);

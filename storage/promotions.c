@@ -10,26 +10,26 @@
 	"id, component, from_stage, target_stage, state, requester, justification, revision, " \
 	"thread_ref, channel_ref, issue_number, created_at, updated_at, observing_since"
 
-static int promo_row(sqlite3_stmt *s, void *elem, pb_err *err)
+static int promo_row(pb_q *s, void *elem, pb_err *err)
 {
 	pb_promotion *p = elem;
 	char state[32];
 
 	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(s, 0);
+	p->id = pb_q_col_i64(s, 0);
 	pb_sql_col_text(s, 1, p->component, sizeof(p->component));
-	p->from_stage = sqlite3_column_int(s, 2);
-	p->target_stage = sqlite3_column_int(s, 3);
+	p->from_stage = pb_q_col_int(s, 2);
+	p->target_stage = pb_q_col_int(s, 3);
 	pb_sql_col_text(s, 4, state, sizeof(state));
 	pb_sql_col_text(s, 5, p->requester, sizeof(p->requester));
 	pb_sql_col_text(s, 6, p->justification, sizeof(p->justification));
 	pb_sql_col_text(s, 7, p->revision, sizeof(p->revision));
 	pb_sql_col_text(s, 8, p->thread_ref, sizeof(p->thread_ref));
 	pb_sql_col_text(s, 9, p->channel_ref, sizeof(p->channel_ref));
-	p->issue_number = sqlite3_column_int64(s, 10);
-	p->created_at = sqlite3_column_int64(s, 11);
-	p->updated_at = sqlite3_column_int64(s, 12);
-	p->observing_since = sqlite3_column_int64(s, 13);
+	p->issue_number = pb_q_col_i64(s, 10);
+	p->created_at = pb_q_col_i64(s, 11);
+	p->updated_at = pb_q_col_i64(s, 12);
+	p->observing_since = pb_q_col_i64(s, 13);
 	if (pb_state_parse(state, &p->state))
 		return pb_err_set(err, -EIO, "storage: promotion #%lld has unknown state '%s'",
 				  (long long)p->id, state);
@@ -40,7 +40,7 @@ static int promo_row(sqlite3_stmt *s, void *elem, pb_err *err)
 static int promo_open_for_target(pb_store *st, const char *component, int target, pb_promotion *out,
 				 pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -50,13 +50,13 @@ static int promo_open_for_target(pb_store *st, const char *component, int target
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	sqlite3_bind_int(stmt, 2, target);
+	pb_q_bind_i64(stmt, 2, target);
 	return pb_sql_one(st, stmt, promo_row, out, "promotion lookup", err);
 }
 
 int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t now = p->created_at;
 	int r;
 
@@ -67,21 +67,21 @@ int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
 	r = pb_sql_prepare(st,
 			   "INSERT INTO promotions(component, from_stage, target_stage, state, requester,"
 			   " justification, revision, thread_ref, channel_ref, issue_number, created_at,"
-			   " updated_at) VALUES (?1, ?2, ?3, 'requested', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+			   " updated_at) VALUES (?1, ?2, ?3, 'requested', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) RETURNING id",
 			   &stmt, "promotion insert", err);
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, p->component);
-	sqlite3_bind_int(stmt, 2, p->from_stage);
-	sqlite3_bind_int(stmt, 3, p->target_stage);
+	pb_q_bind_i64(stmt, 2, p->from_stage);
+	pb_q_bind_i64(stmt, 3, p->target_stage);
 	pb_sql_bind_text(stmt, 4, p->requester);
 	pb_sql_bind_text(stmt, 5, p->justification);
 	pb_sql_bind_text(stmt, 6, p->revision);
 	pb_sql_bind_text(stmt, 7, p->thread_ref);
 	pb_sql_bind_text(stmt, 8, p->channel_ref);
-	sqlite3_bind_int64(stmt, 9, p->issue_number);
-	sqlite3_bind_int64(stmt, 10, now);
-	r = pb_sql_step_done(st, stmt, "promotion insert", err);
+	pb_q_bind_i64(stmt, 9, p->issue_number);
+	pb_q_bind_i64(stmt, 10, now);
+	r = pb_sql_insert_id(st, stmt, &p->id, "promotion insert", err);
 	if (r == PB_E_CONFLICT) {
 		pb_promotion other;
 
@@ -95,7 +95,6 @@ int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
 	}
 	if (r)
 		return r;
-	p->id = sqlite3_last_insert_rowid(st->db);
 	p->state = PB_ST_REQUESTED;
 	p->created_at = now;
 	p->updated_at = now;
@@ -105,21 +104,21 @@ int pb_store_promotion_insert(pb_store *st, pb_promotion *p, pb_err *err)
 
 int pb_store_promotion_get(pb_store *st, int64_t id, pb_promotion *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "SELECT " PROMO_COLS " FROM promotions WHERE id = ?1", &stmt,
 			   "promotion get", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 1, id);
 	r = pb_sql_one(st, stmt, promo_row, out, "promotion get", err);
 	return r;
 }
 
 int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotion *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -135,7 +134,7 @@ int pb_store_promotion_open_for(pb_store *st, const char *component, pb_promotio
 
 int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -151,7 +150,7 @@ int pb_store_promotion_latest(pb_store *st, const char *component, pb_promotion 
 int pb_store_promotion_latest_in(pb_store *st, const char *component, int target_stage, pb_state state,
 				 pb_promotion *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -161,7 +160,7 @@ int pb_store_promotion_latest_in(pb_store *st, const char *component, int target
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, component);
-	sqlite3_bind_int(stmt, 2, target_stage);
+	pb_q_bind_i64(stmt, 2, target_stage);
 	pb_sql_bind_text(stmt, 3, pb_state_name(state));
 	return pb_sql_one(st, stmt, promo_row, out, "latest promotion in state", err);
 }
@@ -169,7 +168,7 @@ int pb_store_promotion_latest_in(pb_store *st, const char *component, int target
 int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *thread_ref,
 				 pb_promotion *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	/* "" means "not posted yet": it must never match another unposted promotion. */
@@ -201,7 +200,7 @@ static int promo_cas_lost(pb_store *st, int64_t id, pb_state expected, pb_err *e
 int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, int64_t now,
 				 pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if ((unsigned)expected >= PB_ST_COUNT || (unsigned)next >= PB_ST_COUNT)
@@ -214,8 +213,8 @@ int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, pb_state_name(next));
-	sqlite3_bind_int64(stmt, 2, now);
-	sqlite3_bind_int64(stmt, 3, id);
+	pb_q_bind_i64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 3, id);
 	pb_sql_bind_text(stmt, 4, pb_state_name(expected));
 	r = pb_sql_step_done(st, stmt, "promotion transition", err);
 	if (r == PB_E_CONFLICT)
@@ -223,24 +222,24 @@ int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb
 				  "component to the same stage is open", (long long)id, pb_state_name(next));
 	if (r)
 		return r;
-	if (sqlite3_changes(st->db) == 0)
+	if (st->changes == 0)
 		return promo_cas_lost(st, id, expected, err);
 	return 0;
 }
 
 /* UPDATE of one promotion row; PB_E_NOTFOUND when the id does not exist. */
-static int promo_update(pb_store *st, sqlite3_stmt *stmt, int64_t id, const char *what, pb_err *err)
+static int promo_update(pb_store *st, pb_q *stmt, int64_t id, const char *what, pb_err *err)
 {
 	int r = pb_sql_step_done(st, stmt, what, err);
 
-	if (r == 0 && sqlite3_changes(st->db) == 0)
+	if (r == 0 && st->changes == 0)
 		r = pb_err_set(err, PB_E_NOTFOUND, "promotion #%lld does not exist", (long long)id);
 	return r;
 }
 
 int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "UPDATE promotions SET revision = ?1, updated_at = ?2 WHERE id = ?3", &stmt,
@@ -248,15 +247,15 @@ int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revisi
 	if (r)
 		return r;
 	pb_sql_bind_text(stmt, 1, revision);
-	sqlite3_bind_int64(stmt, 2, now);
-	sqlite3_bind_int64(stmt, 3, id);
+	pb_q_bind_i64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 3, id);
 	return promo_update(st, stmt, id, "promotion set revision", err);
 }
 
 int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref,
 				  int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -266,23 +265,23 @@ int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel,
 		return r;
 	pb_sql_bind_text(stmt, 1, channel);
 	pb_sql_bind_text(stmt, 2, thread_ref);
-	sqlite3_bind_int64(stmt, 3, now);
-	sqlite3_bind_int64(stmt, 4, id);
+	pb_q_bind_i64(stmt, 3, now);
+	pb_q_bind_i64(stmt, 4, id);
 	return promo_update(st, stmt, id, "promotion set thread", err);
 }
 
 int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, "UPDATE promotions SET issue_number = ?1, updated_at = ?2 WHERE id = ?3",
 			   &stmt, "promotion set issue", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, issue_number);
-	sqlite3_bind_int64(stmt, 2, now);
-	sqlite3_bind_int64(stmt, 3, id);
+	pb_q_bind_i64(stmt, 1, issue_number);
+	pb_q_bind_i64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 3, id);
 	return promo_update(st, stmt, id, "promotion set issue", err);
 }
 
@@ -291,7 +290,7 @@ int pb_store_promotions_in_state(pb_store *st, const pb_state *states, size_t ns
 {
 	/* Only "?" placeholders are added to the SQL text; the states are bound. */
 	char sql[512 + 4 * PB_ST_COUNT];
-	sqlite3_stmt *stmt = NULL;
+	pb_q *stmt = NULL;
 	int r;
 
 	*out = NULL;

@@ -24,22 +24,22 @@ const char *pb_check_class_name(pb_check_class c)
 
 /* ---- samples: state | class << 2 | flags << 8 | restarts << 16 | ooms << 24 in one small integer; -1 figures as NULL ---- */
 
-static void bind_opt(sqlite3_stmt *stmt, int idx, int64_t v)
+static void bind_opt(pb_q *stmt, int idx, int64_t v)
 {
 	if (v < 0)
-		sqlite3_bind_null(stmt, idx);
+		pb_q_bind_null(stmt, idx);
 	else
-		sqlite3_bind_int64(stmt, idx, v);
+		pb_q_bind_i64(stmt, idx, v);
 }
 
-static int64_t col_opt(sqlite3_stmt *stmt, int col)
+static int64_t col_opt(pb_q *stmt, int col)
 {
-	return sqlite3_column_type(stmt, col) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, col);
+	return pb_q_col_null(stmt, col) ? -1 : pb_q_col_i64(stmt, col);
 }
 
 static int sample_insert(pb_store *st, const pb_sample *s, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t packed = (int64_t)(s->state & 3u) | (int64_t)(s->cls & 0x3fu) << 2 | (int64_t)s->flags << 8 |
 			 (int64_t)s->restarts << 16 | (int64_t)s->ooms << 24;
 	int64_t logs = (int64_t)s->log_critical << 16 | s->log_warning;
@@ -51,9 +51,9 @@ static int sample_insert(pb_store *st, const pb_sample *s, pb_err *err)
 			   &stmt, "sample record", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, s->promotion_id);
-	sqlite3_bind_int64(stmt, 2, s->slot);
-	sqlite3_bind_int64(stmt, 3, packed);
+	pb_q_bind_i64(stmt, 1, s->promotion_id);
+	pb_q_bind_i64(stmt, 2, s->slot);
+	pb_q_bind_i64(stmt, 3, packed);
 	bind_opt(stmt, 4, s->latency_us);
 	bind_opt(stmt, 5, s->cpu_dpct);
 	bind_opt(stmt, 6, s->mem_kb);
@@ -63,7 +63,7 @@ static int sample_insert(pb_store *st, const pb_sample *s, pb_err *err)
 
 static int monitor_put(pb_store *st, const pb_monitor_state *m, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -78,23 +78,23 @@ static int monitor_put(pb_store *st, const pb_monitor_state *m, pb_err *err)
 			   &stmt, "monitor state", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, m->promotion_id);
-	sqlite3_bind_int(stmt, 2, m->health);
-	sqlite3_bind_int(stmt, 3, m->fails);
-	sqlite3_bind_int(stmt, 4, m->oks);
-	sqlite3_bind_int64(stmt, 5, m->down_since);
-	sqlite3_bind_int(stmt, 6, m->down_cls);
-	sqlite3_bind_int64(stmt, 7, m->last_remind);
-	sqlite3_bind_int64(stmt, 8, m->last_slot);
-	sqlite3_bind_int64(stmt, 9, m->checks);
-	sqlite3_bind_int(stmt, 10, m->restart_count);
+	pb_q_bind_i64(stmt, 1, m->promotion_id);
+	pb_q_bind_i64(stmt, 2, m->health);
+	pb_q_bind_i64(stmt, 3, m->fails);
+	pb_q_bind_i64(stmt, 4, m->oks);
+	pb_q_bind_i64(stmt, 5, m->down_since);
+	pb_q_bind_i64(stmt, 6, m->down_cls);
+	pb_q_bind_i64(stmt, 7, m->last_remind);
+	pb_q_bind_i64(stmt, 8, m->last_slot);
+	pb_q_bind_i64(stmt, 9, m->checks);
+	pb_q_bind_i64(stmt, 10, m->restart_count);
 	pb_sql_bind_text(stmt, 11, m->started_at);
-	sqlite3_bind_int64(stmt, 12, m->log_since);
-	sqlite3_bind_int64(stmt, 13, m->last_at);
-	sqlite3_bind_int(stmt, 14, m->last_latency_us);
-	sqlite3_bind_int(stmt, 15, m->last_state);
-	sqlite3_bind_int(stmt, 16, m->last_cls);
-	sqlite3_bind_int64(stmt, 17, m->events_ns);
+	pb_q_bind_i64(stmt, 12, m->log_since);
+	pb_q_bind_i64(stmt, 13, m->last_at);
+	pb_q_bind_i64(stmt, 14, m->last_latency_us);
+	pb_q_bind_i64(stmt, 15, m->last_state);
+	pb_q_bind_i64(stmt, 16, m->last_cls);
+	pb_q_bind_i64(stmt, 17, m->events_ns);
 	r = pb_sql_step_done(st, stmt, "monitor state", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)m->promotion_id);
@@ -117,34 +117,34 @@ int pb_store_sample_record(pb_store *st, const pb_sample *s, const pb_monitor_st
 	return r || !ms ? r : monitor_put(st, ms, err);
 }
 
-static int monitor_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int monitor_row(pb_q *stmt, void *elem, pb_err *err)
 {
 	pb_monitor_state *m = elem;
 
 	(void)err;
-	m->promotion_id = sqlite3_column_int64(stmt, 0);
-	m->health = (uint8_t)sqlite3_column_int(stmt, 1);
-	m->fails = sqlite3_column_int(stmt, 2);
-	m->oks = sqlite3_column_int(stmt, 3);
-	m->down_since = sqlite3_column_int64(stmt, 4);
-	m->down_cls = (uint8_t)sqlite3_column_int(stmt, 5);
-	m->last_remind = sqlite3_column_int64(stmt, 6);
-	m->last_slot = sqlite3_column_int64(stmt, 7);
-	m->checks = sqlite3_column_int64(stmt, 8);
-	m->restart_count = sqlite3_column_int(stmt, 9);
+	m->promotion_id = pb_q_col_i64(stmt, 0);
+	m->health = (uint8_t)pb_q_col_int(stmt, 1);
+	m->fails = pb_q_col_int(stmt, 2);
+	m->oks = pb_q_col_int(stmt, 3);
+	m->down_since = pb_q_col_i64(stmt, 4);
+	m->down_cls = (uint8_t)pb_q_col_int(stmt, 5);
+	m->last_remind = pb_q_col_i64(stmt, 6);
+	m->last_slot = pb_q_col_i64(stmt, 7);
+	m->checks = pb_q_col_i64(stmt, 8);
+	m->restart_count = pb_q_col_int(stmt, 9);
 	pb_sql_col_text(stmt, 10, m->started_at, sizeof(m->started_at));
-	m->log_since = sqlite3_column_int64(stmt, 11);
-	m->last_at = sqlite3_column_int64(stmt, 12);
-	m->last_latency_us = sqlite3_column_int(stmt, 13);
-	m->last_state = (uint8_t)sqlite3_column_int(stmt, 14);
-	m->last_cls = (uint8_t)sqlite3_column_int(stmt, 15);
-	m->events_ns = sqlite3_column_int64(stmt, 16);
+	m->log_since = pb_q_col_i64(stmt, 11);
+	m->last_at = pb_q_col_i64(stmt, 12);
+	m->last_latency_us = pb_q_col_int(stmt, 13);
+	m->last_state = (uint8_t)pb_q_col_int(stmt, 14);
+	m->last_cls = (uint8_t)pb_q_col_int(stmt, 15);
+	m->events_ns = pb_q_col_i64(stmt, 16);
 	return 0;
 }
 
 int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -158,20 +158,20 @@ int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *o
 			   &stmt, "monitor state", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	r = pb_sql_one(st, stmt, monitor_row, out, "monitor state", err);
 	return r == PB_E_NOTFOUND ? 0 : r;
 }
 
-static int sample_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int sample_row(pb_q *stmt, void *elem, pb_err *err)
 {
 	pb_sample *s = elem;
-	int64_t packed = sqlite3_column_int64(stmt, 1);
+	int64_t packed = pb_q_col_i64(stmt, 1);
 	int64_t logs = col_opt(stmt, 5);
 
 	(void)err;
 	memset(s, 0, sizeof(*s));
-	s->slot = sqlite3_column_int64(stmt, 0);
+	s->slot = pb_q_col_i64(stmt, 0);
 	s->state = (uint8_t)(packed & 3);
 	s->cls = (uint8_t)((packed >> 2) & 0x3f);
 	s->flags = (uint8_t)((packed >> 8) & 0xff);
@@ -190,7 +190,7 @@ static int sample_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 int pb_store_samples_range(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, pb_sample **out,
 			   size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -199,9 +199,9 @@ int pb_store_samples_range(pb_store *st, int64_t promotion_id, int64_t from, int
 			   &stmt, "samples", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
-	sqlite3_bind_int64(stmt, 2, from);
-	sqlite3_bind_int64(stmt, 3, to);
+	pb_q_bind_i64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 2, from);
+	pb_q_bind_i64(stmt, 3, to);
 	r = pb_sql_collect(st, stmt, sizeof(pb_sample), sample_row, "samples", (void **)out, count, err);
 	for (size_t i = 0; r == 0 && i < *count; i++)
 		(*out)[i].promotion_id = promotion_id;
@@ -210,17 +210,17 @@ int pb_store_samples_range(pb_store *st, int64_t promotion_id, int64_t from, int
 
 int pb_store_samples_prune(pb_store *st, int64_t before, int64_t *deleted, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*deleted = 0;
 	r = pb_sql_prepare(st, "DELETE FROM samples WHERE slot < ?1", &stmt, "samples prune", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, before);
+	pb_q_bind_i64(stmt, 1, before);
 	r = pb_sql_step_done(st, stmt, "samples prune", err);
 	if (r == 0)
-		*deleted = sqlite3_changes(st->db);
+		*deleted = st->changes;
 	return r > 0 ? pb_err_set(err, -EIO, "storage: samples prune: unexpected constraint failure") : r;
 }
 
@@ -229,33 +229,34 @@ int pb_store_samples_prune(pb_store *st, int64_t before, int64_t *deleted, pb_er
 int pb_store_obs_post_add(pb_store *st, int64_t promotion_id, const char *kind, int64_t key, const char *text,
 			  int64_t now, int64_t *id, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
+	int64_t new_id = 0;
 	int r;
 
 	if (pb_sql_need_time(now, "observation post", err))
 		return -EINVAL;
 	r = pb_sql_prepare(st,
 			   "INSERT INTO obs_posts(promotion_id, kind, key, text, created_at)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5)",
+			   " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
 			   &stmt, "observation post", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	pb_sql_bind_text(stmt, 2, kind);
-	sqlite3_bind_int64(stmt, 3, key);
+	pb_q_bind_i64(stmt, 3, key);
 	pb_sql_bind_text(stmt, 4, text);
-	sqlite3_bind_int64(stmt, 5, now);
-	r = pb_sql_step_done(st, stmt, "observation post", err);
+	pb_q_bind_i64(stmt, 5, now);
+	r = pb_sql_insert_id(st, stmt, &new_id, "observation post", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)promotion_id);
 	if (r == 0 && id)
-		*id = sqlite3_last_insert_rowid(st->db);
+		*id = new_id;
 	return r;
 }
 
 int pb_store_obs_post_handed(pb_store *st, int64_t id, int64_t now, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(now, "observation post handed", err))
@@ -264,15 +265,15 @@ int pb_store_obs_post_handed(pb_store *st, int64_t id, int64_t now, pb_err *err)
 			   "observation post handed", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 2, now);
 	r = pb_sql_step_done(st, stmt, "observation post handed", err);
 	return r > 0 ? pb_err_set(err, -EIO, "storage: observation post handed: unexpected constraint failure") : r;
 }
 
 int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, const char *chat_ref, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	if (pb_sql_need_time(now, "observation post done", err))
@@ -283,26 +284,26 @@ int pb_store_obs_post_done(pb_store *st, int64_t id, int64_t now, const char *ch
 			   &stmt, "observation post done", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, now);
+	pb_q_bind_i64(stmt, 1, id);
+	pb_q_bind_i64(stmt, 2, now);
 	pb_sql_bind_text(stmt, 3, chat_ref ? chat_ref : "");
 	r = pb_sql_step_done(st, stmt, "observation post done", err);
 	return r > 0 ? pb_err_set(err, -EIO, "storage: observation post done: unexpected constraint failure") : r;
 }
 
-static int post_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int post_row(pb_q *stmt, void *elem, pb_err *err)
 {
 	pb_obs_post *p = elem;
-	const unsigned char *t = sqlite3_column_text(stmt, 4);
+	const char *t = pb_q_col_text(stmt, 4);
 
 	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(stmt, 0);
-	p->promotion_id = sqlite3_column_int64(stmt, 1);
+	p->id = pb_q_col_i64(stmt, 0);
+	p->promotion_id = pb_q_col_i64(stmt, 1);
 	pb_sql_col_text(stmt, 2, p->kind, sizeof(p->kind));
-	p->key = sqlite3_column_int64(stmt, 3);
-	p->created_at = sqlite3_column_int64(stmt, 5);
-	p->posted_at = sqlite3_column_int64(stmt, 6);
-	p->handed_at = sqlite3_column_int64(stmt, 7);
+	p->key = pb_q_col_i64(stmt, 3);
+	p->created_at = pb_q_col_i64(stmt, 5);
+	p->posted_at = pb_q_col_i64(stmt, 6);
+	p->handed_at = pb_q_col_i64(stmt, 7);
 	pb_sql_col_text(stmt, 8, p->chat_ref, sizeof(p->chat_ref));
 	p->text = strdup(t ? (const char *)t : "");
 	return p->text ? 0 : pb_err_set(err, -ENOMEM, "storage: out of memory");
@@ -324,7 +325,7 @@ static void post_deinit(void *elem)
 }
 
 /* Rows own their text: a failing row must not leak the ones before it. */
-static int collect_posts(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_obs_post **out, size_t *count,
+static int collect_posts(pb_store *st, pb_q *stmt, const char *what, pb_obs_post **out, size_t *count,
 			 pb_err *err)
 {
 	return pb_sql_collect_owned(st, stmt, sizeof(pb_obs_post), post_row, post_deinit, what, (void **)out, count,
@@ -333,46 +334,45 @@ static int collect_posts(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_
 
 int pb_store_obs_posts_pending(pb_store *st, size_t limit, pb_obs_post **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, POST_COLS " WHERE posted_at = 0 ORDER BY id LIMIT ?1", &stmt,
 			   "pending observation posts", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, limit ? (int64_t)limit : -1);
+	pb_q_bind_i64(stmt, 1, limit ? (int64_t)limit : -1);
 	return collect_posts(st, stmt, "pending observation posts", out, count, err);
 }
 
 int pb_store_obs_posts_of(pb_store *st, int64_t promotion_id, const char *kind, pb_obs_post **out,
 			  size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
-	r = pb_sql_prepare(st, POST_COLS " WHERE promotion_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY id",
+	r = pb_sql_prepare(st, POST_COLS " WHERE promotion_id = ?1 AND (?2 = '' OR kind = ?2) ORDER BY id",
 			   &stmt, "observation posts", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
-	if (kind)
-		sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_TRANSIENT);
+	pb_q_bind_i64(stmt, 1, promotion_id);
+	pb_sql_bind_text(stmt, 2, kind); /* NULL binds "": every kind */
 	return collect_posts(st, stmt, "observation posts", out, count, err);
 }
 
 int pb_store_obs_post_get(pb_store *st, int64_t promotion_id, const char *kind, int64_t key, pb_obs_post *out,
 			  pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st, POST_COLS " WHERE promotion_id = ?1 AND kind = ?2 AND key = ?3", &stmt,
 			   "observation post", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	pb_sql_bind_text(stmt, 2, kind);
-	sqlite3_bind_int64(stmt, 3, key);
+	pb_q_bind_i64(stmt, 3, key);
 	return pb_sql_one(st, stmt, post_row, out, "observation post", err);
 }
 
@@ -380,7 +380,7 @@ int pb_store_obs_post_get(pb_store *st, int64_t promotion_id, const char *kind, 
 
 int pb_store_obs_rollup_put(pb_store *st, const pb_obs_rollup *d, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -393,57 +393,57 @@ int pb_store_obs_rollup_put(pb_store *st, const pb_obs_rollup *d, pb_err *err)
 			   &stmt, "observation rollup", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, d->promotion_id);
-	sqlite3_bind_int64(stmt, 2, d->day);
-	sqlite3_bind_int(stmt, 3, d->day_index);
-	sqlite3_bind_int64(stmt, 4, d->expected);
-	sqlite3_bind_int64(stmt, 5, d->up);
-	sqlite3_bind_int64(stmt, 6, d->down);
-	sqlite3_bind_int64(stmt, 7, d->unknown);
-	sqlite3_bind_double(stmt, 8, d->p50_ms);
-	sqlite3_bind_double(stmt, 9, d->p95_ms);
-	sqlite3_bind_double(stmt, 10, d->p99_ms);
-	sqlite3_bind_int64(stmt, 11, d->log_critical);
-	sqlite3_bind_int64(stmt, 12, d->log_warning);
-	sqlite3_bind_int64(stmt, 13, d->ooms);
-	sqlite3_bind_int64(stmt, 14, d->restarts);
-	sqlite3_bind_int64(stmt, 15, d->outages);
-	sqlite3_bind_double(stmt, 16, d->cpu_avg);
-	sqlite3_bind_double(stmt, 17, d->mem_avg_mb);
+	pb_q_bind_i64(stmt, 1, d->promotion_id);
+	pb_q_bind_i64(stmt, 2, d->day);
+	pb_q_bind_i64(stmt, 3, d->day_index);
+	pb_q_bind_i64(stmt, 4, d->expected);
+	pb_q_bind_i64(stmt, 5, d->up);
+	pb_q_bind_i64(stmt, 6, d->down);
+	pb_q_bind_i64(stmt, 7, d->unknown);
+	pb_q_bind_double(stmt, 8, d->p50_ms);
+	pb_q_bind_double(stmt, 9, d->p95_ms);
+	pb_q_bind_double(stmt, 10, d->p99_ms);
+	pb_q_bind_i64(stmt, 11, d->log_critical);
+	pb_q_bind_i64(stmt, 12, d->log_warning);
+	pb_q_bind_i64(stmt, 13, d->ooms);
+	pb_q_bind_i64(stmt, 14, d->restarts);
+	pb_q_bind_i64(stmt, 15, d->outages);
+	pb_q_bind_double(stmt, 16, d->cpu_avg);
+	pb_q_bind_double(stmt, 17, d->mem_avg_mb);
 	r = pb_sql_step_done(st, stmt, "observation rollup", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)d->promotion_id);
 	return r > 0 ? pb_err_set(err, -EIO, "storage: observation rollup: unexpected constraint failure") : r;
 }
 
-static int rollup_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int rollup_row(pb_q *stmt, void *elem, pb_err *err)
 {
 	pb_obs_rollup *d = elem;
 
 	(void)err;
-	d->promotion_id = sqlite3_column_int64(stmt, 0);
-	d->day = sqlite3_column_int64(stmt, 1);
-	d->day_index = sqlite3_column_int(stmt, 2);
-	d->expected = (uint32_t)sqlite3_column_int64(stmt, 3);
-	d->up = (uint32_t)sqlite3_column_int64(stmt, 4);
-	d->down = (uint32_t)sqlite3_column_int64(stmt, 5);
-	d->unknown = (uint32_t)sqlite3_column_int64(stmt, 6);
-	d->p50_ms = sqlite3_column_double(stmt, 7);
-	d->p95_ms = sqlite3_column_double(stmt, 8);
-	d->p99_ms = sqlite3_column_double(stmt, 9);
-	d->log_critical = (uint32_t)sqlite3_column_int64(stmt, 10);
-	d->log_warning = (uint32_t)sqlite3_column_int64(stmt, 11);
-	d->ooms = (uint32_t)sqlite3_column_int64(stmt, 12);
-	d->restarts = (uint32_t)sqlite3_column_int64(stmt, 13);
-	d->outages = (uint32_t)sqlite3_column_int64(stmt, 14);
-	d->cpu_avg = sqlite3_column_double(stmt, 15);
-	d->mem_avg_mb = sqlite3_column_double(stmt, 16);
+	d->promotion_id = pb_q_col_i64(stmt, 0);
+	d->day = pb_q_col_i64(stmt, 1);
+	d->day_index = pb_q_col_int(stmt, 2);
+	d->expected = (uint32_t)pb_q_col_i64(stmt, 3);
+	d->up = (uint32_t)pb_q_col_i64(stmt, 4);
+	d->down = (uint32_t)pb_q_col_i64(stmt, 5);
+	d->unknown = (uint32_t)pb_q_col_i64(stmt, 6);
+	d->p50_ms = pb_q_col_double(stmt, 7);
+	d->p95_ms = pb_q_col_double(stmt, 8);
+	d->p99_ms = pb_q_col_double(stmt, 9);
+	d->log_critical = (uint32_t)pb_q_col_i64(stmt, 10);
+	d->log_warning = (uint32_t)pb_q_col_i64(stmt, 11);
+	d->ooms = (uint32_t)pb_q_col_i64(stmt, 12);
+	d->restarts = (uint32_t)pb_q_col_i64(stmt, 13);
+	d->outages = (uint32_t)pb_q_col_i64(stmt, 14);
+	d->cpu_avg = pb_q_col_double(stmt, 15);
+	d->mem_avg_mb = pb_q_col_double(stmt, 16);
 	return 0;
 }
 
 int pb_store_obs_rollups(pb_store *st, int64_t promotion_id, pb_obs_rollup **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	r = pb_sql_prepare(st,
@@ -453,7 +453,7 @@ int pb_store_obs_rollups(pb_store *st, int64_t promotion_id, pb_obs_rollup **out
 			   &stmt, "observation rollups", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	return pb_sql_collect(st, stmt, sizeof(pb_obs_rollup), rollup_row, "observation rollups", (void **)out,
 			      count, err);
 }

@@ -1,4 +1,4 @@
-/* store.c — opening the SQLite database, pragmas, transactions and the shared SQL helpers. */
+/* store.c — opening a store on its backend, transactions and the shared SQL helpers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +14,6 @@
 
 /* ---- shared helpers ---- */
 
-int pb_sql_fail(sqlite3 *db, int rc, const char *what, pb_err *err)
-{
-	int primary = rc & 0xff;
-	int code;
-
-	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-		code = PB_E_BUSY;
-	else if (primary == SQLITE_NOMEM)
-		code = -ENOMEM;
-	else
-		code = -EIO;
-	pb_err_set(err, code, "storage: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	return code;
-}
-
 int pb_sql_need_time(int64_t at, const char *what, pb_err *err)
 {
 	if (at > 0)
@@ -36,55 +21,62 @@ int pb_sql_need_time(int64_t at, const char *what, pb_err *err)
 	return pb_err_set(err, -EINVAL, "storage: %s needs a timestamp from the caller", what);
 }
 
-int pb_sql_prepare(pb_store *st, const char *sql, sqlite3_stmt **out, const char *what, pb_err *err)
+int pb_sql_prepare(pb_store *st, const char *sql, pb_q **out, const char *what, pb_err *err)
 {
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
-
-	if (rc != SQLITE_OK) {
-		*out = NULL;
-		return pb_sql_fail(st->db, rc, what, err);
-	}
-	return 0;
+	return st->ops->prepare(st, sql, out, what, err);
 }
 
-int pb_sql_exec(sqlite3 *db, const char *sql, const char *what, pb_err *err)
+int pb_sql_exec(pb_store *st, const char *sql, const char *what, pb_err *err)
 {
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : pb_sql_fail(db, rc, what, err);
+	return st->ops->exec(st, sql, what, err);
 }
 
-int pb_sql_bind_text(sqlite3_stmt *stmt, int idx, const char *s)
+void pb_sql_bind_text(pb_q *stmt, int idx, const char *s)
 {
-	return sqlite3_bind_text(stmt, idx, s ? s : "", -1, SQLITE_TRANSIENT);
+	stmt->st->ops->bind_text(stmt, idx, s ? s : "");
 }
 
-int pb_sql_bind_id_or_null(sqlite3_stmt *stmt, int idx, int64_t id)
+void pb_sql_bind_id_or_null(pb_q *stmt, int idx, int64_t id)
 {
 	if (id == 0)
-		return sqlite3_bind_null(stmt, idx);
-	return sqlite3_bind_int64(stmt, idx, id);
+		pb_q_bind_null(stmt, idx);
+	else
+		pb_q_bind_i64(stmt, idx, id);
 }
 
-void pb_sql_col_text(sqlite3_stmt *stmt, int col, char *dst, size_t size)
+void pb_sql_col_text(pb_q *stmt, int col, char *dst, size_t size)
 {
-	const unsigned char *t = sqlite3_column_text(stmt, col);
+	const char *t = pb_q_col_text(stmt, col);
 
-	pb_strlcpy(dst, t ? (const char *)t : "", size);
+	pb_strlcpy(dst, t ? t : "", size);
 }
 
-int pb_sql_step_done(pb_store *st, sqlite3_stmt *stmt, const char *what, pb_err *err)
+int pb_sql_step_done(pb_store *st, pb_q *stmt, const char *what, pb_err *err)
 {
-	int rc = sqlite3_step(stmt);
-	int r = 0;
+	int r = pb_q_step(stmt, what, err);
 
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		r = PB_E_CONFLICT;
-	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		r = PB_E_NOTFOUND;
-	else if (rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, what, err);
-	sqlite3_finalize(stmt);
+	(void)st;
+	if (r == PB_Q_ROW)
+		r = pb_err_set(err, -EIO, "storage: %s: a write statement returned a row", what);
+	pb_q_finish(stmt);
+	return r;
+}
+
+int pb_sql_insert_id(pb_store *st, pb_q *stmt, int64_t *id, const char *what, pb_err *err)
+{
+	int r = pb_q_step(stmt, what, err);
+
+	if (r == PB_Q_ROW) {
+		*id = pb_q_col_i64(stmt, 0);
+		/* the second step ends the statement (SQLite made its changes in the first) */
+		r = pb_q_step(stmt, what, err);
+		if (r == PB_Q_ROW)
+			r = pb_err_set(err, -EIO, "storage: %s: more than one row inserted", what);
+		st->changes = 1;
+	} else if (r == 0) {
+		r = pb_err_set(err, -EIO, "storage: %s: no id returned", what);
+	}
+	pb_q_finish(stmt);
 	return r;
 }
 
@@ -106,36 +98,42 @@ int pb_sql_grow(void **arr, size_t *cap, size_t need, size_t elem, pb_err *err)
 	return 0;
 }
 
-int pb_sql_one(pb_store *st, sqlite3_stmt *stmt, pb_sql_row_fn row, void *elem, const char *what,
+int pb_sql_row_i64(pb_q *stmt, void *elem, pb_err *err)
+{
+	(void)err;
+	*(int64_t *)elem = pb_q_col_i64(stmt, 0);
+	return 0;
+}
+
+int pb_sql_one(pb_store *st, pb_q *stmt, pb_sql_row_fn row, void *elem, const char *what,
 	       pb_err *err)
 {
-	int rc = sqlite3_step(stmt);
-	int r;
+	int r = pb_q_step(stmt, what, err);
 
-	if (rc == SQLITE_ROW)
+	(void)st;
+	if (r == PB_Q_ROW)
 		r = row(stmt, elem, err);
-	else if (rc == SQLITE_DONE)
+	else if (r == 0)
 		r = PB_E_NOTFOUND;
-	else
-		r = pb_sql_fail(st->db, rc, what, err);
-	sqlite3_finalize(stmt);
+	pb_q_finish(stmt);
 	return r;
 }
 
-int pb_sql_collect(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
+int pb_sql_collect(pb_store *st, pb_q *stmt, size_t elem_size, pb_sql_row_fn row,
 		   const char *what, void **out, size_t *count, pb_err *err)
 {
 	return pb_sql_collect_owned(st, stmt, elem_size, row, NULL, what, out, count, err);
 }
 
-int pb_sql_collect_owned(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_sql_row_fn row,
+int pb_sql_collect_owned(pb_store *st, pb_q *stmt, size_t elem_size, pb_sql_row_fn row,
 			 void (*deinit)(void *elem), const char *what, void **out, size_t *count, pb_err *err)
 {
 	void *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc, r = 0;
 
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	(void)st;
+	while ((rc = pb_q_step(stmt, what, err)) == PB_Q_ROW) {
 		r = pb_sql_grow(&list, &cap, n + 1, elem_size, err);
 		if (r == 0)
 			r = row(stmt, (char *)list + n * elem_size, err);
@@ -143,10 +141,9 @@ int pb_sql_collect_owned(pb_store *st, sqlite3_stmt *stmt, size_t elem_size, pb_
 			goto out;
 		n++;
 	}
-	if (rc != SQLITE_DONE)
-		r = pb_sql_fail(st->db, rc, what, err);
+	r = rc;
 out:
-	sqlite3_finalize(stmt);
+	pb_q_finish(stmt);
 	if (r) {
 		for (size_t i = 0; deinit && i < n; i++)
 			deinit((char *)list + i * elem_size);
@@ -160,99 +157,84 @@ out:
 
 /* ---- open / close ---- */
 
-static int store_pragmas(sqlite3 *db, pb_err *err)
+/*
+ * "sqlite:///abs/path" or a plain path → SQLite; "postgres://…" or
+ * "postgresql://…" → PostgreSQL (the whole URI goes to libpq). *rest is what
+ * the backend connects to.
+ */
+static const pb_db_ops *store_backend(const char *target, const char **rest)
 {
-	sqlite3_stmt *stmt = NULL;
-	const unsigned char *mode;
-	int rc, r;
-
-	/* journal_mode answers with the mode actually in force; check it. */
-	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return pb_sql_fail(db, rc, "journal_mode=WAL", err);
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
-		r = pb_sql_fail(db, rc, "journal_mode=WAL", err);
-		sqlite3_finalize(stmt);
-		return r;
-	}
-	mode = sqlite3_column_text(stmt, 0);
-	if (!mode || strcasecmp((const char *)mode, "wal") != 0)
-		pb_warn("storage", "journal_mode is %s, not wal", mode ? (const char *)mode : "?");
-	sqlite3_finalize(stmt);
-	r = pb_sql_exec(db, "PRAGMA foreign_keys=ON", "foreign_keys=ON", err);
-	/* NORMAL in WAL mode: a commit survives a crash of the process (the crash
-	 * test kills writers with SIGKILL); only an OS crash / power loss may drop
-	 * the last commits, never corrupt the file. */
-	if (r == 0)
-		r = pb_sql_exec(db, "PRAGMA synchronous=NORMAL", "synchronous=NORMAL", err);
-	return r;
+	*rest = target;
+	if (!target)
+		return &pb_db_sqlite_ops;
+	if (strncmp(target, "postgres://", 11) == 0 || strncmp(target, "postgresql://", 13) == 0)
+		return &pb_db_pg_ops;
+	if (strncmp(target, "sqlite://", 9) == 0)
+		*rest = target + 9;
+	return &pb_db_sqlite_ops;
 }
 
-/* Opens the file without touching its contents (no pragma that writes). */
-static int store_connect(const char *path, sqlite3 **out, pb_err *err)
+static void store_free(pb_store *st)
 {
-	sqlite3 *db = NULL;
-	int rc;
+	if (!st)
+		return;
+	if (st->conn)
+		st->ops->close(st);
+	free(st);
+}
+
+/* Connects without touching the database's contents. */
+static int store_connect(const char *target, const char *password, pb_store **out, pb_err *err)
+{
+	const char *rest;
+	pb_store *st = calloc(1, sizeof(*st));
+	int r;
 
 	*out = NULL;
-	if (!path || !*path)
-		return pb_err_set(err, -EINVAL, "storage: no database path given");
-	/* One connection per thread: SQLite's own mutexes are not needed. */
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
-	if (rc != SQLITE_OK) {
-		int r = pb_sql_fail(db, rc, path, err);
-
-		sqlite3_close(db);
+	if (!st)
+		return pb_err_set(err, -ENOMEM, "storage: out of memory");
+	st->ops = store_backend(target, &rest);
+	pb_strlcpy(st->label, rest ? rest : "", sizeof(st->label));
+	r = st->ops->connect(st, rest, password, err);
+	if (r) {
+		free(st);
 		return r;
 	}
-	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, PB_BUSY_TIMEOUT_MS);
-	*out = db;
+	*out = st;
 	return 0;
 }
 
-static int store_open_once(const char *path, pb_store **out, pb_err *err)
+static int store_open_once(const char *target, const char *password, pb_store **out, pb_err *err)
 {
 	pb_store *st = NULL;
-	sqlite3 *db = NULL;
 	int version = 0;
 	int r;
 
 	*out = NULL;
-	r = store_connect(path, &db, err);
+	r = store_connect(target, password, &st, err);
 	if (r)
 		return r;
-	/* Check the version before any pragma that writes: a newer DB stays untouched. */
-	r = pb_store_user_version(db, &version, err);
+	/* Check the version before any setting that writes: a newer database stays untouched. */
+	r = pb_store_user_version(st, &version, err);
 	if (r)
 		goto out;
 	if (version > PB_STORE_SCHEMA_VERSION) {
 		r = pb_err_set(err, -ENOTSUP,
 			       "storage: %s has schema version %d but this promobot knows only up to %d; "
 			       "refusing to use it (run a newer promobot)",
-			       path, version, PB_STORE_SCHEMA_VERSION);
+			       st->label, version, PB_STORE_SCHEMA_VERSION);
 		goto out;
 	}
-	r = store_pragmas(db, err);
-	if (r)
-		goto out;
-	r = pb_store_migrate(db, PB_STORE_SCHEMA_VERSION, err);
-	if (r)
-		goto out;
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		r = pb_err_set(err, -ENOMEM, "storage: out of memory");
-		goto out;
-	}
-	st->db = db;
-	db = NULL;
-	*out = st;
+	r = st->ops->session(st, err);
+	if (r == 0)
+		r = pb_store_migrate(st, PB_STORE_SCHEMA_VERSION, err);
 out:
-	if (db)
-		sqlite3_close(db);
-	return r;
+	if (r) {
+		store_free(st);
+		return r;
+	}
+	*out = st;
+	return 0;
 }
 
 /*
@@ -261,7 +243,7 @@ out:
  * calling the busy handler. Several workers opening one new database at once
  * hit it, so the whole open is retried with a short backoff, bounded in time.
  */
-int pb_store_open(const char *path, pb_store **out, pb_err *err)
+int pb_store_open_with(const char *target, const char *password, pb_store **out, pb_err *err)
 {
 	int64_t deadline = pb_clock_mono_ms(NULL) + PB_BUSY_TIMEOUT_MS;
 	long pause_ms = 5;
@@ -271,7 +253,7 @@ int pb_store_open(const char *path, pb_store **out, pb_err *err)
 		pb_err attempt;
 
 		pb_err_init(&attempt);
-		r = store_open_once(path, out, &attempt);
+		r = store_open_once(target, password, out, &attempt);
 		if (r != PB_E_BUSY || pb_clock_mono_ms(NULL) >= deadline) {
 			if (r)
 				pb_err_set(err, r, "%s", pb_err_text(&attempt));
@@ -285,60 +267,70 @@ int pb_store_open(const char *path, pb_store **out, pb_err *err)
 	}
 }
 
+int pb_store_open(const char *target, pb_store **out, pb_err *err)
+{
+	return pb_store_open_with(target, NULL, out, err);
+}
+
 void pb_store_close(pb_store *st)
 {
-	if (!st)
-		return;
-	/* close_v2 never fails on unfinalized statements; we finalize all of them anyway. */
-	sqlite3_close_v2(st->db);
-	free(st);
+	store_free(st);
+}
+
+const char *pb_store_backend(const pb_store *st)
+{
+	return st->ops->name;
 }
 
 int pb_store_schema_version(pb_store *st)
 {
 	int v = -1;
 
-	if (pb_store_user_version(st->db, &v, NULL))
+	if (pb_store_user_version(st, &v, NULL))
 		return -1;
 	return v;
 }
 
-int pb_store_create_at_version(const char *path, int version, pb_err *err)
+int pb_store_create_at_version(const char *target, int version, pb_err *err)
 {
-	sqlite3 *db = NULL;
+	pb_store *st = NULL;
 	int current = 0;
 	int r;
 
 	if (version < 0 || version > PB_STORE_SCHEMA_VERSION)
 		return pb_err_set(err, -EINVAL, "storage: schema version %d out of range 0..%d", version,
 				  PB_STORE_SCHEMA_VERSION);
-	r = store_connect(path, &db, err);
+	r = store_connect(target, NULL, &st, err);
 	if (r)
 		return r;
-	r = pb_store_user_version(db, &current, err);
+	r = pb_store_user_version(st, &current, err);
 	if (r)
 		goto out;
 	if (current != 0) {
-		r = pb_err_set(err, -EEXIST, "storage: %s already holds schema version %d", path, current);
+		r = pb_err_set(err, -EEXIST, "storage: %s already holds schema version %d", st->label, current);
 		goto out;
 	}
-	r = store_pragmas(db, err);
+	r = st->ops->session(st, err);
 	if (r == 0)
-		r = pb_store_migrate(db, version, err);
+		r = pb_store_migrate(st, version, err);
 out:
-	sqlite3_close(db);
+	store_free(st);
 	return r;
 }
 
 /* ---- transactions ---- */
 
+bool pb_store_in_tx(pb_store *st)
+{
+	return st->ops->in_tx(st);
+}
+
 int pb_store_begin(pb_store *st, pb_err *err)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	if (st->ops->in_tx(st))
 		return pb_err_set(err, -EINVAL, "storage: begin: a transaction is already open");
-	/* IMMEDIATE takes the write lock now, so two writers never deadlock on upgrade. */
 	st->tx_started_ms = pb_clock_mono_ms(NULL);
-	return pb_sql_exec(st->db, "BEGIN IMMEDIATE", "begin", err);
+	return st->ops->begin_write(st, "begin", err);
 }
 
 void pb_store_set_tx_observer(pb_store *st, void (*fn)(void *ud, double seconds), void *ud)
@@ -351,9 +343,9 @@ int pb_store_commit(pb_store *st, pb_err *err)
 {
 	int r;
 
-	if (sqlite3_get_autocommit(st->db))
+	if (!st->ops->in_tx(st))
 		return pb_err_set(err, -EINVAL, "storage: commit: no transaction is open");
-	r = pb_sql_exec(st->db, "COMMIT", "commit", err);
+	r = pb_sql_exec(st, "COMMIT", "commit", err);
 	/* Never leave the connection inside a half-done transaction. */
 	if (r)
 		pb_store_rollback(st);
@@ -364,9 +356,9 @@ int pb_store_commit(pb_store *st, pb_err *err)
 
 void pb_store_rollback(pb_store *st)
 {
-	if (!st || sqlite3_get_autocommit(st->db))
+	if (!st || !st->ops->in_tx(st))
 		return;
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->ops->exec(st, "ROLLBACK", "rollback", NULL);
 }
 
 /* ---- state and severity names ---- */

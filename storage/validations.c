@@ -8,7 +8,7 @@
 
 int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int64_t started = v->started_at;
 	int r;
 
@@ -17,45 +17,44 @@ int pb_store_validation_add(pb_store *st, pb_validation *v, pb_err *err)
 
 	r = pb_sql_prepare(st,
 			   "INSERT INTO validations(promotion_id, revision, passed, coverage, result_json,"
-			   " started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			   " started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
 			   &stmt, "validation add", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, v->promotion_id);
+	pb_q_bind_i64(stmt, 1, v->promotion_id);
 	pb_sql_bind_text(stmt, 2, v->revision);
-	sqlite3_bind_int(stmt, 3, v->passed ? 1 : 0);
-	sqlite3_bind_double(stmt, 4, v->coverage);
+	pb_q_bind_i64(stmt, 3, v->passed ? 1 : 0);
+	pb_q_bind_double(stmt, 4, v->coverage);
 	if (v->result_json)
-		sqlite3_bind_text(stmt, 5, v->result_json, -1, SQLITE_TRANSIENT);
+		pb_sql_bind_text(stmt, 5, v->result_json);
 	else
-		sqlite3_bind_null(stmt, 5);
-	sqlite3_bind_int64(stmt, 6, started);
-	sqlite3_bind_int64(stmt, 7, v->finished_at);
-	r = pb_sql_step_done(st, stmt, "validation add", err);
+		pb_q_bind_null(stmt, 5);
+	pb_q_bind_i64(stmt, 6, started);
+	pb_q_bind_i64(stmt, 7, v->finished_at);
+	r = pb_sql_insert_id(st, stmt, &v->id, "validation add", err);
 	if (r == PB_E_NOTFOUND)
 		return pb_err_set(err, r, "promotion #%lld does not exist", (long long)v->promotion_id);
 	if (r > 0)
 		return pb_err_set(err, -EIO, "storage: validation add: unexpected constraint failure");
 	if (r)
 		return r;
-	v->id = sqlite3_last_insert_rowid(st->db);
 	v->started_at = started;
 	return 0;
 }
 
 /* Fills the fields of an already zeroed *out; only result_json is allocated. */
-static int validation_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int validation_row(pb_q *stmt, void *elem, pb_err *err)
 {
 	pb_validation *out = elem;
-	const unsigned char *json = sqlite3_column_text(stmt, 5);
+	const char *json = pb_q_col_text(stmt, 5);
 
-	out->id = sqlite3_column_int64(stmt, 0);
-	out->promotion_id = sqlite3_column_int64(stmt, 1);
+	out->id = pb_q_col_i64(stmt, 0);
+	out->promotion_id = pb_q_col_i64(stmt, 1);
 	pb_sql_col_text(stmt, 2, out->revision, sizeof(out->revision));
-	out->passed = sqlite3_column_int(stmt, 3) != 0;
-	out->coverage = sqlite3_column_double(stmt, 4);
-	out->started_at = sqlite3_column_int64(stmt, 6);
-	out->finished_at = sqlite3_column_int64(stmt, 7);
+	out->passed = pb_q_col_int(stmt, 3) != 0;
+	out->coverage = pb_q_col_double(stmt, 4);
+	out->started_at = pb_q_col_i64(stmt, 6);
+	out->finished_at = pb_q_col_i64(stmt, 7);
 	if (json) {
 		out->result_json = strdup((const char *)json);
 		if (!out->result_json)
@@ -65,7 +64,7 @@ static int validation_row(sqlite3_stmt *stmt, void *elem, pb_err *err)
 }
 
 /* validation_row for pb_sql_collect, whose elements are not zeroed. */
-static int validation_row_zeroed(sqlite3_stmt *stmt, void *elem, pb_err *err)
+static int validation_row_zeroed(pb_q *stmt, void *elem, pb_err *err)
 {
 	memset(elem, 0, sizeof(pb_validation));
 	return validation_row(stmt, elem, err);
@@ -73,7 +72,7 @@ static int validation_row_zeroed(sqlite3_stmt *stmt, void *elem, pb_err *err)
 
 int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation *out, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -83,7 +82,7 @@ int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation
 			   &stmt, "latest validation", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	r = pb_sql_one(st, stmt, validation_row, out, "latest validation", err);
 	if (r == PB_E_NOTFOUND)
 		pb_err_set(err, r, "promotion #%lld has not been validated yet", (long long)promotion_id);
@@ -92,7 +91,7 @@ int pb_store_validation_latest(pb_store *st, int64_t promotion_id, pb_validation
 
 int pb_store_validations_of(pb_store *st, int64_t promotion_id, pb_validation **out, size_t *count, pb_err *err)
 {
-	sqlite3_stmt *stmt;
+	pb_q *stmt;
 	int r;
 
 	*out = NULL;
@@ -103,7 +102,7 @@ int pb_store_validations_of(pb_store *st, int64_t promotion_id, pb_validation **
 			   &stmt, "validations", err);
 	if (r)
 		return r;
-	sqlite3_bind_int64(stmt, 1, promotion_id);
+	pb_q_bind_i64(stmt, 1, promotion_id);
 	return pb_sql_collect(st, stmt, sizeof(**out), validation_row_zeroed, "validations", (void **)out, count, err);
 }
 
