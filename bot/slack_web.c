@@ -155,8 +155,8 @@ static long retry_after_ms(const pb_http_resp *resp)
 }
 
 /* One HTTP exchange; 0 with *root parsed, PB_E_UNAVAILABLE, or 1000+ms for a 429. */
-static int post_once(pb_slack_web *w, const char *url, const char *json, const char *ctype, cJSON **root,
-		     long *retry_ms, bool *maybe_sent, pb_err *err)
+static int post_once(pb_slack_web *w, const char *url, const char *json, const char *ctype, bool fresh,
+		     cJSON **root, long *retry_ms, bool *maybe_sent, pb_err *err)
 {
 	char auth[1024];
 	pb_http_header hdrs[2];
@@ -177,6 +177,8 @@ static int post_once(pb_slack_web *w, const char *url, const char *json, const c
 	req.timeout_ms = w->timeout_ms;
 	req.max_body = 1 << 20;
 	req.ca_file = w->ca_file;
+	/* libcurl would silently resend a post whose reused connection died unanswered: a duplicate message */
+	req.fresh_connection = fresh;
 	pb_http_resp_init(&resp);
 	*retry_ms = 0;
 	rc = pb_http_do(w->http, &req, &resp, err);
@@ -272,7 +274,7 @@ static int web_call(pb_slack_web *w, const char *method, char *payload, const ch
 		if (wait > 0)
 			sleep_ms(wait);
 		pb_err_init(&e);
-		rc = post_once(w, url, json, ctype, &root, &retry_ms, &maybe_sent, &e);
+		rc = post_once(w, url, json, ctype, !idempotent(method), &root, &retry_ms, &maybe_sent, &e);
 		if (rc == PB_E_UNAVAILABLE && (!maybe_sent || idempotent(method)) &&
 		    transport++ < w->transport_retries) {
 			pb_warn("slack", "%s: %s; retrying", method, pb_err_text(&e));

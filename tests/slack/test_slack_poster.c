@@ -202,6 +202,24 @@ Test(slack_poster, unknown_outcome_is_looked_up_and_not_posted_twice)
 		     "the channel's order held through the lookup");
 }
 
+/* libcurl resends a request whose REUSED keep-alive connection dies unanswered; a post must not ride one. */
+Test(slack_poster, a_post_lost_on_a_reused_connection_is_not_resent_behind_our_back)
+{
+	pb_slack_poster *p = poster(0);
+	pb_slack_poster_stats st;
+
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "warm-up", 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	fake_slack_lose_replies(F, "chat.postMessage", 1);
+	submit(p, PB_POST_CHANNEL, "C0PROMO", "exactly-once", 0);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_stats_get(p, &st);
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(fake_slack_calls_matching(F, "chat.postMessage", "exactly-once"), 1, "posted twice");
+	cr_expect_eq(st.recovered, 1, "the lost post was looked up, not silently resent");
+	cr_expect_eq(st.posted, 2);
+}
+
 Test(slack_poster, unknown_ephemeral_outcome_is_not_resent)
 {
 	pb_slack_poster *p = poster(0);
