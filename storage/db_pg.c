@@ -370,8 +370,14 @@ static int pg_version_read(pb_store *st, int *out, pb_err *err)
 	int64_t exists = 0, v = 0;
 	int r;
 
-	r = pg_exec_int(st, "SELECT count(*) FROM (SELECT to_regclass('promobot_schema') AS t) s"
-			    " WHERE t IS NOT NULL", &exists, "reading the schema version", err);
+	/*
+	 * pg_class itself, not to_regclass: name lookups go through this
+	 * backend's catalog cache, which can still say "absent" after another
+	 * replica created the table while we waited for the write lock.
+	 */
+	r = pg_exec_int(st, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			    " WHERE c.relname = 'promobot_schema' AND n.nspname = current_schema()",
+			&exists, "reading the schema version", err);
 	if (r == 0 && exists)
 		r = pg_exec_int(st, "SELECT coalesce(max(version), 0) FROM promobot_schema", &v,
 				"reading the schema version", err);

@@ -166,7 +166,7 @@ typedef struct pb_approval {
 
 /* PB_E_CONFLICT when this approver already approved this revision (a no-op). */
 int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err);
-/* Approvals for the promotion's given revision. Caller frees *out. */
+/* Approvals for the promotion's given revision, oldest first (ties by approver). Caller frees *out. */
 int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revision,
 			    pb_approval **out, size_t *count, pb_err *err);
 /* Deletes approvals bound to any other revision than the promotion's stored one (re-validation). */
