@@ -34,6 +34,12 @@ typedef struct pb_store pb_store;
  * into a message.
  */
 int pb_store_open_with(const char *target, const char *password, pb_store **out, pb_err *err);
+/*
+ * Connects to the target and reads its schema version without creating,
+ * migrating or changing anything (--check-config --online). A SQLite file
+ * that does not exist yet is PB_E_NOTFOUND (it would be created on start).
+ */
+int pb_store_probe(const char *target, const char *password, int *version, pb_err *err);
 /* pb_store_open_with without a password. */
 int pb_store_open(const char *target, pb_store **out, pb_err *err);
 /* "sqlite" or "postgres". */
