@@ -67,7 +67,7 @@ static pg_conn *pg_c(pb_store *st)
 	return st->conn;
 }
 
-/* libpq's last message without its trailing newline. */
+/* libpq's message on one line: no trailing newline, inner line breaks and tabs as spaces. */
 static void pg_msg(const char *in, char *out, size_t size)
 {
 	size_t n;
@@ -76,6 +76,10 @@ static void pg_msg(const char *in, char *out, size_t size)
 	n = strlen(out);
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
 		out[--n] = '\0';
+	for (char *p = out; *p; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	}
 }
 
 static int pg_lost(pb_store *st, bool was_in_tx, const char *what, pb_err *err)
