@@ -18,6 +18,7 @@
 #include "docker.h"
 #include "health.h"
 #include "pb_clock.h"
+#include "pb_lease_keeper.h"
 #include "pb_log.h"
 
 #define FLOW_POLL_MS 250
@@ -83,6 +84,8 @@ typedef struct flow {
 	char image_id[PB_ID_MAX];
 	pb_deployment dep;
 	bool dep_recorded;
+	pb_lease_keeper *keeper;    /* renews the component lease; NULL when the deploy holds none */
+	bool changing;              /* past the read-only steps: a failure rolls back */
 } flow;
 
 static pb_card *flow_card(flow *f, const char *title)
@@ -906,44 +909,87 @@ static int engine_ready(flow *f)
 	return 0;
 }
 
+/*
+ * A step boundary: a deploy whose component lease could not be renewed stops
+ * here (another replica may already treat it as interrupted) and says so.
+ */
+static int lease_held(flow *f, const char *next)
+{
+	char why[300];
+
+	if (!pb_lease_keeper_lost(f->keeper, why, sizeof(why)))
+		return 0;
+	return flow_fail(f, "⛔ Lease lost", "the lease on %s was lost (%s); stopped before %s", f->c->id, why, next);
+}
+
+static int execute_steps(flow *f, pb_health_report *rep)
+{
+	int r;
+
+	r = engine_ready(f);
+	if (!r)
+		r = step_image(f);
+	if (!r)
+		r = lease_held(f, "checking ports");
+	if (!r)
+		r = step_ports(f);
+	if (!r)
+		r = lease_held(f, "stopping the previous container");
+	if (r)
+		return r;
+	f->changing = true;
+	r = step_previous(f);
+	if (f->moved || !r)
+		dep_record(f, "running", NULL);
+	if (!r)
+		r = lease_held(f, "creating the new container");
+	if (!r)
+		r = step_create(f);
+	if (!r)
+		r = lease_held(f, "waiting for the new container");
+	if (!r)
+		r = step_wait(f);
+	if (!r)
+		r = lease_held(f, "the post-deployment validation");
+	if (!r)
+		r = validate(f, "🔎 Post-deployment validation", rep);
+	if (!r)
+		r = lease_held(f, "declaring the deployment validated");
+	return r;
+}
+
 int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
 		      const pb_promotion *p, pb_deploy_outcome *out)
 {
 	pb_health_report rep;
 	char ports[256];
 	pb_card *card;
+	pb_err e;
 	flow f;
 	int r;
 
 	flow_init(&f, ctx, c, d, p, out);
 	if (d->external)
 		return deploy_external(&f);
-	r = engine_ready(&f);
-	if (r)
-		return r;
-	r = step_image(&f);
-	if (!r)
-		r = step_ports(&f);
-	if (r)
-		return r; /* nothing changed yet */
-	r = step_previous(&f);
-	if (f.moved || !r)
-		dep_record(&f, "running", NULL);
-	if (!r)
-		r = step_create(&f);
-	if (!r)
-		r = step_wait(&f);
-	if (!r)
-		r = validate(&f, "🔎 Post-deployment validation", &rep);
-	if (r) {
+	pb_err_init(&e);
+	if (pb_lease_keeper_start(ctx->svc, c->id, &f.keeper, &e))
+		pb_warn("deploy", "%s: the component lease is not renewed during this deploy: %s", f.label,
+			pb_err_text(&e));
+	memset(&rep, 0, sizeof(rep));
+	r = execute_steps(&f, &rep);
+	if (r && f.changing) {
+		/* the keeper still renews: a rollback waits for the previous container's health too */
 		if (r < 0 && !out->cause[0])
 			snprintf(out->cause, sizeof(out->cause), "internal error: %s", strerror(-r));
 		rollback(&f);
 		if (f.dep_recorded)
 			dep_record(&f, out->rolled_back ? "rolled_back" : "failed", out->cause);
 		pb_err_set(&ctx->err, PB_E_FAILED, "%s", out->cause);
-		return PB_E_FAILED;
+		r = PB_E_FAILED;
 	}
+	pb_lease_keeper_stop(f.keeper);
+	if (r)
+		return r; /* before `changing`: nothing changed yet */
 	dep_record(&f, "succeeded", "deployed and validated");
 	ports_text(d, ports, sizeof(ports));
 	card = flow_card(&f, "✅ Deployment validated");

@@ -119,8 +119,9 @@ Test(migrations, each_version_has_exactly_its_tables)
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 		" ('components','promotions','events','approvals','blockers','validations',"
 		"  'deployments','processed_event_ids','component_locks','heartbeats',"
-		"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift')";
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16 };
+		"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift','leases')";
+	/* v10 replaces component_locks with leases */
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16, 16 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
@@ -191,6 +192,35 @@ Test(migrations, v9_keeps_pending_observation_posts_pending_and_never_handed)
 	cr_assert_eq(list[0].handed_at, 0);
 	cr_assert_str_eq(list[0].chat_ref, "");
 	pb_obs_posts_free(list, n);
+	pb_store_close(st);
+	remove(path);
+}
+
+/* v10: a PID lock of before the upgrade becomes an already expired lease, taken over by the next command. */
+Test(migrations, v10_turns_component_locks_into_expired_leases)
+{
+	char path[4200];
+	pb_store *st = NULL;
+	pb_lease l;
+	pb_err err;
+
+	snprintf(path, sizeof(path), "%s.v9", st_db_path());
+	cr_assert_eq(pb_store_create_at_version(path, 9, NULL), 0);
+	cr_assert_eq(st_sql(path, "INSERT INTO component_locks VALUES ('neo4j', 'old-owner', 4242, 'host-a',"
+				  " 'deploy', 1700000000)"), 0);
+	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
+	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'component_locks'"), 0);
+	cr_assert_eq(pb_store_lease_get(st, "component:neo4j", &l, NULL), 0);
+	cr_assert_str_eq(l.owner, "old-owner");
+	cr_assert_str_eq(l.purpose, "deploy");
+	cr_assert_str_eq(l.host, "host-a");
+	cr_assert_eq(l.pid, 4242);
+	cr_assert_eq(l.expires_at, 1700000000);
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_lock_acquire(st, "neo4j", "new-owner", "deploy", 1700000001, &err), 0, "%s",
+		     pb_err_text(&err));
+	cr_assert_eq(pb_store_lease_get(st, "component:neo4j", &l, NULL), 0);
+	cr_assert_str_eq(l.owner, "new-owner");
 	pb_store_close(st);
 	remove(path);
 }
