@@ -52,4 +52,13 @@ int pb_deploy_plan(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *
 int pb_rollback_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
 			const pb_promotion *p, pb_deploy_outcome *out);
 
+/*
+ * The leader's sweep: every promotion in `deploying` whose component lease
+ * can be taken (its deployer's lease expired: the replica died) is recorded
+ * failed as an interrupted deploy, with a card in its thread (system sink).
+ * A deploy whose lease is still renewed is left alone. *recovered counts
+ * them; <0 only when the promotions could not be listed.
+ */
+int pb_deploy_recover_expired(const pb_services *svc, size_t *recovered, pb_err *err);
+
 #endif

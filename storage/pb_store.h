@@ -351,6 +351,7 @@ typedef enum {
 	PB_CHK_AUTH,            /* the probe's credentials were refused */
 	PB_CHK_SKIPPED,         /* the previous check was still running (state UNKNOWN) */
 	PB_CHK_ENGINE_ERROR,    /* the engine could not be asked (state UNKNOWN) */
+	PB_CHK_NOT_RUN,         /* nobody ran it: no leader at the time, bot down, pool full (state UNKNOWN) */
 	PB_CHK_COUNT
 } pb_check_class;
 const char *pb_check_class_name(pb_check_class c);   /* "ok", "not running", "restarted", … */
@@ -421,6 +422,16 @@ int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *o
  * re-running a slot): nothing is written and the caller rolls back.
  */
 int pb_store_sample_record(pb_store *st, const pb_sample *s, const pb_monitor_state *ms, pb_err *err);
+/*
+ * Records UNKNOWN samples of class `cls` for the slots from, from+step, … < to
+ * that have none (a slot already sampled is left as it is), in one
+ * transaction (or the caller's). *added counts the new rows. At most
+ * PB_FILL_MAX slots per call: the oldest beyond it stay without a row, which
+ * reads as UNKNOWN too.
+ */
+#define PB_FILL_MAX 20000
+int pb_store_samples_fill_unknown(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, int64_t step,
+				  pb_check_class cls, size_t *added, pb_err *err);
 /* Samples of a promotion with from <= slot < to, oldest first. Caller frees *out. */
 int pb_store_samples_range(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, pb_sample **out,
 			   size_t *count, pb_err *err);
