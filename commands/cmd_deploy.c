@@ -45,15 +45,28 @@ static int deploy_preconditions(pb_cmd_ctx *ctx, const pb_component *c, const pb
  */
 static int recover_interrupted(pb_cmd_ctx *ctx, pb_promotion *p, const char *why)
 {
-	int r = pb_cmd_transition(ctx, p, PB_ST_FAILED, why);
+	const pb_component *c = pb_config_component(ctx->svc->cfg, p->component);
+	const pb_deploy_cfg *d = c ? pb_config_deploy(c, (pb_stage)p->target_stage) : NULL;
+	pb_deploy_outcome out;
+	char detail[700];
 	pb_card *card;
+	int r;
 
+	/* first what the engine shows half done (cards of their own), then the record */
+	memset(&out, 0, sizeof(out));
+	if (d && ctx->svc->engine)
+		pb_deploy_restore_interrupted(ctx, c, d, p, &out);
+	snprintf(detail, sizeof(detail), "%s%s", why,
+		 out.rolled_back ? (out.rollback_ok ? " (previous container restored)" : " (restore FAILED)") : "");
+	r = pb_cmd_transition(ctx, p, PB_ST_FAILED, detail);
 	if (r)
 		return r;
 	card = pb_cmd_thread_card(p, "💥 Deploy interrupted");
 	pb_card_text(card, "The process deploying %s stopped before it finished; the promotion is marked "
-		     "failed. Check the %s environment, then request the promotion again.", p->component,
-		     pb_stage_name(p->target_stage));
+		     "failed. %s, then request the promotion again.", p->component,
+		     out.rolled_back && out.rollback_ok ? "The previous container is back and validated; check it"
+							: "Check the environment");
+	pb_card_field(card, "Environment", "%s", pb_stage_name(p->target_stage));
 	pb_sink_emit(ctx->sink, card);
 	pb_card_free(card);
 	pb_cmd_emit_parent(ctx, p);

@@ -1005,6 +1005,59 @@ int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cf
 	return 0;
 }
 
+/*
+ * A deploy whose process died: what the engine shows tells how far it got.
+ * The previous container renamed <name>-previous-<promotion> means it was
+ * moved (and maybe a new one created under the name): the new one goes and
+ * the previous comes back. No such rename but a stopped container under the
+ * name means it was stopped only (the new one is created after the rename):
+ * it is started again. Anything else changed nothing to undo.
+ */
+int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
+				  const pb_promotion *p, pb_deploy_outcome *out)
+{
+	pb_docker_state prev, cur;
+	pb_err e;
+	flow f;
+	int r;
+
+	flow_init(&f, ctx, c, d, p, out);
+	if (d->external || !f.dk || !d->container_name)
+		return 0;
+	snprintf(f.previous, sizeof(f.previous), "%s-previous-%lld", d->container_name, (long long)p->id);
+	pb_err_init(&e);
+	r = pb_docker_container_inspect(f.dk, f.previous, &prev, &e);
+	if (r == 0) {
+		f.moved = f.renamed = true;
+		pb_err_init(&e);
+		if (pb_docker_container_inspect(f.dk, d->container_name, &cur, &e) == 0 && strcmp(cur.id, prev.id) != 0)
+			pb_strlcpy(f.new_id, cur.id, sizeof(f.new_id));
+	} else if (r == PB_E_NOTFOUND) {
+		f.previous[0] = '\0';
+		pb_err_init(&e);
+		r = pb_docker_container_inspect(f.dk, d->container_name, &cur, &e);
+		if (r == PB_E_NOTFOUND || (r == 0 && cur.running))
+			return 0; /* nothing moved */
+		if (r)
+			return flow_fail(&f, "🚨 Restore FAILED", "the engine cannot be asked what the interrupted deploy "
+					 "left: %s", pb_err_text(&e));
+		f.moved = true;
+	} else {
+		return flow_fail(&f, "🚨 Restore FAILED", "the engine cannot be asked what the interrupted deploy left: %s",
+				 pb_err_text(&e));
+	}
+	snprintf(out->cause, sizeof(out->cause), "deploy interrupted: the process deploying %s stopped before it "
+		 "finished", c->id);
+	rollback(&f);
+	/* the interrupted deploy's row, still "running", gets its end */
+	pb_err_init(&e);
+	if (pb_store_deployment_latest(ctx->svc->store, p->id, &f.dep, &e) == 0 && strcmp(f.dep.status, "running") == 0) {
+		f.dep_recorded = true;
+		dep_record(&f, out->rolled_back && out->rollback_ok ? "rolled_back" : "failed", out->cause);
+	}
+	return out->rollback_ok ? 0 : PB_E_FAILED;
+}
+
 static void env_names(const pb_deploy_cfg *d, char *out, size_t size)
 {
 	size_t i, n = 0;
