@@ -84,7 +84,8 @@ typedef struct flow {
 	char image_id[PB_ID_MAX];
 	pb_deployment dep;
 	bool dep_recorded;
-	pb_lease_keeper *keeper;    /* renews the component lease; NULL when the deploy holds none */
+	pb_lease_keeper *keeper;    /* renews the component lease between boundaries; NULL when none runs */
+	bool leased;                /* the deploy holds its component lease: boundaries renew it */
 	bool changing;              /* past the read-only steps: a failure rolls back */
 } flow;
 
@@ -910,15 +911,25 @@ static int engine_ready(flow *f)
 }
 
 /*
- * A step boundary: a deploy whose component lease could not be renewed stops
- * here (another replica may already treat it as interrupted) and says so.
+ * A step boundary: the lease is renewed here too (the keeper covers the long
+ * steps between boundaries). A deploy whose component lease could not be
+ * renewed stops here (another replica may already treat it as interrupted)
+ * and says so.
  */
 static int lease_held(flow *f, const char *next)
 {
 	char why[300];
+	pb_err e;
 
-	if (!pb_lease_keeper_lost(f->keeper, why, sizeof(why)))
+	if (!f->leased)
 		return 0;
+	pb_err_init(&e);
+	if (!pb_lease_keeper_lost(f->keeper, why, sizeof(why))) {
+		if (pb_store_lock_renew(f->ctx->svc->store, f->c->id, f->ctx->svc->lock_owner,
+					pb_services_now(f->ctx->svc), &e) == 0)
+			return 0;
+		pb_strlcpy(why, pb_err_text(&e), sizeof(why));
+	}
 	return flow_fail(f, "⛔ Lease lost", "the lease on %s was lost (%s); stopped before %s", f->c->id, why, next);
 }
 
@@ -972,8 +983,10 @@ int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cf
 	if (d->external)
 		return deploy_external(&f);
 	pb_err_init(&e);
-	if (pb_lease_keeper_start(ctx->svc, c->id, &f.keeper, &e))
-		pb_warn("deploy", "%s: the component lease is not renewed during this deploy: %s", f.label,
+	/* held and no keeper (it could not start): the step boundaries still renew it */
+	f.leased = pb_lease_keeper_start(ctx->svc, c->id, &f.keeper, &e) != 0 || f.keeper;
+	if (f.leased && !f.keeper)
+		pb_warn("deploy", "%s: the component lease is renewed only between steps: %s", f.label,
 			pb_err_text(&e));
 	memset(&rep, 0, sizeof(rep));
 	r = execute_steps(&f, &rep);
