@@ -426,10 +426,11 @@ int pb_store_sample_record(pb_store *st, const pb_sample *s, const pb_monitor_st
  * Records UNKNOWN samples of class `cls` for the slots from, from+step, … < to
  * that have none (a slot already sampled is left as it is), in one
  * transaction (or the caller's). *added counts the new rows. At most
- * PB_FILL_MAX slots per call: the oldest beyond it stay without a row, which
- * reads as UNKNOWN too.
+ * PB_FILL_MAX slots per call (a day of 60 s slots: a failover gap is seconds):
+ * older ones of a longer gap (the bot was down for days) stay without a row,
+ * which reads as UNKNOWN too.
  */
-#define PB_FILL_MAX 20000
+#define PB_FILL_MAX 1440
 int pb_store_samples_fill_unknown(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, int64_t step,
 				  pb_check_class cls, size_t *added, pb_err *err);
 /* Samples of a promotion with from <= slot < to, oldest first. Caller frees *out. */
