@@ -349,14 +349,50 @@ Test(ghoutbox, a_dropped_comment_is_not_posted_twice)
 
 Test(ghoutbox, a_hung_create_times_out_and_is_looked_up)
 {
+	pb_promotion p;
+	pb_buf line;
+
+	pb_buf_init(&line);
 	run_ok("alice", "/promote request neo4j staging");
 	github_fake_fault_on(fake, "POST /repos/" REPO "/issues", GITHUB_FAULT_HANG, 1, 0, 0);
 	deliver();
-	cr_assert_eq(promotion_of("neo4j").issue_number, 0);
+	p = promotion_of("neo4j");
+	cr_assert_eq(p.issue_number, 0);
+	/* no HTTP status: the card keeps the end of the client's text, where curl says why */
+	card_line(&p, &line);
+	cr_assert(strstr(pb_buf_str(&line), "1 update pending (retrying: GitHub: POST http://127.0.0.1:"), "%s",
+		  pb_buf_str(&line));
+	cr_assert(strstr(pb_buf_str(&line), "Timeout was reached"), "%s", pb_buf_str(&line));
+	pb_buf_deinit(&line);
 	pb_fake_clock_advance(&h.clock, 5000);
 	deliver();
 	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
 	cr_assert_eq(issues_created(), 1);
+}
+
+Test(ghoutbox, a_completed_promotion_still_owing_updates_says_so_in_status)
+{
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	deliver();
+	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+	pb_fake_clock_advance(&h.clock, 8LL * 86400 * 1000);
+	github_fake_set_now(fake, th_now(&h));
+	github_fake_fault(fake, GITHUB_FAULT_STATUS, 100000, 502, 0);
+	run_ok("carol", "/promote complete neo4j \"observed by hand\"");
+	deliver();
+	run_ok("bob", "/promote status neo4j");
+	cr_assert(strstr(th_out(&h), "No open promotion"), "%s", th_out(&h));
+	cr_assert(strstr(th_out(&h), "GitHub: promotion #1 (completed): #1 https://github.com/acme/tta/issues/1; 5 "
+				     "updates pending (502, retrying)"),
+		  "%s", th_out(&h));
+	github_fake_fault_clear(fake);
+	pb_fake_clock_advance(&h.clock, 60 * 1000);
+	deliver();
+	cr_assert_eq(pending(), 0);
+	run_ok("bob", "/promote status neo4j");
+	cr_assert_null(strstr(th_out(&h), "GitHub"), "nothing owed, nothing said: %s", th_out(&h));
 }
 
 /* ---- permanent errors ---- */
