@@ -126,3 +126,16 @@ int ghh_issues_created(github_fake *f, const char *repo)
 	snprintf(sub, sizeof(sub), "POST /repos/%s/issues/", repo);
 	return github_fake_count(f, all, 201) - github_fake_count(f, sub, 201);
 }
+
+void ghh_finish_run(github_fake *f, void *ud, const char *method_and_path)
+{
+	ghh_run_hook *rh = ud;
+	const char *p = strstr(method_and_path, "/actions/runs/");
+	long long id;
+
+	if (strncmp(method_and_path, "GET ", 4) != 0 || !p)
+		return;
+	id = strtoll(p + strlen("/actions/runs/"), NULL, 10);
+	if (id > 0 && ++rh->seen == rh->after)
+		github_fake_set_run(f, rh->repo, id, "completed", rh->conclusion);
+}

@@ -35,4 +35,16 @@ const char *ghh_str(const cJSON *o, const char *key);
 /* Issues created by POST /repos/<repo>/issues with 201 (comments and labels not counted). */
 int ghh_issues_created(github_fake *f, const char *repo);
 
+/*
+ * A github_fake hook (github_fake_on_request): completes a workflow run with `conclusion` the
+ * `after`-th time the bot polls one (GET …/actions/runs/<id>); `seen` counts the polls.
+ */
+typedef struct ghh_run_hook {
+	const char *repo;
+	int after;
+	int seen;
+	const char *conclusion;
+} ghh_run_hook;
+void ghh_finish_run(github_fake *f, void *ud, const char *method_and_path);
+
 #endif

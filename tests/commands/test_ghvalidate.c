@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "github.h"
-#include "github_fake.h"
-#include "harness.h"
+#include "gh_harness.h"
 #include "pb_vsources.h"
 
 #define REPO "acme/tta"
@@ -396,31 +395,11 @@ Test(ghvalidate, github_hanging_while_polling_is_a_clear_failure, .init = setup,
 
 /* ---- workflow: dispatch ---- */
 
-typedef struct run_hook {
-	int after;
-	int seen;
-	const char *conclusion;
-} run_hook;
-
-/* Completes the dispatched run once the bot has polled it `after` times. */
-static void finish_run(github_fake *f, void *ud, const char *req)
-{
-	run_hook *rh = ud;
-	const char *p = strstr(req, "/actions/runs/");
-	long long id;
-
-	if (strncmp(req, "GET ", 4) != 0 || !p)
-		return;
-	id = strtoll(p + strlen("/actions/runs/"), NULL, 10);
-	if (id > 0 && ++rh->seen == rh->after)
-		github_fake_set_run(f, REPO, id, "completed", rh->conclusion);
-}
-
 static void dispatch_flow(const char *conclusion)
 {
-	run_hook rh = { .after = 2, .conclusion = conclusion };
+	ghh_run_hook rh = { .repo = REPO, .after = 2, .conclusion = conclusion };
 
-	github_fake_on_request(fake, finish_run, &rh);
+	github_fake_on_request(fake, ghh_finish_run, &rh);
 	request("wfd");
 	cr_assert_eq(validate("wfd"), 0, "%s", th_out(&h));
 	cr_expect_eq(github_fake_count(fake, "POST /repos/" REPO "/actions/workflows/" WF_DISPATCH "/dispatches", 204),
@@ -484,9 +463,9 @@ Test(ghvalidate, workflow_dispatch_never_claims_an_earlier_run, .init = setup, .
 	v1 = latest("wfd");
 	/* second validation: a new dispatch, a new run; the first one (already claimed) is never taken */
 	{
-		run_hook rh = { .after = 1, .conclusion = "success" };
+		ghh_run_hook rh = { .repo = REPO, .after = 1, .conclusion = "success" };
 
-		github_fake_on_request(fake, finish_run, &rh);
+		github_fake_on_request(fake, ghh_finish_run, &rh);
 		cr_assert_eq(validate("wfd"), 0, "%s", th_out(&h));
 	}
 	v2 = latest("wfd");

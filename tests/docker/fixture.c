@@ -109,6 +109,23 @@ cJSON *fx_str_array(const char *const *items)
 	return a;
 }
 
+cJSON *fx_users(bool carol_admin)
+{
+	cJSON *users = cJSON_CreateObject(), *u;
+
+	u = cJSON_AddObjectToObject(users, "alice");
+	cJSON_AddStringToObject(u, "name", "Alice");
+	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "requester", NULL }));
+	u = cJSON_AddObjectToObject(users, "bob");
+	cJSON_AddStringToObject(u, "name", "Bob");
+	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "approver", NULL }));
+	u = cJSON_AddObjectToObject(users, "carol");
+	cJSON_AddStringToObject(u, "name", "Carol");
+	cJSON_AddItemToObject(u, "roles", fx_str_array(carol_admin ? (const char *[]){ "deployer", "admin", NULL }
+								  : (const char *[]){ "deployer", NULL }));
+	return users;
+}
+
 cJSON *fx_neo4j_staging(const char *container_name, int port)
 {
 	char port_s[16], url[64];

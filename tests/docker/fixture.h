@@ -34,6 +34,8 @@ bool fx_wait_port(int port, int timeout_ms);
 /* True when nothing accepts on 127.0.0.1:port right now. */
 bool fx_port_closed(int port);
 
+/* A config's "users": alice (requester), bob (approver), carol (deployer; admin too when carol_admin). */
+cJSON *fx_users(bool carol_admin);
 /* A JSON array of the NULL-terminated strings. */
 cJSON *fx_str_array(const char *const *items);
 /*

@@ -27,7 +27,7 @@ static cJSON *check(const char *name, const char *criterion, const char *const *
 
 static void write_config(const char *docker_host, int port)
 {
-	cJSON *root = cJSON_CreateObject(), *users, *u, *comps, *c, *checks, *envs;
+	cJSON *root = cJSON_CreateObject(), *comps, *c, *checks, *envs;
 	char db[300];
 	char *text;
 	FILE *f;
@@ -36,16 +36,7 @@ static void write_config(const char *docker_host, int port)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "storage"), "path", db);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "chat"), "platform", "console");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "docker"), "host", docker_host);
-	users = cJSON_AddObjectToObject(root, "users");
-	u = cJSON_AddObjectToObject(users, "alice");
-	cJSON_AddStringToObject(u, "name", "Alice");
-	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "requester", NULL }));
-	u = cJSON_AddObjectToObject(users, "bob");
-	cJSON_AddStringToObject(u, "name", "Bob");
-	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "approver", NULL }));
-	u = cJSON_AddObjectToObject(users, "carol");
-	cJSON_AddStringToObject(u, "name", "Carol");
-	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "deployer", NULL }));
+	cJSON_AddItemToObject(root, "users", fx_users(false));
 	comps = cJSON_AddArrayToObject(root, "components");
 	c = cJSON_CreateObject();
 	cJSON_AddItemToArray(comps, c);

@@ -1,4 +1,4 @@
-/* test_ghflow.c — the whole promotion mirrored on the fake GitHub, deployed on a real engine: each validation source, GitHub failing in every step. */
+/* test_ghflow.c — a whole promotion on the fake GitHub and a real engine; GitHub failing in each step. */
 #include <criterion/criterion.h>
 
 #include <regex.h>
@@ -52,7 +52,7 @@ static int seeded_commits;
 /* The config: one component mirrored to REPO, validated from `sources`, deployed as the neo4j fake. */
 static char *config_text(unsigned sources, int port)
 {
-	cJSON *root = cJSON_CreateObject(), *gh, *users, *u, *c, *v, *srcs, *staging, *checks;
+	cJSON *root = cJSON_CreateObject(), *gh, *c, *v, *srcs, *staging, *checks;
 	char *text;
 	static const char *const local_checks =
 		"[{\"name\":\"unit\",\"criterion\":\"tests\",\"argv\":[\"true\"]},"
@@ -70,16 +70,7 @@ static char *config_text(unsigned sources, int port)
 	cJSON_AddStringToObject(gh, "token_env", "PB_TEST_GITHUB_TOKEN");
 	cJSON_AddNumberToObject(gh, "timeout_ms", 1000); /* a hang costs a second of real time */
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(gh, "project"), "id", PROJECT);
-	users = cJSON_AddObjectToObject(root, "users");
-	u = cJSON_AddObjectToObject(users, "alice");
-	cJSON_AddStringToObject(u, "name", "Alice");
-	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "requester", NULL }));
-	u = cJSON_AddObjectToObject(users, "bob");
-	cJSON_AddStringToObject(u, "name", "Bob");
-	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "approver", NULL }));
-	u = cJSON_AddObjectToObject(users, "carol");
-	cJSON_AddStringToObject(u, "name", "Carol");
-	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "deployer", "admin", NULL }));
+	cJSON_AddItemToObject(root, "users", fx_users(true));
 	cJSON_AddNumberToObject(cJSON_AddObjectToObject(root, "policy"), "required_approvals", 1);
 	c = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "components"), c);
@@ -371,7 +362,7 @@ static void expect_end_state(unsigned sources)
 
 /* ---- GitHub failing ---- */
 
-/* Arms `f` for every request from now on (until fault_clear): GitHub down. */
+/* Arms `f` for every request from now on (until fault_clear): GitHub down. Called from the fake's hook too. */
 static void arm(fault f)
 {
 	switch (f) {
@@ -412,10 +403,27 @@ static void expect_pending_said(fault f)
 			  "status: %s", th_out(&h));
 }
 
-/* Delivers what step `s` enqueued; when s is the faulty step, with GitHub down first, then back. */
+/* The fake's hook: GitHub goes down at the step's second request (the first one went through). */
+typedef struct mid_step {
+	int seen;
+	fault f;
+} mid_step;
+
+static void down_from_the_second(github_fake *f, void *ud, const char *method_and_path)
+{
+	mid_step *m = ud;
+
+	(void)f;
+	(void)method_and_path;
+	if (++m->seen == 2)
+		arm(m->f);
+}
+
+/* Delivers what step `s` enqueued; when s is the faulty step, GitHub goes down in its middle, then comes back. */
 static void deliver_step(step s, step faulty, fault f)
 {
-	size_t before;
+	mid_step mid = { .f = f };
+	size_t left;
 	int requests;
 
 	if (s != faulty || f == FAULT_NONE) {
@@ -423,11 +431,13 @@ static void deliver_step(step s, step faulty, fault f)
 		cr_assert_eq(ghh_pending(&h), 0, "%s", th_out(&h));
 		return;
 	}
-	before = ghh_pending(&h);
-	cr_assert_gt(before, 0, "the step enqueued nothing");
-	arm(f);
+	cr_assert_gt(ghh_pending(&h), 0, "the step enqueued nothing");
+	github_fake_on_request(fake, down_from_the_second, &mid);
 	ghh_deliver(&h);
-	cr_assert_eq(ghh_pending(&h), before, "nothing is done while GitHub fails");
+	github_fake_on_request(fake, NULL, NULL);
+	cr_assert_geq(mid.seen, 2, "the step's first request went through, the next ones met GitHub down");
+	left = ghh_pending(&h);
+	cr_assert_gt(left, 0, "nothing is left undone while GitHub fails");
 	expect_pending_said(f);
 	requests = github_fake_count(fake, "", 0);
 	if (f == FAULT_429) {
@@ -442,7 +452,7 @@ static void deliver_step(step s, step faulty, fault f)
 		pb_fake_clock_advance(&h.clock, 5 * 60 * 1000);
 		ghh_deliver(&h);
 		cr_assert_gt(github_fake_count(fake, "", 0), requests, "not retried");
-		cr_assert_eq(ghh_pending(&h), before);
+		cr_assert_eq(ghh_pending(&h), left);
 		pb_fake_clock_advance(&h.clock, 10 * 60 * 1000);
 	}
 	github_fake_fault_clear(fake);
@@ -463,20 +473,6 @@ static void tta_workflow_answers(void)
 			    "success");
 }
 
-/* The dispatched run completes successfully once the bot has polled it twice. */
-static void finish_dispatched_run(github_fake *f, void *ud, const char *req)
-{
-	int *seen = ud;
-	const char *p = strstr(req, "/actions/runs/");
-	long long id;
-
-	if (strncmp(req, "GET ", 4) != 0 || !p)
-		return;
-	id = strtoll(p + strlen("/actions/runs/"), NULL, 10);
-	if (id > 0 && ++*seen == 2)
-		github_fake_set_run(f, REPO, id, "completed", "success");
-}
-
 /* validate's own reads fail for a while (GitHub's answers absorbed by the client's retries and waits). */
 static void arm_reads(fault f)
 {
@@ -492,7 +488,7 @@ static void arm_reads(fault f)
 
 static void run_flow(unsigned sources, step faulty, fault f)
 {
-	int polls = 0;
+	ghh_run_hook dispatched = { .repo = REPO, .after = 2, .conclusion = "success" };
 
 	open_world(sources);
 	/* request */
@@ -506,7 +502,7 @@ static void run_flow(unsigned sources, step faulty, fault f)
 	if (sources & SRC_WF_ISSUE)
 		tta_workflow_answers();
 	if (sources & SRC_WF_DISPATCH)
-		github_fake_on_request(fake, finish_dispatched_run, &polls);
+		github_fake_on_request(fake, ghh_finish_run, &dispatched); /* done at its 2nd poll */
 	if (faulty == STEP_VALIDATE && (sources & SRC_CHECKS))
 		arm_reads(f);
 	run_ok("alice", "validate", "");
