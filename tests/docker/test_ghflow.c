@@ -40,7 +40,7 @@
 
 typedef enum { SRC_LOCAL = 1, SRC_CHECKS = 2, SRC_WF_ISSUE = 4, SRC_WF_DISPATCH = 8 } src;
 typedef enum { STEP_NONE, STEP_REQUEST, STEP_VALIDATE, STEP_APPROVE, STEP_DEPLOY, STEP_COMPLETE } step;
-typedef enum { FAULT_NONE, FAULT_500, FAULT_429, FAULT_HANG } fault;
+typedef enum { FAULT_NONE, FAULT_500, FAULT_429, FAULT_403, FAULT_HANG } fault;
 
 static th h;
 static github_fake *fake;
@@ -170,6 +170,15 @@ static void teardown(void)
 	github_fake_on_request(fake, NULL, NULL);
 	if (getenv("PB_TEST_SHOW_CARDS"))
 		fprintf(stderr, "---- last output ----\n%s\n", th_out(&h));
+	if (h.svc.engine) {
+		/* the deployed container goes now (fx_main removes what a crash left, by the run's prefix) */
+		pb_docker *d = fx_docker();
+		pb_err e;
+
+		pb_err_init(&e);
+		pb_docker_container_remove(d, comp, &e);
+		pb_docker_free(d);
+	}
 	pb_engine_free(h.svc.engine);
 	h.svc.engine = NULL;
 	ghh_close_client(&h);
@@ -370,7 +379,8 @@ static void arm(fault f)
 		github_fake_fault(fake, GITHUB_FAULT_STATUS, 1000000, 500, 0);
 		break;
 	case FAULT_429: /* reset two hours away: beyond the client's own wait, so the outbox waits for it */
-		github_fake_fault(fake, GITHUB_FAULT_RATE_LIMIT, 1000000, 429, th_now(&h) + 7200);
+	case FAULT_403: /* the primary limit as GitHub mostly answers it */
+		github_fake_fault(fake, GITHUB_FAULT_RATE_LIMIT, 1000000, f == FAULT_429 ? 429 : 403, th_now(&h) + 7200);
 		break;
 	case FAULT_HANG:
 		github_fake_fault(fake, GITHUB_FAULT_HANG, 1000000, 0, 0);
@@ -383,8 +393,10 @@ static void arm(fault f)
 /* The card line and `status` say updates are pending, and why. */
 static void expect_pending_said(fault f)
 {
-	const char *why = f == FAULT_500 ? "pending (500, retrying)" : f == FAULT_429 ? "pending (429, retrying)"
-										       : "pending (retrying: ";
+	const char *why = f == FAULT_500   ? "pending (500, retrying)"
+			  : f == FAULT_429 ? "pending (429, retrying)"
+			  : f == FAULT_403 ? "pending (403, retrying)"
+					   : "pending (retrying: ";
 	pb_promotion p = ghh_promotion(&h, comp);
 	pb_buf line;
 
@@ -440,7 +452,7 @@ static void deliver_step(step s, step faulty, fault f)
 	cr_assert_gt(left, 0, "nothing is left undone while GitHub fails");
 	expect_pending_said(f);
 	requests = github_fake_count(fake, "", 0);
-	if (f == FAULT_429) {
+	if (f == FAULT_429 || f == FAULT_403) {
 		/* before the reset nothing is sent: the fake clock moves, no real waiting */
 		pb_fake_clock_advance(&h.clock, 3600 * 1000);
 		github_fake_set_now(fake, th_now(&h));
@@ -554,7 +566,10 @@ Test(ghflow, github_workflow_dispatched)
 	run_flow(SRC_WF_DISPATCH, STEP_NONE, FAULT_NONE);
 }
 
-/* GitHub failing in the middle of each step: every source at once, the same end state. */
+/*
+ * GitHub failing in the middle of each step (500s, the primary rate limit as 429 — and as 403 where
+ * the step creates the issue or commits — with its reset, a hang): every source at once, the same end state.
+ */
 #define ALL (SRC_LOCAL | SRC_CHECKS | SRC_WF_ISSUE)
 #define FAULT_ROW(s, k) \
 	Test(ghflow_faults, s##_##k) { run_flow(ALL, STEP_##s, FAULT_##k); }
@@ -563,6 +578,7 @@ TestSuite(ghflow_faults, .fini = teardown, .timeout = 240);
 
 FAULT_ROW(REQUEST, 500)
 FAULT_ROW(REQUEST, 429)
+FAULT_ROW(REQUEST, 403)
 FAULT_ROW(REQUEST, HANG)
 FAULT_ROW(VALIDATE, 500)
 FAULT_ROW(VALIDATE, 429)
@@ -575,6 +591,7 @@ FAULT_ROW(DEPLOY, 429)
 FAULT_ROW(DEPLOY, HANG)
 FAULT_ROW(COMPLETE, 500)
 FAULT_ROW(COMPLETE, 429)
+FAULT_ROW(COMPLETE, 403)
 FAULT_ROW(COMPLETE, HANG)
 
 Test(ghflow_faults, none)
