@@ -156,3 +156,20 @@ Test(pg, the_write_lock_is_per_schema)
 	pb_store_close(same);
 	pb_store_close(other);
 }
+
+Test(pg, probe_reads_the_version_and_changes_nothing)
+{
+	char fresh[4200];
+	int version = -1;
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_probe(st_db_path(), NULL, &version, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(version, PB_STORE_SCHEMA_VERSION);
+	st_pg_schema_new("probe", fresh, sizeof(fresh));
+	cr_assert_eq(pb_store_probe(fresh, NULL, &version, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(version, 0);
+	cr_assert_eq(st_sql_int(fresh, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"), 0,
+		     "the probe created something");
+	cr_assert_lt(pb_store_probe("postgresql:///absent?host=/nonexistent-dir", "pw", &version, &err), 0);
+}
