@@ -198,6 +198,33 @@ static const cJSON *block_of_type(const cJSON *blocks, const char *type, int nth
 	return NULL;
 }
 
+/* Escapes &, <, >; cuts at `max` code points (an escape counts its length) with an ellipsis; no broken UTF-8. */
+static void expect_escaped(const char *in, size_t max, const char *want)
+{
+	char *got = pb_slack_mrkdwn_escape(in, max);
+
+	cr_assert_not_null(got);
+	cr_expect_str_eq(got, want, "escape(\"%s\", %zu)", in, max);
+	free(got);
+}
+
+Test(slack_blocks, mrkdwn_escape_runs_escapes_and_cuts)
+{
+	expect_escaped("", 10, "");
+	expect_escaped(NULL, 10, "");
+	expect_escaped("plain text", 100, "plain text");
+	expect_escaped("a<b>&c", 100, "a&lt;b&gt;&amp;c");
+	expect_escaped("<@U1> & <!here>", 100, "&lt;@U1&gt; &amp; &lt;!here&gt;");
+	expect_escaped("abcde", 5, "abcde");
+	expect_escaped("abcdefgh", 5, "abcd…");
+	expect_escaped("ab<cdef", 5, "ab&lt;…");
+	expect_escaped("<<x", 6, "&lt;&lt;x");
+	expect_escaped("\xc3\xa9\xc3\xa9\xc3\xa9", 3, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	expect_escaped("\xc3\xa9\xc3\xa9\xc3\xa9", 2, "\xc3\xa9…");
+	expect_escaped("ab\xc3", 10, "ab");
+	expect_escaped("a&b\xc3", 10, "a&amp;b");
+}
+
 Test(slack_blocks, card_renders_within_limits)
 {
 	pb_card *c = pb_card_new("Promotion neo4j → staging <#3>");
