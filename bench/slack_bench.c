@@ -229,12 +229,13 @@ static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_wind
 	char id[48];
 
 	for (long i = 0; i < n; i++) {
+		size_t replied = (size_t)(i - reply_window + 1);
 		int64_t t0;
 
 		if (reply_window > 0 && i >= reply_window &&
-		    fake_slack_call_count(fake, "chat.postEphemeral", false) < (size_t)(i - reply_window + 1)) {
+		    fake_slack_call_count(fake, "chat.postEphemeral", false) < replied) {
 			r->waits++;
-			if (!fake_slack_wait_calls(fake, "chat.postEphemeral", (size_t)(i - reply_window + 1), (int)(60000 * slow))) {
+			if (!fake_slack_wait_calls(fake, "chat.postEphemeral", replied, (int)(60000 * slow))) {
 				fprintf(stderr, "%s: replies stalled at %ld\n", tag, i);
 				return false;
 			}

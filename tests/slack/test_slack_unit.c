@@ -220,8 +220,8 @@ Test(slack_envelope, head_scan_reads_the_top_level_fields)
 	cr_assert(scan(" {\"type\" : \"events_api\" , \"payload\":{}, \"envelope_id\":\"e2\"}\n", &h), "spaces");
 	cr_expect_str_eq(h.envelope_id, "e2");
 	cr_expect_not(h.accepts_response_payload, "absent means false");
-	cr_assert(scan("{\"envelope_id\":\"a\",\"envelope_id\":\"b\",\"type\":\"t\",\"accepts_response_payload\":false}",
-		       &h));
+	cr_assert(scan("{\"envelope_id\":\"a\",\"envelope_id\":\"b\",\"type\":\"t\","
+		       "\"accepts_response_payload\":false}", &h));
 	cr_expect_str_eq(h.envelope_id, "a", "the first of a repeated key, as cJSON reads it");
 	cr_expect_not(h.accepts_response_payload);
 }
