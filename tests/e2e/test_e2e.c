@@ -196,6 +196,20 @@ Test(e2e, version_and_help)
 /* Sets `key` of the config's top-level object `section` (created when absent) to an integer. */
 /* Reads the bot's output into `out` until it holds `needle` or timeout_ms pass (poll, no sleeps). */
 /* Edits the config file: fn changes the parsed JSON. */
+/* A deploy needs an engine: the promotion's row is put in observing directly, two days ago. */
+static void observing_since_two_days_ago(void)
+{
+	char db[300], sql[200];
+	sqlite3 *h;
+
+	snprintf(db, sizeof(db), "%s/promobot.db", dir);
+	snprintf(sql, sizeof(sql), "UPDATE promotions SET state = 'observing', observing_since = %lld",
+		 (long long)time(NULL) - 2 * 86400);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
 static void config_edit(void (*fn)(cJSON *cfg, int arg), int arg)
 {
 	FILE *f = fopen(config_path, "r");
@@ -269,9 +283,7 @@ static int listen_loopback(int *port)
 Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 {
 	char *args[] = { "--config", config_path, NULL };
-	char db[300], sql[200];
 	int port = 0, lfd = listen_loopback(&port);
-	sqlite3 *h;
 	pb_buf out, rest;
 	int in_fd, out_fd;
 	pid_t pid;
@@ -281,12 +293,7 @@ Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 	config_edit(fast_monitoring, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &out), 0, "%s", pb_buf_str(&out));
 	/* a deploy needs an engine; here the row is put in observing directly, two days ago */
-	snprintf(db, sizeof(db), "%s/promobot.db", dir);
-	snprintf(sql, sizeof(sql), "UPDATE promotions SET state = 'observing', observing_since = %lld",
-		 (long long)time(NULL) - 2 * 86400);
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
-	sqlite3_close(h);
+	observing_since_two_days_ago();
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
 	cr_assert(tp_read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
@@ -598,12 +605,7 @@ Test(e2e, two_replicas_one_leader_and_failover_on_sigkill)
 	pb_buf_init(&rest);
 	config_edit(fast_monitoring_ha, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &a), 0, "%s", pb_buf_str(&a));
-	snprintf(db, sizeof(db), "%s/promobot.db", dir);
-	snprintf(sql, sizeof(sql), "UPDATE promotions SET state = 'observing', observing_since = %lld",
-		 (long long)time(NULL) - 2 * 86400);
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
-	sqlite3_close(h);
+	observing_since_two_days_ago();
 	pb_buf_reset(&a);
 
 	pa = tp_start_interactive(args, NULL, &a_in, &a_out);
