@@ -606,6 +606,7 @@ Test(e2e, two_replicas_one_leader_and_failover_on_sigkill)
 	config_edit(fast_monitoring_ha, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &a), 0, "%s", pb_buf_str(&a));
 	observing_since_two_days_ago();
+	snprintf(db, sizeof(db), "%s/promobot.db", dir);
 	pb_buf_reset(&a);
 
 	pa = tp_start_interactive(args, NULL, &a_in, &a_out);
