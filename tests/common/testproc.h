@@ -33,6 +33,12 @@ int64_t tp_now_ms(void);
 void tp_pause(void);
 /* The whole file as a malloc'd string ("" when it cannot be read); the caller frees it. */
 char *tp_slurp(const char *path);
+/*
+ * A listening TCP socket on 127.0.0.1:*port (0 = any; *port gets the one bound): the target a
+ * tcp health probe connects to. Closing the fd is the outage; listening again on the same port
+ * (SO_REUSEADDR) is the recovery. The kernel completes connections without accept().
+ */
+int tp_listen_loopback(int *port);
 /* rm -rf dir, unless PB_TEST_KEEP is set: then it stays and stderr says where. */
 void tp_remove_dir(const char *dir);
 /* Appends what is left to read on fd up to EOF (the writer is gone) to out; does not close fd. */

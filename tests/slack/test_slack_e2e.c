@@ -811,18 +811,7 @@ Test(slack_e2e, malformed_traffic_is_survived, .timeout = 120)
 /* A loopback listener the tcp probe connects to; closing it is the outage. */
 static int listen_loopback(int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)*port) };
-	socklen_t al = sizeof(a);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind port %d", *port);
-	cr_assert_eq(listen(fd, 512), 0);
-	getsockname(fd, (struct sockaddr *)&a, &al);
-	*port = ntohs(a.sin_port);
-	return fd;
+	return tp_listen_loopback(port);
 }
 
 /* Waits for a chat.postMessage in the thread `ts` whose body holds `text`; how many there are. */
