@@ -13,6 +13,7 @@
 #include "pb_ghbody.h"
 #include "pb_http.h"
 #include "pb_json.h"
+#include "pb_store.h"
 #include "pb_str.h"
 #include "slack_web.h"
 
@@ -259,9 +260,39 @@ static void check_docker(const pb_config *cfg, pb_online_report *out)
 	pb_docker_free(d);
 }
 
+/* Connects (no migration, no write) and says which backend and schema version answered. */
+static void check_storage(const pb_config *cfg, pb_online_report *out)
+{
+	char *password = NULL;
+	int version = 0, r;
+	pb_err e;
+
+	pb_err_init(&e);
+	if (cfg->storage_password_env || cfg->storage_password_file) {
+		password = pb_secret_read(cfg->storage_password_env, cfg->storage_password_file, &e);
+		if (!password) {
+			pb_problems_add(&out->problems, "storage: the PostgreSQL password: %s", pb_err_text(&e));
+			return;
+		}
+	}
+	r = pb_store_probe(cfg->storage_url, password, &version, &e);
+	if (r == PB_E_NOTFOUND)
+		pb_problems_add(&out->notes, "storage: sqlite: %s", pb_err_text(&e));
+	else if (r)
+		pb_problems_add(&out->problems, "storage: %s", pb_err_text(&e));
+	else
+		pb_problems_add(&out->notes, "storage: %s: connected, schema v%d (this promobot: v%d)",
+				cfg->storage_path ? "sqlite" : "postgres", version, PB_STORE_SCHEMA_VERSION);
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+}
+
 int pb_check_online(const pb_config *cfg, pb_online_report *out)
 {
 	memset(out, 0, sizeof(*out));
+	check_storage(cfg, out);
 	if (cfg->github.enabled)
 		check_github(cfg, out);
 	else

@@ -44,12 +44,14 @@ static int load_config(const char *path, pb_config **cfg)
 	return r;
 }
 
-/* Creates the folder of the SQLite file (one level is enough for data/…). */
+/* Creates the folder of the SQLite file (one level is enough for data/…); nothing for PostgreSQL (NULL). */
 static int ensure_storage_dir(const char *db_path)
 {
 	char dir[4096];
 	char *slash;
 
+	if (!db_path)
+		return 0;
 	pb_strlcpy(dir, db_path, sizeof(dir));
 	slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
@@ -70,8 +72,8 @@ static int cmd_check_config(const char *path, bool online)
 
 	if (load_config(path, &cfg))
 		return EXIT_USAGE;
-	printf("%s: valid (%zu components, %zu users, chat %s)\n", path, cfg->ncomponents, cfg->nusers,
-	       cfg->platform);
+	printf("%s: valid (%zu components, %zu users, chat %s, storage %s)\n", path, cfg->ncomponents, cfg->nusers,
+	       cfg->platform, cfg->storage_path ? "sqlite" : "postgres");
 	if (online) {
 		pb_check_online(cfg, &rep);
 		for (size_t i = 0; i < rep.notes.count; i++)

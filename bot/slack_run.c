@@ -427,7 +427,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 		goto out;
 	}
 	/* Open (and migrate) storage once up front: a broken database stops here, clearly. */
-	rc = pb_store_open(cfg->storage_path, &probe, err);
+	rc = pb_services_store_open(cfg, &probe, err);
 	pb_store_close(probe);
 	if (rc)
 		goto out;

@@ -46,7 +46,13 @@ enum {
 };
 
 /*
- * Opens the store at cfg->storage_path, the deploy engine and the GitHub client. `clock` NULL
+ * Opens (and migrates) the store the config names: storage.url / storage.path, with the
+ * PostgreSQL password read from storage.password_env / password_file when set (never logged).
+ */
+int pb_services_store_open(const pb_config *cfg, pb_store **out, pb_err *err);
+
+/*
+ * Opens the store the config names (pb_services_store_open), the deploy engine and the GitHub client. `clock` NULL
  * means the system clock; `owner` names this worker for locks (copied).
  * On failure nothing stays open and err says why.
  */

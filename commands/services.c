@@ -1,12 +1,35 @@
 /* services.c — opens and closes the per-worker clients handlers use (pb_services). */
 #include "pb_services.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "github.h"
 #include "pb_deploy.h"
 #include "pb_log.h"
 #include "pb_str.h"
+
+int pb_services_store_open(const pb_config *cfg, pb_store **out, pb_err *err)
+{
+	char *password = NULL;
+	int r;
+
+	*out = NULL;
+	if (cfg->storage_password_env || cfg->storage_password_file) {
+		pb_err e;
+
+		pb_err_init(&e);
+		password = pb_secret_read(cfg->storage_password_env, cfg->storage_password_file, &e);
+		if (!password)
+			return pb_err_set(err, PB_E_INVALID, "storage: the PostgreSQL password: %s", pb_err_text(&e));
+	}
+	r = pb_store_open_with(cfg->storage_url, password, out, err);
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	return r;
+}
 
 int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clock, const char *owner,
 		     unsigned flags, pb_err *err)
@@ -19,7 +42,7 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 	svc->clock = clock ? clock : pb_clock_system();
 	pb_strlcpy(svc->owner_buf, owner ? owner : "promobot", sizeof(svc->owner_buf));
 	svc->lock_owner = svc->owner_buf;
-	r = pb_store_open(cfg->storage_path, &svc->store, err);
+	r = pb_services_store_open(cfg, &svc->store, err);
 	if (r)
 		return r;
 	/* A github section that cannot be used (no token) is a config error, said at start-up. */

@@ -244,6 +244,9 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->path);
 	free(cfg->base_dir);
 	free(cfg->storage_path);
+	free(cfg->storage_url);
+	free(cfg->storage_password_env);
+	free(cfg->storage_password_file);
 	free(cfg->platform);
 	free(cfg->slack.api_url);
 	free(cfg->slack.app_token_env);
@@ -271,16 +274,69 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* true when a libpq URI carries a password (user:password@… or password=…). */
+static bool uri_has_password(const char *uri)
+{
+	const char *auth = strstr(uri, "://");
+	const char *end, *at, *colon;
+
+	if (strstr(uri, "password="))
+		return true;
+	if (!auth)
+		return false;
+	auth += 3;
+	end = auth + strcspn(auth, "/?");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	return colon != NULL;
+}
+
+/*
+ * storage.path (SQLite) or storage.url: "sqlite:///abs/file.db" or a libpq
+ * URI "postgres://…" / "postgresql://…". cfg->storage_url is what the store
+ * opens; cfg->storage_path the SQLite file (NULL on PostgreSQL).
+ */
 static void parse_storage(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "path", NULL };
+	static const char *const keys[] = { "path", "url", "password_env", "password_file", NULL };
 	const cJSON *st = cfg_get_obj(c, root, "", "storage", true);
+	char *url = NULL;
 
 	if (!st)
 		return;
 	cfg_check_keys(c, st, "storage", keys);
-	if (cfg_get_str(c, st, "storage", "path", true, NULL, &cfg->storage_path))
-		cfg_resolve_field(c, &cfg->storage_path);
+	if (!cJSON_GetObjectItemCaseSensitive(st, "url")) {
+		/* the SQLite file; "storage.path: missing" when neither is given */
+		if (cfg_get_str(c, st, "storage", "path", true, NULL, &cfg->storage_path))
+			cfg_resolve_field(c, &cfg->storage_path);
+	} else if (cJSON_GetObjectItemCaseSensitive(st, "path")) {
+		pb_problems_add(c->probs, "storage: use only one of path, url");
+	} else if (cfg_get_str(c, st, "storage", "url", true, NULL, &url)) {
+		if (has_prefix(url, "sqlite://")) {
+			cfg->storage_path = cfg_strdup(c, url + strlen("sqlite://"));
+			if (cfg->storage_path && !cfg->storage_path[0])
+				pb_problems_add(c->probs, "storage.url: sqlite:// needs a file path (sqlite:///path/file.db)");
+			cfg_resolve_field(c, &cfg->storage_path);
+		} else if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
+			if (uri_has_password(url))
+				pb_problems_add(c->probs, "storage.url: must not contain a password (use "
+					       "storage.password_env, storage.password_file or a libpq service/.pgpass file)");
+			cfg->storage_url = url;
+			url = NULL;
+		} else {
+			pb_problems_add(c->probs, "storage.url: expected sqlite:///path, postgres://… or postgresql://…");
+		}
+	}
+	free(url);
+	if (!cfg->storage_url && cfg->storage_path)
+		cfg->storage_url = cfg_strdup(c, cfg->storage_path);
+	cfg_get_str(c, st, "storage", "password_env", false, NULL, &cfg->storage_password_env);
+	if (cfg_get_str(c, st, "storage", "password_file", false, NULL, &cfg->storage_password_file))
+		cfg_resolve_field(c, &cfg->storage_password_file);
+	if (cfg->storage_password_env && cfg->storage_password_file)
+		pb_problems_add(c->probs, "storage: use only one of password_env, password_file");
+	if ((cfg->storage_password_env || cfg->storage_password_file) && cfg->storage_path)
+		pb_problems_add(c->probs, "storage: password_env/password_file apply to a PostgreSQL url only");
 }
 
 static void parse_slack(cfg_ctx *c, const cJSON *chat, pb_config *cfg, bool is_slack)

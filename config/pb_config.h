@@ -268,7 +268,10 @@ typedef struct pb_schedule_cfg {
 typedef struct pb_config {
 	char *path;            /* the file it was loaded from */
 	char *base_dir;        /* its folder: relative paths resolve against it */
-	char *storage_path;    /* absolute after load */
+	char *storage_path;    /* the SQLite file, absolute after load; NULL on PostgreSQL */
+	char *storage_url;     /* what the store opens: storage_path, or a postgres(ql):// URI (no password) */
+	char *storage_password_env;  /* PostgreSQL password from this env var, or NULL */
+	char *storage_password_file; /* … or from this file, or NULL (libpq's own .pgpass/service otherwise) */
 	char *platform;        /* "console" | "slack" */
 	pb_slack_cfg slack;
 	pb_github_cfg github;

@@ -3,10 +3,10 @@
 # usage: scripts/deps.sh run|test
 set -euo pipefail
 
-run_pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libcurl4-openssl-dev libssl-dev
+run_pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libcurl4-openssl-dev libssl-dev libpq-dev
           libcjson-dev libsqlite3-dev ca-certificates tzdata python3)
 test_pkgs=(libcriterion-dev valgrind docker.io busybox-static docker-registry curl sqlite3 podman runc
-           prometheus clang libclang-rt-14-dev nodejs)
+           prometheus clang libclang-rt-14-dev nodejs postgresql-15)
 
 case "${1:-run}" in
 run) want=("${run_pkgs[@]}") ;;

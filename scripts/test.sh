@@ -4,6 +4,7 @@
 # end-to-end suite again under valgrind, then every libFuzzer harness for a short fixed time.
 # usage: scripts/test.sh   PROMOBOT_SKIP_DOCKER=1 disables the Docker suites, PROMOBOT_SKIP_PODMAN=1
 #                          only their podman run (both reported in the summary, never counted as passed).
+#                          PROMOBOT_SKIP_PG=1 disables the storage-pg suites (a private PostgreSQL otherwise).
 #                          PROMOBOT_SKIP_FUZZ=1 skips the libFuzzer harnesses (PROMOBOT_FUZZ_SECONDS: time each, 12).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,11 +46,31 @@ else
 	eval "$env_lines"
 	docker_dir=${PROMOBOT_DOCKER_ENV_DIR:-}
 fi
-cleanup() { [ -n "$docker_dir" ] && scripts/docker-env.sh stop "$docker_dir" >/dev/null 2>&1; }
+# The storage suites run a second time on a private PostgreSQL (suite storage-pg).
+pg_dir=""
+if [ "${PROMOBOT_SKIP_PG:-0}" = 1 ]; then
+	notes+=("storage-pg suites DISABLED by PROMOBOT_SKIP_PG=1 (reported SKIP, not counted)")
+else
+	pg_lines=$(scripts/pg-env.sh start) || {
+		echo "test.sh: could not start a private PostgreSQL (scripts/pg-env.sh said why);" >&2
+		echo "  install postgresql-15, or PROMOBOT_SKIP_PG=1 to disable the storage-pg suites" >&2
+		fail=1
+	}
+	eval "$pg_lines"
+	pg_dir=${PROMOBOT_PG_ENV_DIR:-}
+fi
+cleanup() {
+	[ -n "$docker_dir" ] && scripts/docker-env.sh stop "$docker_dir" >/dev/null 2>&1
+	[ -n "$pg_dir" ] && scripts/pg-env.sh stop "$pg_dir" >/dev/null 2>&1
+}
 trap cleanup EXIT
 
 meson test -C build-test --print-errorlogs --num-processes 2 --timeout-multiplier 2
 [ $? -eq 0 ] || fail=1
+if [ -n "$pg_dir" ]; then
+	scripts/pg-env.sh stop "$pg_dir" >/dev/null 2>&1
+	pg_dir=""
+fi
 read -r ok bad skip <<<"$(count_results build-test/meson-logs/testlog.json)"
 
 # 1b. The Docker suites a second time, against podman's Docker-compatible API (a private service).

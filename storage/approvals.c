@@ -59,7 +59,7 @@ int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revi
 	*count = 0;
 	r = pb_sql_prepare(st,
 			   "SELECT promotion_id, approver, revision, comment, at FROM approvals"
-			   " WHERE promotion_id = ?1 AND revision = ?2 ORDER BY at, rowid",
+			   " WHERE promotion_id = ?1 AND revision = ?2 ORDER BY at, approver",
 			   &stmt, "approvals list", err);
 	if (r)
 		return r;
@@ -80,7 +80,7 @@ int pb_store_approvals_reset(pb_store *st, int64_t promotion_id, pb_err *err)
 	int r;
 
 	r = pb_sql_prepare(st,
-			   "DELETE FROM approvals WHERE promotion_id = ?1 AND revision IS NOT"
+			   "DELETE FROM approvals WHERE promotion_id = ?1 AND revision IS DISTINCT FROM"
 			   " (SELECT revision FROM promotions WHERE id = ?1)",
 			   &stmt, "approvals reset", err);
 	if (r)

@@ -130,7 +130,7 @@ int pb_store_ghops_due(pb_store *st, int64_t now, size_t limit, pb_ghop **out, s
 	if (r)
 		return r;
 	pb_q_bind_i64(stmt, 1, now);
-	pb_q_bind_i64(stmt, 2, limit ? (int64_t)limit : -1);
+	pb_q_bind_i64(stmt, 2, limit && limit < INT64_MAX ? (int64_t)limit : INT64_MAX);
 	return collect_ops(st, stmt, "outbox due", out, count, err);
 }
 

@@ -34,6 +34,12 @@ typedef struct pb_store pb_store;
  * into a message.
  */
 int pb_store_open_with(const char *target, const char *password, pb_store **out, pb_err *err);
+/*
+ * Connects to the target and reads its schema version without creating,
+ * migrating or changing anything (--check-config --online). A SQLite file
+ * that does not exist yet is PB_E_NOTFOUND (it would be created on start).
+ */
+int pb_store_probe(const char *target, const char *password, int *version, pb_err *err);
 /* pb_store_open_with without a password. */
 int pb_store_open(const char *target, pb_store **out, pb_err *err);
 /* "sqlite" or "postgres". */
@@ -166,7 +172,7 @@ typedef struct pb_approval {
 
 /* PB_E_CONFLICT when this approver already approved this revision (a no-op). */
 int pb_store_approval_add(pb_store *st, const pb_approval *a, pb_err *err);
-/* Approvals for the promotion's given revision. Caller frees *out. */
+/* Approvals for the promotion's given revision, oldest first (ties by approver). Caller frees *out. */
 int pb_store_approvals_list(pb_store *st, int64_t promotion_id, const char *revision,
 			    pb_approval **out, size_t *count, pb_err *err);
 /* Deletes approvals bound to any other revision than the promotion's stored one (re-validation). */

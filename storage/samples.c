@@ -341,7 +341,7 @@ int pb_store_obs_posts_pending(pb_store *st, size_t limit, pb_obs_post **out, si
 			   "pending observation posts", err);
 	if (r)
 		return r;
-	pb_q_bind_i64(stmt, 1, limit ? (int64_t)limit : -1);
+	pb_q_bind_i64(stmt, 1, limit && limit < INT64_MAX ? (int64_t)limit : INT64_MAX);
 	return collect_posts(st, stmt, "pending observation posts", out, count, err);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "pb_clock.h"
 #include "pb_log.h"
@@ -270,6 +271,22 @@ int pb_store_open_with(const char *target, const char *password, pb_store **out,
 int pb_store_open(const char *target, pb_store **out, pb_err *err)
 {
 	return pb_store_open_with(target, NULL, out, err);
+}
+
+int pb_store_probe(const char *target, const char *password, int *version, pb_err *err)
+{
+	const char *rest;
+	pb_store *st = NULL;
+	int r;
+
+	if (store_backend(target, &rest) == &pb_db_sqlite_ops && (!rest || access(rest, F_OK) != 0))
+		return pb_err_set(err, PB_E_NOTFOUND, "storage: %s does not exist yet (created on first start)",
+				  rest ? rest : "(none)");
+	r = store_connect(target, password, &st, err);
+	if (r == 0)
+		r = pb_store_user_version(st, version, err);
+	store_free(st);
+	return r;
 }
 
 void pb_store_close(pb_store *st)

@@ -409,6 +409,63 @@ Test(config, relative_paths_resolve_against_the_config_folder)
 	pb_config_free(cfg);
 }
 
+Test(config, storage_url_picks_the_backend)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+
+	cfg = parse_ok(root);
+	cr_assert_str_eq(cfg->storage_url, cfg->storage_path); /* storage.path: SQLite */
+	pb_config_free(cfg);
+
+	root = base();
+	del(root, "storage", "path");
+	set(root, "storage", "url", "\"sqlite:///var/lib/promobot/p.db\"");
+	cfg = parse_ok(root);
+	cr_assert_str_eq(cfg->storage_path, "/var/lib/promobot/p.db");
+	cr_assert_str_eq(cfg->storage_url, "/var/lib/promobot/p.db");
+	pb_config_free(cfg);
+
+	root = base();
+	del(root, "storage", "path");
+	set(root, "storage", "url", "\"postgresql://promobot@db.internal/promobot?sslmode=verify-full\"");
+	set(root, "storage", "password_env", "\"PROMOBOT_DB_PASSWORD\"");
+	cfg = parse_ok(root);
+	cr_assert_null(cfg->storage_path);
+	cr_assert_str_eq(cfg->storage_url, "postgresql://promobot@db.internal/promobot?sslmode=verify-full");
+	cr_assert_str_eq(cfg->storage_password_env, "PROMOBOT_DB_PASSWORD");
+	pb_config_free(cfg);
+}
+
+Test(config, storage_url_problems)
+{
+	cJSON *root = base();
+
+	del(root, "storage", "path");
+	set(root, "storage", "url", "\"postgres://promobot:hunter2@db/promobot\"");
+	expect_problem_ex(root, "storage.url: must not contain a password", true);
+	root = base();
+	del(root, "storage", "path");
+	set(root, "storage", "url", "\"postgres:///promobot?host=/run/pg&password=hunter2\"");
+	expect_problem_ex(root, "storage.url: must not contain a password", true);
+	root = base();
+	del(root, "storage", "path");
+	set(root, "storage", "url", "\"mysql://db/promobot\"");
+	expect_problem_ex(root, "storage.url: expected sqlite:///path, postgres://", true);
+	root = base();
+	set(root, "storage", "url", "\"postgres://db/promobot\"");
+	expect_problem(root, "storage: use only one of path, url");
+	root = base();
+	del(root, "storage", "path");
+	set(root, "storage", "url", "\"postgres://db/promobot\"");
+	set(root, "storage", "password_env", "\"A\"");
+	set(root, "storage", "password_file", "\"/etc/promobot/db-password\"");
+	expect_problem(root, "storage: use only one of password_env, password_file");
+	root = base();
+	set(root, "storage", "password_env", "\"A\"");
+	expect_problem(root, "storage: password_env/password_file apply to a PostgreSQL url only");
+}
+
 Test(config, relative_base_dir_and_relative_file_name_become_absolute)
 {
 	char *dir = make_tmpdir(), *sub = NULL, *file = NULL, *json;

@@ -80,7 +80,7 @@ Test(e2e_github, check_config_online_reports_live_problems_with_their_paths)
 	pb_buf_init(&out);
 	write_config("slack", "acme/gone", "\"docker\": {\"host\": \"unix:///tmp/promobot-e2e-no-docker.sock\"},");
 	cr_assert_eq(tp_run(args, env, NULL, &out), 1, "%s", pb_buf_str(&out));
-	snprintf(line, sizeof(line), "%s: valid (2 components, 1 users, chat slack)", config_path);
+	snprintf(line, sizeof(line), "%s: valid (2 components, 1 users, chat slack, storage sqlite)", config_path);
 	EXPECT_IN(out, line);
 	snprintf(line, sizeof(line), "%s: components[1].github_repo: no access to acme/gone (404: it does not exist, "
 		 "or the token cannot see it)\n", config_path);

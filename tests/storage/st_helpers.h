@@ -2,6 +2,8 @@
 #ifndef ST_HELPERS_H
 #define ST_HELPERS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pb_store.h"
@@ -9,9 +11,20 @@
 /* The timestamp storage tests hand to writes (2026-11-25 09:00 UTC): storage never reads a clock. */
 #define ST_NOW ((int64_t)1795597200)
 
-/* Creates a fresh temporary directory; st_db_path() names db.sqlite inside it. */
+/*
+ * The storage suites run twice: on SQLite (suite storage) and with
+ * PROMOBOT_TEST_BACKEND=pg (suite storage-pg) on the PostgreSQL cluster named
+ * by PROMOBOT_TEST_PG (scripts/pg-env.sh), each test in its own schema.
+ */
+bool st_pg(void);
+/* A fresh schema on the cluster (name suffixed by `suffix`); *target gets its store URI. */
+void st_pg_schema_new(const char *suffix, char *target, size_t size);
+/* The store URI of an existing schema. */
+void st_pg_target(const char *schema, char *out, size_t size);
+/* Creates a fresh database: a temporary directory (st_db_path() names db.sqlite inside it)
+ * or, on PostgreSQL, a schema (st_db_path() is its URI). */
 void st_tmp_init(void);
-/* Closes st_store (if open) and removes the directory with the db, -wal and -shm. */
+/* Closes st_store (if open) and removes the database (file, -wal, -shm; or the test's schemas). */
 void st_tmp_fini(void);
 const char *st_db_path(void);
 /* Opens st_db_path() with pb_store_open, asserting success. */
@@ -21,7 +34,8 @@ extern pb_store *st_store;
 void st_fixture_init(void);
 void st_fixture_fini(void);
 
-/* Runs constant test SQL on the file through a separate raw connection; returns the sqlite rc. */
+/* Runs constant test SQL through a separate raw connection (sqlite3 or libpq by the target);
+ * returns a sqlite rc (on PostgreSQL: SQLITE_CONSTRAINT for integrity errors and RAISE). */
 int st_sql(const char *path, const char *sql);
 /* First column of the first row of `sql` as an integer (asserts a row exists). */
 int64_t st_sql_int(const char *path, const char *sql);

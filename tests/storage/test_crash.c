@@ -122,9 +122,10 @@ static size_t check_invariants(void)
 	pb_store *st;
 	pb_err err;
 
-	cr_assert_eq(st_sql_int(st_db_path(),
-				"SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
-		     1, "integrity_check is not ok");
+	if (!st_pg()) /* SQLite's file check; on PostgreSQL the server owns durability */
+		cr_assert_eq(st_sql_int(st_db_path(),
+					"SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+			     1, "integrity_check is not ok");
 	st = st_open();
 	for (int i = 0; i < PB_ST_COUNT; i++)
 		all[i] = (pb_state)i;
@@ -157,7 +158,7 @@ static size_t check_invariants(void)
 	cr_assert_eq(st_sql_int(st_db_path(),
 				"SELECT count(*) FROM (SELECT component FROM promotions WHERE state NOT IN"
 				" ('completed','failed','rolled_back','cancelled') GROUP BY component"
-				" HAVING count(*) > 1)"),
+				" HAVING count(*) > 1) AS dup"),
 		     0);
 	cr_assert_eq((int64_t)total, st_sql_int(st_db_path(), "SELECT count(*) FROM events"));
 	pb_store_close(st);

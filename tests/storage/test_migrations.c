@@ -10,6 +10,34 @@
 
 TestSuite(migrations, .init = st_tmp_init, .fini = st_tmp_fini);
 
+/* The stored schema version, read through a raw connection on either backend. */
+static int64_t raw_version(const char *target)
+{
+	if (!st_pg())
+		return st_sql_int(target, "PRAGMA user_version");
+	if (st_sql_int(target, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+			       " AND tablename = 'promobot_schema'") == 0)
+		return 0;
+	return st_sql_int(target, "SELECT version FROM promobot_schema");
+}
+
+/* 1 when monitor_state has the events_ns column. */
+static int64_t has_events_ns(const char *target)
+{
+	return st_sql_int(target, st_pg() ? "SELECT count(*) FROM information_schema.columns WHERE table_schema ="
+					    " current_schema() AND table_name = 'monitor_state' AND column_name = 'events_ns'"
+					  : "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'");
+}
+
+/* A second fresh database next to the test's: a file beside it, or another schema. */
+static void sibling(const char *suffix, char *out, size_t size)
+{
+	if (st_pg())
+		st_pg_schema_new(suffix, out, size);
+	else
+		snprintf(out, size, "%s.%s", st_db_path(), suffix);
+}
+
 /* Rows a database at version v could hold, written with that version's columns. */
 static const char *const rows_at[] = {
 	[0] = NULL,
@@ -89,14 +117,14 @@ static void migrate_from(int version)
 	pb_err_init(&err);
 	r = pb_store_create_at_version(st_db_path(), version, &err);
 	cr_assert_eq(r, 0, "create at v%d: %d %s", version, r, pb_err_text(&err));
-	cr_assert_eq(st_sql_int(st_db_path(), "PRAGMA user_version"), version);
+	cr_assert_eq(raw_version(st_db_path()), version);
 	for (int v = 1; v <= version && v < (int)(sizeof(rows_at) / sizeof(rows_at[0])); v++)
 		cr_assert_eq(st_sql(st_db_path(), rows_at[v]), 0, "rows for v%d", v);
 
 	r = pb_store_open(st_db_path(), &st, &err);
 	cr_assert_eq(r, 0, "open from v%d: %d %s", version, r, pb_err_text(&err));
 	cr_assert_eq(pb_store_schema_version(st), PB_STORE_SCHEMA_VERSION);
-	cr_assert_eq(st_sql_int(st_db_path(), "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
+	cr_assert_eq(raw_version(st_db_path()), PB_STORE_SCHEMA_VERSION);
 	if (version >= 1)
 		check_v1_data(st);
 	if (version >= 2)
@@ -104,7 +132,8 @@ static void migrate_from(int version)
 	/* Every table of the latest schema is usable. */
 	cr_assert_eq(pb_store_event_id_claim(st, "after-migration", ST_NOW, NULL), 0);
 	cr_assert_eq(pb_store_lock_acquire(st, "neo4j", "me", "test", ST_NOW, NULL), 0);
-	cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+	if (!st_pg()) /* SQLite's own file check; PostgreSQL has none to ask */
+		cr_assert_eq(st_sql_int(st_db_path(), "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
 	pb_store_close(st);
 }
 
@@ -115,19 +144,22 @@ Test(migrations, at_latest_is_a_no_op) { migrate_from(PB_STORE_SCHEMA_VERSION); 
 
 Test(migrations, each_version_has_exactly_its_tables)
 {
-	static const char *const q =
-		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-		" ('components','promotions','events','approvals','blockers','validations',"
-		"  'deployments','processed_event_ids','component_locks','heartbeats',"
-		"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift')";
+#define TABLES                                                                                    \
+	" ('components','promotions','events','approvals','blockers','validations',"              \
+	"  'deployments','processed_event_ids','component_locks','heartbeats',"                   \
+	"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift')"
+	const char *q = st_pg() ? "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+				  " AND table_name IN" TABLES
+				: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN" TABLES;
 	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
 	for (int v = 0; v <= PB_STORE_SCHEMA_VERSION; v++) {
-		char path[4200];
+		char path[4200], sfx[16];
 
-		snprintf(path, sizeof(path), "%s.v%d", st_db_path(), v);
+		snprintf(sfx, sizeof(sfx), "v%d", v);
+		sibling(sfx, path, sizeof(path));
 		cr_assert_eq(pb_store_create_at_version(path, v, NULL), 0);
 		cr_assert_eq(st_sql_int(path, q), expected[v], "tables at v%d", v);
 		remove(path);
@@ -160,15 +192,15 @@ Test(migrations, v6_adds_the_events_cursor_to_existing_monitor_state)
 	pb_store *st = NULL;
 	pb_monitor_state ms;
 
-	snprintf(path, sizeof(path), "%s.v5", st_db_path());
+	sibling("v5", path, sizeof(path));
 	cr_assert_eq(pb_store_create_at_version(path, 5, NULL), 0);
-	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 0);
+	cr_assert_eq(has_events_ns(path), 0);
 	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
 	cr_assert_eq(pb_store_monitor_get(st, 1, &ms, NULL), 0);
 	cr_assert_eq(ms.events_ns, 0);
 	pb_store_close(st);
-	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pragma_table_info('monitor_state') WHERE name = 'events_ns'"), 1);
-	cr_assert_eq(st_sql_int(path, "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION);
+	cr_assert_eq(has_events_ns(path), 1);
+	cr_assert_eq(raw_version(path), PB_STORE_SCHEMA_VERSION);
 	remove(path);
 }
 
@@ -180,9 +212,10 @@ Test(migrations, v9_keeps_pending_observation_posts_pending_and_never_handed)
 	pb_obs_post *list = NULL;
 	size_t n = 0;
 
-	snprintf(path, sizeof(path), "%s.v6", st_db_path());
+	sibling("v6", path, sizeof(path));
 	cr_assert_eq(pb_store_create_at_version(path, 6, NULL), 0);
-	/* a raw connection: no foreign keys enforced, the row alone is enough */
+	cr_assert_eq(st_sql(path, "INSERT INTO promotions(id, component, from_stage, target_stage, state, requester,"
+				  " created_at, updated_at) VALUES (1, 'neo4j', 1, 2, 'observing', 'U-old', 1, 1)"), 0);
 	cr_assert_gt(st_sql_int(path, "INSERT INTO obs_posts(promotion_id, kind, key, text, created_at)"
 				      " VALUES (1, 'down', 60, 'DOWN', 1) RETURNING id"), 0);
 	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
@@ -195,21 +228,33 @@ Test(migrations, v9_keeps_pending_observation_posts_pending_and_never_handed)
 	remove(path);
 }
 
+/* What "untouched" means on PostgreSQL: the tables, columns and the stored version are the same. */
+#define PG_SHAPE                                                                                  \
+	"SELECT count(*) * 1000 + coalesce(sum(length(table_name || column_name)), 0) FROM"          \
+	" information_schema.columns WHERE table_schema = current_schema()"
+
 Test(migrations, newer_database_is_refused_untouched)
 {
 	pb_store *st = NULL;
-	size_t n1, n2;
-	char *before, *after;
-	char want[64];
+	size_t n1 = 0, n2 = 0;
+	char *before = NULL, *after = NULL;
+	int64_t shape = 0;
+	char want[96];
 	pb_err err;
 	int r;
 
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), PB_STORE_SCHEMA_VERSION, NULL), 0);
-	snprintf(want, sizeof(want), "PRAGMA user_version = %d", PB_STORE_SCHEMA_VERSION + 1);
-	cr_assert_eq(st_sql(st_db_path(), want), 0);
-	/* Fold the WAL into the main file so the bytes we compare are the whole DB. */
-	cr_assert_eq(st_sql(st_db_path(), "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
-	before = slurp(st_db_path(), &n1);
+	if (st_pg()) {
+		snprintf(want, sizeof(want), "UPDATE promobot_schema SET version = %d", PB_STORE_SCHEMA_VERSION + 1);
+		cr_assert_eq(st_sql(st_db_path(), want), 0);
+		shape = st_sql_int(st_db_path(), PG_SHAPE);
+	} else {
+		snprintf(want, sizeof(want), "PRAGMA user_version = %d", PB_STORE_SCHEMA_VERSION + 1);
+		cr_assert_eq(st_sql(st_db_path(), want), 0);
+		/* Fold the WAL into the main file so the bytes we compare are the whole DB. */
+		cr_assert_eq(st_sql(st_db_path(), "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+		before = slurp(st_db_path(), &n1);
+	}
 
 	pb_err_init(&err);
 	r = pb_store_open(st_db_path(), &st, &err);
@@ -219,12 +264,16 @@ Test(migrations, newer_database_is_refused_untouched)
 	cr_assert(strstr(pb_err_text(&err), want), "%s", pb_err_text(&err));
 	cr_assert(strstr(pb_err_text(&err), "refusing"), "%s", pb_err_text(&err));
 
-	after = slurp(st_db_path(), &n2);
-	cr_assert_eq(n1, n2);
-	cr_assert(memcmp(before, after, n1) == 0, "the refused database was modified");
-	free(before);
-	free(after);
-	cr_assert_eq(st_sql_int(st_db_path(), "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION + 1);
+	if (st_pg()) {
+		cr_assert_eq(st_sql_int(st_db_path(), PG_SHAPE), shape, "the refused database was modified");
+	} else {
+		after = slurp(st_db_path(), &n2);
+		cr_assert_eq(n1, n2);
+		cr_assert(memcmp(before, after, n1) == 0, "the refused database was modified");
+		free(before);
+		free(after);
+	}
+	cr_assert_eq(raw_version(st_db_path()), PB_STORE_SCHEMA_VERSION + 1);
 }
 
 Test(migrations, create_at_version_checks_its_arguments)
