@@ -25,6 +25,7 @@ struct pb_admin {
 	pb_metrics *metrics;
 	pb_admin_health_fn health;
 	void *health_ud;
+	const char *(*role)(void *health_ud);
 	int port;
 };
 
@@ -79,8 +80,9 @@ static void resp_begin(admin_pss *p, unsigned status, const char *ctype)
 	p->ready = true;
 }
 
-/* A JSON body: {"status": status_word[, "reason": reason][, "version": …]}. */
-static void resp_json(admin_pss *p, unsigned status, const char *word, const char *reason, bool version)
+/* A JSON body: {"status": status_word[, "reason": reason][, "role": role][, "version": …]}. */
+static void resp_json(admin_pss *p, unsigned status, const char *word, const char *reason, const char *role,
+		      bool version)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
@@ -88,6 +90,7 @@ static void resp_json(admin_pss *p, unsigned status, const char *word, const cha
 	resp_begin(p, status, CT_JSON);
 	if (o && cJSON_AddStringToObject(o, "status", word) &&
 	    (!reason || cJSON_AddStringToObject(o, "reason", reason)) &&
+	    (!role || cJSON_AddStringToObject(o, "role", role)) &&
 	    (!version || cJSON_AddStringToObject(o, "version", PROMOBOT_VERSION)))
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -103,16 +106,17 @@ static void resp_json(admin_pss *p, unsigned status, const char *word, const cha
 static void serve_healthz(pb_admin *a, admin_pss *p)
 {
 	char reason[REASON_MAX] = "";
+	const char *role = a->role ? a->role(a->health_ud) : NULL;
 
 	if (!a->health || a->health(a->health_ud, reason, sizeof(reason)) == 0) {
-		resp_json(p, HTTP_STATUS_OK, "ok", NULL, true);
+		resp_json(p, HTTP_STATUS_OK, "ok", NULL, role, true);
 		return;
 	}
 	reason[sizeof(reason) - 1] = '\0';
 	/* JSON must be UTF-8: a callback's mangled text must not break the body. */
 	if (!reason[0] || !pb_utf8_valid(reason, strlen(reason)))
 		pb_strlcpy(reason, "unhealthy (no readable reason given)", sizeof(reason));
-	resp_json(p, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable", reason, false);
+	resp_json(p, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable", reason, role, false);
 }
 
 static void serve_metrics(pb_admin *a, admin_pss *p)
@@ -129,7 +133,7 @@ static void route(pb_admin *a, struct lws *wsi, admin_pss *p, const char *path)
 	int uri_len = 0, method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
 
 	if (method != LWSHUMETH_GET) {
-		resp_json(p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed", NULL, false);
+		resp_json(p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed", NULL, NULL, false);
 		p->allow_header = true;
 		/*
 		 * Keep-alive stays in step only if a declared body is read (and
@@ -145,12 +149,12 @@ static void route(pb_admin *a, struct lws *wsi, admin_pss *p, const char *path)
 	} else if (!strcmp(path, "/metrics") && a->metrics) {
 		serve_metrics(a, p);
 	} else {
-		resp_json(p, HTTP_STATUS_NOT_FOUND, "not found", NULL, false);
+		resp_json(p, HTTP_STATUS_NOT_FOUND, "not found", NULL, NULL, false);
 	}
 	if (p->resp.oom) {
 		bool wait_body = p->wait_body, close_after = p->close_after;
 
-		resp_json(p, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory", NULL, false);
+		resp_json(p, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory", NULL, NULL, false);
 		p->wait_body = wait_body;
 		p->close_after = close_after;
 	}
@@ -272,6 +276,7 @@ int pb_admin_new(struct lws_context *ctx, const pb_admin_cfg *cfg, pb_admin **ou
 	a->metrics = cfg->metrics;
 	a->health = cfg->health;
 	a->health_ud = cfg->health_ud;
+	a->role = cfg->role;
 
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = cfg->vhost_name ? cfg->vhost_name : ADMIN_PROTOCOL;

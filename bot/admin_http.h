@@ -27,6 +27,8 @@ typedef struct pb_admin_cfg {
 	pb_metrics *metrics;      /* rendered at /metrics, not owned; NULL: /metrics is 404 */
 	pb_admin_health_fn health; /* NULL: always healthy */
 	void *health_ud;
+	/* "leader" | "follower": the /healthz body's "role" (same rules as health; NULL: no role). */
+	const char *(*role)(void *health_ud);
 } pb_admin_cfg;
 
 typedef struct pb_admin pb_admin;
@@ -34,7 +36,7 @@ typedef struct pb_admin pb_admin;
 /*
  * Creates the listening vhost on `ctx`, which the caller created with
  * LWS_SERVER_OPTION_EXPLICIT_VHOSTS and services on its loop thread. Routes:
- *   GET /healthz  200 {"status":"ok",...} or 503 {"status":"unavailable","reason":"…"}
+ *   GET /healthz  200 {"status":"ok","role":"leader",...} or 503 {"status":"unavailable","reason":"…",…}
  *   GET /metrics  200 text/plain; version=0.0.4 (pb_metrics_render of cfg->metrics)
  *   other paths   404;  other methods  405 with "Allow: GET"
  * Call it on the loop thread or before the loop runs. cfg's strings are used

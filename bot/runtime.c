@@ -25,6 +25,8 @@
 #define RT_LOOP_STALL_MS 5000
 /* How often the GitHub outbox is looked at: a command's ops go out within this (retries wait longer). */
 #define RT_OUTBOX_MS 1000
+/* The lease row naming the scheduler leader (storage/locks.c says why a row, not a session lock). */
+#define RT_LEADER_LEASE "scheduler"
 
 typedef struct watched_pool {
 	const char *name;
@@ -42,6 +44,23 @@ typedef struct health_state {
 	char error[256];
 } health_state;
 
+/*
+ * Leadership: only the replica holding the `scheduler` lease runs the
+ * observation sweep (checks, reports, verdict), GitHub delivery and polling;
+ * commands are answered by every replica. Every replica tries to take or
+ * renew the lease every leader_lease_s / 3 on its own one-thread pool (a
+ * background pool busy with checks never delays a renewal). A leader acts
+ * only until two thirds of the lease after the start of its last successful
+ * renewal: it steps down before the lease can expire, so two replicas never
+ * lead at once (given clocks that agree within a third of the lease).
+ */
+typedef struct leader_state {
+	pthread_mutex_t lock;
+	bool leader;
+	int64_t valid_until_ms;  /* monotonic: act as leader only before this */
+	char owner[192];         /* this replica's token in the lease row */
+} leader_state;
+
 struct pb_runtime {
 	const pb_config *cfg;
 	char kind[16];
@@ -55,7 +74,10 @@ struct pb_runtime {
 	size_t npools;
 	void (*tick_fn)(void *ud);
 	void *tick_ud;
-	pb_timer tick, probe, observe, outbox, ghpoll;
+	pb_timer tick, probe, observe, outbox, ghpoll, lead;
+	pb_workers *leadpool;     /* one thread: the scheduler lease's take/renew */
+	atomic_bool leading;      /* a take/renew in flight */
+	leader_state lead_st;
 	atomic_bool delivering;  /* one GitHub delivery job at a time */
 	atomic_bool ghpolling;     /* one GitHub poll at a time: a slow GitHub never piles them up */
 	pb_scheduler *scheduler;
@@ -216,6 +238,132 @@ static int health_fn(void *ud, char *reason, size_t size)
 	return bad;
 }
 
+/* ---- leadership: the scheduler lease ---- */
+
+static int64_t leader_lease_ms(const pb_runtime *rt)
+{
+	return (int64_t)(rt->cfg->ha.leader_lease_s > 0 ? rt->cfg->ha.leader_lease_s : 15) * 1000;
+}
+
+/* Loop thread (timers, /healthz) and workers: cheap, never storage. */
+static bool rt_is_leader(pb_runtime *rt)
+{
+	bool yes;
+
+	pthread_mutex_lock(&rt->lead_st.lock);
+	yes = rt->lead_st.leader && pb_clock_mono_ms(NULL) < rt->lead_st.valid_until_ms;
+	pthread_mutex_unlock(&rt->lead_st.lock);
+	return yes;
+}
+
+/* Steps down (logged once) when `why`; the gauge follows. */
+static void leader_step_down(pb_runtime *rt, const char *why)
+{
+	bool was;
+
+	pthread_mutex_lock(&rt->lead_st.lock);
+	was = rt->lead_st.leader;
+	rt->lead_st.leader = false;
+	pthread_mutex_unlock(&rt->lead_st.lock);
+	if (was)
+		pb_warn("runtime", "leader: lost (%s)", why);
+	pb_metric_set(rt->m.leader, NULL, 0);
+}
+
+static void *lead_init(void *ud, int index)
+{
+	pb_runtime *rt = ud;
+	pb_store *st = NULL;
+	pb_err e;
+
+	(void)index;
+	pb_err_init(&e);
+	if (pb_store_open(rt->cfg->storage_path, &st, &e))
+		pb_error("runtime", "leader lease worker: %s", pb_err_text(&e));
+	return st;
+}
+
+/* A replica that stops cleanly hands leadership over at once instead of after the lease (only its own row goes). */
+static void lead_fini(void *ud, void *state)
+{
+	pb_runtime *rt = ud;
+	pb_store *st = state;
+
+	if (st)
+		pb_store_lease_release(st, RT_LEADER_LEASE, rt->lead_st.owner);
+	pb_store_close(st);
+}
+
+static void lead_run(pb_job *job, void *state)
+{
+	pb_runtime *rt = ((rt_job *)job)->rt;
+	int64_t started = pb_clock_mono_ms(NULL), lease_ms = leader_lease_ms(rt);
+	pb_store *st = state;
+	bool was;
+	pb_lease prev;
+	pb_err e;
+	int r;
+
+	pb_err_init(&e);
+	memset(&prev, 0, sizeof(prev));
+	r = st ? pb_store_lease_acquire(st, RT_LEADER_LEASE, rt->lead_st.owner, "scheduler leader",
+					pb_clock_now(NULL), (int)(lease_ms / 1000), &prev, &e)
+	       : pb_err_set(&e, -EIO, "no storage connection");
+	if (r == 0) {
+		pthread_mutex_lock(&rt->lead_st.lock);
+		was = rt->lead_st.leader && started < rt->lead_st.valid_until_ms;
+		rt->lead_st.leader = true;
+		/* the renew deadline: two thirds of the lease after this attempt began, before expiry */
+		rt->lead_st.valid_until_ms = started + lease_ms * 2 / 3;
+		pthread_mutex_unlock(&rt->lead_st.lock);
+		if (!was)
+			pb_info("runtime", "leader: acquired (was %s)", prev.owner[0] ? prev.owner : "nobody");
+		pb_metric_set(rt->m.leader, NULL, 1);
+	} else if (r == PB_E_BUSY) {
+		leader_step_down(rt, pb_err_text(&e));
+	} else {
+		/* storage trouble: keep the role until the renew deadline, then lead_cb steps down */
+		pb_warn("runtime", "leader lease: %s", pb_err_text(&e));
+	}
+	atomic_store(&rt->leading, false);
+}
+
+static void lead_cb(pb_timer *t)
+{
+	pb_runtime *rt = lws_container_of(t, pb_runtime, lead);
+	bool expired;
+
+	pthread_mutex_lock(&rt->lead_st.lock);
+	expired = rt->lead_st.leader && pb_clock_mono_ms(NULL) >= rt->lead_st.valid_until_ms;
+	pthread_mutex_unlock(&rt->lead_st.lock);
+	if (expired)
+		leader_step_down(rt, "the lease was not renewed in time");
+	if (!atomic_exchange(&rt->leading, true)) {
+		rt_job *j = calloc(1, sizeof(*j));
+
+		if (j) {
+			j->job.run = lead_run;
+			j->job.free = rt_job_free;
+			j->rt = rt;
+		}
+		if (!j || pb_workers_submit(rt->leadpool, &j->job) != 0) {
+			free(j);
+			atomic_store(&rt->leading, false);
+		}
+	}
+	pb_timer_arm(t, leader_lease_ms(rt) / 3);
+}
+
+static const char *role_fn(void *ud)
+{
+	return rt_is_leader(ud) ? "leader" : "follower";
+}
+
+bool pb_runtime_is_leader(pb_runtime *rt)
+{
+	return rt_is_leader(rt);
+}
+
 /* ---- the observation ---- */
 
 static const pb_services *bg_services(void *state)
@@ -229,7 +377,8 @@ static void observe_cb(pb_timer *t)
 {
 	pb_runtime *rt = lws_container_of(t, pb_runtime, observe);
 
-	pb_scheduler_tick(rt->scheduler);
+	if (rt_is_leader(rt))
+		pb_scheduler_tick(rt->scheduler);
 	pb_timer_arm(t, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
 }
 
@@ -256,7 +405,7 @@ static void outbox_cb(pb_timer *t)
 {
 	pb_runtime *rt = lws_container_of(t, pb_runtime, outbox);
 
-	if (!atomic_exchange(&rt->delivering, true) && !submit_background(rt, outbox_run, "GitHub delivery"))
+	if (rt_is_leader(rt) && !atomic_exchange(&rt->delivering, true) && !submit_background(rt, outbox_run, "GitHub delivery"))
 		atomic_store(&rt->delivering, false);
 	pb_timer_arm(t, RT_OUTBOX_MS);
 }
@@ -283,7 +432,7 @@ static void ghpoll_cb(pb_timer *t)
 {
 	pb_runtime *rt = lws_container_of(t, pb_runtime, ghpoll);
 
-	if (!atomic_exchange(&rt->ghpolling, true) && !submit_background(rt, ghpoll_run, "GitHub poll"))
+	if (rt_is_leader(rt) && !atomic_exchange(&rt->ghpolling, true) && !submit_background(rt, ghpoll_run, "GitHub poll"))
 		atomic_store(&rt->ghpolling, false);
 	pb_timer_arm(t, (int64_t)rt->cfg->github.poll_interval_s * 1000);
 }
@@ -307,6 +456,7 @@ static void tick_cb(pb_timer *t)
 int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_err *err)
 {
 	pb_runtime *rt = calloc(1, sizeof(*rt));
+	char worker[48];
 	int r;
 
 	*out = NULL;
@@ -316,6 +466,9 @@ int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_
 	pb_strlcpy(rt->kind, kind, sizeof(rt->kind));
 	snprintf(rt->owner, sizeof(rt->owner), "promobot-%ld-%s", (long)getpid(), kind);
 	pthread_mutex_init(&rt->health.lock, NULL);
+	pthread_mutex_init(&rt->lead_st.lock, NULL);
+	snprintf(worker, sizeof(worker), "%s-scheduler", kind);
+	pb_lease_token(worker, rt->lead_st.owner, sizeof(rt->lead_st.owner));
 	r = pb_metrics_new(PB_METRICS_PROCESS, &rt->reg);
 	if (r)
 		r = pb_err_set(err, r, "runtime: metrics: out of memory");
@@ -334,6 +487,8 @@ int pb_runtime_new(const pb_config *cfg, const char *kind, pb_runtime **out, pb_
 	atomic_init(&rt->delivering, false);
 	pb_timer_init(&rt->ghpoll, rt->loop, ghpoll_cb);
 	atomic_init(&rt->ghpolling, false);
+	pb_timer_init(&rt->lead, rt->loop, lead_cb);
+	atomic_init(&rt->leading, false);
 	*out = rt;
 	return 0;
 }
@@ -381,12 +536,14 @@ static int start_admin(pb_runtime *rt, pb_err *err)
 	ac.metrics = rt->reg;
 	ac.health = health_fn;
 	ac.health_ud = rt;
+	ac.role = role_fn;
 	return pb_admin_new(pb_loop_context(rt->loop), &ac, &rt->admin, err);
 }
 
 int pb_runtime_start(pb_runtime *rt, pb_err *err)
 {
 	pb_workers_ops ops = { bg_init, bg_fini, rt, "background" };
+	pb_workers_ops lops = { lead_init, lead_fini, rt, "leader" };
 	/*
 	 * A sweep queues at most one check per observing promotion (one open per
 	 * component and target stage): room for all of them, so promotions
@@ -399,10 +556,14 @@ int pb_runtime_start(pb_runtime *rt, pb_err *err)
 	if (r)
 		return pb_err_set(err, r, "runtime: cannot start the background pool");
 	pb_runtime_watch_pool(rt, "background", rt->background);
+	r = pb_workers_new(1, 4, &lops, &rt->leadpool);
+	if (r)
+		return pb_err_set(err, r, "runtime: cannot start the leader lease worker");
 	r = pb_scheduler_new(rt->cfg, rt->background, bg_services, &rt->scheduler, err);
 	if (r)
 		return r;
 	pb_metric_touch(rt->m.jobs_dropped, PB_LV("background"));
+	pb_metric_set(rt->m.leader, NULL, 0);
 	for (size_t i = 0; i < rt->npools; i++) /* shown from the first scrape, before the first tick */
 		pb_metric_touch(rt->m.queue_depth, PB_LV(rt->pools[i].name));
 	r = start_admin(rt, err);
@@ -414,6 +575,7 @@ int pb_runtime_start(pb_runtime *rt, pb_err *err)
 	rt->started = true;
 	pb_timer_arm(&rt->tick, RT_TICK_MS);
 	pb_timer_arm(&rt->probe, 0);
+	pb_timer_arm(&rt->lead, 0);
 	pb_timer_arm(&rt->observe, (int64_t)rt->cfg->schedule.check_interval_s * 1000);
 	if (rt->cfg->github.enabled) {
 		pb_metric_set(rt->m.github_outbox_pending, NULL, 0);
@@ -448,13 +610,16 @@ void pb_runtime_free(pb_runtime *rt)
 		pb_timer_cancel(&rt->observe);
 		pb_timer_cancel(&rt->outbox);
 		pb_timer_cancel(&rt->ghpoll);
+		pb_timer_cancel(&rt->lead);
 	}
 	pb_admin_free(rt->admin);
 	/* drains: a running sweep or check finishes before the monitor it uses goes */
 	pb_workers_free(rt->background);
+	pb_workers_free(rt->leadpool);  /* after the sweeps: the lease goes once nothing acts as leader */
 	pb_scheduler_free(rt->scheduler);
 	pb_loop_free(rt->loop);
 	pb_metrics_free(rt->reg);
 	pthread_mutex_destroy(&rt->health.lock);
+	pthread_mutex_destroy(&rt->lead_st.lock);
 	free(rt);
 }

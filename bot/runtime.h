@@ -44,6 +44,8 @@ void pb_runtime_on_tick(pb_runtime *rt, void (*fn)(void *ud), void *ud);
 int pb_runtime_start(pb_runtime *rt, pb_err *err);
 /* The admin listener's bound port, 0 when http.listen is off. */
 int pb_runtime_admin_port(const pb_runtime *rt);
+/* True while this replica holds the scheduler lease (README "Running more than one replica"). */
+bool pb_runtime_is_leader(pb_runtime *rt);
 /* Runs the loop until pb_runtime_stop (0) or a client's permanent failure. */
 int pb_runtime_run(pb_runtime *rt, pb_err *err);
 /* Thread-safe. */

@@ -63,9 +63,10 @@ static void sweep_run(pb_job *job, void *state)
 	pb_err_init(&e);
 	if (svc && pb_monitor_sweep(s->monitor, svc, submit_check, s, &st, &e))
 		pb_warn("scheduler", "observation sweep: %s", pb_err_text(&e));
-	else if (svc && (st.reports || st.verdicts || st.skipped || st.refused))
-		pb_info("scheduler", "sweep: %zu observed, %zu checks, %zu skipped, %zu refused, %zu reports, %zu verdicts",
-			st.observed, st.submitted, st.skipped, st.refused, st.reports, st.verdicts);
+	else if (svc && (st.reports || st.verdicts || st.skipped || st.refused || st.interrupted || st.unknown_filled))
+		pb_info("scheduler", "sweep: %zu observed, %zu checks, %zu skipped, %zu refused, %zu reports, %zu verdicts, "
+			"%zu slots not run, %zu interrupted deploys", st.observed, st.submitted, st.skipped, st.refused,
+			st.reports, st.verdicts, st.unknown_filled, st.interrupted);
 	atomic_store(&s->sweeping, false);
 }
 

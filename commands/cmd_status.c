@@ -1,9 +1,12 @@
 /* cmd_status.c — /promote status [component]: the overview table, or one component in detail. */
+#include "pb_ghout.h"
+#include "pb_log.h"
 #include "pb_workflow.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* " ⚠ drift" when the promotion's GitHub issue contradicts it (details: status <component>). */
 static const char *gh_drift_mark(pb_cmd_ctx *ctx, const pb_promotion *p)
@@ -96,6 +99,39 @@ static int add_blockers(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
 	return 0;
 }
 
+/*
+ * A finished promotion whose GitHub mirror still owes updates (completed or
+ * cancelled while GitHub was down) says so: its card is no longer shown here.
+ */
+static void add_finished_github(pb_cmd_ctx *ctx, pb_card *card, const pb_component *c)
+{
+	pb_ghops_summary s;
+	pb_promotion p;
+	pb_buf line;
+	pb_err e;
+	int r;
+
+	pb_err_init(&e);
+	r = pb_store_promotion_latest(ctx->svc->store, c->id, &p, &e);
+	if (r == PB_E_NOTFOUND)
+		return;
+	if (r == 0)
+		r = pb_store_ghops_summary(ctx->svc->store, p.id, &s, &e);
+	if (r == 0 && !s.pending)
+		return;
+	pb_buf_init(&line);
+	if (r == 0)
+		r = pb_ghout_describe(ctx->svc, &p, &line, &e);
+	if (r) {
+		pb_warn("status", "%s: GitHub state unavailable: %s", c->id, pb_err_text(&e));
+		pb_card_field(card, "GitHub", "unavailable (storage error; see the bot's log)");
+	} else if (line.len) {
+		pb_card_field(card, "GitHub", "promotion #%lld (%s): %s", (long long)p.id, pb_state_name(p.state),
+			      pb_buf_str(&line) + strlen("GitHub: "));
+	}
+	pb_buf_deinit(&line);
+}
+
 static int status_one(pb_cmd_ctx *ctx, const char *id)
 {
 	const pb_component *c;
@@ -120,6 +156,8 @@ static int status_one(pb_cmd_ctx *ctx, const char *id)
 		card = pb_cmd_caller_card(c->name);
 		pb_card_text(card, "No open promotion. /promote request %s %s to start one.", c->id,
 			     st + 1 < PB_STAGE_COUNT ? pb_stage_name(st + 1) : "<stage>");
+		if (card)
+			add_finished_github(ctx, card, c);
 	}
 	if (!card)
 		return pb_err_set(&ctx->err, -ENOMEM, "status: out of memory");

@@ -18,6 +18,7 @@
 #include "docker.h"
 #include "health.h"
 #include "pb_clock.h"
+#include "pb_lease_keeper.h"
 #include "pb_log.h"
 
 #define FLOW_POLL_MS 250
@@ -83,6 +84,9 @@ typedef struct flow {
 	char image_id[PB_ID_MAX];
 	pb_deployment dep;
 	bool dep_recorded;
+	pb_lease_keeper *keeper;    /* renews the component lease between boundaries; NULL when none runs */
+	bool leased;                /* the deploy holds its component lease: boundaries renew it */
+	bool changing;              /* past the read-only steps: a failure rolls back */
 } flow;
 
 static pb_card *flow_card(flow *f, const char *title)
@@ -906,44 +910,99 @@ static int engine_ready(flow *f)
 	return 0;
 }
 
+/*
+ * A step boundary: the lease is renewed here too (the keeper covers the long
+ * steps between boundaries). A deploy whose component lease could not be
+ * renewed stops here (another replica may already treat it as interrupted)
+ * and says so.
+ */
+static int lease_held(flow *f, const char *next)
+{
+	char why[300];
+	pb_err e;
+
+	if (!f->leased)
+		return 0;
+	pb_err_init(&e);
+	if (!pb_lease_keeper_lost(f->keeper, why, sizeof(why))) {
+		if (pb_store_lock_renew(f->ctx->svc->store, f->c->id, f->ctx->svc->lock_owner,
+					pb_services_now(f->ctx->svc), &e) == 0)
+			return 0;
+		pb_strlcpy(why, pb_err_text(&e), sizeof(why));
+	}
+	return flow_fail(f, "⛔ Lease lost", "the lease on %s was lost (%s); stopped before %s", f->c->id, why, next);
+}
+
+static int execute_steps(flow *f, pb_health_report *rep)
+{
+	int r;
+
+	r = engine_ready(f);
+	if (!r)
+		r = step_image(f);
+	if (!r)
+		r = lease_held(f, "checking ports");
+	if (!r)
+		r = step_ports(f);
+	if (!r)
+		r = lease_held(f, "stopping the previous container");
+	if (r)
+		return r;
+	f->changing = true;
+	r = step_previous(f);
+	if (f->moved || !r)
+		dep_record(f, "running", NULL);
+	if (!r)
+		r = lease_held(f, "creating the new container");
+	if (!r)
+		r = step_create(f);
+	if (!r)
+		r = lease_held(f, "waiting for the new container");
+	if (!r)
+		r = step_wait(f);
+	if (!r)
+		r = lease_held(f, "the post-deployment validation");
+	if (!r)
+		r = validate(f, "🔎 Post-deployment validation", rep);
+	if (!r)
+		r = lease_held(f, "declaring the deployment validated");
+	return r;
+}
+
 int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
 		      const pb_promotion *p, pb_deploy_outcome *out)
 {
 	pb_health_report rep;
 	char ports[256];
 	pb_card *card;
+	pb_err e;
 	flow f;
 	int r;
 
 	flow_init(&f, ctx, c, d, p, out);
 	if (d->external)
 		return deploy_external(&f);
-	r = engine_ready(&f);
-	if (r)
-		return r;
-	r = step_image(&f);
-	if (!r)
-		r = step_ports(&f);
-	if (r)
-		return r; /* nothing changed yet */
-	r = step_previous(&f);
-	if (f.moved || !r)
-		dep_record(&f, "running", NULL);
-	if (!r)
-		r = step_create(&f);
-	if (!r)
-		r = step_wait(&f);
-	if (!r)
-		r = validate(&f, "🔎 Post-deployment validation", &rep);
-	if (r) {
+	pb_err_init(&e);
+	/* held and no keeper (it could not start): the step boundaries still renew it */
+	f.leased = pb_lease_keeper_start(ctx->svc, c->id, &f.keeper, &e) != 0 || f.keeper;
+	if (f.leased && !f.keeper)
+		pb_warn("deploy", "%s: the component lease is renewed only between steps: %s", f.label,
+			pb_err_text(&e));
+	memset(&rep, 0, sizeof(rep));
+	r = execute_steps(&f, &rep);
+	if (r && f.changing) {
+		/* the keeper still renews: a rollback waits for the previous container's health too */
 		if (r < 0 && !out->cause[0])
 			snprintf(out->cause, sizeof(out->cause), "internal error: %s", strerror(-r));
 		rollback(&f);
 		if (f.dep_recorded)
 			dep_record(&f, out->rolled_back ? "rolled_back" : "failed", out->cause);
 		pb_err_set(&ctx->err, PB_E_FAILED, "%s", out->cause);
-		return PB_E_FAILED;
+		r = PB_E_FAILED;
 	}
+	pb_lease_keeper_stop(f.keeper);
+	if (r)
+		return r; /* before `changing`: nothing changed yet */
 	dep_record(&f, "succeeded", "deployed and validated");
 	ports_text(d, ports, sizeof(ports));
 	card = flow_card(&f, "✅ Deployment validated");
@@ -957,6 +1016,59 @@ int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cf
 		emit(&f, card);
 	}
 	return 0;
+}
+
+/*
+ * A deploy whose process died: what the engine shows tells how far it got.
+ * The previous container renamed <name>-previous-<promotion> means it was
+ * moved (and maybe a new one created under the name): the new one goes and
+ * the previous comes back. No such rename but a stopped container under the
+ * name means it was stopped only (the new one is created after the rename):
+ * it is started again. Anything else changed nothing to undo.
+ */
+int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
+				  const pb_promotion *p, pb_deploy_outcome *out)
+{
+	pb_docker_state prev, cur;
+	pb_err e;
+	flow f;
+	int r;
+
+	flow_init(&f, ctx, c, d, p, out);
+	if (d->external || !f.dk || !d->container_name)
+		return 0;
+	snprintf(f.previous, sizeof(f.previous), "%s-previous-%lld", d->container_name, (long long)p->id);
+	pb_err_init(&e);
+	r = pb_docker_container_inspect(f.dk, f.previous, &prev, &e);
+	if (r == 0) {
+		f.moved = f.renamed = true;
+		pb_err_init(&e);
+		if (pb_docker_container_inspect(f.dk, d->container_name, &cur, &e) == 0 && strcmp(cur.id, prev.id) != 0)
+			pb_strlcpy(f.new_id, cur.id, sizeof(f.new_id));
+	} else if (r == PB_E_NOTFOUND) {
+		f.previous[0] = '\0';
+		pb_err_init(&e);
+		r = pb_docker_container_inspect(f.dk, d->container_name, &cur, &e);
+		if (r == PB_E_NOTFOUND || (r == 0 && cur.running))
+			return 0; /* nothing moved */
+		if (r)
+			return flow_fail(&f, "🚨 Restore FAILED", "the engine cannot be asked what the interrupted deploy "
+					 "left: %s", pb_err_text(&e));
+		f.moved = true;
+	} else {
+		return flow_fail(&f, "🚨 Restore FAILED", "the engine cannot be asked what the interrupted deploy left: %s",
+				 pb_err_text(&e));
+	}
+	snprintf(out->cause, sizeof(out->cause), "deploy interrupted: the process deploying %s stopped before it "
+		 "finished", c->id);
+	rollback(&f);
+	/* the interrupted deploy's row, still "running", gets its end */
+	pb_err_init(&e);
+	if (pb_store_deployment_latest(ctx->svc->store, p->id, &f.dep, &e) == 0 && strcmp(f.dep.status, "running") == 0) {
+		f.dep_recorded = true;
+		dep_record(&f, out->rolled_back && out->rollback_ok ? "rolled_back" : "failed", out->cause);
+	}
+	return out->rollback_ok ? 0 : PB_E_FAILED;
 }
 
 static void env_names(const pb_deploy_cfg *d, char *out, size_t size)

@@ -1,6 +1,27 @@
 /* gh_view.c — the GitHub line of a promotion's card and status: its issue and the outbox's state. */
 #include "pb_ghout.h"
 
+#include <string.h>
+
+/*
+ * An error without an HTTP status (a timeout, a refused connection) names the
+ * request first and says why at its end: a long one keeps both ends.
+ */
+static void put_reason(pb_buf *out, const char *text)
+{
+	size_t n = strlen(text);
+	const char *tail;
+
+	if (n <= 160) {
+		pb_buf_puts(out, text);
+		return;
+	}
+	tail = text + n - 100;
+	while ((*tail & 0xC0) == 0x80) /* not in the middle of a UTF-8 character */
+		tail++;
+	pb_buf_printf(out, "%.56s … %s", text, tail);
+}
+
 int pb_ghout_describe(const pb_services *svc, const pb_promotion *p, pb_buf *out, pb_err *err)
 {
 	pb_ghops_summary s;
@@ -25,8 +46,11 @@ int pb_ghout_describe(const pb_services *svc, const pb_promotion *p, pb_buf *out
 		if (s.head_attempts && s.head_error[0]) {
 			if (s.head_status)
 				pb_buf_printf(out, " (%d, retrying)", s.head_status);
-			else
-				pb_buf_printf(out, " (retrying: %.120s)", s.head_error);
+			else {
+				pb_buf_puts(out, " (retrying: ");
+				put_reason(out, s.head_error);
+				pb_buf_puts(out, ")");
+			}
 		}
 	}
 	if (s.failed)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_deploy.h"
 #include "pb_log.h"
 #include "pb_str.h"
 #include "pb_workflow.h"
@@ -445,6 +446,37 @@ static void remember(pb_monitor *m, const mon_entry *snapshot)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/*
+ * The slots before `due` this monitor did not plan (it just started, or just
+ * became the leader after a failover) and nobody sampled become UNKNOWN
+ * samples of class "not run": counted, never silently skipped. A slot that
+ * has a sample keeps it (nothing runs twice: the insert does nothing on a
+ * sampled slot); checked slots end at the stored last_slot, so the fill
+ * starts after it.
+ */
+static int fill_missed(const pb_services *svc, const pb_promotion *p, const pb_monitor_cfg *mc, int64_t due,
+		       int64_t before, pb_monitor_sweep_stats *st, pb_err *err)
+{
+	pb_monitor_state ms;
+	size_t added = 0;
+	int64_t from;
+	int r;
+
+	if (!due || mc->interval_s <= 0 || (before && before >= due - mc->interval_s))
+		return 0; /* this monitor planned the slot before: no gap */
+	r = pb_store_monitor_get(svc->store, p->id, &ms, err);
+	if (r)
+		return r;
+	from = ms.last_slot >= p->observing_since ? ms.last_slot + mc->interval_s : p->observing_since;
+	r = pb_store_samples_fill_unknown(svc->store, p->id, from, due, mc->interval_s, PB_CHK_NOT_RUN, &added, err);
+	if (r == 0 && added) {
+		st->unknown_filled += added;
+		pb_info("monitor", "%s #%lld: %zu slot(s) nobody checked recorded UNKNOWN", p->component,
+			(long long)p->id, added);
+	}
+	return r;
+}
+
 static int sweep_one(pb_monitor *m, const pb_services *svc, const pb_promotion *p, int64_t now,
 		     pb_monitor_submit_fn submit, void *ud, pb_monitor_sweep_stats *st, pb_err *err)
 {
@@ -457,6 +489,11 @@ static int sweep_one(pb_monitor *m, const pb_services *svc, const pb_promotion *
 	memset(&snap, 0, sizeof(snap));
 	switch (plan(m, p, due, &snap, &before)) {
 	case PLAN_SUBMIT:
+		r = fill_missed(svc, p, mc, due, before, st, err);
+		if (r) {
+			unplan(m, p->id, before);
+			break;
+		}
 		/*
 		 * The check job clears the in-flight mark; a refused one is cleared
 		 * here and tried again at the next sweep. Only when the next slot
@@ -519,6 +556,9 @@ int pb_monitor_sweep(pb_monitor *m, const pb_services *svc, pb_monitor_submit_fn
 		stats = &local;
 	memset(stats, 0, sizeof(*stats));
 	r = pb_monitor_deliver(m, svc, &delivered, err);
+	/* the sweep runs on the leader only: it also ends deploys whose replica died (their lease expired) */
+	if (r == 0)
+		r = pb_deploy_recover_expired(svc, &stats->interrupted, err);
 	if (r == 0)
 		r = pb_store_promotions_in_state(svc->store, &observing, 1, &list, &n, err);
 	for (size_t i = 0; i < n && r == 0; i++)

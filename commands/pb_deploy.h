@@ -52,4 +52,23 @@ int pb_deploy_plan(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *
 int pb_rollback_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
 			const pb_promotion *p, pb_deploy_outcome *out);
 
+/*
+ * Undoes what a deploy whose process died left on the engine (the previous
+ * container renamed or stopped: the new one removed, the previous renamed
+ * back, started and validated). 0 when nothing was half done or the previous
+ * container is back (out->rolled_back says which); PB_E_FAILED when it could
+ * not be restored (out->cause, a card says "act now").
+ */
+int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
+				  const pb_promotion *p, pb_deploy_outcome *out);
+
+/*
+ * The leader's sweep: every promotion in `deploying` whose component lease
+ * can be taken (its deployer's lease expired: the replica died) is recorded
+ * failed as an interrupted deploy, with a card in its thread (system sink).
+ * A deploy whose lease is still renewed is left alone. *recovered counts
+ * them; <0 only when the promotions could not be listed.
+ */
+int pb_deploy_recover_expired(const pb_services *svc, size_t *recovered, pb_err *err);
+
 #endif

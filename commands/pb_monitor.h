@@ -41,6 +41,8 @@ typedef struct pb_monitor_sweep_stats {
 	size_t reports;          /* daily reports claimed */
 	size_t verdicts;
 	size_t delivered;        /* posts the chat confirmed (marked delivered) */
+	size_t interrupted;      /* deploys found under an expired lease, recorded failed */
+	size_t unknown_filled;   /* slots nobody sampled (no leader ran) recorded UNKNOWN */
 } pb_monitor_sweep_stats;
 
 /* One pass at the services' clock. 0, or <0 on a storage failure (err). */

@@ -36,7 +36,7 @@ typedef struct pb_services {
 	 */
 	pb_sink *system_sink;
 	const pb_metrics_promobot *metrics; /* NULL: nothing is counted (exec, tests) */
-	char owner_buf[64];
+	char owner_buf[192];
 } pb_services;
 
 enum {
@@ -53,7 +53,7 @@ int pb_services_store_open(const pb_config *cfg, pb_store **out, pb_err *err);
 
 /*
  * Opens the store the config names (pb_services_store_open), the deploy engine and the GitHub client. `clock` NULL
- * means the system clock; `owner` names this worker for locks (copied).
+ * means the system clock; `owner` names this worker in its lease owner token (pb_lease_token).
  * On failure nothing stays open and err says why.
  */
 int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clock, const char *owner,

@@ -40,11 +40,13 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 	memset(svc, 0, sizeof(*svc));
 	svc->cfg = cfg;
 	svc->clock = clock ? clock : pb_clock_system();
-	pb_strlcpy(svc->owner_buf, owner ? owner : "promobot", sizeof(svc->owner_buf));
+	/* unique per replica and worker (a worker runs one command at a time): host:pid:nonce:worker */
+	pb_lease_token(owner ? owner : "promobot", svc->owner_buf, sizeof(svc->owner_buf));
 	svc->lock_owner = svc->owner_buf;
 	r = pb_services_store_open(cfg, &svc->store, err);
 	if (r)
 		return r;
+	pb_store_set_lease_s(svc->store, cfg->ha.lease_s);
 	/* A github section that cannot be used (no token) is a config error, said at start-up. */
 	if (cfg->github.enabled && !(flags & PB_SVC_NO_GITHUB)) {
 		r = pb_github_new(&cfg->github, svc->clock, &svc->github, err);

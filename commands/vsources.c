@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "github.h"
+#include "pb_ghout.h"
 #include "pb_json.h"
 #include "pb_log.h"
 #include "pb_workflow.h"
@@ -622,6 +623,7 @@ int pb_vsrc_github_workflow(pb_cmd_ctx *ctx, const pb_component *c, const pb_pro
 {
 	const pb_validation_cfg *vc = &c->validation;
 	cJSON *jwf = out->json;
+	pb_promotion now;        /* p re-read after delivering (issue mode) */
 	wf_state ws;
 	int64_t since;
 	char why[800];
@@ -658,6 +660,20 @@ int pb_vsrc_github_workflow(pb_cmd_ctx *ctx, const pb_component *c, const pb_pro
 		pb_github_issue issue;
 		pb_err e;
 
+		/*
+		 * The workflow runs when the issue opens or is labelled promotion:requested, and
+		 * re-validating put that label back in this command's transition: what is owed on
+		 * GitHub goes out first, so the run it starts is the one waited for. Without this,
+		 * `promobot exec` (it delivers after its command) waited for a run nothing started,
+		 * and the bot only by luck of its delivery timer. Safe next to that timer: ops are leased.
+		 */
+		pb_err_init(&e);
+		if (pb_ghout_deliver(ctx->svc, 0, NULL, &e))
+			pb_warn("validate", "%s: GitHub updates before waiting for the workflow: %s", c->id,
+				pb_err_text(&e));
+		pb_err_init(&e);
+		if (pb_store_promotion_get(ctx->svc->store, p->id, &now, &e) == 0)
+			p = &now; /* the issue may have been opened just now */
 		pb_err_init(&e);
 		if (p->issue_number <= 0) {
 			snprintf(why, sizeof(why), "waiting for the promotion issue: it is not on GitHub yet, so its "

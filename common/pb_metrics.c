@@ -692,6 +692,9 @@ int pb_metrics_promobot_register(pb_metrics *m, pb_metrics_promobot *out, pb_err
 		{ &out->github_outbox_pending, { "promobot_github_outbox_pending",
 						 "GitHub updates decided but not delivered yet (every group).",
 						 PB_METRIC_GAUGE, { NULL }, NULL, 0 } },
+		{ &out->leader, { "promobot_leader",
+				  "1 while this replica holds the scheduler lease (runs checks, reports, GitHub delivery).",
+				  PB_METRIC_GAUGE, { NULL }, NULL, 0 } },
 	};
 	int rc;
 

@@ -114,6 +114,7 @@ extern const size_t pb_metrics_latency_nbuckets;
  *   promobot_slack_posts_total{result}           counter  result: ok|error|unknown
  *   promobot_slack_rate_limited_total            counter  HTTP 429 answers from the Web API
  *   promobot_storage_transaction_seconds         histogram one storage transaction, begin -> commit
+ *   promobot_leader                              gauge    1 while this replica is the scheduler leader
  */
 typedef struct pb_metrics_promobot {
 	pb_metric *commands;
@@ -125,6 +126,7 @@ typedef struct pb_metrics_promobot {
 	pb_metric *slack_rate_limited;
 	pb_metric *storage_tx;
 	pb_metric *github_outbox_pending;
+	pb_metric *leader;
 } pb_metrics_promobot;
 
 /* Registers the families above into m and fills `out`. 0 ok, PB_E_INVALID (name taken), -ENOMEM. */

@@ -621,9 +621,19 @@ static void parse_schedule(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_int(c, s, "schedule", "probe_interval_s", false, 10, 1, 3600, &cfg->schedule.probe_interval_s);
 }
 
+static void parse_ha(cfg_ctx *c, const cJSON *root, pb_config *cfg)
+{
+	static const char *const keys[] = { "lease_s", "leader_lease_s", NULL };
+	const cJSON *h = cfg_get_obj(c, root, "", "ha", false);
+
+	cfg_check_keys(c, h, "ha", keys);
+	cfg_get_int(c, h, "ha", "lease_s", false, 30, 5, 3600, &cfg->ha.lease_s);
+	cfg_get_int(c, h, "ha", "leader_lease_s", false, 15, 3, 600, &cfg->ha.leader_lease_s);
+}
+
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "http", "schedule",
+	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "http", "schedule", "ha",
 					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
@@ -635,6 +645,7 @@ static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	parse_http(c, root, cfg);
 	parse_schedule(c, root, cfg);
+	parse_ha(c, root, cfg);
 	cfg_parse_monitoring(c, root, "", NULL, &cfg->monitoring);
 	c->monitoring = &cfg->monitoring;
 	parse_users(c, root, cfg);

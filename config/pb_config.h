@@ -265,6 +265,12 @@ typedef struct pb_schedule_cfg {
 	int probe_interval_s;  /* storage health probe period, default 10 */
 } pb_schedule_cfg;
 
+/* More than one replica on one database: lease lengths (README "Running more than one replica"). */
+typedef struct pb_ha_cfg {
+	int lease_s;           /* component leases (a deploy renews its own), default 30, >= 5 */
+	int leader_lease_s;    /* the scheduler leader's lease, renewed every third of it, default 15, >= 3 */
+} pb_ha_cfg;
+
 typedef struct pb_config {
 	char *path;            /* the file it was loaded from */
 	char *base_dir;        /* its folder: relative paths resolve against it */
@@ -280,6 +286,7 @@ typedef struct pb_config {
 	int workers;           /* worker threads, default 4 */
 	pb_http_cfg http;
 	pb_schedule_cfg schedule;
+	pb_ha_cfg ha;
 	pb_monitor_cfg monitoring; /* global defaults; each deploy_cfg holds its resolved copy */
 	pb_user *users;
 	size_t nusers;

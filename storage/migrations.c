@@ -228,6 +228,30 @@ const char *const pb_sqlite_migrations[PB_STORE_SCHEMA_VERSION + 1] = {
 	 */
 	[9] = "ALTER TABLE obs_posts ADD COLUMN handed_at INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE obs_posts ADD COLUMN chat_ref TEXT NOT NULL DEFAULT '';",
+	/*
+	 * v10: leases instead of PID locks. A lease has an owner token and an
+	 * expiry on the callers' clock, so it works across hosts (a PID only
+	 * means something on the host that wrote it): component mutations take
+	 * `component:<id>`, the scheduler leader takes `scheduler`. The
+	 * component_locks table is replaced, not kept beside it (two places
+	 * for one fact would drift); its rows come over already expired — their
+	 * holders predate the upgrade, so they are dead — and are taken over
+	 * (with a warning) by the next command on the component.
+	 */
+	[10] =
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  owner TEXT NOT NULL,"
+	"  purpose TEXT NOT NULL DEFAULT '',"
+	"  acquired_at INTEGER NOT NULL,"
+	"  renewed_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  host TEXT NOT NULL DEFAULT '',"
+	"  pid INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO leases(name, owner, purpose, acquired_at, renewed_at, expires_at, host, pid)"
+	"  SELECT 'component:' || component, owner, purpose, acquired_at, acquired_at, acquired_at, host, pid"
+	"  FROM component_locks;"
+	"DROP TABLE component_locks;",
 };
 
 _Static_assert(sizeof(pb_sqlite_migrations) / sizeof(pb_sqlite_migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

@@ -234,6 +234,21 @@ const char *const pb_pg_migrations[PB_STORE_SCHEMA_VERSION + 1] = {
 	 */
 	[9] = "ALTER TABLE obs_posts ADD COLUMN handed_at BIGINT NOT NULL DEFAULT 0;"
 	      "ALTER TABLE obs_posts ADD COLUMN chat_ref TEXT NOT NULL DEFAULT '';",
+	/* v10: leases instead of PID locks (see storage/migrations.c v10 for why). */
+	[10] =
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  owner TEXT NOT NULL,"
+	"  purpose TEXT NOT NULL DEFAULT '',"
+	"  acquired_at BIGINT NOT NULL,"
+	"  renewed_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  host TEXT NOT NULL DEFAULT '',"
+	"  pid BIGINT NOT NULL DEFAULT 0);"
+	"INSERT INTO leases(name, owner, purpose, acquired_at, renewed_at, expires_at, host, pid)"
+	"  SELECT 'component:' || component, owner, purpose, acquired_at, acquired_at, acquired_at, host, pid"
+	"  FROM component_locks;"
+	"DROP TABLE component_locks;",
 };
 
 _Static_assert(sizeof(pb_pg_migrations) / sizeof(pb_pg_migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

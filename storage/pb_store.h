@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 9 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 10 /* keep in sync with storage/migrations.c */
 
 /*
  * Opens and migrates to the latest schema. `target` is a SQLite file path
@@ -284,14 +284,58 @@ int pb_store_event_id_claim(pb_store *st, const char *key, int64_t now, pb_err *
 /* Forgets ids older than `before` (epoch s). */
 int pb_store_event_ids_prune(pb_store *st, int64_t before, pb_err *err);
 
-/* ---- per-component locks (survive restarts; stale when the holder pid is gone) ---- */
+/* ---- leases: per-component mutation locks and the scheduler leader (storage/locks.c) ---- */
 /*
- * Takes the mutation lock of a component for `owner` (a unique token). A lock
- * whose holder process no longer exists on this host is taken over. PB_E_BUSY
- * with err naming the holder when someone else has it.
+ * A lease is a row (name, owner token, expiry on the caller's clock): held
+ * by one owner until it is released or expires_at passes, whatever host or
+ * process took it — it works across replicas on one shared database, where
+ * a PID check only means something on one host. Owner tokens must be unique
+ * per replica and command (host:pid:boot-nonce:worker, see pb_lease_token).
+ * A lease is free once now > expires_at; whoever takes an expired one over
+ * logs a warning naming the previous owner.
+ */
+#define PB_LEASE_DEFAULT_S 30
+
+typedef struct pb_lease {
+	char name[PB_ID_MAX];
+	char owner[PB_ID_MAX];
+	char purpose[PB_TEXT_MAX];
+	int64_t acquired_at;
+	int64_t renewed_at;
+	int64_t expires_at;
+	char host[256];
+	int64_t pid;
+} pb_lease;
+
+/*
+ * Takes (or, for the same owner, extends) the lease `name` until now + ttl_s.
+ * 0 when held; PB_E_BUSY with err naming the holder when another owner's
+ * lease has not expired. `prev` (optional) receives the row found before
+ * (owner "" when there was none): a caller tells a takeover from a renewal.
+ * Joins the caller's transaction when one is open.
+ */
+int pb_store_lease_acquire(pb_store *st, const char *name, const char *owner, const char *purpose, int64_t now,
+			   int ttl_s, pb_lease *prev, pb_err *err);
+/* Extends the owner's unexpired lease to now + ttl_s; PB_E_BUSY with text when it was lost (expired or taken). */
+int pb_store_lease_renew(pb_store *st, const char *name, const char *owner, int64_t now, int ttl_s, pb_err *err);
+/* Deletes the lease only when `owner` holds it: a late release after a takeover is harmless. */
+void pb_store_lease_release(pb_store *st, const char *name, const char *owner);
+/* The lease row; PB_E_NOTFOUND (no text) when nobody ever took it or it was released. */
+int pb_store_lease_get(pb_store *st, const char *name, pb_lease *out, pb_err *err);
+/* Fills out (size >= 96) with "host:pid:nonce:worker", the nonce random per process start. */
+void pb_lease_token(const char *worker, char *out, size_t size);
+
+/* The ttl of component leases (config ha.lease_s); PB_LEASE_DEFAULT_S until set. */
+void pb_store_set_lease_s(pb_store *st, int ttl_s);
+/*
+ * The component's mutation lock: the lease `component:<id>` for the store's
+ * lease_s. PB_E_BUSY with err naming the holder when someone else has it;
+ * an expired lease is taken over with a warning.
  */
 int pb_store_lock_acquire(pb_store *st, const char *component, const char *owner,
 			  const char *purpose, int64_t now, pb_err *err);
+/* Extends the component lease; PB_E_BUSY with text when it was lost (a long deploy stops on that). */
+int pb_store_lock_renew(pb_store *st, const char *component, const char *owner, int64_t now, pb_err *err);
 void pb_store_lock_release(pb_store *st, const char *component, const char *owner);
 
 /* ---- observation: samples, monitor state, daily reports (storage/samples.c) ---- */
@@ -313,6 +357,7 @@ typedef enum {
 	PB_CHK_AUTH,            /* the probe's credentials were refused */
 	PB_CHK_SKIPPED,         /* the previous check was still running (state UNKNOWN) */
 	PB_CHK_ENGINE_ERROR,    /* the engine could not be asked (state UNKNOWN) */
+	PB_CHK_NOT_RUN,         /* nobody ran it: no leader at the time, bot down, pool full (state UNKNOWN) */
 	PB_CHK_COUNT
 } pb_check_class;
 const char *pb_check_class_name(pb_check_class c);   /* "ok", "not running", "restarted", … */
@@ -383,6 +428,17 @@ int pb_store_monitor_get(pb_store *st, int64_t promotion_id, pb_monitor_state *o
  * re-running a slot): nothing is written and the caller rolls back.
  */
 int pb_store_sample_record(pb_store *st, const pb_sample *s, const pb_monitor_state *ms, pb_err *err);
+/*
+ * Records UNKNOWN samples of class `cls` for the slots from, from+step, … < to
+ * that have none (a slot already sampled is left as it is), in one
+ * transaction (or the caller's). *added counts the new rows. At most
+ * PB_FILL_MAX slots per call (a day of 60 s slots: a failover gap is seconds):
+ * older ones of a longer gap (the bot was down for days) stay without a row,
+ * which reads as UNKNOWN too.
+ */
+#define PB_FILL_MAX 1440
+int pb_store_samples_fill_unknown(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, int64_t step,
+				  pb_check_class cls, size_t *added, pb_err *err);
 /* Samples of a promotion with from <= slot < to, oldest first. Caller frees *out. */
 int pb_store_samples_range(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, pb_sample **out,
 			   size_t *count, pb_err *err);

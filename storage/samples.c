@@ -15,6 +15,7 @@ static const char *const check_class_names[PB_CHK_COUNT] = {
 	[PB_CHK_AUTH] = "auth failure",
 	[PB_CHK_SKIPPED] = "check skipped",
 	[PB_CHK_ENGINE_ERROR] = "engine unreachable",
+	[PB_CHK_NOT_RUN] = "not run",
 };
 
 const char *pb_check_class_name(pb_check_class c)
@@ -59,6 +60,62 @@ static int sample_insert(pb_store *st, const pb_sample *s, pb_err *err)
 	bind_opt(stmt, 6, s->mem_kb);
 	bind_opt(stmt, 7, logs ? logs : -1);
 	return pb_sql_step_done(st, stmt, "sample record", err);
+}
+
+static int fill_slots(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, int64_t step,
+		      pb_check_class cls, size_t *added, pb_err *err)
+{
+	int64_t packed = (int64_t)(PB_SAMPLE_UNKNOWN & 3u) | (int64_t)(cls & 0x3fu) << 2;
+	int r = 0;
+
+	for (int64_t slot = from; slot < to && r == 0; slot += step) {
+		pb_q *stmt;
+
+		r = pb_sql_prepare(st,
+				   "INSERT INTO samples(promotion_id, slot, packed) VALUES (?1, ?2, ?3)"
+				   " ON CONFLICT (promotion_id, slot) DO NOTHING",
+				   &stmt, "sample fill", err);
+		if (r)
+			break;
+		pb_q_bind_i64(stmt, 1, promotion_id);
+		pb_q_bind_i64(stmt, 2, slot);
+		pb_q_bind_i64(stmt, 3, packed);
+		r = pb_sql_step_done(st, stmt, "sample fill", err);
+		if (r > 0)
+			r = pb_err_set(err, -EIO, "storage: sample fill: unexpected constraint failure");
+		if (r == 0)
+			*added += (size_t)st->changes;
+	}
+	return r;
+}
+
+int pb_store_samples_fill_unknown(pb_store *st, int64_t promotion_id, int64_t from, int64_t to, int64_t step,
+				  pb_check_class cls, size_t *added, pb_err *err)
+{
+	bool own_tx = !pb_store_in_tx(st);
+	int r;
+
+	*added = 0;
+	if (step <= 0 || from >= to)
+		return 0;
+	if (pb_sql_need_time(from, "sample fill", err))
+		return -EINVAL;
+	if ((to - from) / step > PB_FILL_MAX)
+		from = to - (int64_t)PB_FILL_MAX * step; /* the newest ones; on the grid when `to` is a slot */
+	if (own_tx) {
+		r = st->ops->begin_write(st, "sample fill", err);
+		if (r)
+			return r;
+	}
+	r = fill_slots(st, promotion_id, from, to, step, cls, added, err);
+	if (!own_tx)
+		return r;
+	if (r) {
+		*added = 0;
+		pb_store_rollback(st);
+		return r;
+	}
+	return pb_store_commit(st, err);
 }
 
 static int monitor_put(pb_store *st, const pb_monitor_state *m, pb_err *err)

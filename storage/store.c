@@ -195,6 +195,7 @@ static int store_connect(const char *target, const char *password, pb_store **ou
 	if (!st)
 		return pb_err_set(err, -ENOMEM, "storage: out of memory");
 	st->ops = store_backend(target, &rest);
+	st->lease_s = PB_LEASE_DEFAULT_S;
 	pb_strlcpy(st->label, rest ? rest : "", sizeof(st->label));
 	r = st->ops->connect(st, rest, password, err);
 	if (r) {

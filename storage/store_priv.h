@@ -61,6 +61,7 @@ struct pb_store {
 	void (*tx_observer)(void *ud, double seconds); /* told each committed transaction's duration */
 	void *tx_ud;
 	int64_t tx_started_ms;
+	int lease_s;         /* ttl of component leases (pb_store_set_lease_s), PB_LEASE_DEFAULT_S until set */
 };
 
 /* Every backend's statement starts with this. */

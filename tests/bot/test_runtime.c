@@ -39,7 +39,7 @@ static void setup(void)
 	snprintf(json, sizeof(json),
 		 "{\"storage\": {\"path\": \"%s/promobot.db\"}, \"chat\": {\"platform\": \"console\"},"
 		 " \"http\": {\"listen\": \"127.0.0.1:0\", \"health_write_s\": 1},"
-		 " \"schedule\": {\"probe_interval_s\": 1},"
+		 " \"schedule\": {\"probe_interval_s\": 1}, \"ha\": {\"leader_lease_s\": 3},"
 		 " \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\"]}},"
 		 " \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"stage\": \"development\","
 		 "   \"revision\": {\"value\": \"v1\"}, \"checks\": []}]}",
@@ -145,5 +145,62 @@ Test(runtime, metrics_show_the_pools_and_the_probe)
 	cr_expect(strstr(pb_buf_str(&body), "promobot_jobs_dropped_total{pool=\"background\"} 0"), "%s",
 		  pb_buf_str(&body));
 	cr_expect(strstr(pb_buf_str(&body), "process_resident_memory_bytes"), "%s", pb_buf_str(&body));
+	pb_buf_deinit(&body);
+}
+
+/* Polls (bounded) until pb_runtime_is_leader(rt) == want. */
+static bool leader_becomes(pb_runtime *rt, bool want, int timeout_ms)
+{
+	int64_t deadline = pb_clock_mono_ms(NULL) + timeout_ms;
+
+	while (pb_clock_mono_ms(NULL) < deadline) {
+		struct timespec pause = { 0, 20 * 1000000L };
+
+		if (pb_runtime_is_leader(rt) == want)
+			return true;
+		nanosleep(&pause, NULL); /* polling a flag with a bound, not synchronising */
+	}
+	return false;
+}
+
+/* Runs `sql` on the test's own connection to the runtime's database. */
+static void db_exec(const char *sql)
+{
+	char db[128];
+	sqlite3 *h;
+
+	snprintf(db, sizeof(db), "%s/promobot.db", DIR_);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+/*
+ * The only replica leads (/healthz role, promobot_leader 1). When another
+ * replica holds the scheduler lease (its row, as another process would
+ * write it) this one steps down at its next renewal and follows; when that
+ * lease goes, it leads again. (Two runtimes in one process would share
+ * libwebsockets' global TLS state: the two-process failover is in tests/e2e.)
+ */
+Test(runtime, the_leader_steps_down_when_another_replica_holds_the_lease_and_leads_again_after)
+{
+	pb_buf body;
+
+	pb_buf_init(&body);
+	cr_assert(leader_becomes(RT, true, 20000), "the only replica never led");
+	cr_assert(healthz_becomes(200, &body, 20000), "%s", pb_buf_str(&body));
+	cr_expect(strstr(pb_buf_str(&body), "\"role\":\"leader\""), "%s", pb_buf_str(&body));
+	cr_assert_eq(get("/metrics", &body), 200);
+	cr_expect(strstr(pb_buf_str(&body), "promobot_leader 1"), "%s", pb_buf_str(&body));
+	db_exec("UPDATE leases SET owner = 'other-host:1:0:slack-scheduler', expires_at = 4102444800"
+		" WHERE name = 'scheduler'");
+	cr_assert(leader_becomes(RT, false, 5000), "still leading under another replica's lease");
+	cr_assert(healthz_becomes(200, &body, 20000), "%s", pb_buf_str(&body));
+	cr_expect(strstr(pb_buf_str(&body), "\"role\":\"follower\""), "%s", pb_buf_str(&body));
+	cr_assert_eq(get("/metrics", &body), 200);
+	cr_expect(strstr(pb_buf_str(&body), "promobot_leader 0"), "%s", pb_buf_str(&body));
+	db_exec("DELETE FROM leases WHERE name = 'scheduler'");
+	cr_assert(leader_becomes(RT, true, 5000), "did not lead again once the lease was free");
 	pb_buf_deinit(&body);
 }

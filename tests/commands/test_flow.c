@@ -1,6 +1,7 @@
 /* test_flow.c — request/validate/gate/blockers/cancel/complete/history through the dispatcher. */
 #include <criterion/criterion.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "pb_lease_keeper.h"
 #include "pb_monitor.h"
 #include "pb_workflow.h"
 
@@ -413,4 +415,60 @@ Test(flow, complete_without_a_readable_maturity_file_completes_and_says_so)
 		cr_assert_eq(pb_cmd_component_stage(&ctx, c, &st), 0);
 		cr_expect_eq(st, PB_STAGE_STAGING);
 	}
+}
+
+/* ---- a long command keeps its component lease; a lost lease is noticed ---- */
+
+/* Polls (bounded, real time: the keeper runs on a thread of its own) until cond(ud). */
+static bool within_ms(bool (*cond)(void *), void *ud, int ms)
+{
+	int64_t deadline = pb_clock_mono_ms(NULL) + ms;
+
+	while (pb_clock_mono_ms(NULL) < deadline) {
+		if (cond(ud))
+			return true;
+		poll(NULL, 0, 20);
+	}
+	return cond(ud);
+}
+
+static bool renewed_after_start(void *ud)
+{
+	pb_lease l;
+
+	return pb_store_lease_get(h.store, "component:neo4j", &l, NULL) == 0 && l.renewed_at > *(int64_t *)ud;
+}
+
+static bool keeper_lost(void *ud)
+{
+	return pb_lease_keeper_lost(ud, NULL, 0);
+}
+
+Test(flow, a_lease_keeper_renews_the_component_lease_and_notices_when_it_is_lost)
+{
+	pb_lease_keeper *k = NULL;
+	int64_t t0 = th_now(&h);
+	char why[300];
+	pb_err e;
+
+	pb_err_init(&e);
+	/* not held by this worker: nothing to keep */
+	cr_assert_eq(pb_lease_keeper_start(&h.svc, "neo4j", &k, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_null(k);
+	h.cfg->ha.lease_s = 5;          /* renewed every 1.67 s (real time) */
+	pb_store_set_lease_s(h.store, 5);
+	cr_assert_eq(pb_store_lock_acquire(h.store, "neo4j", h.svc.lock_owner, "deploy", t0, &e), 0, "%s",
+		     pb_err_text(&e));
+	cr_assert_eq(pb_lease_keeper_start(&h.svc, "neo4j", &k, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_not_null(k);
+	pb_fake_clock_advance(&h.clock, 3000);
+	cr_assert(within_ms(renewed_after_start, &t0, 10000), "never renewed");
+	cr_assert_not(pb_lease_keeper_lost(k, NULL, 0));
+	/* another replica takes it (it expired there, say): the next renewal fails */
+	pb_store_lock_release(h.store, "neo4j", h.svc.lock_owner);
+	cr_assert_eq(pb_store_lock_acquire(h.store, "neo4j", "host-b:9:0:slack-1", "deploy", th_now(&h), NULL), 0);
+	cr_assert(within_ms(keeper_lost, k, 10000), "the lost lease went unnoticed");
+	cr_assert(pb_lease_keeper_lost(k, why, sizeof(why)));
+	cr_expect(strstr(why, "was lost"), "%s", why);
+	pb_lease_keeper_stop(k);
 }

@@ -7,9 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "github.h"
-#include "github_fake.h"
-#include "harness.h"
-#include "pb_ghout.h"
+#include "gh_harness.h"
 
 #define REPO "acme/tta"
 #define TOKEN "ghp_outboxtest"
@@ -17,13 +15,6 @@
 static th h;
 static github_fake *fake;
 static pb_err err;
-
-static void open_client(void)
-{
-	pb_err_init(&err);
-	cr_assert_eq(pb_github_new(&h.cfg->github, &h.clock.clock, &h.svc.github, &err), 0, "%s", pb_err_text(&err));
-	h.svc.system_sink = &h.sink; /* delivery tells the thread through the same capture */
-}
 
 static void setup_env(const char *repo, bool external)
 {
@@ -48,7 +39,8 @@ static void setup_env(const char *repo, bool external)
 		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %s, \"timeout_ms\": 500}}",
 		 strrchr(github_fake_url(fake), ':') + 1);
 	th_setup_full(&h, NULL, top, external ? staging : NULL, extra);
-	open_client();
+	ghh_open_client(&h);
+	pb_err_init(&err);
 }
 
 static void setup_repo(const char *repo)
@@ -63,8 +55,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	pb_github_free(h.svc.github);
-	h.svc.github = NULL;
+	ghh_close_client(&h);
 	th_teardown(&h);
 	github_fake_free(fake);
 	fake = NULL;
@@ -72,83 +63,18 @@ static void teardown(void)
 
 TestSuite(ghoutbox, .init = setup, .fini = teardown, .timeout = 120);
 
-/* ---- helpers ---- */
+/* ---- helpers (tests/commands/gh_harness.c, bound to this suite's harness and repository) ---- */
 
-static pb_ghout_stats deliver(void)
-{
-	pb_ghout_stats st;
-
-	pb_err_init(&err);
-	cr_assert_eq(pb_ghout_deliver(&h.svc, 0, &st, &err), 0, "%s", pb_err_text(&err));
-	return st;
-}
-
-static void run_ok(const char *user, const char *cmd)
-{
-	cr_assert_eq(th_run(&h, user, cmd), 0, "%s: %s", cmd, th_out(&h));
-}
-
-static cJSON *issue(int64_t number)
-{
-	char *text = github_fake_issue_json(fake, REPO, number);
-	cJSON *j;
-
-	cr_assert_not_null(text, "issue #%lld does not exist", (long long)number);
-	j = cJSON_Parse(text);
-	free(text);
-	cr_assert_not_null(j);
-	return j;
-}
-
-static bool has_label(const cJSON *is, const char *name)
-{
-	const cJSON *l;
-
-	cJSON_ArrayForEach(l, cJSON_GetObjectItem(is, "labels"))
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(l, "name")), name))
-			return true;
-	return false;
-}
-
-static int nlabels(const cJSON *is)
-{
-	return cJSON_GetArraySize(cJSON_GetObjectItem(is, "labels"));
-}
-
-static const char *sval(const cJSON *o, const char *key)
-{
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
-
-	return v ? v : "";
-}
-
-static int issues_created(void)
-{
-	return github_fake_count(fake, "POST /repos/" REPO "/issues", 201) -
-	       github_fake_count(fake, "POST /repos/" REPO "/issues/", 201);
-}
-
-static size_t pending(void)
-{
-	size_t n = 0;
-
-	cr_assert_eq(pb_store_ghops_pending_count(h.store, &n, &err), 0);
-	return n;
-}
-
-static pb_promotion promotion_of(const char *component)
-{
-	pb_promotion p;
-
-	cr_assert_eq(pb_store_promotion_latest(h.store, component, &p, &err), 0);
-	return p;
-}
-
-static void card_line(const pb_promotion *p, pb_buf *out)
-{
-	pb_buf_reset(out);
-	cr_assert_eq(pb_ghout_describe(&h.svc, p, out, &err), 0, "%s", pb_err_text(&err));
-}
+#define deliver() ghh_deliver(&h)
+#define run_ok(user, cmd) cr_assert_eq(th_run(&h, (user), (cmd)), 0, "%s: %s", (cmd), th_out(&h))
+#define issue(n) ghh_issue(fake, REPO, (n))
+#define has_label ghh_has_label
+#define nlabels ghh_nlabels
+#define sval ghh_str
+#define issues_created() ghh_issues_created(fake, REPO)
+#define pending() ghh_pending(&h)
+#define promotion_of(component) ghh_promotion(&h, (component))
+#define card_line(p, out) ghh_card_line(&h, (p), (out))
 
 /* ---- the flow ---- */
 
@@ -423,14 +349,50 @@ Test(ghoutbox, a_dropped_comment_is_not_posted_twice)
 
 Test(ghoutbox, a_hung_create_times_out_and_is_looked_up)
 {
+	pb_promotion p;
+	pb_buf line;
+
+	pb_buf_init(&line);
 	run_ok("alice", "/promote request neo4j staging");
 	github_fake_fault_on(fake, "POST /repos/" REPO "/issues", GITHUB_FAULT_HANG, 1, 0, 0);
 	deliver();
-	cr_assert_eq(promotion_of("neo4j").issue_number, 0);
+	p = promotion_of("neo4j");
+	cr_assert_eq(p.issue_number, 0);
+	/* no HTTP status: the card keeps the end of the client's text, where curl says why */
+	card_line(&p, &line);
+	cr_assert(strstr(pb_buf_str(&line), "1 update pending (retrying: GitHub: POST http://127.0.0.1:"), "%s",
+		  pb_buf_str(&line));
+	cr_assert(strstr(pb_buf_str(&line), "Timeout was reached"), "%s", pb_buf_str(&line));
+	pb_buf_deinit(&line);
 	pb_fake_clock_advance(&h.clock, 5000);
 	deliver();
 	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
 	cr_assert_eq(issues_created(), 1);
+}
+
+Test(ghoutbox, a_completed_promotion_still_owing_updates_says_so_in_status)
+{
+	run_ok("alice", "/promote request neo4j staging");
+	run_ok("alice", "/promote validate neo4j");
+	run_ok("bob", "/promote approve neo4j");
+	deliver();
+	th_force_state(&h, "neo4j", PB_ST_OBSERVING);
+	pb_fake_clock_advance(&h.clock, 8LL * 86400 * 1000);
+	github_fake_set_now(fake, th_now(&h));
+	github_fake_fault(fake, GITHUB_FAULT_STATUS, 100000, 502, 0);
+	run_ok("carol", "/promote complete neo4j \"observed by hand\"");
+	deliver();
+	run_ok("bob", "/promote status neo4j");
+	cr_assert(strstr(th_out(&h), "No open promotion"), "%s", th_out(&h));
+	cr_assert(strstr(th_out(&h), "GitHub: promotion #1 (completed): #1 https://github.com/acme/tta/issues/1; 5 "
+				     "updates pending (502, retrying)"),
+		  "%s", th_out(&h));
+	github_fake_fault_clear(fake);
+	pb_fake_clock_advance(&h.clock, 60 * 1000);
+	deliver();
+	cr_assert_eq(pending(), 0);
+	run_ok("bob", "/promote status neo4j");
+	cr_assert_null(strstr(th_out(&h), "GitHub"), "nothing owed, nothing said: %s", th_out(&h));
 }
 
 /* ---- permanent errors ---- */
@@ -533,12 +495,12 @@ Test(ghoutbox, a_restart_mid_delivery_ends_in_the_exact_state)
 	}
 	pb_ghop_deinit(&op);
 	/* restart: everything closed and opened again */
-	pb_github_free(h.svc.github);
-	h.svc.github = NULL;
+	ghh_close_client(&h);
 	pb_store_close(h.store);
 	cr_assert_eq(pb_store_open(h.cfg->storage_path, &h.store, &err), 0);
 	h.svc.store = h.store;
-	open_client();
+	ghh_open_client(&h);
+	pb_err_init(&err);
 	deliver();
 	cr_assert_eq(promotion_of("neo4j").issue_number, 0, "leased by the dead process: not before it expires");
 	pb_fake_clock_advance(&h.clock, 121 * 1000);

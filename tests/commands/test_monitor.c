@@ -393,7 +393,9 @@ Test(monitor, a_check_the_pool_refused_is_tried_again_at_the_next_sweep)
 
 		cr_assert_eq(pb_store_samples_range(h.store, pid, p.observing_since + 60, p.observing_since + 61, &list,
 						    &n, NULL), 0);
-		cr_expect_eq(n, 0, "the slot the pool never took has no sample: UNKNOWN");
+		cr_assert_eq(n, 1, "the slot the pool never took is recorded UNKNOWN when the next one is planned");
+		cr_expect_eq(list[0].state, PB_SAMPLE_UNKNOWN);
+		cr_expect_eq(list[0].cls, PB_CHK_NOT_RUN);
 		free(list);
 	}
 }
@@ -759,4 +761,149 @@ Test(monitor, a_post_never_confirmed_is_handed_again_after_the_timeout)
 	cr_assert_eq(q.n, 2, "a lost confirmation does not leave it pending for good");
 	cr_expect_gt(q.cards[1]->handed_before, 0);
 	qsink_free(&q);
+}
+
+/* ---- failover: another replica's monitor takes over from the stored schedule ---- */
+
+/* A second replica on the same database: its own connection and monitor, the same clock. */
+typedef struct replica {
+	pb_services svc;
+	pb_monitor *mon;
+} replica;
+
+static void replica_open(replica *r, const char *owner)
+{
+	memset(r, 0, sizeof(*r));
+	r->svc = h.svc;
+	r->svc.lock_owner = owner;
+	cr_assert_eq(pb_store_open(h.cfg->storage_path, &r->svc.store, NULL), 0);
+	cr_assert_eq(pb_monitor_new(h.cfg, &r->mon, NULL), 0);
+}
+
+static void replica_close(replica *r)
+{
+	pb_monitor_free(r->mon);
+	pb_store_close(r->svc.store);
+}
+
+static int replica_run(void *ud, int64_t promotion_id, int64_t slot)
+{
+	replica *r = ud;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_check(r->mon, &r->svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
+	return 0;
+}
+
+static pb_monitor_sweep_stats replica_sweep(replica *r)
+{
+	pb_monitor_sweep_stats st;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_sweep(r->mon, &r->svc, replica_run, r, &st, &e), 0, "%s", pb_err_text(&e));
+	th_target_drain(&tgt);
+	return st;
+}
+
+Test(monitor, a_new_leader_records_the_missed_slots_unknown_and_runs_none_twice)
+{
+	int64_t pid = observe(), t0 = th_now(&h);
+	pb_monitor_sweep_stats st;
+	replica b;
+
+	sweep();                    /* the first leader checks t0 and t0+60, then dies */
+	after(60);
+	replica_open(&b, "replica-b");
+	/* no leader for 5 minutes: the slots t0+120 … t0+300 nobody checked */
+	pb_fake_clock_advance(&h.clock, 300 * 1000);
+	st = replica_sweep(&b);
+	cr_expect_eq(st.submitted, 1, "the due slot t0+360 runs");
+	cr_expect_eq(st.unknown_filled, 4);
+	for (int64_t s = t0 + 120; s <= t0 + 300; s += 60) {
+		cr_expect_eq(sample_at(pid, s).state, PB_SAMPLE_UNKNOWN, "slot +%lld", (long long)(s - t0));
+		cr_expect_eq(sample_at(pid, s).cls, PB_CHK_NOT_RUN);
+	}
+	cr_expect_eq(sample_at(pid, t0).state, PB_SAMPLE_UP, "sampled slots keep their result");
+	cr_expect_eq(sample_at(pid, t0 + 60).state, PB_SAMPLE_UP);
+	cr_expect_eq(sample_at(pid, t0 + 360).state, PB_SAMPLE_UP);
+	/* the new leader's next sweep and the old leader's late check change nothing */
+	st = replica_sweep(&b);
+	cr_expect_eq(st.submitted + st.unknown_filled, 0);
+	cr_assert_eq(pb_monitor_check(mon, &h.svc, pid, t0 + 120, NULL), 0);
+	cr_expect_eq(sample_at(pid, t0 + 120).cls, PB_CHK_NOT_RUN, "a slot recorded is never run again");
+	/* leadership comes back to the first replica: it resumes at the next slot, no gap, no re-run */
+	pb_fake_clock_advance(&h.clock, 60 * 1000);
+	st = sweep();
+	cr_expect_eq(st.submitted, 1);
+	cr_expect_eq(st.unknown_filled, 0);
+	cr_expect_eq(sample_at(pid, t0 + 420).state, PB_SAMPLE_UP);
+	replica_close(&b);
+}
+
+Test(monitor, two_replicas_alternating_as_leader_post_each_daily_report_and_alert_once)
+{
+	int64_t pid = observe();
+	replica b;
+
+	replica_open(&b, "replica-b");
+	sweep();
+	replica_sweep(&b);
+	th_target_down(&tgt);
+	/* the target goes down; leadership flips between the replicas at every sweep for two days */
+	for (int i = 0; i < 2 * 24 * 6; i++) {
+		pb_fake_clock_advance(&h.clock, 600 * 1000);
+		if (i % 2)
+			sweep();
+		else
+			replica_sweep(&b);
+	}
+	/* and a sweep of both at the same instant claims nothing twice */
+	sweep();
+	replica_sweep(&b);
+	cr_expect_eq(posts_of(pid, "report"), 2, "Day 1 and Day 2, once each");
+	cr_expect_eq(posts_of(pid, "down"), 1, "one DOWN alert, whoever checked");
+	replica_close(&b);
+}
+
+/* ---- a deploy whose replica died: recovered by the leader's sweep once its lease expired ---- */
+
+static size_t events_with(const char *component, const char *text)
+{
+	pb_event *list = NULL;
+	size_t n = 0, hits = 0;
+
+	cr_assert_eq(pb_store_events_for_component(h.store, component, 100, &list, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		hits += strstr(list[i].detail, text) != NULL;
+	free(list);
+	return hits;
+}
+
+Test(monitor, a_deploy_under_an_expired_lease_is_recovered_as_interrupted_by_the_sweep)
+{
+	pb_monitor_sweep_stats st;
+	pb_lease l;
+
+	cr_assert_eq(th_run(&h, "alice", "request neo4j staging"), 0);
+	th_force_state(&h, "neo4j", PB_ST_VALIDATING);
+	th_force_state(&h, "neo4j", PB_ST_IN_REVIEW);
+	th_force_state(&h, "neo4j", PB_ST_APPROVED);
+	th_force_state(&h, "neo4j", PB_ST_DEPLOYING);
+	/* the deploying replica holds the lease, then dies without releasing it */
+	cr_assert_eq(pb_store_lock_acquire(h.store, "neo4j", "host-a:41:cafe:slack-1", "deploy", th_now(&h), NULL), 0);
+	st = sweep();
+	cr_expect_eq(st.interrupted, 0, "a live lease: a deploy in progress is left alone");
+	cr_expect_eq(th_state(&h, "neo4j"), PB_ST_DEPLOYING);
+	pb_fake_clock_advance(&h.clock, (PB_LEASE_DEFAULT_S + 1) * 1000LL);
+	st = sweep();
+	cr_expect_eq(st.interrupted, 1);
+	cr_expect_eq(th_state(&h, "neo4j"), -1, "closed as failed");
+	cr_expect(strstr(th_out(&h), "Deploy interrupted"), "a card in the thread: %s", th_out(&h));
+	cr_expect_eq(pb_store_lease_get(h.store, "component:neo4j", &l, NULL), PB_E_NOTFOUND,
+		     "the recovering leader released the lease it took over");
+	cr_expect_eq(events_with("neo4j", "its lease expired"), 1, "audited once");
+	st = sweep();
+	cr_expect_eq(st.interrupted, 0, "recovered once");
 }

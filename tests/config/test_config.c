@@ -325,6 +325,8 @@ Test(config, defaults_fill_every_optional_setting)
 	cr_assert_eq(cfg->policy.coverage_min[PB_STAGE_PRODUCTION], 80);
 	cr_assert_eq(cfg->policy.observation_days, 7);
 	cr_assert_float_eq(cfg->policy.uptime_target, 99.5, 1e-9);
+	cr_assert_eq(cfg->ha.lease_s, 30);
+	cr_assert_eq(cfg->ha.leader_lease_s, 15);
 	for (int k = 0; k < PB_CRIT_COUNT; k++)
 		cr_assert(cfg->policy.required[k]);
 	cr_assert_str_eq(pb_config_user(cfg, "bob")->name, "bob");
@@ -674,6 +676,26 @@ Test(config, range_checks)
 	root = base();
 	set(root, "", "workers", "2.5");
 	expect_problem(root, "workers: expected integer");
+	/* a lease shorter than this cannot be renewed reliably: a third of it between attempts */
+	root = base();
+	set(root, "", "ha", "{ \"leader_lease_s\": 2 }");
+	expect_problem(root, "ha.leader_lease_s: must be 3..600");
+	root = base();
+	set(root, "", "ha", "{ \"lease_s\": 4 }");
+	expect_problem(root, "ha.lease_s: must be 5..3600");
+	root = base();
+	set(root, "", "ha", "{ \"lease\": 30 }");
+	expect_problem(root, "ha.lease: unknown key");
+	{
+		pb_config *cfg;
+
+		root = base();
+		set(root, "", "ha", "{ \"lease_s\": 5, \"leader_lease_s\": 3 }");
+		cfg = parse_ok(root);
+		cr_assert_eq(cfg->ha.lease_s, 5);
+		cr_assert_eq(cfg->ha.leader_lease_s, 3);
+		pb_config_free(cfg);
+	}
 }
 
 Test(config, unknown_keys_anywhere_are_reported)

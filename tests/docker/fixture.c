@@ -100,6 +100,71 @@ bool fx_port_closed(int port)
 }
 
 /* Runs argv; stdout appended to out when non-NULL. Returns the exit status or -1. */
+cJSON *fx_str_array(const char *const *items)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (int i = 0; items[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(items[i]));
+	return a;
+}
+
+cJSON *fx_users(bool carol_admin)
+{
+	cJSON *users = cJSON_CreateObject(), *u;
+
+	u = cJSON_AddObjectToObject(users, "alice");
+	cJSON_AddStringToObject(u, "name", "Alice");
+	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "requester", NULL }));
+	u = cJSON_AddObjectToObject(users, "bob");
+	cJSON_AddStringToObject(u, "name", "Bob");
+	cJSON_AddItemToObject(u, "roles", fx_str_array((const char *[]){ "approver", NULL }));
+	u = cJSON_AddObjectToObject(users, "carol");
+	cJSON_AddStringToObject(u, "name", "Carol");
+	cJSON_AddItemToObject(u, "roles", fx_str_array(carol_admin ? (const char *[]){ "deployer", "admin", NULL }
+								  : (const char *[]){ "deployer", NULL }));
+	return users;
+}
+
+cJSON *fx_neo4j_staging(const char *container_name, int port)
+{
+	char port_s[16], url[64];
+	cJSON *env = cJSON_CreateObject(), *p, *e, *hc, *v, *ports, *envs;
+
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	cJSON_AddStringToObject(env, "image", fx_image());
+	cJSON_AddStringToObject(env, "container_name", container_name);
+	cJSON_AddStringToObject(env, "pull", "missing");
+	cJSON_AddStringToObject(env, "network_mode", "host");
+	cJSON_AddItemToObject(env, "cmd", fx_str_array((const char *[]){ "/bin/neo4j_fake", "--port", port_s, NULL }));
+	ports = cJSON_AddArrayToObject(env, "ports");
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "container", port);
+	cJSON_AddNumberToObject(p, "host", port);
+	cJSON_AddItemToArray(ports, p);
+	envs = cJSON_AddArrayToObject(env, "env");
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", "NEO4J_AUTH");
+	cJSON_AddStringToObject(e, "value_env", "PB_TEST_NEO4J_AUTH");
+	cJSON_AddItemToArray(envs, e);
+	hc = cJSON_AddObjectToObject(env, "healthcheck");
+	cJSON_AddItemToObject(hc, "test", fx_str_array((const char *[]){ "CMD", "/bin/neo4j_fake", "--health", "--port",
+									 port_s, NULL }));
+	cJSON_AddNumberToObject(hc, "interval_s", 1);
+	cJSON_AddNumberToObject(hc, "timeout_s", 3);
+	cJSON_AddNumberToObject(hc, "retries", 2);
+	v = cJSON_AddObjectToObject(env, "validation");
+	cJSON_AddStringToObject(v, "kind", "neo4j");
+	cJSON_AddStringToObject(v, "url", url);
+	cJSON_AddStringToObject(v, "user", "neo4j");
+	cJSON_AddStringToObject(v, "password_env", "PB_TEST_NEO4J_PW");
+	cJSON_AddNumberToObject(v, "queries", 5);
+	cJSON_AddNumberToObject(v, "timeout_ms", 2000);
+	cJSON_AddNumberToObject(env, "healthy_timeout_s", 60);
+	return env;
+}
+
 static int run(char *const argv[], pb_buf *out)
 {
 	int pfd[2], status = -1;

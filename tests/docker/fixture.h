@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "docker.h"
 #include "pb_str.h"
 
@@ -31,5 +33,16 @@ int fx_rootfs_tar(pb_buf *out);
 bool fx_wait_port(int port, int timeout_ms);
 /* True when nothing accepts on 127.0.0.1:port right now. */
 bool fx_port_closed(int port);
+
+/* A config's "users": alice (requester), bob (approver), carol (deployer; admin too when carol_admin). */
+cJSON *fx_users(bool carol_admin);
+/* A JSON array of the NULL-terminated strings. */
+cJSON *fx_str_array(const char *const *items);
+/*
+ * A config's environments.staging for a component deployed as the neo4j fake of fx_image() in a
+ * host-network container `container_name` listening on `port`: healthcheck, neo4j validation, and
+ * NEO4J_AUTH / the password read from $PB_TEST_NEO4J_AUTH / $PB_TEST_NEO4J_PW (the test sets them).
+ */
+cJSON *fx_neo4j_staging(const char *container_name, int port);
 
 #endif

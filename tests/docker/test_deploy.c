@@ -29,11 +29,15 @@ static pb_services SVC;  /* CFG, S and ENG as handlers see them (system clock: r
 static pb_buf OUT;      /* every card emitted, rendered as text */
 static pb_docker *D;    /* an independent client to look at the engine */
 
+static void (*ON_CARD)(const pb_card *card); /* a test's hook into the flow, NULL: none */
+
 static void sink_emit(pb_sink *sink, const pb_card *card)
 {
 	(void)sink;
 	pb_card_render_text(card, &OUT);
 	pb_buf_puts(&OUT, "\n");
+	if (ON_CARD)
+		ON_CARD(card);
 }
 
 static pb_sink SINK = { .emit = sink_emit };
@@ -47,6 +51,7 @@ static void setup(void)
 	unlink(DB);
 	cr_assert_eq(pb_store_open(DB, &S, &e), 0, "%s", pb_err_text(&e));
 	memset(&CFG, 0, sizeof(CFG));
+	CFG.storage_path = DB;  /* the lease keeper opens a connection of its own */
 	CFG.docker_enabled = true;
 	CFG.docker.timeout_s = 60;
 	cr_assert_eq(pb_engine_new(&CFG, &ENG, &e), 0, "%s", pb_err_text(&e));
@@ -59,6 +64,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	ON_CARD = NULL;
 	/* PB_TEST_SHOW_CARDS=1 prints what the thread would have seen. */
 	if (getenv("PB_TEST_SHOW_CARDS"))
 		fprintf(stderr, "---- cards ----\n%s\n", pb_buf_str(&OUT));
@@ -641,4 +647,143 @@ Test(deploy, concurrent_deploys_one_runs_one_refused)
 int main(int argc, char *argv[])
 {
 	return fx_main(argc, argv, "docker/deploy");
+}
+
+/*
+ * A replica died mid-deploy: it had stopped v1 and renamed it
+ * <name>-previous-<id> (the new container not created yet) and its
+ * component lease expired. The leader's sweep takes the lease over, sees
+ * the half-done deploy on the engine, restores v1 under its name (started,
+ * healthy, validated), records the deployment rolled back and the
+ * promotion failed as interrupted, and says so in the thread.
+ */
+Test(deploy, an_interrupted_deploy_under_an_expired_lease_is_restored_by_the_leaders_sweep)
+{
+	int port = fx_free_port();
+	const pb_component *index[1];
+	tcomp t;
+	pb_promotion p1, p2, now_p;
+	pb_deploy_outcome out;
+	pb_deployment dep;
+	pb_docker_state st;
+	pb_cmd_ctx ctx;
+	char v1_id[80], prev_name[200];
+	size_t recovered = 0;
+	int64_t now = pb_clock_now(NULL);
+	pb_err e;
+	int r;
+
+	tcomp_init(&t, "interrupted", port, NULL, false);
+	r = deploy(&t, &p1, &out, &ctx);
+	cr_assert_eq(r, 0, "%s\n%s", pb_err_text(&ctx.err), pb_buf_str(&OUT));
+	container_state(t.id, &st, 0);
+	snprintf(v1_id, sizeof(v1_id), "%s", st.id);
+	/* the config the sweep looks the component up in */
+	t.comp.deploy[PB_STAGE_STAGING] = t.d;
+	index[0] = &t.comp;
+	CFG.components = &t.comp;
+	CFG.ncomponents = 1;
+	CFG.by_id = index;
+
+	/* the second deploy, as far as the dead replica got */
+	p2 = new_promotion(&t);
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_promotion_set_state(S, p2.id, p2.state, PB_ST_DEPLOYING, now - 100, &e), 0, "%s",
+		     pb_err_text(&e));
+	cr_assert_eq(pb_store_lock_acquire(S, t.id, "host-b:77:beef:slack-2", "deploy", now - 100, &e), 0, "%s",
+		     pb_err_text(&e));
+	snprintf(prev_name, sizeof(prev_name), "%s-previous-%lld", t.id, (long long)p2.id);
+	cr_assert_eq(pb_docker_container_stop(D, v1_id, 10, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(pb_docker_container_rename(D, v1_id, prev_name, &e), 0, "%s", pb_err_text(&e));
+	memset(&dep, 0, sizeof(dep));
+	dep.promotion_id = p2.id;
+	snprintf(dep.component, sizeof(dep.component), "%s", t.id);
+	snprintf(dep.environment, sizeof(dep.environment), "staging");
+	snprintf(dep.container_name, sizeof(dep.container_name), "%s", t.id);
+	snprintf(dep.previous_container, sizeof(dep.previous_container), "%s", prev_name);
+	snprintf(dep.status, sizeof(dep.status), "running");
+	dep.started_at = now - 90;
+	cr_assert_eq(pb_store_deployment_add(S, &dep, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_not(answers(port), "v1 is down: the half-done deploy");
+
+	pb_buf_reset(&OUT);
+	ctx = new_ctx();
+	SVC.lock_owner = "leader-a:1:0:runtime-bg-0";
+	SVC.system_sink = &SINK;
+	pb_err_init(&e);
+	cr_assert_eq(pb_deploy_recover_expired(&SVC, &recovered, &e), 0, "%s", pb_err_text(&e));
+	cr_assert_eq(recovered, 1, "%s", pb_buf_str(&OUT));
+	container_state(t.id, &st, 0);
+	cr_assert_str_eq(st.id, v1_id, "v1 is back under its name");
+	cr_assert(st.running);
+	container_state(prev_name, &st, PB_E_NOTFOUND);
+	cr_assert(answers(port));
+	cr_assert_eq(pb_store_promotion_get(S, p2.id, &now_p, &e), 0);
+	cr_assert_eq(now_p.state, PB_ST_FAILED);
+	cr_assert_eq(pb_store_deployment_latest(S, p2.id, &dep, &e), 0);
+	cr_assert_str_eq(dep.status, "rolled_back");
+	cr_assert(strstr(pb_buf_str(&OUT), "Rolled back"), "%s", pb_buf_str(&OUT));
+	cr_assert(strstr(pb_buf_str(&OUT), "Deploy interrupted"), "%s", pb_buf_str(&OUT));
+	cr_assert(strstr(pb_buf_str(&OUT), "previous container is back"), "%s", pb_buf_str(&OUT));
+	/* recovered once */
+	cr_assert_eq(pb_deploy_recover_expired(&SVC, &recovered, &e), 0);
+	cr_assert_eq(recovered, 0);
+	CFG.components = NULL;
+	CFG.ncomponents = 0;
+	CFG.by_id = NULL;
+	assert_no_secret_leak();
+}
+
+/* ---- a deploy whose lease is lost stops at the next step ---- */
+
+static pb_fake_clock LEASE_CLOCK;
+
+/* When the previous container has been moved, the lease runs out (the replica was stalled, say). */
+static void expire_lease_on_move(const pb_card *card)
+{
+	if (card->title && strstr(card->title, "Previous container kept"))
+		pb_fake_clock_advance(&LEASE_CLOCK, (PB_LEASE_DEFAULT_S + 1) * 1000LL);
+}
+
+Test(deploy, a_deploy_that_lost_its_lease_stops_at_the_next_step_and_rolls_back)
+{
+	int port = fx_free_port();
+	tcomp t;
+	pb_promotion p1, p2;
+	pb_deploy_outcome out;
+	pb_docker_state st;
+	pb_cmd_ctx ctx;
+	char v1_id[80];
+	pb_err e;
+	int r;
+
+	tcomp_init(&t, "leaselost", port, NULL, false);
+	r = deploy(&t, &p1, &out, &ctx);
+	cr_assert_eq(r, 0, "%s\n%s", pb_err_text(&ctx.err), pb_buf_str(&OUT));
+	container_state(t.id, &st, 0);
+	snprintf(v1_id, sizeof(v1_id), "%s", st.id);
+
+	pb_fake_clock_init(&LEASE_CLOCK, pb_clock_wall_ms(NULL));
+	p2 = new_promotion(&t);
+	ctx = new_ctx();
+	SVC.clock = &LEASE_CLOCK.clock;
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_lock_acquire(S, t.id, SVC.lock_owner, "deploy", pb_services_now(&SVC), &e), 0, "%s",
+		     pb_err_text(&e));
+	ON_CARD = expire_lease_on_move;
+	pb_buf_reset(&OUT);
+	r = pb_deploy_execute(&ctx, &t.comp, &t.d, &p2, &out);
+	ON_CARD = NULL;
+	cr_assert_eq(r, PB_E_FAILED, "%s", pb_buf_str(&OUT));
+	cr_assert(strstr(out.cause, "was lost"), "cause: %s", out.cause);
+	cr_assert(strstr(out.cause, "stopped before creating the new container"), "cause: %s", out.cause);
+	cr_assert(strstr(pb_buf_str(&OUT), "Lease lost"), "%s", pb_buf_str(&OUT));
+	/* what it had changed is undone: v1 back under its name */
+	cr_assert(out.rolled_back);
+	cr_assert(out.rollback_ok, "%s", pb_buf_str(&OUT));
+	container_state(t.id, &st, 0);
+	cr_assert_str_eq(st.id, v1_id);
+	cr_assert(st.running);
+	cr_assert(answers(port));
+	pb_fake_clock_deinit(&LEASE_CLOCK);
 }

@@ -15,67 +15,19 @@
 static char dir[256], config_path[320], component[96];
 static char *env_secrets[] = { "PB_TEST_NEO4J_AUTH=neo4j/" PW, "PB_TEST_NEO4J_PW=" PW, NULL };
 
-static cJSON *str_array(const char *const *items)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	for (int i = 0; items[i]; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(items[i]));
-	return a;
-}
-
 static cJSON *check(const char *name, const char *criterion, const char *const *argv)
 {
 	cJSON *c = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(c, "name", name);
 	cJSON_AddStringToObject(c, "criterion", criterion);
-	cJSON_AddItemToObject(c, "argv", str_array(argv));
+	cJSON_AddItemToObject(c, "argv", fx_str_array(argv));
 	return c;
-}
-
-static cJSON *staging_env(int port)
-{
-	char port_s[16], url[64];
-	cJSON *env = cJSON_CreateObject(), *p, *e, *hc, *v, *ports, *envs;
-
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	cJSON_AddStringToObject(env, "image", fx_image());
-	cJSON_AddStringToObject(env, "container_name", component);
-	cJSON_AddStringToObject(env, "pull", "missing");
-	cJSON_AddStringToObject(env, "network_mode", "host");
-	cJSON_AddItemToObject(env, "cmd", str_array((const char *[]){ "/bin/neo4j_fake", "--port", port_s, NULL }));
-	ports = cJSON_AddArrayToObject(env, "ports");
-	p = cJSON_CreateObject();
-	cJSON_AddNumberToObject(p, "container", port);
-	cJSON_AddNumberToObject(p, "host", port);
-	cJSON_AddItemToArray(ports, p);
-	envs = cJSON_AddArrayToObject(env, "env");
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "name", "NEO4J_AUTH");
-	cJSON_AddStringToObject(e, "value_env", "PB_TEST_NEO4J_AUTH");
-	cJSON_AddItemToArray(envs, e);
-	hc = cJSON_AddObjectToObject(env, "healthcheck");
-	cJSON_AddItemToObject(hc, "test", str_array((const char *[]){ "CMD", "/bin/neo4j_fake", "--health", "--port",
-								      port_s, NULL }));
-	cJSON_AddNumberToObject(hc, "interval_s", 1);
-	cJSON_AddNumberToObject(hc, "timeout_s", 3);
-	cJSON_AddNumberToObject(hc, "retries", 2);
-	v = cJSON_AddObjectToObject(env, "validation");
-	cJSON_AddStringToObject(v, "kind", "neo4j");
-	cJSON_AddStringToObject(v, "url", url);
-	cJSON_AddStringToObject(v, "user", "neo4j");
-	cJSON_AddStringToObject(v, "password_env", "PB_TEST_NEO4J_PW");
-	cJSON_AddNumberToObject(v, "queries", 5);
-	cJSON_AddNumberToObject(v, "timeout_ms", 2000);
-	cJSON_AddNumberToObject(env, "healthy_timeout_s", 60);
-	return env;
 }
 
 static void write_config(const char *docker_host, int port)
 {
-	cJSON *root = cJSON_CreateObject(), *users, *u, *comps, *c, *checks, *envs;
+	cJSON *root = cJSON_CreateObject(), *comps, *c, *checks, *envs;
 	char db[300];
 	char *text;
 	FILE *f;
@@ -84,16 +36,7 @@ static void write_config(const char *docker_host, int port)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "storage"), "path", db);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "chat"), "platform", "console");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "docker"), "host", docker_host);
-	users = cJSON_AddObjectToObject(root, "users");
-	u = cJSON_AddObjectToObject(users, "alice");
-	cJSON_AddStringToObject(u, "name", "Alice");
-	cJSON_AddItemToObject(u, "roles", str_array((const char *[]){ "requester", NULL }));
-	u = cJSON_AddObjectToObject(users, "bob");
-	cJSON_AddStringToObject(u, "name", "Bob");
-	cJSON_AddItemToObject(u, "roles", str_array((const char *[]){ "approver", NULL }));
-	u = cJSON_AddObjectToObject(users, "carol");
-	cJSON_AddStringToObject(u, "name", "Carol");
-	cJSON_AddItemToObject(u, "roles", str_array((const char *[]){ "deployer", NULL }));
+	cJSON_AddItemToObject(root, "users", fx_users(false));
 	comps = cJSON_AddArrayToObject(root, "components");
 	c = cJSON_CreateObject();
 	cJSON_AddItemToArray(comps, c);
@@ -110,7 +53,7 @@ static void write_config(const char *docker_host, int port)
 	cJSON_AddItemToArray(checks, check("types", "types", (const char *[]){ "true", NULL }));
 	cJSON_AddItemToArray(checks, check("sec", "security", (const char *[]){ "true", NULL }));
 	envs = cJSON_AddObjectToObject(c, "environments");
-	cJSON_AddItemToObject(envs, "staging", staging_env(port));
+	cJSON_AddItemToObject(envs, "staging", fx_neo4j_staging(component, port));
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);

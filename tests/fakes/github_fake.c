@@ -2714,6 +2714,7 @@ static void apply_fault(github_fake *f, const fault *ft, http_fake_resp *resp)
 		return;
 	}
 	case GITHUB_FAULT_DROP:
+	case GITHUB_FAULT_COMMIT_HANG:
 		return;
 	}
 }
@@ -2732,7 +2733,7 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	char *segs[24];
 	int nseg = 0;
 	fault ft;
-	bool drop = false;
+	http_fake_action after = HTTP_FAKE_REPLY; /* DROP / HANG once the work is done */
 	char line[600];
 	github_fake_hook hook;
 	void *hook_ud;
@@ -2751,8 +2752,8 @@ static void handle(void *ud, const http_fake_req *req, http_fake_resp *resp)
 	snprintf(f->last_auth, sizeof(f->last_auth), "%s", auth ? auth : "");
 	snprintf(line, sizeof(line), "%s %s", req->method, req->path);
 	if (take_fault(f, line, &ft)) {
-		if (ft.kind == GITHUB_FAULT_DROP) {
-			drop = true;
+		if (ft.kind == GITHUB_FAULT_DROP || ft.kind == GITHUB_FAULT_COMMIT_HANG) {
+			after = ft.kind == GITHUB_FAULT_DROP ? HTTP_FAKE_DROP : HTTP_FAKE_HANG;
 		} else {
 			apply_fault(f, &ft, resp);
 			goto done;
@@ -2834,8 +2835,8 @@ done:
 					      nseg == 1 && !strcmp(segs[0], "graphql") ? "graphql" : "core");
 		}
 	}
-	if (drop)
-		resp->action = HTTP_FAKE_DROP;
+	if (after != HTTP_FAKE_REPLY)
+		resp->action = after;
 	snprintf(line, sizeof(line), "%s %s %d", req->method, req->path,
 		 resp->action == HTTP_FAKE_REPLY ? resp->status : 0);
 	cJSON_AddItemToArray(f->log, cJSON_CreateString(line));

@@ -137,6 +137,7 @@ typedef enum {
 	GITHUB_FAULT_HUGE,        /* 200 with a JSON body of `arg` bytes */
 	GITHUB_FAULT_MALFORMED,   /* 200 with truncated JSON */
 	GITHUB_FAULT_GRAPHQL_LIMITED, /* 200 with GraphQL errors[] of type RATE_LIMITED (GraphQL's own limit) */
+	GITHUB_FAULT_COMMIT_HANG, /* do the work, then never answer (the client times out or dies not knowing) */
 } github_fault_kind;
 
 void github_fake_fault(github_fake *f, github_fault_kind kind, int n, int status, int64_t arg);

@@ -173,7 +173,7 @@ static void check_invariants(sqlite3 *db)
 	sqlite3_finalize(st);
 	assert(q1(db, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
 	/* the dispatcher releases every component lock it took */
-	assert(q1(db, "SELECT count(*) FROM component_locks") == 0);
+	assert(q1(db, "SELECT count(*) FROM leases WHERE name LIKE 'component:%'") == 0);
 	/* one open promotion per component and target (the index says so; check what it holds) */
 	assert(q1(db, "SELECT count(*) FROM (SELECT component, target_stage FROM promotions WHERE state NOT IN "
 		      "('completed','failed','rolled_back','cancelled') GROUP BY 1, 2 HAVING count(*) > 1)") == 0);

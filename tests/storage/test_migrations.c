@@ -147,11 +147,12 @@ Test(migrations, each_version_has_exactly_its_tables)
 #define TABLES                                                                                    \
 	" ('components','promotions','events','approvals','blockers','validations',"              \
 	"  'deployments','processed_event_ids','component_locks','heartbeats',"                   \
-	"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift')"
+	"  'samples','monitor_state','obs_posts','obs_rollups','gh_ops','gh_drift','leases')"
 	const char *q = st_pg() ? "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
 				  " AND table_name IN" TABLES
 				: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN" TABLES;
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16 };
+	/* v10 replaces component_locks with leases */
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16, 16 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
@@ -232,6 +233,38 @@ Test(migrations, v9_keeps_pending_observation_posts_pending_and_never_handed)
 #define PG_SHAPE                                                                                  \
 	"SELECT count(*) * 1000 + coalesce(sum(length(table_name || column_name)), 0) FROM"          \
 	" information_schema.columns WHERE table_schema = current_schema()"
+
+/* v10: a PID lock of before the upgrade becomes an already expired lease, taken over by the next command. */
+Test(migrations, v10_turns_component_locks_into_expired_leases)
+{
+	char path[4200];
+	pb_store *st = NULL;
+	pb_lease l;
+	pb_err err;
+
+	sibling("v9", path, sizeof(path));
+	cr_assert_eq(pb_store_create_at_version(path, 9, NULL), 0);
+	cr_assert_eq(st_sql(path, "INSERT INTO component_locks VALUES ('neo4j', 'old-owner', 4242, 'host-a',"
+				  " 'deploy', 1700000000)"), 0);
+	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
+	cr_assert_eq(st_sql_int(path, st_pg() ? "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+					       " current_schema() AND table_name = 'component_locks'"
+					     : "SELECT count(*) FROM sqlite_master WHERE name = 'component_locks'"),
+		     0);
+	cr_assert_eq(pb_store_lease_get(st, "component:neo4j", &l, NULL), 0);
+	cr_assert_str_eq(l.owner, "old-owner");
+	cr_assert_str_eq(l.purpose, "deploy");
+	cr_assert_str_eq(l.host, "host-a");
+	cr_assert_eq(l.pid, 4242);
+	cr_assert_eq(l.expires_at, 1700000000);
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_lock_acquire(st, "neo4j", "new-owner", "deploy", 1700000001, &err), 0, "%s",
+		     pb_err_text(&err));
+	cr_assert_eq(pb_store_lease_get(st, "component:neo4j", &l, NULL), 0);
+	cr_assert_str_eq(l.owner, "new-owner");
+	pb_store_close(st);
+	remove(path);
+}
 
 Test(migrations, newer_database_is_refused_untouched)
 {
