@@ -278,7 +278,7 @@ static void *lead_init(void *ud, int index)
 
 	(void)index;
 	pb_err_init(&e);
-	if (pb_store_open(rt->cfg->storage_path, &st, &e))
+	if (pb_services_store_open(rt->cfg, &st, &e))
 		pb_error("runtime", "leader lease worker: %s", pb_err_text(&e));
 	return st;
 }
