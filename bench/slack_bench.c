@@ -20,6 +20,7 @@
  * usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] slack_bench [N=1000] [workers=4] [window=200]
  *   BENCH_MODE=all|seq|flight|replicas   (default all)
  *   BENCH_SEQ_N=2000            sequential commands per client in the seq part
+ *   BENCH_SLOW=1                multiplies the seq waits (connect 30 s, ack 10 s, replies 60 s), e.g. under valgrind
  * seq:    BENCH_SEQ_N slash commands one at a time (send, wait for the ack, next), first against
  *         floor_client (acks only), then against promobot (acks, then its workers reply), each
  *         with its own fake Slack; latency is taken here in microseconds around send → ack seen.
@@ -34,6 +35,10 @@
 #define APP_TOKEN "xapp-1-A0BENCH-bench-app-token"
 #define BOT_TOKEN "xoxb-bench-bot-token-0000"
 #define ACK_WAIT_MS 10000
+#define CONNECT_WAIT_MS 30000
+
+/* BENCH_SLOW=N multiplies the waits for a connection and an ack (bench/cmd_cost.sh: under valgrind). */
+static long slow = 1;
 
 static int64_t now_ms(void)
 {
@@ -241,12 +246,13 @@ static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_wind
 	char id[48];
 
 	for (long i = 0; i < n; i++) {
+		size_t replied = (size_t)(i - reply_window + 1);
 		int64_t t0;
 
 		if (reply_window > 0 && i >= reply_window &&
-		    fake_slack_call_count(fake, "chat.postEphemeral", false) < (size_t)(i - reply_window + 1)) {
+		    fake_slack_call_count(fake, "chat.postEphemeral", false) < replied) {
 			r->waits++;
-			if (!fake_slack_wait_calls(fake, "chat.postEphemeral", (size_t)(i - reply_window + 1), 60000)) {
+			if (!fake_slack_wait_calls(fake, "chat.postEphemeral", replied, (int)(60000 * slow))) {
 				fprintf(stderr, "%s: replies stalled at %ld\n", tag, i);
 				return false;
 			}
@@ -259,8 +265,8 @@ static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_wind
 			fprintf(stderr, "%s: send failed at %ld\n", tag, i);
 			return false;
 		}
-		if (!fake_slack_wait_ack(fake, id, ACK_WAIT_MS, NULL)) {
-			fprintf(stderr, "%s: no ack for %s within %d ms\n", tag, id, ACK_WAIT_MS);
+		if (!fake_slack_wait_ack(fake, id, (int)(ACK_WAIT_MS * slow), NULL)) {
+			fprintf(stderr, "%s: no ack for %s within %ld ms\n", tag, id, ACK_WAIT_MS * slow);
 			return false;
 		}
 		r->lat_us[i] = now_us() - t0;
@@ -300,7 +306,7 @@ static bool seq_floor(const char *floor_bin, const char *dir, long n, seq_result
 
 		pid = spawn(argv, log, env);
 	}
-	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, 30000)) {
+	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, (int)(CONNECT_WAIT_MS * slow))) {
 		fprintf(stderr, "floor_client did not connect (see %s)\n", log);
 		goto out;
 	}
@@ -323,13 +329,13 @@ static bool seq_bot(const char *bin, const char *dir, long n, int workers, long 
 	if (fake_slack_start(APP_TOKEN, BOT_TOKEN, &fake))
 		return false;
 	pid = start_bot(bin, dir, fake, workers, 0);
-	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, 30000)) {
+	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, (int)(CONNECT_WAIT_MS * slow))) {
 		fprintf(stderr, "promobot did not connect (see %s)\n", log);
 		goto out;
 	}
 	ok = seq_drive(fake, "promobot", n, reply_window, r);
 	/* The workers were replying all along; the part ends when the last reply is in. */
-	if (ok && !fake_slack_wait_calls(fake, "chat.postEphemeral", (size_t)n, 60000))
+	if (ok && !fake_slack_wait_calls(fake, "chat.postEphemeral", (size_t)n, (int)(60000 * slow)))
 		fprintf(stderr, "promobot: timed out waiting for replies (%zu of %ld)\n",
 			fake_slack_call_count(fake, "chat.postEphemeral", false), n);
 	r->replies = fake_slack_call_count(fake, "chat.postEphemeral", true);
@@ -424,7 +430,7 @@ static int flight_run(const char *bin, const char *dir, long n, int workers, lon
 	fake_slack_set_distribution(fake, FAKE_SLACK_ROUND_ROBIN);
 	for (int r = 0; r < replicas; r++) {
 		pid[r] = start_replica(bin, dir, fake, workers, 0, r);
-		if (pid[r] < 0 || !fake_slack_wait_hellos(fake, r + 1, 30000)) {
+		if (pid[r] < 0 || !fake_slack_wait_hellos(fake, r + 1, (int)(CONNECT_WAIT_MS * slow))) {
 			fprintf(stderr, "promobot %d did not connect (see %s)\n", r, log);
 			goto out;
 		}
@@ -494,6 +500,7 @@ int main(int argc, char **argv)
 	/* In-flight cap below the bot's job queue (256): the bench measures throughput, not "busy". */
 	long window = arg_long(argc > 3 ? argv[3] : NULL, 200);
 	long seq_n = arg_long(getenv("BENCH_SEQ_N"), 2000);
+	long slow_env = arg_long(getenv("BENCH_SLOW"), 1);
 	char dir[] = "/tmp/pb-slack-bench-XXXXXX", sub[512], floor_bin[PATH_MAX];
 	long replicas = arg_long(getenv("BENCH_REPLICAS"), 1);
 	bool do_seq, do_flight, do_replicas;
@@ -503,12 +510,13 @@ int main(int argc, char **argv)
 	do_seq = !strcmp(mode, "all") || !strcmp(mode, "seq");
 	do_flight = !strcmp(mode, "all") || !strcmp(mode, "flight");
 	do_replicas = !strcmp(mode, "replicas");
-	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || replicas < 1 || replicas > 2 ||
-	    !(do_seq || do_flight || do_replicas)) {
+	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || slow_env < 0 || slow_env > 100 ||
+	    replicas < 1 || replicas > 2 || !(do_seq || do_flight || do_replicas)) {
 		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight|replicas] "
 			"[BENCH_SEQ_N=2000] [BENCH_REPLICAS=1|2] slack_bench [N=1000] [workers=4] [window=200]\n");
 		return 2;
 	}
+	slow = slow_env;
 	if (do_seq && !find_floor(floor_bin, sizeof(floor_bin))) {
 		fprintf(stderr, "cannot locate floor_client (set FLOOR_BIN)\n");
 		return 2;

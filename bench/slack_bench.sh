@@ -18,9 +18,14 @@ echo "command: BENCH_MODE=${BENCH_MODE:-all} BENCH_REPLICAS=${BENCH_REPLICAS:-1}
 	"FLOOR_BIN=$build/bench/floor_client $build/bench/slack_bench ${1:-1000} ${2:-4} ${3:-200}"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; kernel $(uname -r)"
 export PROMOBOT_BIN="$build/promobot" FLOOR_BIN="$build/bench/floor_client"
+rc=0
 if [ -n "${BENCH_AUTOGROUP_NICE:-}" ]; then
 	echo "autogroup nice: ${BENCH_AUTOGROUP_NICE} (own session)"
-	exec setsid sh -c 'echo "$1" > /proc/self/autogroup && shift && exec "$@"' sh "$BENCH_AUTOGROUP_NICE" \
-		"$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}"
+	setsid -w sh -c 'echo "$1" > /proc/self/autogroup && shift && exec "$@"' sh "$BENCH_AUTOGROUP_NICE" \
+		"$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}" || rc=$?
+else
+	"$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}" || rc=$?
 fi
-exec "$build/bench/slack_bench" "${1:-1000}" "${2:-4}" "${3:-200}"
+# the load during the run, not only before it: other processes may have started meanwhile
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit "$rc"

@@ -272,17 +272,20 @@ static void check_storage(const pb_config *cfg, pb_online_report *out)
 		password = pb_secret_read(cfg->storage_password_env, cfg->storage_password_file, &e);
 		if (!password) {
 			pb_problems_add(&out->problems, "storage: the PostgreSQL password: %s", pb_err_text(&e));
+			snprintf(out->storage, sizeof(out->storage), "postgres: not connected (no password)");
 			return;
 		}
 	}
 	r = pb_store_probe(cfg->storage_url, password, &version, &e);
-	if (r == PB_E_NOTFOUND)
-		pb_problems_add(&out->notes, "storage: sqlite: %s", pb_err_text(&e));
-	else if (r)
+	if (r == PB_E_NOTFOUND) {
+		snprintf(out->storage, sizeof(out->storage), "sqlite: %s", pb_err_text(&e));
+	} else if (r) {
 		pb_problems_add(&out->problems, "storage: %s", pb_err_text(&e));
-	else
-		pb_problems_add(&out->notes, "storage: %s: connected, schema v%d (this promobot: v%d)",
-				cfg->storage_path ? "sqlite" : "postgres", version, PB_STORE_SCHEMA_VERSION);
+		snprintf(out->storage, sizeof(out->storage), "%s: not connected", cfg->storage_path ? "sqlite" : "postgres");
+	} else {
+		snprintf(out->storage, sizeof(out->storage), "%s: connected, schema v%d (this promobot: v%d)",
+			 cfg->storage_path ? "sqlite" : "postgres", version, PB_STORE_SCHEMA_VERSION);
+	}
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		free(password);

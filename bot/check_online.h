@@ -16,6 +16,8 @@
  *   A component validating with github_workflow: the workflow file exists.
  *   Slack (platform slack): auth.test with the bot token.
  *   Docker (a docker section): GET /_ping.
+ *   Storage: connects (no migration, no write) and says in `storage` which
+ *   backend answered and its schema version; a failure is a problem.
  *
  * `problems` make the check fail; `warnings` and `notes` (what cannot be
  * verified with this kind of credential) do not. Returns 0, or -ENOMEM.
@@ -24,6 +26,7 @@ typedef struct pb_online_report {
 	pb_problems problems;
 	pb_problems warnings;
 	pb_problems notes;
+	char storage[512];    /* "sqlite: connected, schema v9 …" / "postgres: …" / why not */
 } pb_online_report;
 
 int pb_check_online(const pb_config *cfg, pb_online_report *out);

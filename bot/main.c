@@ -76,6 +76,7 @@ static int cmd_check_config(const char *path, bool online)
 	       cfg->platform, cfg->storage_path ? "sqlite" : "postgres");
 	if (online) {
 		pb_check_online(cfg, &rep);
+		printf("%s: storage: %s\n", path, rep.storage);
 		for (size_t i = 0; i < rep.notes.count; i++)
 			printf("%s: note: %s\n", path, rep.notes.items[i]);
 		for (size_t i = 0; i < rep.warnings.count; i++)

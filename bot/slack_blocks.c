@@ -54,28 +54,35 @@ static char *cut(const char *s, size_t max)
 char *pb_slack_mrkdwn_escape(const char *s, size_t max)
 {
 	pb_buf b;
-	size_t cps = 0;
+	size_t cps = 0, run = 0, i = 0;
+	bool cut = false;
 	char *out;
 
 	pb_buf_init(&b);
-	/* Reserve room for a trailing ellipsis when cut. */
-	for (size_t i = 0; s && s[i];) {
+	/* Plain text is copied in runs (s[run..i)), not one code point at a time. */
+	while (s && s[i]) {
 		size_t n = utf8_prefix(s + i, 1);
 		const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : NULL;
 
 		if (!n)
 			break;
+		/* Reserve room for a trailing ellipsis when cut. */
 		if (cps + 1 >= max && s[i + n]) {
-			pb_buf_puts(&b, "…");
+			cut = true;
 			break;
 		}
-		if (rep)
+		if (rep) {
+			pb_buf_append(&b, s + run, i - run);
 			pb_buf_puts(&b, rep);
-		else
-			pb_buf_append(&b, s + i, n);
+			run = i + n;
+		}
 		i += n;
 		cps += rep ? strlen(rep) : 1;
 	}
+	if (i > run)
+		pb_buf_append(&b, s + run, i - run);
+	if (cut)
+		pb_buf_puts(&b, "…");
 	if (b.oom) {
 		pb_buf_deinit(&b);
 		return NULL;

@@ -2,6 +2,7 @@
 #include "slack_envelope.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,157 @@ void pb_slack_msg_deinit(pb_slack_msg *m)
 	free(m->message_blocks);
 	m->text = NULL;
 	m->message_blocks = NULL;
+}
+
+/* ---- the head scan: the loop acks on these few fields; the full parse runs on a worker ---- */
+
+#define HEAD_MAX_DEPTH 64
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* s[i] is '"': the index after the closing quote, 0 when unterminated or holding a control character. */
+static size_t skip_string(const char *s, size_t i, size_t len, bool *plain)
+{
+	*plain = true;
+	for (i++; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"')
+			return i + 1;
+		if (ch < 0x20)
+			return 0;
+		if (ch == '\\') {
+			*plain = false;
+			if (++i >= len)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+static bool scalar_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || ch == '-' || ch == '+' || ch == '.' ||
+	       ch == 'E';
+}
+
+/* The index after the value at s[i], 0 when its brackets or strings do not close (or nest too deep). */
+static size_t skip_value(const char *s, size_t i, size_t len)
+{
+	uint64_t arrays = 0; /* bit d: nesting level d is an array */
+	unsigned depth = 0;
+	bool plain;
+
+	do {
+		i = skip_ws(s, i, len);
+		if (i >= len)
+			return 0;
+		switch (s[i]) {
+		case '"':
+			i = skip_string(s, i, len, &plain);
+			if (!i)
+				return 0;
+			break;
+		case '{':
+		case '[':
+			if (depth == HEAD_MAX_DEPTH)
+				return 0;
+			arrays = (arrays & ~(1ull << depth)) | ((uint64_t)(s[i] == '[') << depth);
+			depth++;
+			i++;
+			break;
+		case '}':
+		case ']':
+			if (!depth || ((arrays >> (depth - 1)) & 1) != (s[i] == ']'))
+				return 0;
+			depth--;
+			i++;
+			break;
+		default:
+			/* a number or literal; inside a container also ':' and ',' (the full parse checks the rest) */
+			if (!depth && !scalar_char(s[i]))
+				return 0;
+			if (!depth) {
+				while (i < len && scalar_char(s[i]))
+					i++;
+				return i;
+			}
+			i++;
+			break;
+		}
+	} while (depth);
+	return i;
+}
+
+/* The plain string value s[v..vend) into dst; false when not a plain string that fits. */
+static bool copy_plain(char *dst, size_t size, const char *s, size_t v, size_t vend)
+{
+	bool plain;
+
+	if (s[v] != '"' || skip_string(s, v, vend, &plain) != vend || !plain || vend - v - 2 >= size)
+		return false;
+	memcpy(dst, s + v + 1, vend - v - 2);
+	dst[vend - v - 2] = '\0';
+	return true;
+}
+
+static bool key_is(const char *s, size_t k, size_t kend, const char *name)
+{
+	size_t n = strlen(name);
+
+	return kend - k == n + 2 && !memcmp(s + k + 1, name, n);
+}
+
+bool pb_slack_head_scan(const char *s, size_t len, pb_slack_head *out)
+{
+	bool have_id = false, have_type = false, have_arp = false;
+	size_t i = skip_ws(s, 0, len);
+
+	memset(out, 0, sizeof(*out));
+	if (i >= len || s[i] != '{')
+		return false;
+	i = skip_ws(s, i + 1, len);
+	for (;;) {
+		size_t k = i, kend, v, vend;
+		bool plain;
+
+		if (i >= len || s[i] != '"' || !(kend = skip_string(s, i, len, &plain)) || !plain)
+			return false;
+		i = skip_ws(s, kend, len);
+		if (i >= len || s[i] != ':')
+			return false;
+		v = skip_ws(s, i + 1, len);
+		vend = skip_value(s, v, len);
+		if (!vend)
+			return false;
+		/* the first of a repeated key counts, as in the full parse */
+		if (!have_id && key_is(s, k, kend, "envelope_id")) {
+			if (!copy_plain(out->envelope_id, sizeof(out->envelope_id), s, v, vend))
+				return false;
+			have_id = true;
+		} else if (!have_type && key_is(s, k, kend, "type")) {
+			if (!copy_plain(out->type, sizeof(out->type), s, v, vend))
+				return false;
+			have_type = true;
+		} else if (!have_arp && key_is(s, k, kend, "accepts_response_payload")) {
+			out->accepts_response_payload = vend - v == 4 && !memcmp(s + v, "true", 4);
+			have_arp = true;
+		}
+		i = skip_ws(s, vend, len);
+		if (i < len && s[i] == ',') {
+			i = skip_ws(s, i + 1, len);
+			continue;
+		}
+		if (i >= len || s[i] != '}')
+			return false;
+		break;
+	}
+	return skip_ws(s, i + 1, len) == len && out->envelope_id[0] && out->type[0];
 }
 
 char *pb_slack_ack_json(const char *envelope_id, const char *payload_text)

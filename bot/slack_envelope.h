@@ -46,6 +46,23 @@ typedef struct pb_slack_msg {
 int pb_slack_msg_parse(const char *json, size_t len, pb_slack_msg *out, pb_err *err);
 void pb_slack_msg_deinit(pb_slack_msg *m);
 
+/* What the loop needs from a frame before its ack: read without building a tree or allocating. */
+typedef struct pb_slack_head {
+	char envelope_id[PB_SLACK_ID_MAX];
+	char type[32];
+	bool accepts_response_payload;
+} pb_slack_head;
+
+/*
+ * Reads the top-level envelope_id, type and accepts_response_payload of a
+ * frame (the first of each), skipping every other value by its brackets and
+ * strings. True only when the frame is one well-nested object and envelope_id
+ * and type are plain strings (no escapes, no control characters), so the ack
+ * can quote the id as received. False for anything else: parse it fully
+ * (pb_slack_msg_parse), which also validates what this only skips.
+ */
+bool pb_slack_head_scan(const char *json, size_t len, pb_slack_head *out);
+
 /* Ack frame {"envelope_id":…[,"payload":{"text":…}]} (malloc'd, NULL on OOM). */
 char *pb_slack_ack_json(const char *envelope_id, const char *payload_text);
 

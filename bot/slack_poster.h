@@ -68,7 +68,7 @@ typedef struct pb_slack_poster pb_slack_poster;
 cJSON *pb_slack_card_body(const pb_card *c);
 
 typedef struct pb_slack_poster_cfg {
-	const pb_config *cfg;    /* storage_path and slack.channel */
+	const pb_config *cfg;    /* its storage (storage_url) and slack.channel */
 	const char *api_url;     /* borrowed, outlive the poster */
 	const char *bot_token;
 	const char *ca_file;

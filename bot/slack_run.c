@@ -49,10 +49,12 @@ typedef struct slack_worker {
 	int index;
 } slack_worker;
 
-/* A command job: one envelope from the Socket Mode loop. */
+/* A command job: one envelope from the Socket Mode loop, acked, parsed by the worker. */
 typedef struct cmd_job {
 	pb_job job;
 	slack_app *app;
+	char *frame;
+	size_t len;
 	pb_slack_msg m;
 } cmd_job;
 
@@ -225,8 +227,18 @@ static void cmd_job_run(pb_job *job, void *state)
 	job_sink js = { .sink = { .emit = job_emit, .confirms = true } };
 	pb_caller caller;
 	char *text = NULL;
+	pb_err e;
 	int rc;
 
+	pb_err_init(&e);
+	if (pb_slack_msg_parse(cj->frame, cj->len, m, &e)) {
+		pb_warn("slack", "ignoring malformed envelope: %s", pb_err_text(&e));
+		return;
+	}
+	if (m->kind != PB_SLACK_MSG_COMMAND && m->kind != PB_SLACK_MSG_ACTION) {
+		pb_debug("slack", "acked unhandled %s envelope", m->type);
+		return;
+	}
 	if (w && !w->svc_ok)
 		worker_open_services(w); /* opening failed at start (e.g. the file was locked): try again */
 	if (!w || !w->svc_ok) {
@@ -268,6 +280,7 @@ static void cmd_job_free(pb_job *job)
 	cmd_job *cj = (cmd_job *)job;
 
 	pb_slack_msg_deinit(&cj->m);
+	free(cj->frame);
 	free(cj);
 }
 
@@ -341,22 +354,23 @@ static bool app_has_room(void *ud, size_t held)
 	return pb_workers_room(app->commands) > held;
 }
 
-static void app_submit(void *ud, pb_slack_msg *m)
+static void app_submit(void *ud, char *frame, size_t len)
 {
 	slack_app *app = ud;
 	cmd_job *job = calloc(1, sizeof(*job));
 
 	if (!job) {
-		pb_error("slack", "out of memory: envelope %s dropped", m->envelope_id);
-		pb_slack_msg_deinit(m);
+		pb_error("slack", "out of memory: an acked envelope is dropped");
+		free(frame);
 		return;
 	}
 	job->job.run = cmd_job_run;
 	job->job.free = cmd_job_free;
 	job->app = app;
-	job->m = *m;
+	job->frame = frame;
+	job->len = len;
 	if (pb_workers_submit(app->commands, &job->job)) {
-		pb_error("slack", "job queue refused envelope %s", m->envelope_id);
+		pb_error("slack", "job queue refused an acked envelope");
 		cmd_job_free(&job->job);
 	}
 }

@@ -19,7 +19,8 @@
 
 typedef struct tx_msg {
 	struct tx_msg *next;
-	pb_slack_msg *job;         /* an ack's envelope, submitted once the ack is written; else NULL */
+	char *job;                 /* an ack's envelope (the frame), submitted once the ack is written; else NULL */
+	size_t job_len;
 	int64_t timed_from_ms;     /* a command's ack: when its frame was in (ack latency metric); else 0 */
 	size_t len;
 	unsigned char data[];      /* LWS_PRE bytes of headroom, then the payload */
@@ -135,7 +136,6 @@ static void drop_job(slack_conn *c, tx_msg *t)
 {
 	if (!t->job)
 		return;
-	pb_slack_msg_deinit(t->job);
 	free(t->job);
 	t->job = NULL;
 	c->loop->held--;
@@ -173,7 +173,7 @@ static void conn_gone(pb_slack_loop *l, slack_conn *c, const char *why)
 }
 
 /* Queues one text frame for WRITEABLE; the only place frames are written. */
-static int conn_send(slack_conn *c, const char *text, pb_slack_msg *job)
+static int conn_send(slack_conn *c, const char *text, char *job, size_t job_len)
 {
 	size_t len = strlen(text);
 	tx_msg *t = malloc(sizeof(*t) + LWS_PRE + len);
@@ -182,6 +182,7 @@ static int conn_send(slack_conn *c, const char *text, pb_slack_msg *job)
 		return -ENOMEM;
 	t->next = NULL;
 	t->job = job;
+	t->job_len = job_len;
 	t->timed_from_ms = 0;
 	t->len = len;
 	memcpy(t->data + LWS_PRE, text, len);
@@ -206,7 +207,7 @@ static void conn_close(slack_conn *c)
 static bool send_ack(slack_conn *c, const char *envelope_id, const char *payload_text)
 {
 	char *ack = pb_slack_ack_json(envelope_id, payload_text);
-	bool ok = ack && !conn_send(c, ack, NULL);
+	bool ok = ack && !conn_send(c, ack, NULL, 0);
 
 	if (!ok)
 		pb_error("slack", "out of memory acking envelope %s", envelope_id);
@@ -215,26 +216,18 @@ static bool send_ack(slack_conn *c, const char *envelope_id, const char *payload
 }
 
 /*
- * Acks a command and holds on to it until the ack is written (conn_writeable
- * submits it then). Takes m's allocations on success; false (m untouched,
- * logged) when out of memory: the envelope then stays unacked and Slack
- * delivers it again.
+ * Queues `ack` and holds on to the envelope's frame until the ack is written
+ * (conn_writeable submits it then: a worker parses it). Takes `frame` on
+ * success; false (frame untouched, logged) when out of memory: the envelope
+ * then stays unacked and Slack delivers it again.
  */
-static bool send_ack_then_submit(slack_conn *c, pb_slack_msg *m)
+static bool send_ack_then_submit(slack_conn *c, const char *ack, char *frame, size_t len)
 {
-	char *ack = pb_slack_ack_json(m->envelope_id, NULL);
-	pb_slack_msg *job = malloc(sizeof(*job));
-
-	if (!ack || !job || conn_send(c, ack, job)) {
-		pb_error("slack", "out of memory acking envelope %s", m->envelope_id);
-		free(ack);
-		free(job);
+	if (!ack || conn_send(c, ack, frame, len)) {
+		pb_error("slack", "connection %u: out of memory acking an envelope", c->serial);
 		return false;
 	}
-	*job = *m;
-	memset(m, 0, sizeof(*m));
 	c->loop->held++;
-	free(ack);
 	return true;
 }
 
@@ -271,13 +264,46 @@ static void on_disconnect(pb_slack_loop *l, slack_conn *c, const char *reason)
 	request_open(l);
 }
 
-static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size_t len)
+/* Envelope types that become a job (a command, a mention, a click); others are acked here. */
+static bool is_job_type(const char *type)
+{
+	return !strcmp(type, "slash_commands") || !strcmp(type, "events_api") || !strcmp(type, "interactive");
+}
+
+/*
+ * The usual case, on nothing but the head scan: ack it and hand the frame on
+ * (no tree, no copy; the worker parses it after the ack is written). False:
+ * take the full path (hello, disconnect, busy, anything the scan refused).
+ */
+static bool ack_fast(pb_slack_loop *l, slack_conn *c, int64_t t0)
+{
+	pb_slack_head h;
+	char ack[sizeof("{\"envelope_id\":\"\"}") + PB_SLACK_ID_MAX];
+	size_t len = c->rx.len;
+
+	if (l->stopping || !pb_slack_head_scan(pb_buf_str(&c->rx), len, &h) || !is_job_type(h.type) ||
+	    !l->cfg.has_room(l->cfg.ud, l->held))
+		return false;
+	/* the scan let through only a plain id: quoted as received, it is valid JSON */
+	snprintf(ack, sizeof(ack), "{\"envelope_id\":\"%s\"}", h.envelope_id);
+	if (!send_ack_then_submit(c, ack, c->rx.data, len))
+		return true; /* out of memory: left unacked, Slack sends it again */
+	pb_buf_init(&c->rx); /* the frame went with the job */
+	c->tx_tail->timed_from_ms = t0;
+	return true;
+}
+
+static void handle_frame(pb_slack_loop *l, slack_conn *c)
 {
 	int64_t t0 = pb_clock_mono_ms(NULL);
+	const char *data = pb_buf_str(&c->rx);
+	size_t len = c->rx.len;
 	pb_slack_msg m;
 	pb_err e;
 	bool busy, queued;
 
+	if (ack_fast(l, c, t0))
+		return;
 	pb_err_init(&e);
 	if (pb_slack_msg_parse(data, len, &m, &e)) {
 		pb_warn("slack", "connection %u: ignoring malformed frame: %s", c->serial, pb_err_text(&e));
@@ -299,8 +325,19 @@ static void handle_frame(pb_slack_loop *l, slack_conn *c, const char *data, size
 		if (l->stopping)
 			break;
 		busy = !l->cfg.has_room(l->cfg.ud, l->held);
-		queued = busy ? send_ack(c, m.envelope_id, m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL)
-			      : send_ack_then_submit(c, &m);
+		if (busy) {
+			queued = send_ack(c, m.envelope_id, m.accepts_response_payload ? PB_SLACK_BUSY_TEXT : NULL);
+		} else {
+			char *ack = pb_slack_ack_json(m.envelope_id, NULL);
+			char *frame = malloc(len + 1);
+
+			if (frame)
+				memcpy(frame, data, len + 1);
+			queued = frame && send_ack_then_submit(c, ack, frame, len);
+			if (!queued)
+				free(frame);
+			free(ack);
+		}
 		if (!queued && !busy)
 			break;
 		if (queued) /* timed until written (conn_writeable), off the path to the socket */
@@ -341,7 +378,7 @@ static void conn_rx(pb_slack_loop *l, slack_conn *c, struct lws *wsi, const void
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return;
 	if (!c->rx_discard)
-		handle_frame(l, c, pb_buf_str(&c->rx), c->rx.len);
+		handle_frame(l, c);
 	c->rx_discard = false;
 	/* Give big buffers back; small ones are cheap to regrow. */
 	pb_buf_deinit(&c->rx);
@@ -361,8 +398,7 @@ static int conn_writeable(slack_conn *c, struct lws *wsi)
 		if (n >= 0 && t->job) {
 			/* The ack is on its way: only now may a worker start (and take a CPU). */
 			c->loop->held--;
-			c->loop->cfg.submit(c->loop->cfg.ud, t->job);
-			free(t->job);
+			c->loop->cfg.submit(c->loop->cfg.ud, t->job, t->job_len);
 			t->job = NULL;
 		}
 		if (n >= 0 && t->timed_from_ms && c->loop->cfg.metrics) /* a whole frame in → its ack written */

@@ -22,11 +22,13 @@ typedef struct pb_slack_loop_cfg {
 	 * the `held` ones already acked and waiting for their ack to be written. */
 	bool (*has_room)(void *ud, size_t held);
 	/* Called on the loop thread once the envelope's ack is on the socket (not
-	 * before: a worker woken by the job must not take the CPU the ack needs);
-	 * takes ownership of m's allocations (the struct itself is the caller's).
-	 * An envelope whose connection is lost before its ack was written is never
-	 * submitted: unacked, Slack delivers it again. */
-	void (*submit)(void *ud, pb_slack_msg *m);
+	 * before: a worker woken by the job must not take the CPU the ack needs)
+	 * with the envelope's frame as received (NUL-terminated, `len` bytes, not
+	 * parsed beyond its head: the job parses it with pb_slack_msg_parse, off
+	 * the loop); takes ownership of `frame`. An envelope whose connection is
+	 * lost before its ack was written is never submitted: unacked, Slack
+	 * delivers it again. */
+	void (*submit)(void *ud, char *frame, size_t len);
 	/* Optional, loop thread: the queue was full and the envelope cannot carry a
 	 * reply (buttons, mentions): tell the user some other way. m stays the caller's. */
 	void (*busy)(void *ud, const pb_slack_msg *m);

@@ -36,7 +36,7 @@ static int status_table(pb_cmd_ctx *ctx)
 		pb_stage st;
 		char promo[64] = "-";
 
-		r = pb_cmd_component_stage(ctx, c, &st);
+		r = pb_cmd_component_stage_read(ctx, c, &st);
 		if (!r)
 			r = pb_store_blockers_open(ctx->svc->store, c->id, &bl, &nb, &ctx->err);
 		free(bl);
@@ -74,7 +74,7 @@ static int add_dependencies(pb_cmd_ctx *ctx, pb_card *card, const pb_component *
 
 		/* config validation guarantees d exists; storage failing here fails the status */
 		if (d)
-			r = pb_cmd_component_stage(ctx, d, &st);
+			r = pb_cmd_component_stage_read(ctx, d, &st);
 		pb_buf_printf(&b, "%s%s (%s)", i ? ", " : "", c->deps[i], pb_stage_name(st));
 	}
 	if (!r)
@@ -142,7 +142,7 @@ static int status_one(pb_cmd_ctx *ctx, const char *id)
 
 	r = pb_cmd_component(ctx, id, &c);
 	if (!r)
-		r = pb_cmd_component_stage(ctx, c, &st);
+		r = pb_cmd_component_stage_read(ctx, c, &st);
 	if (r)
 		return r;
 	r = pb_store_promotion_open_for(ctx->svc->store, c->id, &p, &ctx->err);

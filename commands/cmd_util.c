@@ -47,6 +47,23 @@ int pb_cmd_component_stage(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out
 	return 0;
 }
 
+int pb_cmd_component_stage_read(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out)
+{
+	int stage, r;
+
+	r = pb_store_component_stage(ctx->svc->store, c->id, &stage, &ctx->err);
+	if (r == PB_E_NOTFOUND) { /* never seeded: what seeding would store, without the write */
+		*out = c->initial_stage;
+		return 0;
+	}
+	if (r)
+		return r;
+	if (stage < 0 || stage >= PB_STAGE_COUNT)
+		return pb_err_set(&ctx->err, -EINVAL, "storage: %s has an invalid stage %d", c->id, stage);
+	*out = (pb_stage)stage;
+	return 0;
+}
+
 int pb_cmd_open_promotion(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *out)
 {
 	int r = pb_store_promotion_open_for(ctx->svc->store, c->id, out, &ctx->err);

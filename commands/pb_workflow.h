@@ -21,6 +21,8 @@ void pb_workflow_next_verbs(pb_state from, char *out, size_t size);
 int pb_cmd_component(pb_cmd_ctx *ctx, const char *id, const pb_component **out);
 /* The component's stage as stored (seeded from config on first use). */
 int pb_cmd_component_stage(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out);
+/* The same for read-only commands: the configured initial stage while none is stored; writes nothing. */
+int pb_cmd_component_stage_read(pb_cmd_ctx *ctx, const pb_component *c, pb_stage *out);
 /* The component's open promotion; PB_E_NOTFOUND with a hint to request one. */
 int pb_cmd_open_promotion(pb_cmd_ctx *ctx, const pb_component *c, pb_promotion *out);
 

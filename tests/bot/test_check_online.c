@@ -119,6 +119,9 @@ Test(online, a_working_setup_passes_with_warnings_for_missing_labels)
 			      "(the bot creates it when first used)");
 	cr_assert_eq(rep.warnings.count, 12, "5 lifecycle labels + component:<id>, for each component");
 	cr_assert_eq(rep.notes.count, 0);
+	/* storage is probed without creating the file */
+	cr_assert_str_eq(rep.storage, "sqlite: storage: /tmp/promobot-online-unused.db does not exist yet (created on "
+				      "first start)");
 	cr_assert_eq(github_fake_count(gh, "GET /user", 200), 1);
 	cr_assert_eq(github_fake_count(gh, "GET /repos/acme/tta", 0), 2 * 2, "repository + labels, for each component");
 }

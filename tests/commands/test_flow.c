@@ -1,5 +1,6 @@
 /* test_flow.c — request/validate/gate/blockers/cancel/complete/history through the dispatcher. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -177,6 +178,22 @@ Test(flow, storage_failure_during_status_is_reported_not_shown_as_dash)
 	cr_expect_null(strstr(th_out(&h), "COMPONENT"), "no table with \"-\" rows: %s", th_out(&h));
 	cr_assert_lt(th_run(&h, "stranger", "status neo4j"), 0, "%s", th_out(&h));
 	cr_expect(strstr(th_out(&h), "no such table"), "%s", th_out(&h));
+}
+
+Test(flow, status_reads_without_writing)
+{
+	int stage = -1;
+
+	/* any write to components fails: status must not need one (no seeding on a read) */
+	break_table(&h, "CREATE TRIGGER components_read_only BEFORE INSERT ON components"
+			" BEGIN SELECT RAISE(ABORT, 'components are read-only here'); END");
+	cr_assert_eq(th_run(&h, "stranger", "status"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "neo4j            development"), "%s", th_out(&h));
+	cr_assert_eq(th_run(&h, "stranger", "status neo4j"), 0, "%s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "Development"), "the configured stage: %s", th_out(&h));
+	cr_expect_eq(pb_store_component_stage(h.store, "neo4j", &stage, NULL), PB_E_NOTFOUND, "nothing was seeded");
+	cr_expect_eq(th_run(&h, "alice", "request neo4j staging"), -EIO, "a mutation still seeds: %s", th_out(&h));
+	cr_expect(strstr(th_out(&h), "read-only here"), "%s", th_out(&h));
 }
 
 Test(flow, status_table_and_history)

@@ -9,6 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	pb_slack_msg m;
+	pb_slack_head h;
 	pb_err err;
 	char *ack, *stripped;
 	int r;
@@ -19,6 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(r == 0 || m.kind == PB_SLACK_MSG_INVALID);
 	if (m.kind == PB_SLACK_MSG_COMMAND)
 		assert(m.text != NULL);
+	/* what the loop acks on: never different from the full parse where both accept the frame */
+	if (pb_slack_head_scan((const char *)data, size, &h) && r == 0) {
+		assert(!strcmp(h.envelope_id, m.envelope_id) && !strcmp(h.type, m.type));
+		assert(h.accepts_response_payload == m.accepts_response_payload);
+	}
 	/* the ack the adapter would send back, with the text echoed as a payload */
 	ack = pb_slack_ack_json(m.envelope_id, m.text);
 	free(ack);

@@ -1,6 +1,7 @@
 /* test_slack_unit.c — Slack adapter pieces without the bot: envelopes, blocks, backoff, workers, Web API vs the fake. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -196,6 +197,96 @@ static const cJSON *block_of_type(const cJSON *blocks, const char *type, int nth
 			return b;
 	}
 	return NULL;
+}
+
+/* ---- the head scan: what the loop acks on ---- */
+
+static bool scan(const char *j, pb_slack_head *h)
+{
+	return pb_slack_head_scan(j, strlen(j), h);
+}
+
+Test(slack_envelope, head_scan_reads_the_top_level_fields)
+{
+	const char *j = "{\"envelope_id\":\"e1-x\",\"type\":\"slash_commands\",\"accepts_response_payload\":true,"
+			"\"payload\":{\"envelope_id\":\"inner\",\"type\":\"inner\",\"text\":\"a \\\"quoted\\\" } ] {\","
+			"\"list\":[1,-2.5e3,true,null,{\"k\":[]}]}}";
+	pb_slack_head h;
+
+	cr_assert(scan(j, &h));
+	cr_expect_str_eq(h.envelope_id, "e1-x");
+	cr_expect_str_eq(h.type, "slash_commands");
+	cr_expect(h.accepts_response_payload);
+	cr_assert(scan(" {\"type\" : \"events_api\" , \"payload\":{}, \"envelope_id\":\"e2\"}\n", &h), "spaces");
+	cr_expect_str_eq(h.envelope_id, "e2");
+	cr_expect_not(h.accepts_response_payload, "absent means false");
+	cr_assert(scan("{\"envelope_id\":\"a\",\"envelope_id\":\"b\",\"type\":\"t\","
+		       "\"accepts_response_payload\":false}", &h));
+	cr_expect_str_eq(h.envelope_id, "a", "the first of a repeated key, as cJSON reads it");
+	cr_expect_not(h.accepts_response_payload);
+}
+
+Test(slack_envelope, head_scan_refuses_what_it_cannot_vouch_for)
+{
+	char deep[300], longid[200];
+	pb_slack_head h;
+	int n = 0;
+
+	cr_expect_not(scan("", &h));
+	cr_expect_not(scan("[]", &h));
+	cr_expect_not(scan("{}", &h));
+	cr_expect_not(scan("{\"envelope_id\":\"e\"}", &h), "no type");
+	cr_expect_not(scan("{\"type\":\"hello\"}", &h), "no envelope_id (hello: the full parse handles it)");
+	cr_expect_not(scan("{\"envelope_id\":\"e\\\"x\",\"type\":\"t\"}", &h), "an escape in the id");
+	cr_expect_not(scan("{\"envelope_id\":\"e\\u0041\",\"type\":\"t\"}", &h), "an escape in the id");
+	cr_expect_not(scan("{\"env\\u0065lope_id\":\"e\",\"type\":\"t\"}", &h), "an escaped key");
+	cr_expect_not(scan("{\"envelope_id\":\"e\x01\",\"type\":\"t\"}", &h), "a control character");
+	cr_expect_not(scan("{\"envelope_id\":7,\"type\":\"t\"}", &h), "not a string");
+	cr_expect_not(scan("{\"envelope_id\":\"e\",\"type\":\"t\"} x", &h), "trailing bytes");
+	cr_expect_not(scan("{\"envelope_id\":\"e\",\"type\":\"t\"", &h), "truncated");
+	cr_expect_not(scan("{\"payload\":{\"a\":[1}],\"envelope_id\":\"e\",\"type\":\"t\"}", &h), "brackets crossed");
+	cr_expect_not(scan("{\"payload\":{\"a\":\"open},\"envelope_id\":\"e\",\"type\":\"t\"}", &h), "string open");
+	cr_expect_not(scan("{\"envelope_id\" \"e\",\"type\":\"t\"}", &h), "no colon");
+	cr_expect_not(scan("{\"envelope_id\":\"e\" \"type\":\"t\"}", &h), "no comma");
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	snprintf(deep, sizeof(deep), "{\"envelope_id\":\"%s\",\"type\":\"t\"}", longid);
+	cr_expect_not(scan(deep, &h), "an id longer than the buffer");
+	n += snprintf(deep + n, sizeof(deep) - (size_t)n, "{\"envelope_id\":\"e\",\"type\":\"t\",\"p\":");
+	for (int i = 0; i < 65; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 65; i++)
+		deep[n++] = ']';
+	deep[n++] = '}';
+	deep[n] = '\0';
+	cr_expect_not(scan(deep, &h), "nested deeper than the scan follows");
+}
+
+/* Escapes &, <, >; cuts at `max` code points (an escape counts its length) with an ellipsis; no broken UTF-8. */
+static void expect_escaped(const char *in, size_t max, const char *want)
+{
+	char *got = pb_slack_mrkdwn_escape(in, max);
+
+	cr_assert_not_null(got);
+	cr_expect_str_eq(got, want, "escape(\"%s\", %zu)", in, max);
+	free(got);
+}
+
+Test(slack_blocks, mrkdwn_escape_runs_escapes_and_cuts)
+{
+	expect_escaped("", 10, "");
+	expect_escaped(NULL, 10, "");
+	expect_escaped("plain text", 100, "plain text");
+	expect_escaped("a<b>&c", 100, "a&lt;b&gt;&amp;c");
+	expect_escaped("<@U1> & <!here>", 100, "&lt;@U1&gt; &amp; &lt;!here&gt;");
+	expect_escaped("abcde", 5, "abcde");
+	expect_escaped("abcdefgh", 5, "abcd…");
+	expect_escaped("ab<cdef", 5, "ab&lt;…");
+	expect_escaped("<<x", 6, "&lt;&lt;x");
+	expect_escaped("\xc3\xa9\xc3\xa9\xc3\xa9", 3, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	expect_escaped("\xc3\xa9\xc3\xa9\xc3\xa9", 2, "\xc3\xa9…");
+	expect_escaped("ab\xc3", 10, "ab");
+	expect_escaped("a&b\xc3", 10, "a&amp;b");
 }
 
 Test(slack_blocks, card_renders_within_limits)

@@ -135,3 +135,41 @@ Test(pg, a_newer_schema_is_refused)
 	cr_assert(strstr(pb_err_text(&err), "refusing"), "%s", pb_err_text(&err));
 	cr_assert_str_eq(pb_store_backend(st_store), "postgres");
 }
+
+Test(pg, the_write_lock_is_per_schema)
+{
+	char other_target[4200];
+	pb_store *same = NULL, *other = NULL;
+	pb_err err;
+
+	st_pg_schema_new("other", other_target, sizeof(other_target));
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_open(st_db_path(), &same, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_open(other_target, &other, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_begin(st_store, &err), 0, "%s", pb_err_text(&err));
+	/* another installation (schema) writes meanwhile; the same one waits and gives up */
+	cr_assert_eq(pb_store_begin(other, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_commit(other, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_begin(same, &err), PB_E_BUSY);
+	cr_assert(strstr(pb_err_text(&err), "database busy"), "%s", pb_err_text(&err));
+	pb_store_rollback(st_store);
+	pb_store_close(same);
+	pb_store_close(other);
+}
+
+Test(pg, probe_reads_the_version_and_changes_nothing)
+{
+	char fresh[4200];
+	int version = -1;
+	pb_err err;
+
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_probe(st_db_path(), NULL, &version, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(version, PB_STORE_SCHEMA_VERSION);
+	st_pg_schema_new("probe", fresh, sizeof(fresh));
+	cr_assert_eq(pb_store_probe(fresh, NULL, &version, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_eq(version, 0);
+	cr_assert_eq(st_sql_int(fresh, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"), 0,
+		     "the probe created something");
+	cr_assert_lt(pb_store_probe("postgresql:///absent?host=/nonexistent-dir", "pw", &version, &err), 0);
+}
