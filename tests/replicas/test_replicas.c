@@ -77,7 +77,12 @@ static void replica_spawn(cluster *c, int i)
 	int hellos = fake_slack_hellos(c->fake);
 
 	c->r[i].pid = tp_start_logged(args, env, c->r[i].log);
-	cr_assert(fake_slack_wait_hellos(c->fake, hellos + 1, WAIT_MS), "replica %d never connected", i);
+	if (!fake_slack_wait_hellos(c->fake, hellos + 1, WAIT_MS)) {
+		char *log = tp_slurp(c->r[i].log);
+
+		cr_assert_fail("replica %d never connected; its log:\n%s", i, log);
+		free(log);
+	}
 	c->r[i].serial = hellos + 1;
 }
 
