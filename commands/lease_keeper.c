@@ -81,9 +81,9 @@ int pb_lease_keeper_start(const pb_services *svc, const char *component, pb_leas
 	pb_strlcpy(k->component, component, sizeof(k->component));
 	pb_strlcpy(k->owner, svc->lock_owner, sizeof(k->owner));
 	k->interval_ms = (long)(svc->cfg->ha.lease_s > 0 ? svc->cfg->ha.lease_s : PB_LEASE_DEFAULT_S) * 1000L / 3;
+	/* its own connection (a store is one thread's), opened like the worker's: SQLite or PostgreSQL */
 	r = pb_services_store_open(svc->cfg, &k->store, err);
 	if (r == 0) {
-		pb_store_set_lease_s(k->store, svc->cfg->ha.lease_s);
 		if (pthread_create(&k->thread, NULL, keeper_main, k) != 0)
 			r = pb_err_set(err, -EAGAIN, "cannot start the lease keeper of %s", component);
 	}

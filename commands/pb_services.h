@@ -47,7 +47,8 @@ enum {
 
 /*
  * Opens (and migrates) the store the config names: storage.url / storage.path, with the
- * PostgreSQL password read from storage.password_env / password_file when set (never logged).
+ * PostgreSQL password read from storage.password_env / password_file when set (never logged),
+ * and its leases lasting ha.lease_s.
  */
 int pb_services_store_open(const pb_config *cfg, pb_store **out, pb_err *err);
 

@@ -24,6 +24,8 @@ int pb_services_store_open(const pb_config *cfg, pb_store **out, pb_err *err)
 			return pb_err_set(err, PB_E_INVALID, "storage: the PostgreSQL password: %s", pb_err_text(&e));
 	}
 	r = pb_store_open_with(cfg->storage_url, password, out, err);
+	if (r == 0)
+		pb_store_set_lease_s(*out, cfg->ha.lease_s);
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		free(password);
@@ -46,7 +48,6 @@ int pb_services_open(pb_services *svc, const pb_config *cfg, const pb_clock *clo
 	r = pb_services_store_open(cfg, &svc->store, err);
 	if (r)
 		return r;
-	pb_store_set_lease_s(svc->store, cfg->ha.lease_s);
 	/* A github section that cannot be used (no token) is a config error, said at start-up. */
 	if (cfg->github.enabled && !(flags & PB_SVC_NO_GITHUB)) {
 		r = pb_github_new(&cfg->github, svc->clock, &svc->github, err);
