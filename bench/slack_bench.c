@@ -18,7 +18,7 @@
 
 /*
  * usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] slack_bench [N=1000] [workers=4] [window=200]
- *   BENCH_MODE=all|seq|flight   (default all)
+ *   BENCH_MODE=all|seq|flight|replicas   (default all)
  *   BENCH_SEQ_N=2000            sequential commands per client in the seq part
  *   BENCH_SLOW=1                multiplies the seq waits (connect 30 s, ack 10 s, replies 60 s), e.g. under valgrind
  * seq:    BENCH_SEQ_N slash commands one at a time (send, wait for the ack, next), first against
@@ -26,6 +26,10 @@
  *         with its own fake Slack; latency is taken here in microseconds around send → ack seen.
  *         Against promobot no more than `window` commands stay unreplied (see seq_drive).
  * flight: N commands with up to `window` unanswered, as before (the fake's ms timestamps).
+ *   BENCH_REPLICAS=1|2          flight with this many promobot processes sharing one store (one config,
+ *                               one SQLite file), each on its own Socket Mode connection; the fake
+ *                               hands the envelopes round-robin (as Slack spreads them over an app's
+ *                               connections). BENCH_MODE=replicas runs flight with 1, then with 2.
  */
 
 #define APP_TOKEN "xapp-1-A0BENCH-bench-app-token"
@@ -149,7 +153,9 @@ static bool stop_child(pid_t pid, const char *what, const char *log)
 	return true;
 }
 
-static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval)
+/* Replica 0 writes dir/promobot.json; every replica runs it (one store) and logs to its own file. */
+static pid_t start_replica(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval,
+			   int replica)
 {
 	char cfg[512], log[512];
 	FILE *f;
@@ -158,8 +164,13 @@ static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake,
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -1;
 	snprintf(cfg, sizeof(cfg), "%s/promobot.json", dir);
-	snprintf(log, sizeof(log), "%s/bot.log", dir);
-	f = fopen(cfg, "w");
+	if (replica)
+		snprintf(log, sizeof(log), "%s/bot%d.log", dir, replica);
+	else
+		snprintf(log, sizeof(log), "%s/bot.log", dir);
+	f = replica ? NULL : fopen(cfg, "w");
+	if (replica)
+		goto run;
 	if (!f)
 		return -1;
 	fprintf(f,
@@ -175,6 +186,7 @@ static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake,
 		"\"environments\":{\"staging\":{\"image\":\"neo4j:5.13\",\"container_name\":\"neo4j-staging\"}}}]}\n",
 		dir, fake_slack_api_url(fake), interval, workers, dir);
 	fclose(f);
+run:
 	{
 		char *argv[] = { (char *)bin, "--config", cfg, NULL };
 		char *env[] = { "BENCH_SLACK_APP=" APP_TOKEN, "BENCH_SLACK_BOT=" BOT_TOKEN,
@@ -183,6 +195,11 @@ static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake,
 		pid = spawn(argv, log, env);
 	}
 	return pid;
+}
+
+static pid_t start_bot(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval)
+{
+	return start_replica(bin, dir, fake, workers, interval, 0);
 }
 
 /* The floor client next to this binary unless FLOOR_BIN names one. */
@@ -391,8 +408,8 @@ out:
 	return rc;
 }
 
-/* N commands with up to `window` unanswered (the figures the bench always printed). */
-static int flight_run(const char *bin, const char *dir, long n, int workers, long window)
+/* N commands with up to `window` unanswered (the figures the bench always printed), over `replicas` bots. */
+static int flight_run(const char *bin, const char *dir, long n, int workers, long window, int replicas)
 {
 	size_t busy = 0;
 	fake_slack *fake = NULL;
@@ -400,7 +417,7 @@ static int flight_run(const char *bin, const char *dir, long n, int workers, lon
 	char log[512];
 	size_t replies;
 	long rss;
-	pid_t pid = -1;
+	pid_t pid[2] = { -1, -1 };
 	int rc = 1;
 
 	snprintf(log, sizeof(log), "%s/bot.log", dir);
@@ -410,10 +427,13 @@ static int flight_run(const char *bin, const char *dir, long n, int workers, lon
 		free(lat);
 		return 1;
 	}
-	pid = start_bot(bin, dir, fake, workers, 0);
-	if (pid < 0 || !fake_slack_wait_hellos(fake, 1, (int)(CONNECT_WAIT_MS * slow))) {
-		fprintf(stderr, "promobot did not connect (see %s)\n", log);
-		goto out;
+	fake_slack_set_distribution(fake, FAKE_SLACK_ROUND_ROBIN);
+	for (int r = 0; r < replicas; r++) {
+		pid[r] = start_replica(bin, dir, fake, workers, 0, r);
+		if (pid[r] < 0 || !fake_slack_wait_hellos(fake, r + 1, (int)(CONNECT_WAIT_MS * slow))) {
+			fprintf(stderr, "promobot %d did not connect (see %s)\n", r, log);
+			goto out;
+		}
 	}
 	t0 = now_ms();
 	for (long i = 0; i < n; i++) {
@@ -450,7 +470,9 @@ static int flight_run(const char *bin, const char *dir, long n, int workers, lon
 		}
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
-	rss = peak_rss_kb(pid);
+	rss = peak_rss_kb(pid[0]);
+	printf("replicas:           %d (one SQLite store; envelopes round-robin: %zu / %zu acked per connection)\n",
+	       replicas, fake_slack_acks_on(fake, 1), replicas > 1 ? fake_slack_acks_on(fake, 2) : 0);
 	printf("commands:           %ld (workers %d, in flight <= %ld, answered busy %zu)\n", n, workers,
 	       window, busy);
 	printf("ack latency p50:    %lld ms\n", (long long)pct(lat, n, 50));
@@ -459,11 +481,12 @@ static int flight_run(const char *bin, const char *dir, long n, int workers, lon
 	printf("all acked after:    %lld ms\n", (long long)(t_acked - t0));
 	printf("replies delivered:  %zu / %ld in %lld ms\n", replies, n, (long long)(t_done - t0));
 	printf("commands/s:         %.1f\n", t_done > t0 ? (double)replies * 1000.0 / (double)(t_done - t0) : 0.0);
-	printf("bot peak RSS:       %ld kB (VmHWM)\n", rss);
+	printf("bot peak RSS:       %ld kB (VmHWM, replica 0)\n", rss);
 	rc = replies == (size_t)n ? 0 : 1;
 out:
-	if (!stop_child(pid, "promobot", log))
-		rc = 1;
+	for (int r = 0; r < replicas; r++)
+		if (!stop_child(pid[r], "promobot", log))
+			rc = 1;
 	fake_slack_free(fake);
 	free(lat);
 	return rc;
@@ -479,16 +502,18 @@ int main(int argc, char **argv)
 	long seq_n = arg_long(getenv("BENCH_SEQ_N"), 2000);
 	long slow_env = arg_long(getenv("BENCH_SLOW"), 1);
 	char dir[] = "/tmp/pb-slack-bench-XXXXXX", sub[512], floor_bin[PATH_MAX];
-	bool do_seq, do_flight;
+	long replicas = arg_long(getenv("BENCH_REPLICAS"), 1);
+	bool do_seq, do_flight, do_replicas;
 	int rc = 0;
 
 	mode = mode ? mode : "all";
 	do_seq = !strcmp(mode, "all") || !strcmp(mode, "seq");
 	do_flight = !strcmp(mode, "all") || !strcmp(mode, "flight");
+	do_replicas = !strcmp(mode, "replicas");
 	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || slow_env < 0 || slow_env > 100 ||
-	    !(do_seq || do_flight)) {
-		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight] "
-			"[BENCH_SEQ_N=2000] slack_bench [N=1000] [workers=4] [window=200]\n");
+	    replicas < 1 || replicas > 2 || !(do_seq || do_flight || do_replicas)) {
+		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight|replicas] "
+			"[BENCH_SEQ_N=2000] [BENCH_REPLICAS=1|2] slack_bench [N=1000] [workers=4] [window=200]\n");
 		return 2;
 	}
 	slow = slow_env;
@@ -504,7 +529,11 @@ int main(int argc, char **argv)
 		rc |= seq_compare(bin, floor_bin, dir, seq_n, (int)workers, window);
 	snprintf(sub, sizeof(sub), "%s/flight", dir);
 	if (do_flight)
-		rc |= flight_run(bin, sub, n, (int)workers, window);
+		rc |= flight_run(bin, sub, n, (int)workers, window, (int)replicas);
+	for (int r = 1; do_replicas && r <= 2; r++) {
+		snprintf(sub, sizeof(sub), "%s/replicas%d", dir, r);
+		rc |= flight_run(bin, sub, n, (int)workers, window, r);
+	}
 	if (rc == 0 && remove_tree(dir))
 		fprintf(stderr, "could not remove %s\n", dir);
 	return rc;

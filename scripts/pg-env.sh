@@ -4,6 +4,8 @@
 #   scripts/pg-env.sh start        prints `export VAR=…` lines to eval; starts a fresh cluster
 #   scripts/pg-env.sh stop <dir>   stops the cluster `start` made in <dir> and removes <dir>
 #   scripts/pg-env.sh run CMD…     start, run CMD with the variables set, stop; exits with CMD's status
+#   scripts/pg-env.sh down <dir>   stops the server of that cluster (fast: clients are disconnected), keeps its data
+#   scripts/pg-env.sh up <dir>     starts it again on the same socket (a restart under load: down, then up)
 #
 # Debian's postgresql-15: initdb into a temporary folder (trust authentication), pg_ctl start
 # with a unix socket in that folder and no TCP at all. initdb and postgres refuse to run as
@@ -36,6 +38,37 @@ do_stop() {
 	rm -rf "$dir"
 }
 
+# Starts the server of the cluster in $1 and waits until it accepts connections.
+do_up() {
+	dir=$1
+	# Unix socket in $dir only; fsync off: a test cluster is thrown away, never recovered.
+	if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 60 \
+		-o "-c listen_addresses='' -k $dir -c fsync=off -c max_connections=200" start >/dev/null 2>&1; then
+		log "pg_ctl start failed; last log lines:"
+		tail -n 20 "$dir/pg.log" >&2
+		return 1
+	fi
+	i=0
+	until "$PG_BIN/pg_isready" -q -h "$dir" -U postgres; do
+		i=$((i + 1))
+		if [ $i -gt 300 ]; then
+			log "the cluster did not become ready within 30 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# Stops the server of the cluster in $1 (fast shutdown), keeping the data for do_up.
+do_down() {
+	dir=$1
+	[ -f "$dir/promobot-pg-env" ] || { log "refusing: $dir was not made by pg-env.sh"; return 1; }
+	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || {
+		log "pg_ctl stop failed; see $dir/pg.log"
+		return 1
+	}
+}
+
 do_start() {
 	if [ "${PROMOBOT_SKIP_PG:-}" = 1 ]; then
 		log "PROMOBOT_SKIP_PG=1: the storage-pg suites are DISABLED (not run, not counted)"
@@ -60,24 +93,10 @@ do_start() {
 		do_stop "$dir"
 		return 1
 	fi
-	# Unix socket in $dir only; fsync off: a test cluster is thrown away, never recovered.
-	if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 60 \
-		-o "-c listen_addresses='' -k $dir -c fsync=off -c max_connections=200" start >/dev/null 2>&1; then
-		log "pg_ctl start failed; last log lines:"
-		tail -n 20 "$dir/pg.log" >&2
+	if ! do_up "$dir"; then
 		do_stop "$dir"
 		return 1
 	fi
-	i=0
-	until "$PG_BIN/pg_isready" -q -h "$dir" -U postgres; do
-		i=$((i + 1))
-		if [ $i -gt 300 ]; then
-			log "the cluster did not become ready within 30 s"
-			do_stop "$dir"
-			return 1
-		fi
-		sleep 0.1
-	done
 	log "private PostgreSQL on the unix socket in $dir"
 	echo "export PROMOBOT_TEST_PG='postgresql:///postgres?host=$dir&user=postgres'"
 	echo "export PROMOBOT_PG_ENV_DIR=$dir"
@@ -86,6 +105,8 @@ do_start() {
 case "${1:-}" in
 start) do_start ;;
 stop) [ $# -eq 2 ] || { log "usage: $0 stop <dir>"; exit 2; }; do_stop "$2" ;;
+down) [ $# -eq 2 ] || { log "usage: $0 down <dir>"; exit 2; }; do_down "$2" ;;
+up) [ $# -eq 2 ] || { log "usage: $0 up <dir>"; exit 2; }; [ -f "$2/promobot-pg-env" ] && do_up "$2" ;;
 run)
 	shift
 	[ $# -ge 1 ] || { log "usage: $0 run CMD…"; exit 2; }
@@ -98,5 +119,5 @@ run)
 	"$@"
 	exit $?
 	;;
-*) log "usage: $0 start | stop <dir> | run CMD…"; exit 2 ;;
+*) log "usage: $0 start | stop <dir> | down <dir> | up <dir> | run CMD…"; exit 2 ;;
 esac

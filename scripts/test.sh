@@ -49,7 +49,7 @@ fi
 # The storage suites run a second time on a private PostgreSQL (suite storage-pg).
 pg_dir=""
 if [ "${PROMOBOT_SKIP_PG:-0}" = 1 ]; then
-	notes+=("storage-pg suites DISABLED by PROMOBOT_SKIP_PG=1 (reported SKIP, not counted)")
+	notes+=("storage-pg suites and replicas_pg DISABLED by PROMOBOT_SKIP_PG=1 (reported SKIP, not counted)")
 else
 	pg_lines=$(scripts/pg-env.sh start) || {
 		echo "test.sh: could not start a private PostgreSQL (scripts/pg-env.sh said why);" >&2

@@ -118,6 +118,9 @@ struct fake_slack {
 	int nlosses;
 	fconn conns[FAKE_MAX_CONNS];
 	int hellos;
+	fake_slack_dist dist;   /* which live connection an envelope goes to */
+	int last_serial;        /* round-robin: the serial the previous envelope went to */
+	int target;             /* > 0: every envelope goes to this serial (none when it is not live) */
 	int ticket;
 	bool redeliver;
 	envelope *envs;
@@ -192,6 +195,53 @@ static fconn *newest_conn(fake_slack *f, bool prefer_active)
 		return newest_conn(f, false);
 	return best;
 }
+
+static fconn *conn_by_serial(fake_slack *f, int serial)
+{
+	for (int i = 0; i < FAKE_MAX_CONNS; i++)
+		if (f->conns[i].serial == serial && f->conns[i].wsi)
+			return &f->conns[i];
+	return NULL;
+}
+
+/* Round-robin: the live, non-retiring connection with the next serial after the last one used (wrapping). */
+static fconn *next_conn(fake_slack *f)
+{
+	fconn *after = NULL, *first = NULL;
+
+	for (int i = 0; i < FAKE_MAX_CONNS; i++) {
+		fconn *c = &f->conns[i];
+
+		if (!c->serial || !c->wsi || c->retiring)
+			continue;
+		if (!first || c->serial < first->serial)
+			first = c;
+		if (c->serial > f->last_serial && (!after || c->serial < after->serial))
+			after = c;
+	}
+	if (!after)
+		after = first;
+	return after ? after : newest_conn(f, false);
+}
+
+/*
+ * The connection the next envelope goes to. Slack hands each envelope to ONE of
+ * the app's live connections (up to 10); which one is Slack's choice, so tests
+ * pick it: the newest (the default, as before), round-robin, or one serial.
+ */
+static fconn *pick_conn(fake_slack *f)
+{
+	fconn *c;
+
+	if (f->target > 0)
+		return conn_by_serial(f, f->target);
+	c = f->dist == FAKE_SLACK_ROUND_ROBIN ? next_conn(f) : newest_conn(f, true);
+	if (c)
+		f->last_serial = c->serial;
+	return c;
+}
+
+static int live_locked(fake_slack *f);
 
 static void conn_push(fconn *c, const char *text, size_t len, int flags, bool close)
 {
@@ -294,7 +344,9 @@ static void redeliver_from(fake_slack *f, int serial)
 
 	if (!f->redeliver)
 		return;
-	to = newest_conn(f, true);
+	to = pick_conn(f);
+	if (!to)
+		to = newest_conn(f, true);
 	if (!to)
 		return;
 	for (size_t i = 0; i < f->nenvs; i++) {
@@ -311,10 +363,11 @@ static void send_hello(fake_slack *f, fconn *c)
 {
 	char hello[256];
 
+	/* num_connections: the app's open connections, this one included (it is live already) */
 	snprintf(hello, sizeof(hello),
 		 "{\"type\":\"hello\",\"num_connections\":%d,\"connection_info\":{\"app_id\":\"A0FAKE\"},"
 		 "\"debug_info\":{\"host\":\"fake-slack\",\"approximate_connection_time\":18060}}",
-		 1);
+		 live_locked(f));
 	conn_send_text(c, hello, 0);
 	f->hellos++;
 	c->serial = f->hellos;
@@ -1305,7 +1358,7 @@ bool fake_slack_wait_live(fake_slack *f, int n, int timeout_ms)
 /* Sends on the preferred connection; tracks it as an envelope when id is given. */
 static int send_locked(fake_slack *f, const char *text, size_t chunk, const char *id)
 {
-	fconn *c = newest_conn(f, true);
+	fconn *c = pick_conn(f);
 	envelope *e = NULL;
 
 	if (!c)
@@ -1470,6 +1523,44 @@ int fake_slack_disconnect(fake_slack *f, const char *reason, int close_after_ms)
 	if (c)
 		lws_cancel_service(f->sock.ctx);
 	return serial;
+}
+
+void fake_slack_set_distribution(fake_slack *f, fake_slack_dist dist)
+{
+	pthread_mutex_lock(&f->lock);
+	f->dist = dist;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_slack_set_target(fake_slack *f, int serial)
+{
+	pthread_mutex_lock(&f->lock);
+	f->target = serial > 0 ? serial : 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+size_t fake_slack_acks_on(fake_slack *f, int serial)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->nacks; i++)
+		if (f->acks[i].conn == serial)
+			n++;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+size_t fake_slack_envelopes_on(fake_slack *f, int serial)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->nenvs; i++)
+		if (f->envs[i].conn == serial)
+			n++;
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }
 
 void fake_slack_set_redeliver(fake_slack *f, bool on)
@@ -1654,15 +1745,42 @@ void fake_slack_call_deinit(fake_slack_call *c)
 	c->body = NULL;
 }
 
-size_t fake_slack_calls_matching(fake_slack *f, const char *method, const char *needle)
+static size_t matching_locked(fake_slack *f, const char *method, const char *needle)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&f->api_lock);
 	for (size_t i = 0; i < f->ncalls; i++)
 		if ((!method || !strcmp(f->calls[i].method, method)) && f->calls[i].body &&
 		    strstr(f->calls[i].body, needle))
 			n++;
+	return n;
+}
+
+size_t fake_slack_calls_matching(fake_slack *f, const char *method, const char *needle)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->api_lock);
+	n = matching_locked(f, method, needle);
 	pthread_mutex_unlock(&f->api_lock);
 	return n;
+}
+
+typedef struct matching_q {
+	const char *method, *needle;
+	size_t n;
+} matching_q;
+
+static bool pred_matching(fake_slack *f, const void *arg)
+{
+	const matching_q *q = arg;
+
+	return matching_locked(f, q->method, q->needle) >= q->n;
+}
+
+bool fake_slack_wait_matching(fake_slack *f, const char *method, const char *needle, size_t n, int timeout_ms)
+{
+	matching_q q = { method, needle, n };
+
+	return wait_on(f, &f->api_lock, &f->api_changed, pred_matching, &q, timeout_ms);
 }

@@ -68,8 +68,27 @@ int fake_slack_hellos(fake_slack *f);
 bool fake_slack_wait_hellos(fake_slack *f, int n, int timeout_ms);
 int fake_slack_live_connections(fake_slack *f);
 bool fake_slack_wait_live(fake_slack *f, int n, int timeout_ms);
-/* Sends a text frame on the newest live connection that has no pending disconnect
- * (else any live one). `chunk` > 0 splits it into fragments of that size.
+/*
+ * Which live connection an envelope goes to. Slack allows an app up to 10 Socket Mode
+ * connections at once and hands each envelope to ONE of them (its choice); the hello's
+ * num_connections counts the app's open ones.
+ *   FAKE_SLACK_NEWEST       the newest live connection without a pending disconnect (else any live one); default
+ *   FAKE_SLACK_ROUND_ROBIN  the next live connection without a pending disconnect, by serial, wrapping
+ * fake_slack_set_target pins every envelope to one connection serial (0 = back to the mode);
+ * while that connection is not live nothing is sent (-1). Redeliveries from a closed
+ * connection follow the same choice (a dead target falls back to the newest).
+ */
+typedef enum fake_slack_dist {
+	FAKE_SLACK_NEWEST = 0,
+	FAKE_SLACK_ROUND_ROBIN,
+} fake_slack_dist;
+void fake_slack_set_distribution(fake_slack *f, fake_slack_dist dist);
+void fake_slack_set_target(fake_slack *f, int serial);
+/* Acks read off connection `serial` (duplicates included); envelopes whose last delivery went to it. */
+size_t fake_slack_acks_on(fake_slack *f, int serial);
+size_t fake_slack_envelopes_on(fake_slack *f, int serial);
+/* Sends a text frame on the connection the distribution picks.
+ * `chunk` > 0 splits it into fragments of that size.
  * Returns the connection serial, or -1 when none is live. */
 int fake_slack_send_raw(fake_slack *f, const char *text, size_t chunk);
 /* Envelope builders (they track the envelope for acks). */
@@ -105,5 +124,7 @@ bool fake_slack_call_get(fake_slack *f, const char *method, size_t idx, fake_sla
 void fake_slack_call_deinit(fake_slack_call *c);
 /* Number of recorded calls of `method` whose body contains `needle`. */
 size_t fake_slack_calls_matching(fake_slack *f, const char *method, const char *needle);
+/* Waits until at least n recorded calls of `method` hold `needle` (false after timeout_ms). */
+bool fake_slack_wait_matching(fake_slack *f, const char *method, const char *needle, size_t n, int timeout_ms);
 
 #endif

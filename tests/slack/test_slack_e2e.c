@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fake_slack.h"
+#include "testproc.h"
 
 #define APP_TOKEN "xapp-1-A0FAKE-1234567890-e2e-app-token"
 #define BOT_TOKEN "xoxb-1111-2222-e2e-bot-token-value"
@@ -31,17 +32,12 @@ typedef struct bot {
 
 static void sleep_poll(void)
 {
-	struct timespec ts = { 0, 20 * 1000000L };
-
-	nanosleep(&ts, NULL);
+	tp_pause();
 }
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return tp_now_ms();
 }
 
 /* min_post_interval_ms and required approvals of the next bot (each Criterion test runs in its own process). */
@@ -197,20 +193,7 @@ static int bot_stop(bot *b)
 
 static char *read_log(const bot *b)
 {
-	FILE *f = fopen(b->log, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
+	return tp_slurp(b->log);
 }
 
 static size_t count_lines_with(const char *text, const char *needle)
@@ -245,14 +228,7 @@ static void bot_finish(bot *b, bool expect_clean)
 	free(log);
 	fake_slack_free(b->fake);
 	b->fake = NULL;
-	if (getenv("PB_TEST_KEEP")) {
-		fprintf(stderr, "kept %s\n", b->dir);
-	} else {
-		char cmd[400];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
-		cr_expect_eq(system(cmd), 0);
-	}
+	tp_remove_dir(b->dir);
 }
 
 static void run_slash(bot *b, const char *env_id, const char *user, const char *text)
@@ -286,14 +262,7 @@ static bool parent_ts(bot *b, char *out, size_t size)
 
 static bool wait_matching(bot *b, const char *method, const char *needle, size_t n, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-
-	while (fake_slack_calls_matching(b->fake, method, needle) < n) {
-		if (now_ms() > deadline)
-			return false;
-		sleep_poll();
-	}
-	return true;
+	return fake_slack_wait_matching(b->fake, method, needle, n, timeout_ms);
 }
 
 /*
@@ -842,18 +811,7 @@ Test(slack_e2e, malformed_traffic_is_survived, .timeout = 120)
 /* A loopback listener the tcp probe connects to; closing it is the outage. */
 static int listen_loopback(int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)*port) };
-	socklen_t al = sizeof(a);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind port %d", *port);
-	cr_assert_eq(listen(fd, 512), 0);
-	getsockname(fd, (struct sockaddr *)&a, &al);
-	*port = ntohs(a.sin_port);
-	return fd;
+	return tp_listen_loopback(port);
 }
 
 /* Waits for a chat.postMessage in the thread `ts` whose body holds `text`; how many there are. */

@@ -1,0 +1,681 @@
+/* test_replicas.c — two real promobot processes sharing one store behind the fake Slack's two Socket Mode connections. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_slack.h"
+#include "github_fake.h"
+#include "st_helpers.h"
+#include "testproc.h"
+
+#define APP_TOKEN "xapp-1-A0FAKE-1234567890-replicas-app-token"
+#define BOT_TOKEN "xoxb-1111-2222-replicas-bot-token-value"
+#define CHANNEL "C0PROMO"
+#define WAIT_MS 30000
+#define NREP 2
+
+typedef struct replica {
+	pid_t pid;
+	char log[320];
+	int serial;             /* its Socket Mode connection at the fake */
+} replica;
+
+typedef struct cluster {
+	fake_slack *fake;
+	char dir[256];
+	char cfg[320];
+	char db[600];           /* the SQLite file, or on PostgreSQL the store URI of the test's schema */
+	replica r[NREP];
+} cluster;
+
+/* Extra keys of neo4j's entry (" \"github_repo\": …,") for the next cluster (each test runs in its own process). */
+static const char *component_extra = "";
+
+#define STAGING_IMAGE "{\"image\": \"neo4j:5.13\", \"container_name\": \"neo4j-staging\"}"
+
+/*
+ * Both replicas read this one file: same store, same Slack app, same components.
+ * extra: top-level keys ("\"monitoring\": {…},\n"); staging: neo4j's staging environment.
+ */
+static void write_config(cluster *c, const char *extra, const char *staging)
+{
+	FILE *f = fopen(c->cfg, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f,
+		"{\n"
+		" \"storage\": {\"%s\": \"%s\"},\n"
+		" \"chat\": {\"platform\": \"slack\", \"slack\": {\"api_url\": \"%s\",\n"
+		"   \"app_token_env\": \"TEST_SLACK_APP\", \"bot_token_env\": \"TEST_SLACK_BOT\",\n"
+		"   \"channel\": \"" CHANNEL "\", \"min_post_interval_ms\": 0}},\n"
+		" \"workers\": 4,\n%s"
+		" \"users\": {\"U0ALICE\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"approver\"]},\n"
+		"            \"U0BOB\": {\"name\": \"Bob\", \"roles\": [\"approver\"]},\n"
+		"            \"U0CAROL\": {\"name\": \"Carol\", \"roles\": [\"admin\"]}},\n"
+		" \"policy\": {\"required_approvals\": 1, \"self_approval\": false, \"required_checks\": [\"tests\"]},\n"
+		" \"components\": [{\"id\": \"neo4j\", \"name\": \"Neo4j\", \"group\": \"Core\", \"stage\": \"development\",\n"
+		"   \"workdir\": \"%s\", \"revision\": {\"value\": \"neo4j-5.13.0\"},%s\n"
+		"   \"checks\": [{\"name\": \"unit tests\", \"criterion\": \"tests\", \"argv\": [\"true\"]}],\n"
+		"   \"environments\": {\"staging\": %s}}]\n"
+		"}\n",
+		st_pg() ? "url" : "path", c->db, fake_slack_api_url(c->fake), extra, c->dir, component_extra, staging);
+	fclose(f);
+}
+
+/* Replica i runs `promobot --config <cfg>`; its output goes to its own log. */
+static void replica_spawn(cluster *c, int i)
+{
+	static char *env[] = { "TEST_SLACK_APP=" APP_TOKEN, "TEST_SLACK_BOT=" BOT_TOKEN, "PROMOBOT_SLACK_IDLE_S=3", NULL };
+	char *args[] = { "--config", c->cfg, NULL };
+	int hellos = fake_slack_hellos(c->fake);
+
+	c->r[i].pid = tp_start_logged(args, env, c->r[i].log);
+	if (!fake_slack_wait_hellos(c->fake, hellos + 1, WAIT_MS)) {
+		char *log = tp_slurp(c->r[i].log);
+
+		cr_assert_fail("replica %d never connected; its log:\n%s", i, log);
+		free(log);
+	}
+	c->r[i].serial = hellos + 1;
+}
+
+/* The fake, the config, and both replicas up, each with its own Socket Mode connection. */
+static void cluster_start(cluster *c, const char *extra, const char *staging)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "/tmp/pb-replicas-XXXXXX");
+	cr_assert_not_null(mkdtemp(c->dir));
+	snprintf(c->cfg, sizeof(c->cfg), "%s/promobot.json", c->dir);
+	/* suite replicas: one SQLite file; under pg_run.sh (PROMOBOT_TEST_BACKEND=pg) a schema of its own */
+	if (st_pg())
+		st_pg_schema_new("_rep", c->db, sizeof(c->db));
+	else
+		snprintf(c->db, sizeof(c->db), "%s/promobot.db", c->dir);
+	cr_assert_eq(fake_slack_start(APP_TOKEN, BOT_TOKEN, &c->fake), 0);
+	write_config(c, extra, staging);
+	for (int i = 0; i < NREP; i++) {
+		snprintf(c->r[i].log, sizeof(c->r[i].log), "%s/replica%d.log", c->dir, i);
+		replica_spawn(c, i);
+	}
+	cr_assert(fake_slack_wait_live(c->fake, NREP, WAIT_MS), "not %d live connections", NREP);
+}
+
+/* SIGTERM; 0 = a clean stop (no leak under ASan). */
+static int replica_stop(cluster *c, int i)
+{
+	int status;
+
+	if (c->r[i].pid <= 0)
+		return 0;
+	kill(c->r[i].pid, SIGTERM);
+	status = tp_wait(c->r[i].pid, 60000);
+	if (status == -1) {
+		kill(c->r[i].pid, SIGKILL);
+		waitpid(c->r[i].pid, &status, 0);
+		status = -1;
+	}
+	c->r[i].pid = 0;
+	return status;
+}
+
+static void cluster_finish(cluster *c)
+{
+	for (int i = 0; i < NREP; i++) {
+		int status = replica_stop(c, i);
+		char *log = tp_slurp(c->r[i].log);
+
+		cr_expect(status == 0, "replica %d did not stop cleanly (status %d); log:\n%s", i, status, log);
+		cr_expect_null(strstr(log, APP_TOKEN), "app token leaked into replica %d's log", i);
+		cr_expect_null(strstr(log, BOT_TOKEN), "bot token leaked into replica %d's log", i);
+		free(log);
+	}
+	fake_slack_free(c->fake);
+	c->fake = NULL;
+	if (st_pg() && !getenv("PB_TEST_KEEP"))
+		st_tmp_fini(); /* drops this test's schemas */
+	tp_remove_dir(c->dir);
+}
+
+/* One integer from the shared store (a read-only look while the replicas run); -1 if none. */
+static int64_t db_int(const cluster *c, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h;
+	int64_t v = -1;
+
+	if (st_pg())
+		return st_sql_int(c->db, sql);
+	cr_assert_eq(sqlite3_open_v2(c->db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static bool db_wait(const cluster *c, const char *sql, int64_t want, int timeout_ms)
+{
+	int64_t deadline = tp_now_ms() + timeout_ms;
+
+	while (db_int(c, sql) != want) {
+		if (tp_now_ms() > deadline)
+			return false;
+		tp_pause();
+	}
+	return true;
+}
+
+/* Sends a slash command where the distribution says; the serial it went to (its ack must come back on it). */
+static int slash(cluster *c, const char *env_id, const char *user, const char *text)
+{
+	fake_slack_ack ack;
+	int serial = fake_slack_send_slash(c->fake, env_id, user, CHANNEL, text);
+
+	cr_assert_gt(serial, 0, "no live connection for %s", env_id);
+	cr_assert(fake_slack_wait_ack(c->fake, env_id, WAIT_MS, &ack), "no ack for %s", env_id);
+	cr_expect_eq(ack.conn, serial, "%s acked on connection %d, sent on %d", env_id, ack.conn, serial);
+	free(ack.payload);
+	return serial;
+}
+
+/* The same on one replica's connection. */
+static void slash_on(cluster *c, int i, const char *env_id, const char *user, const char *text)
+{
+	fake_slack_set_target(c->fake, c->r[i].serial);
+	cr_assert_eq(slash(c, env_id, user, text), c->r[i].serial);
+	fake_slack_set_target(c->fake, 0);
+}
+
+/* The parent message of the promotion's thread: the only ok chat.postMessage without thread_ts. */
+static size_t parents(cluster *c, char *ts, size_t size)
+{
+	fake_slack_call call;
+	size_t n = 0;
+
+	for (size_t i = 0; fake_slack_call_get(c->fake, "chat.postMessage", i, &call); i++) {
+		if (call.ok && !strstr(call.body, "\"thread_ts\"")) {
+			if (!n)
+				snprintf(ts, size, "%s", call.ts);
+			n++;
+		}
+		fake_slack_call_deinit(&call);
+	}
+	return n;
+}
+
+/*
+ * Round-robin over the two connections (each envelope goes to ONE of them, as
+ * Slack does): 20 status commands alternate between the replicas and each is
+ * answered exactly once, by the replica it went to (its ack on that connection).
+ */
+Test(replicas, commands_alternate_between_replicas_and_each_is_answered_once, .timeout = 240)
+{
+	const size_t n = 20;
+	char id[48], user[32], needle[48];
+	cluster c;
+
+	cluster_start(&c, "", STAGING_IMAGE);
+	fake_slack_set_distribution(c.fake, FAKE_SLACK_ROUND_ROBIN);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "env-status-%02zu", i);
+		snprintf(user, sizeof(user), "U%02zuSTATUS", i);
+		cr_assert_eq(slash(&c, id, user, "status neo4j"), c.r[i % NREP].serial,
+			     "round-robin: command %zu went elsewhere", i);
+	}
+	cr_assert(fake_slack_wait_calls(c.fake, "chat.postEphemeral", n, WAIT_MS), "only %zu of %zu answered",
+		  fake_slack_call_count(c.fake, "chat.postEphemeral", true), n);
+	for (int i = 0; i < NREP; i++) {
+		cr_expect_eq(fake_slack_envelopes_on(c.fake, c.r[i].serial), n / NREP);
+		cr_expect_eq(fake_slack_acks_on(c.fake, c.r[i].serial), n / NREP, "replica %d acked %zu", i,
+			     fake_slack_acks_on(c.fake, c.r[i].serial));
+	}
+	/* both stop cleanly: every queued command ran; then exactly one answer each */
+	for (int i = 0; i < NREP; i++)
+		cr_expect_eq(replica_stop(&c, i), 0, "replica %d did not stop cleanly", i);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(needle, sizeof(needle), "\"user\":\"U%02zuSTATUS\"", i);
+		cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postEphemeral", needle), 1,
+			     "command %zu answered %zu times", i,
+			     fake_slack_calls_matching(c.fake, "chat.postEphemeral", needle));
+	}
+	cr_expect_eq(fake_slack_ack_count(c.fake), n, "an envelope was acked twice");
+	cr_expect_eq(fake_slack_call_count(c.fake, "chat.postEphemeral", false), n);
+	cluster_finish(&c);
+}
+
+/*
+ * The store's invariants across processes: the same request reaches both
+ * replicas at once — one promotion opens (the database's partial unique index
+ * decides), the other caller is told it is already open; Slack's retry of one
+ * envelope on the other connection runs once; the walk through validate and
+ * approve alternates replicas and leaves one promotion with its whole audit trail.
+ */
+Test(replicas, one_promotion_and_a_complete_audit_trail_across_replicas, .timeout = 240)
+{
+	char ts[32];
+	cluster c;
+
+	cluster_start(&c, "", STAGING_IMAGE);
+	/* the race: both requests sent before either is answered */
+	fake_slack_set_target(c.fake, c.r[0].serial);
+	cr_assert_eq(fake_slack_send_slash(c.fake, "env-req-a", "U0ALICE", CHANNEL, "request neo4j staging"),
+		     c.r[0].serial);
+	fake_slack_set_target(c.fake, c.r[1].serial);
+	cr_assert_eq(fake_slack_send_slash(c.fake, "env-req-b", "U0ALICE", CHANNEL, "request neo4j staging"),
+		     c.r[1].serial);
+	fake_slack_set_target(c.fake, 0);
+	cr_assert(fake_slack_wait_ack(c.fake, "env-req-a", WAIT_MS, NULL));
+	cr_assert(fake_slack_wait_ack(c.fake, "env-req-b", WAIT_MS, NULL));
+	cr_assert(fake_slack_wait_matching(c.fake, "chat.postEphemeral", "already has an open promotion", 1, WAIT_MS),
+		  "the losing request was not told");
+	cr_assert(fake_slack_wait_calls(c.fake, "chat.postMessage", 1, WAIT_MS), "no thread for the winner");
+	cr_assert_eq(db_int(&c, "SELECT count(*) FROM promotions"), 1);
+	cr_assert_eq(parents(&c, ts, sizeof(ts)), 1, "one promotion, one thread");
+
+	/* validate on replica 0; Slack redelivers the same envelope on replica 1: acked, not run again */
+	slash_on(&c, 0, "env-validate", "U0ALICE", "validate neo4j");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS),
+		  "validation did not finish");
+	{
+		size_t acks = fake_slack_ack_count(c.fake);
+		int64_t deadline = tp_now_ms() + WAIT_MS;
+
+		fake_slack_set_target(c.fake, c.r[1].serial);
+		cr_assert_eq(fake_slack_send_slash(c.fake, "env-validate", "U0ALICE", CHANNEL, "validate neo4j"),
+			     c.r[1].serial);
+		fake_slack_set_target(c.fake, 0);
+		while (fake_slack_ack_count(c.fake) <= acks && tp_now_ms() < deadline)
+			tp_pause();
+		cr_assert_gt(fake_slack_ack_count(c.fake), acks, "the redelivery was not acked");
+		cr_expect_eq(fake_slack_acks_on(c.fake, c.r[1].serial), 2, "req-b and the redelivery");
+	}
+	/* approve on replica 1 */
+	slash_on(&c, 1, "env-approve", "U0BOB", "approve neo4j");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'approved'", 1, WAIT_MS),
+		  "not approved");
+	/* a status on each replica sees the same state */
+	slash_on(&c, 0, "env-status-0", "U0CAROL", "status neo4j");
+	slash_on(&c, 1, "env-status-1", "U0CAROL", "status neo4j");
+	cr_assert(fake_slack_wait_matching(c.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\"", 2, WAIT_MS));
+	for (int i = 0; i < NREP; i++)
+		cr_expect_eq(replica_stop(&c, i), 0, "replica %d did not stop cleanly", i);
+
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM promotions"), 1);
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM validations"), 1, "the redelivered validate ran again");
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM approvals"), 1);
+	/* the whole audit trail, in order, each step once, by whom */
+	{
+		static const char *const trail[][3] = {
+			{ "requested", "", "U0ALICE" },  { "state", "validating", "U0ALICE" },
+			{ "state", "in_review", "U0ALICE" }, { "approved", "", "U0BOB" },
+			{ "state", "approved", "U0BOB" },
+		};
+		char sql[300];
+
+		cr_expect_eq(db_int(&c, "SELECT count(*) FROM events"), 5);
+		for (int k = 0; k < 5; k++) {
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE id = (SELECT id FROM events"
+				 " ORDER BY id LIMIT 1 OFFSET %d) AND kind = '%s' AND to_state = '%s' AND actor = '%s'",
+				 k, trail[k][0], trail[k][1], trail[k][2]);
+			cr_expect_eq(db_int(&c, sql), 1, "audit event %d is not %s:%s by %s", k + 1, trail[k][0],
+				     trail[k][1], trail[k][2]);
+		}
+	}
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postEphemeral", "already has an open promotion"), 1);
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\""), 2);
+	cr_expect_eq(fake_slack_call_count(c.fake, "chat.postMessage", false),
+		     fake_slack_call_count(c.fake, "chat.postMessage", true), "every post was accepted");
+	cluster_finish(&c);
+}
+
+/* ---- one scheduler leader (the 'scheduler' lease) ---- */
+
+/* Short intervals: a check a second, the scheduler lease 3 s (the validator's minimum). */
+#define FAST_HA \
+	" \"monitoring\": {\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2, \"success_threshold\": 2," \
+	" \"timezone\": \"UTC\", \"report_time\": \"00:00\"},\n" \
+	" \"ha\": {\"leader_lease_s\": 3},\n"
+
+/* neo4j's staging as an external deployment the tcp probe finds on port. */
+static const char *tcp_staging(int port)
+{
+	static char env[256];
+
+	snprintf(env, sizeof(env),
+		 "{\"deployment\": \"external\", \"healthy_timeout_s\": 5,"
+		 " \"validation\": {\"kind\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": %d, \"timeout_ms\": 300}}",
+		 port);
+	return env;
+}
+
+/* A write to the shared store from outside (as an operator with the database shell would). */
+static void db_exec(const cluster *c, const char *sql)
+{
+	cr_assert_eq(st_sql(c->db, sql), SQLITE_OK, "%s", sql);
+}
+
+/* Whether replica i's log holds needle. */
+static bool log_has(const cluster *c, int i, const char *needle)
+{
+	char *log = tp_slurp(c->r[i].log);
+	bool found = strstr(log, needle) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* The replica whose log says it took the scheduler lease (`needle`), waiting up to timeout_ms; -1 if none. */
+static int wait_leader(const cluster *c, const char *needle, int timeout_ms)
+{
+	int64_t deadline = tp_now_ms() + timeout_ms;
+
+	for (;;) {
+		for (int i = 0; i < NREP; i++)
+			if (c->r[i].pid > 0 && log_has(c, i, needle))
+				return i;
+		if (tp_now_ms() > deadline)
+			return -1;
+		tp_pause();
+	}
+}
+
+/* request (replica 0) → validate (1) → approve (0) → deploy (1): observing; ts gets the thread's parent. */
+static void walk_to_observing(cluster *c, char *ts, size_t size)
+{
+	slash_on(c, 0, "env-obs-req", "U0ALICE", "request neo4j staging");
+	cr_assert(fake_slack_wait_calls(c->fake, "chat.postMessage", 1, WAIT_MS), "no thread");
+	cr_assert_eq(parents(c, ts, size), 1);
+	slash_on(c, 1, "env-obs-validate", "U0ALICE", "validate neo4j");
+	cr_assert(db_wait(c, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS), "not validated");
+	slash_on(c, 0, "env-obs-approve", "U0BOB", "approve neo4j");
+	cr_assert(db_wait(c, "SELECT count(*) FROM promotions WHERE state = 'approved'", 1, WAIT_MS), "not approved");
+	slash_on(c, 1, "env-obs-deploy", "U0CAROL", "deploy neo4j");
+	cr_assert(db_wait(c, "SELECT count(*) FROM promotions WHERE state = 'observing'", 1, WAIT_MS), "not observing");
+}
+
+/* SIGKILL: the replica dies without a word (its Socket Mode connection drops with it). */
+static void replica_kill(cluster *c, int i)
+{
+	int status = 0;
+
+	cr_assert_eq(kill(c->r[i].pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(c->r[i].pid, &status, 0), c->r[i].pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %d", status);
+	c->r[i].pid = 0;
+}
+
+/*
+ * The observation on Slack with two replicas: one leads (its log says so, the
+ * other's never does while it lives) and posts the Day 1 report and the DOWN
+ * alert in the promotion's thread; SIGKILL of the leader — the survivor takes
+ * the scheduler lease (from the dead one's owner), checks resume (the UP alert
+ * is the survivor's), the slots nobody ran are UNKNOWN, none is missing, and
+ * the thread holds each report and alert exactly once. Commands keep working
+ * on the survivor's connection.
+ */
+Test(replicas, sigkill_of_the_leader_mid_observation_the_other_takes_over, .timeout = 300)
+{
+	char ts[32], sql[300], owner[64], needle[96];
+	int port = 0, lfd = tp_listen_loopback(&port), leader, other;
+	int64_t killed_at, first, last;
+	cluster c;
+
+	cluster_start(&c, FAST_HA, tcp_staging(port));
+	walk_to_observing(&c, ts, sizeof(ts));
+	/* both stop; two days of observation happened meanwhile (as if both had been away), both come back */
+	for (int i = 0; i < NREP; i++) {
+		cr_assert_eq(replica_stop(&c, i), 0, "replica %d did not stop cleanly", i);
+		snprintf(c.r[i].log, sizeof(c.r[i].log), "%s/replica%d.again.log", c.dir, i);
+	}
+	db_exec(&c, "UPDATE promotions SET observing_since = observing_since - 2 * 86400");
+	for (int i = 0; i < NREP; i++)
+		replica_spawn(&c, i);
+	leader = wait_leader(&c, "leader: acquired", WAIT_MS);
+	cr_assert_geq(leader, 0, "nobody took the scheduler lease");
+	other = 1 - leader;
+	/* the late Day 1 and Day 2 reports, posted by the leader */
+	cr_assert(fake_slack_wait_matching(c.fake, "chat.postMessage", "## Day 2 Monitoring Report", 1, WAIT_MS),
+		  "no Day 2 report");
+	cr_assert(fake_slack_wait_matching(c.fake, "chat.postMessage", "## Day 1 Monitoring Report", 1, WAIT_MS),
+		  "no Day 1 report");
+	/* the outage, seen by the leader; its DOWN post confirmed before the kill */
+	close(lfd);
+	cr_assert(db_wait(&c, "SELECT count(*) FROM obs_posts WHERE kind = 'down' AND posted_at > 0", 1, WAIT_MS),
+		  "the DOWN alert was not posted");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM leases WHERE name = 'scheduler' AND owner LIKE '%%:%ld:%%'",
+		 (long)c.r[leader].pid);
+	cr_expect_eq(db_int(&c, sql), 1, "the leader holds the scheduler lease");
+	cr_expect_not(log_has(&c, other, "leader: acquired"), "the follower led while the leader lived");
+
+	snprintf(owner, sizeof(owner), ":%ld:", (long)c.r[leader].pid);
+	replica_kill(&c, leader);
+	killed_at = (int64_t)time(NULL);
+	cr_assert(fake_slack_wait_live(c.fake, 1, WAIT_MS), "the dead replica's connection stayed");
+	cr_assert_eq(wait_leader(&c, "leader: acquired (was ", WAIT_MS), other, "the survivor did not take over");
+	{
+		char *log = tp_slurp(c.r[other].log);
+		const char *line = strstr(log, "leader: acquired (was ");
+
+		cr_expect(line && strstr(line, owner), "taken over from the dead leader (%s): %s", owner, log);
+		free(log);
+	}
+	/* checks continue on the survivor: the target comes back, the UP alert is its */
+	lfd = tp_listen_loopback(&port);
+	cr_assert(fake_slack_wait_matching(c.fake, "chat.postMessage", "UP again: neo4j", 1, WAIT_MS),
+		  "no UP alert from the survivor");
+	/* commands go to the survivor's connection and are answered */
+	cr_assert_eq(slash(&c, "env-after-kill", "U0CAROL", "status neo4j"), c.r[other].serial);
+	cr_assert(fake_slack_wait_matching(c.fake, "chat.postEphemeral", "\"user\":\"U0CAROL\"", 1, WAIT_MS));
+	cr_expect_eq(replica_stop(&c, other), 0, "the survivor did not stop cleanly");
+
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "## Day 1 Monitoring Report"), 1);
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "## Day 2 Monitoring Report"), 1);
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "Monitoring Report"), 2, "a report twice");
+	snprintf(needle, sizeof(needle), "\"thread_ts\":\"%s\"", ts);
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", needle),
+		     fake_slack_call_count(c.fake, "chat.postMessage", false) - 1, "a post outside the thread");
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "DOWN: neo4j"), 1, "DOWN posted once");
+	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "UP again: neo4j"), 1, "UP posted once");
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM obs_posts WHERE kind = 'report'"), 2);
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM obs_posts WHERE kind = 'down'"), 1);
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM obs_posts WHERE kind = 'up'"), 1);
+	/* around the failover every slot has one sample (the key forbids two) and none is missing */
+	snprintf(sql, sizeof(sql), "SELECT min(slot) FROM samples WHERE slot >= %lld", (long long)killed_at - 30);
+	first = db_int(&c, sql);
+	last = db_int(&c, "SELECT max(slot) FROM samples");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM samples WHERE slot >= %lld", (long long)first);
+	cr_expect_gt(last, killed_at, "the survivor checked after the failover");
+	cr_expect_eq(db_int(&c, sql), last - first + 1, "a slot is missing between %lld and %lld", (long long)first,
+		     (long long)last);
+	/* the slots nobody checked while nobody led are UNKNOWN of class "not run" (9) */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM samples WHERE slot >= %lld AND (packed & 3) = 0 AND"
+		 " ((packed >> 2) & 63) = 9", (long long)killed_at - 1);
+	cr_expect_geq(db_int(&c, sql), 1, "the failover's missed slots are not UNKNOWN");
+	close(lfd);
+	cluster_finish(&c);
+}
+
+/* ---- GitHub outbox delivery ---- */
+
+#define REPO "acme/tta"
+#define GH_TOKEN "ghp_replicas_outbox"
+
+typedef struct kill_hook {
+	pid_t victim;
+	const char *match;      /* "POST /repos/acme/tta/issues" exactly */
+	int fired;
+} kill_hook;
+
+/*
+ * The fake GitHub's hook runs once the request is read and before it is served:
+ * SIGKILL of the replica that sent it here means GitHub does the work and the
+ * answer goes to a dead socket — the delivering replica never learns the outcome.
+ */
+static void kill_on_request(github_fake *f, void *ud, const char *method_and_path)
+{
+	kill_hook *k = ud;
+
+	(void)f;
+	if (!__atomic_load_n(&k->fired, __ATOMIC_SEQ_CST) && !strcmp(method_and_path, k->match)) {
+		__atomic_store_n(&k->fired, 1, __ATOMIC_SEQ_CST);
+		kill(k->victim, SIGKILL);
+	}
+}
+
+/*
+ * SIGKILL in the middle of outbox delivery: the leader opens the promotion's
+ * issue on GitHub and dies as GitHub creates it (the answer never arrives).
+ * The survivor takes over the scheduler lease and with it the delivery: it
+ * finds the issue by the op's hidden marker instead of opening a second one;
+ * the promotion records #1, and the next step's comment lands on it once.
+ */
+Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothing, .timeout = 300)
+{
+	char extra[512], *issue;
+	kill_hook hook = { 0, "POST /repos/" REPO "/issues", 0 };
+	github_fake *gh;
+	int leader, other, status = 0;
+	cluster c;
+
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(github_fake_start(&gh), 0);
+	github_fake_add_token(gh, GH_TOKEN);
+	github_fake_add_repo(gh, REPO);
+	setenv("PB_REPLICAS_GITHUB_TOKEN", GH_TOKEN, 1);
+	snprintf(extra, sizeof(extra),
+		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_REPLICAS_GITHUB_TOKEN\", \"timeout_ms\": 2000},\n"
+		 " \"ha\": {\"leader_lease_s\": 3},\n", github_fake_url(gh));
+	component_extra = " \"github_repo\": \"" REPO "\",";
+	cluster_start(&c, extra, STAGING_IMAGE);
+	leader = wait_leader(&c, "leader: acquired (was nobody)", WAIT_MS);
+	cr_assert_geq(leader, 0, "nobody took the scheduler lease");
+	other = 1 - leader;
+	hook.victim = c.r[leader].pid;
+	github_fake_on_request(gh, kill_on_request, &hook);
+
+	slash_on(&c, leader, "env-gh-req", "U0ALICE", "request neo4j staging");
+	cr_assert_eq(waitpid(c.r[leader].pid, &status, 0), c.r[leader].pid, "the leader was not killed");
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %d", status);
+	c.r[leader].pid = 0;
+	cr_assert(__atomic_load_n(&hook.fired, __ATOMIC_SEQ_CST));
+	github_fake_on_request(gh, NULL, NULL);
+	cr_assert_eq(github_fake_count(gh, "POST /repos/" REPO "/issues", 0), 1);
+
+	/* the survivor leads and delivers what the dead one left unconfirmed */
+	cr_assert_eq(wait_leader(&c, "leader: acquired (was ", WAIT_MS), other, "the survivor did not take over");
+	/* the dead replica's claim on the op runs out first (github.timeout_ms × 4, at least 60 s) */
+	cr_assert(db_wait(&c, "SELECT issue_number FROM promotions", 1, 4 * WAIT_MS), "the promotion never got its issue");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM gh_ops WHERE state <> 'done'", 0, WAIT_MS), "ops left undelivered");
+	issue = github_fake_issue_json(gh, REPO, 2);
+	cr_expect_null(issue, "a second issue was opened: %s", issue ? issue : "");
+	free(issue);
+	/* the next step's comment goes to #1, once */
+	slash_on(&c, other, "env-gh-validate", "U0ALICE", "validate neo4j");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS), "not validated");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM gh_ops WHERE state <> 'done'", 0, WAIT_MS), "ops left undelivered");
+	cr_expect_eq(github_fake_comment_count(gh, REPO, 1), 1, "the validation comment, once");
+	cluster_finish(&c);
+	github_fake_free(gh);
+}
+
+/* ---- PostgreSQL restarted under load ---- */
+
+/* scripts/pg-env.sh down|up on the cluster scripts/test.sh started (PROMOBOT_PG_ENV_DIR). */
+static void pg_server(const char *what)
+{
+	const char *src = getenv("PROMOBOT_SRC"), *dir = getenv("PROMOBOT_PG_ENV_DIR");
+	char cmd[1024];
+
+	cr_assert(src && dir, "PROMOBOT_SRC and PROMOBOT_PG_ENV_DIR (scripts/pg-env.sh start) must be set");
+	snprintf(cmd, sizeof(cmd), "sh '%s/scripts/pg-env.sh' %s '%s'", src, what, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* Each of n status commands (ids env-<tag>-<k>, user U<k><tag>) acked and answered exactly once. */
+static void status_burst(cluster *c, const char *tag, int n)
+{
+	char id[48], user[48];
+
+	for (int k = 0; k < n; k++) {
+		snprintf(id, sizeof(id), "env-%s-%d", tag, k);
+		snprintf(user, sizeof(user), "U%d%s", k, tag);
+		slash(c, id, user, "status neo4j");
+	}
+	for (int k = 0; k < n; k++) {
+		char needle[64];
+
+		snprintf(user, sizeof(user), "U%d%s", k, tag);
+		snprintf(needle, sizeof(needle), "\"user\":\"%s\"", user);
+		cr_assert(fake_slack_wait_matching(c->fake, "chat.postEphemeral", needle, 1, WAIT_MS), "%s not answered",
+			  user);
+	}
+}
+
+/* After the replicas stopped: each of status_burst's users got exactly one answer. */
+static void answered_once(cluster *c, const char *tag, int n)
+{
+	for (int k = 0; k < n; k++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), "\"user\":\"U%d%s\"", k, tag);
+		cr_expect_eq(fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle), 1,
+			     "%s answered %zu times", needle, fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle));
+	}
+}
+
+/*
+ * The PostgreSQL server goes away under two replicas taking commands, and
+ * comes back: while it is down each replica says so in its log, commands are
+ * still acked and answered (with what the store allows); once it is back both
+ * reconnect by themselves, the promotion walks on across the replicas and
+ * nothing committed before the restart is lost: one promotion, its whole trail.
+ */
+Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_nothing, .timeout = 300)
+{
+	cluster c;
+
+	if (!st_pg())
+		cr_skip_test("PostgreSQL only (replicas_pg restarts the server of scripts/pg-env.sh)");
+	cluster_start(&c, "", STAGING_IMAGE);
+	fake_slack_set_distribution(c.fake, FAKE_SLACK_ROUND_ROBIN);
+	slash_on(&c, 0, "env-pg-req", "U0ALICE", "request neo4j staging");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions", 1, WAIT_MS));
+	status_burst(&c, "BEFORE", 6);
+
+	pg_server("down");
+	status_burst(&c, "DOWN", 6);
+	for (int i = 0; i < NREP; i++) {
+		int64_t deadline = tp_now_ms() + WAIT_MS;
+
+		while (!log_has(&c, i, "connection to PostgreSQL lost") && tp_now_ms() < deadline)
+			tp_pause();
+		cr_expect(log_has(&c, i, "connection to PostgreSQL lost"), "replica %d did not say PostgreSQL is gone", i);
+	}
+	pg_server("up");
+
+	slash_on(&c, 1, "env-pg-validate", "U0ALICE", "validate neo4j");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS), "not validated");
+	slash_on(&c, 0, "env-pg-approve", "U0BOB", "approve neo4j");
+	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'approved'", 1, WAIT_MS), "not approved");
+	status_burst(&c, "AFTER", 6);
+	for (int i = 0; i < NREP; i++) {
+		cr_expect(log_has(&c, i, "reconnected to PostgreSQL"), "replica %d never said it reconnected", i);
+		cr_expect_eq(replica_stop(&c, i), 0, "replica %d did not stop cleanly", i);
+	}
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM promotions"), 1);
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM events WHERE kind = 'state'"), 3);
+	cr_expect_eq(db_int(&c, "SELECT count(*) FROM events"), 5);
+	cr_expect_eq(fake_slack_ack_count(c.fake), 6 * 3 + 3, "an envelope acked twice or never");
+	answered_once(&c, "BEFORE", 6);
+	answered_once(&c, "DOWN", 6);
+	answered_once(&c, "AFTER", 6);
+	cluster_finish(&c);
+}
