@@ -81,20 +81,4 @@ do_start() {
 	echo "export PROMOBOT_DOCKER_ENV_DIR=$dir"
 }
 
-case "${1:-}" in
-start) do_start ;;
-stop) [ $# -eq 2 ] || { log "usage: $0 stop <dir>"; exit 2; }; do_stop "$2" ;;
-run)
-	shift
-	[ $# -ge 1 ] || { log "usage: $0 run CMD…"; exit 2; }
-	vars=$(do_start) || exit 1
-	eval "$vars"
-	if [ -n "${PROMOBOT_DOCKER_ENV_DIR:-}" ]; then
-		trap 'do_stop "$PROMOBOT_DOCKER_ENV_DIR"' EXIT
-		trap 'exit 130' INT TERM
-	fi
-	"$@"
-	exit $?
-	;;
-*) log "usage: $0 start | stop <dir> | run CMD…"; exit 2 ;;
-esac
+env_main PROMOBOT_DOCKER_ENV_DIR "start | stop <dir> | run CMD…" "$@"

@@ -1,4 +1,4 @@
-# engine-lib.sh — shell helpers shared by docker-env.sh and podman-env.sh (sourced, not run).
+# engine-lib.sh — shell helpers shared by docker-env.sh, podman-env.sh and pg-env.sh (sourced, not run).
 # The sourcing script defines log().
 
 # ping URL-or-socket: 0 when the engine answers /_ping with OK.
@@ -66,4 +66,31 @@ YML
 		tail -n 20 "$sr_dir/registry.log" >&2
 		return 1
 	fi
+}
+
+# env_main DIRVAR USAGE ARGS…: the command line every *-env.sh script shares. The script defines
+# do_start (prints `export VAR=…` lines to eval, DIRVAR=<dir> among them when it started something)
+# and do_stop DIR; USAGE lists its sub-commands. `start` and `stop <dir>` call those; `run CMD…` starts,
+# runs CMD with the variables set, stops, and exits with CMD's status.
+env_main() {
+	em_var=$1 em_usage=$2
+	shift 2
+	case "${1:-}" in
+	start) do_start ;;
+	stop) [ $# -eq 2 ] || { log "usage: $0 stop <dir>"; exit 2; }; do_stop "$2" ;;
+	run)
+		shift
+		[ $# -ge 1 ] || { log "usage: $0 run CMD…"; exit 2; }
+		vars=$(do_start) || exit 1
+		eval "$vars"
+		eval "em_dir=\${$em_var:-}"
+		if [ -n "$em_dir" ]; then
+			trap 'do_stop "$em_dir"' EXIT
+			trap 'exit 130' INT TERM
+		fi
+		"$@"
+		exit $?
+		;;
+	*) log "usage: $0 $em_usage"; exit 2 ;;
+	esac
 }

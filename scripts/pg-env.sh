@@ -15,6 +15,7 @@
 set -u
 
 log() { echo "pg-env: $*" >&2; }
+. "$(dirname "$0")/engine-lib.sh"
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
@@ -48,15 +49,10 @@ do_up() {
 		tail -n 20 "$dir/pg.log" >&2
 		return 1
 	fi
-	i=0
-	until "$PG_BIN/pg_isready" -q -h "$dir" -U postgres; do
-		i=$((i + 1))
-		if [ $i -gt 300 ]; then
-			log "the cluster did not become ready within 30 s"
-			return 1
-		fi
-		sleep 0.1
-	done
+	if ! wait_for 30 "$PG_BIN/pg_isready" -q -h "$dir" -U postgres; then
+		log "the cluster did not become ready within 30 s"
+		return 1
+	fi
 }
 
 # Stops the server of the cluster in $1 (fast shutdown), keeping the data for do_up.
@@ -103,21 +99,7 @@ do_start() {
 }
 
 case "${1:-}" in
-start) do_start ;;
-stop) [ $# -eq 2 ] || { log "usage: $0 stop <dir>"; exit 2; }; do_stop "$2" ;;
 down) [ $# -eq 2 ] || { log "usage: $0 down <dir>"; exit 2; }; do_down "$2" ;;
 up) [ $# -eq 2 ] || { log "usage: $0 up <dir>"; exit 2; }; [ -f "$2/promobot-pg-env" ] && do_up "$2" ;;
-run)
-	shift
-	[ $# -ge 1 ] || { log "usage: $0 run CMD…"; exit 2; }
-	vars=$(do_start) || exit 1
-	eval "$vars"
-	if [ -n "${PROMOBOT_PG_ENV_DIR:-}" ]; then
-		trap 'do_stop "$PROMOBOT_PG_ENV_DIR"' EXIT
-		trap 'exit 130' INT TERM
-	fi
-	"$@"
-	exit $?
-	;;
-*) log "usage: $0 start | stop <dir> | down <dir> | up <dir> | run CMD…"; exit 2 ;;
+*) env_main PROMOBOT_PG_ENV_DIR "start | stop <dir> | down <dir> | up <dir> | run CMD…" "$@" ;;
 esac

@@ -12,6 +12,7 @@
 #include "pb_config.h"
 #include "pb_str.h"
 #include "runtime.h"
+#include "testproc.h"
 
 static char DIR_[64];
 static pb_config *CFG;
@@ -55,18 +56,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char path[128];
-	const char *files[] = { "promobot.db", "promobot.db-wal", "promobot.db-shm" };
-
 	pb_runtime_stop(RT);
 	pthread_join(LOOP, NULL);
 	pb_runtime_free(RT);
 	pb_config_free(CFG);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", DIR_, files[i]);
-		unlink(path);
-	}
-	rmdir(DIR_);
+	tp_remove_dir(DIR_);
 }
 
 TestSuite(runtime, .init = setup, .fini = teardown, .timeout = 90);

@@ -275,6 +275,32 @@ pb_sample th_sample_at(th *h, int64_t promotion_id, int64_t slot)
 	return s;
 }
 
+struct th_sweep_ud {
+	pb_monitor *mon;
+	const pb_services *svc;
+};
+
+static int th_check_now(void *ud, int64_t promotion_id, int64_t slot)
+{
+	struct th_sweep_ud *u = ud;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_check(u->mon, u->svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
+	return 0;
+}
+
+pb_monitor_sweep_stats th_sweep(th *h, pb_monitor *mon, pb_monitor_submit_fn fn)
+{
+	struct th_sweep_ud u = { mon, &h->svc };
+	pb_monitor_sweep_stats st;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_monitor_sweep(mon, &h->svc, fn ? fn : th_check_now, &u, &st, &e), 0, "%s", pb_err_text(&e));
+	return st;
+}
+
 size_t th_posts_of(th *h, int64_t promotion_id, const char *kind)
 {
 	pb_obs_post *list = NULL;

@@ -3,6 +3,7 @@
 #define TEST_HARNESS_H
 
 #include "pb_cmd.h"
+#include "pb_monitor.h"
 #include "pb_str.h"
 
 typedef struct th {
@@ -41,6 +42,11 @@ void th_force_state(th *h, const char *component, pb_state st);
 int64_t th_walk_to(th *h, const char *component, pb_state upto);
 /* The stored sample of (promotion, slot); the test fails when there is none. */
 pb_sample th_sample_at(th *h, int64_t promotion_id, int64_t slot);
+/*
+ * One pb_monitor_sweep of `mon` on h's services at h's clock; every due check goes to fn, or with fn NULL
+ * runs at once on this thread (where the scheduler would hand it to its pool). Asserts the sweep succeeded.
+ */
+pb_monitor_sweep_stats th_sweep(th *h, pb_monitor *mon, pb_monitor_submit_fn fn);
 /* How many observation posts of `kind` (NULL = all) the promotion has. */
 size_t th_posts_of(th *h, int64_t promotion_id, const char *kind);
 /* Current state of a component's open promotion, or -1 when none. */

@@ -95,25 +95,13 @@ static void deliver_all(void)
 	cr_assert_fail("%zu GitHub op(s) still pending", pending());
 }
 
-static int run_now(void *ud, int64_t promotion_id, int64_t slot)
-{
-	pb_err e;
-
-	(void)ud;
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_check(mon, &h.svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
-	return 0;
-}
-
 static pb_monitor_sweep_stats sweep(void)
 {
 	pb_monitor_sweep_stats st;
-	pb_err e;
 
 	pb_buf_reset(&h.out);
 	h.ncards = h.nthread = 0;
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_sweep(mon, &h.svc, run_now, NULL, &st, &e), 0, "%s", pb_err_text(&e));
+	st = th_sweep(&h, mon, NULL);
 	th_target_drain(&tgt);
 	return st;
 }

@@ -11,6 +11,7 @@
 #include "pb_ghout.h"
 #include "pb_ghpoll.h"
 #include "pb_str.h"
+#include "testproc.h"
 
 #define TOKEN "ghp_promobotPollToken0123456789"
 #define REPO "acme/tta"
@@ -87,19 +88,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char path[128];
-
 	pb_services_close(&svc);
 	pb_config_free(cfg);
 	pb_fake_clock_deinit(&fc);
 	github_fake_free(fake);
 	pb_buf_deinit(&out);
-	for (const char *const *s = (const char *const[]){ "promobot.db", "promobot.db-wal", "promobot.db-shm", NULL };
-	     *s; s++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, *s);
-		unlink(path);
-	}
-	rmdir(dir);
+	tp_remove_dir(dir);
 }
 
 TestSuite(ghpoll, .init = setup, .fini = teardown, .timeout = 90);

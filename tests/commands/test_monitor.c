@@ -69,16 +69,6 @@ static int64_t observe(void)
 	return th_walk_to(&h, "neo4j", PB_ST_OBSERVING);
 }
 
-static int run_now(void *ud, int64_t promotion_id, int64_t slot)
-{
-	pb_err e;
-
-	(void)ud;
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_check(mon, &h.svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
-	return 0;
-}
-
 /* Accepted but never run: the check "still runs" at the next sweep. */
 static int hang(void *ud, int64_t promotion_id, int64_t slot)
 {
@@ -88,22 +78,21 @@ static int hang(void *ud, int64_t promotion_id, int64_t slot)
 	return 0;
 }
 
+/* A sweep with the cards of this one only (fn NULL: the checks run at once). */
 static pb_monitor_sweep_stats sweep_with(pb_monitor_submit_fn fn)
 {
 	pb_monitor_sweep_stats st;
-	pb_err e;
 
 	pb_buf_reset(&h.out);
 	h.ncards = h.nthread = 0;
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_sweep(mon, &h.svc, fn, NULL, &st, &e), 0, "%s", pb_err_text(&e));
+	st = th_sweep(&h, mon, fn);
 	th_target_drain(&tgt);
 	return st;
 }
 
 static pb_monitor_sweep_stats sweep(void)
 {
-	return sweep_with(run_now);
+	return sweep_with(NULL);
 }
 
 /* Moves the clock by `s` seconds and sweeps. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "e2e_config.h"
 #include "fixture.h"
 #include "pb_str.h"
 #include "testproc.h"
@@ -29,8 +30,6 @@ static void write_config(const char *docker_host, int port)
 {
 	cJSON *root = cJSON_CreateObject(), *comps, *c, *checks, *envs;
 	char db[300];
-	char *text;
-	FILE *f;
 
 	snprintf(db, sizeof(db), "%s/promobot.db", dir);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "storage"), "path", db);
@@ -54,14 +53,9 @@ static void write_config(const char *docker_host, int port)
 	cJSON_AddItemToArray(checks, check("sec", "security", (const char *[]){ "true", NULL }));
 	envs = cJSON_AddObjectToObject(c, "environments");
 	cJSON_AddItemToObject(envs, "staging", fx_neo4j_staging(component, port));
-	text = cJSON_Print(root);
-	cJSON_Delete(root);
 	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
-	f = fopen(config_path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(text);
+	e2e_config_write(config_path, root);
+	cJSON_Delete(root);
 }
 
 static int exec_as(const char *user, const char *cmd, pb_buf *out)
@@ -81,10 +75,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir); /* our own mkdtemp path */
-	cr_expect_eq(system(cmd), 0);
+	tp_remove_dir(dir);
 }
 
 TestSuite(exec_deploy, .init = setup, .fini = teardown, .timeout = 300);

@@ -150,25 +150,11 @@ static void teardown(void)
 
 TestSuite(monitor_engine, .init = setup, .fini = teardown, .timeout = 240);
 
-static int run_now(void *ud, int64_t promotion_id, int64_t slot)
-{
-	pb_err e;
-
-	(void)ud;
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_check(mon, &h.svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
-	return 0;
-}
-
 /* Moves the fake clock by s seconds (0: stays) and runs the sweep: the due check runs now, against the engine. */
 static void after(int64_t s)
 {
-	pb_monitor_sweep_stats st;
-	pb_err e;
-
 	pb_fake_clock_advance(&h.clock, s * 1000);
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_sweep(mon, &h.svc, run_now, NULL, &st, &e), 0, "%s", pb_err_text(&e));
+	th_sweep(&h, mon, NULL);
 }
 
 static pb_promotion promotion(void)

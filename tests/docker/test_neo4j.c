@@ -407,24 +407,11 @@ Test(probe, a_config_without_target_is_refused)
 static th H;
 static pb_monitor *MON;
 
-static int check_now(void *ud, int64_t promotion_id, int64_t slot)
-{
-	pb_err e;
-
-	(void)ud;
-	pb_err_init(&e);
-	cr_assert_eq(pb_monitor_check(MON, &H.svc, promotion_id, slot, &e), 0, "%s", pb_err_text(&e));
-	return 0;
-}
-
 static void checks(int n)
 {
 	for (int i = 0; i < n; i++) {
-		pb_err e;
-
 		pb_fake_clock_advance(&H.clock, 60 * 1000);
-		pb_err_init(&e);
-		cr_assert_eq(pb_monitor_sweep(MON, &H.svc, check_now, NULL, NULL, &e), 0, "%s", pb_err_text(&e));
+		th_sweep(&H, MON, NULL);
 	}
 }
 

@@ -1,13 +1,9 @@
 /* test_e2e.c — drives the real promobot binary (exec, console, --check-config) on a temp database. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <sqlite3.h>
@@ -36,10 +32,9 @@ static int exec_as(const char *user, const char *command, pb_buf *out)
 /* The example config with its storage moved into a temp folder and paths made absolute. */
 static void write_config(void)
 {
-	char src[512], *text;
+	char src[512];
 	const char *root = getenv("PROMOBOT_SRC");
 	cJSON *cfg, *comp;
-	FILE *f;
 
 	cfg = e2e_example_config(dir);
 	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
@@ -56,29 +51,21 @@ static void write_config(void)
 			cJSON_ReplaceItemInObject(comp, "maturity_file", cJSON_CreateString(copy));
 		}
 	}
-	text = cJSON_Print(cfg);
+	e2e_config_write(config_path, cfg);
 	cJSON_Delete(cfg);
-	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
-	f = fopen(config_path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(text);
 }
 
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/promobot-e2e-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
+	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
 	write_config();
 }
 
 static void teardown(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir); /* our own mkdtemp path, no user text */
-	cr_expect_eq(system(cmd), 0);
+	tp_remove_dir(dir);
 }
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 300);
@@ -137,19 +124,19 @@ Test(e2e, check_config_reports_paths)
 {
 	char bad[320], *args[] = { "--check-config", bad, NULL }, *good[] = { "--check-config", config_path, NULL };
 	pb_buf out;
-	FILE *f;
+	cJSON *cfg;
 
 	pb_buf_init(&out);
 	cr_assert_eq(run_bot(good, NULL, &out), 0, "%s", out.data);
 	EXPECT_IN(out, "valid");
 	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
-	f = fopen(bad, "w");
-	cr_assert_not_null(f);
-	fputs("{\"storage\":{\"path\":\"x.db\"},\"chat\":{\"platform\":\"console\"},"
-	      "\"users\":{\"bob\":{\"name\":\"Bob\",\"roles\":[\"aprover\"]}},"
-	      "\"components\":[{\"id\":\"neo4j\",\"name\":\"N\",\"stage\":\"development\","
-	      "\"environments\":{\"staging\":{\"container_name\":\"n\"}}}]}", f);
-	fclose(f);
+	cfg = cJSON_Parse("{\"storage\":{\"path\":\"x.db\"},\"chat\":{\"platform\":\"console\"},"
+			  "\"users\":{\"bob\":{\"name\":\"Bob\",\"roles\":[\"aprover\"]}},"
+			  "\"components\":[{\"id\":\"neo4j\",\"name\":\"N\",\"stage\":\"development\","
+			  "\"environments\":{\"staging\":{\"container_name\":\"n\"}}}]}");
+	cr_assert_not_null(cfg);
+	e2e_config_write(bad, cfg);
+	cJSON_Delete(cfg);
 	cr_assert_eq(run_bot(args, NULL, &out), 2, "%s", out.data);
 	EXPECT_IN(out, "components[0].environments.staging.image: missing");
 	EXPECT_IN(out, "users.bob.roles[0]");
@@ -196,9 +183,6 @@ Test(e2e, version_and_help)
 	pb_buf_deinit(&out);
 }
 
-/* Sets `key` of the config's top-level object `section` (created when absent) to an integer. */
-/* Reads the bot's output into `out` until it holds `needle` or timeout_ms pass (poll, no sleeps). */
-/* Edits the config file: fn changes the parsed JSON. */
 /* A deploy needs an engine: the promotion's row is put in observing directly, two days ago. */
 static void observing_since_two_days_ago(void)
 {
@@ -213,28 +197,30 @@ static void observing_since_two_days_ago(void)
 	sqlite3_close(h);
 }
 
-static void config_edit(void (*fn)(cJSON *cfg, int arg), int arg)
+/* The staging environment of component `id` in the example config (asserted to exist). */
+static cJSON *staging_of(cJSON *cfg, const char *id)
 {
-	FILE *f = fopen(config_path, "r");
-	char text[65536];
-	size_t n;
-	cJSON *cfg;
-	char *out;
+	cJSON *comp;
 
-	cr_assert_not_null(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	cfg = cJSON_Parse(text);
-	cr_assert_not_null(cfg);
-	fn(cfg, arg);
-	out = cJSON_Print(cfg);
-	cJSON_Delete(cfg);
-	f = fopen(config_path, "w");
-	cr_assert_not_null(f);
-	fputs(out, f);
-	fclose(f);
-	free(out);
+	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
+		if (!strcmp(cJSON_GetObjectItem(comp, "id")->valuestring, id))
+			return cJSON_GetObjectItem(cJSON_GetObjectItem(comp, "environments"), "staging");
+	}
+	cr_assert_fail("the example config has no %s", id);
+	return NULL;
+}
+
+/* A tcp health probe of 127.0.0.1:port (300 ms), as the staging environment's validation. */
+static void probe_tcp(cJSON *staging, int port)
+{
+	cJSON *probe = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(probe, "kind", "tcp");
+	cJSON_AddStringToObject(probe, "host", "127.0.0.1");
+	cJSON_AddNumberToObject(probe, "port", port);
+	cJSON_AddNumberToObject(probe, "timeout_ms", 300);
+	cr_assert_not_null(staging);
+	cJSON_ReplaceItemInObject(staging, "validation", probe);
 }
 
 /* Checks every second, alerts after 2, the report due at midnight UTC, neo4j probed by tcp on `port`. */
@@ -242,39 +228,10 @@ static void fast_monitoring(cJSON *cfg, int port)
 {
 	cJSON *mon = cJSON_Parse("{\"interval_s\": 1, \"deadline_ms\": 400, \"fail_threshold\": 2,"
 				 " \"success_threshold\": 2, \"timezone\": \"UTC\", \"report_time\": \"00:00\"}");
-	cJSON *comp, *staging, *probe = cJSON_CreateObject();
 
 	cJSON_DeleteItemFromObject(cfg, "monitoring");
 	cJSON_AddItemToObject(cfg, "monitoring", mon);
-	cJSON_AddStringToObject(probe, "kind", "tcp");
-	cJSON_AddStringToObject(probe, "host", "127.0.0.1");
-	cJSON_AddNumberToObject(probe, "port", port);
-	cJSON_AddNumberToObject(probe, "timeout_ms", 300);
-	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
-		if (strcmp(cJSON_GetObjectItem(comp, "id")->valuestring, "neo4j"))
-			continue;
-		staging = cJSON_GetObjectItem(cJSON_GetObjectItem(comp, "environments"), "staging");
-		cJSON_ReplaceItemInObject(staging, "validation", probe);
-		return;
-	}
-	cr_assert_fail("the example config has no neo4j");
-}
-
-/* A loopback listener the probe connects to; closing it is the outage. */
-static int listen_loopback(int *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)*port) };
-	socklen_t al = sizeof(a);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	cr_assert_geq(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(fd, 512), 0);
-	getsockname(fd, (struct sockaddr *)&a, &al);
-	*port = ntohs(a.sin_port);
-	return fd;
+	probe_tcp(staging_of(cfg, "neo4j"), port);
 }
 
 /*
@@ -286,14 +243,14 @@ static int listen_loopback(int *port)
 Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 {
 	char *args[] = { "--config", config_path, NULL };
-	int port = 0, lfd = listen_loopback(&port);
+	int port = 0, lfd = tp_listen_loopback(&port);
 	pb_buf out, rest;
 	int in_fd, out_fd;
 	pid_t pid;
 
 	pb_buf_init(&out);
 	pb_buf_init(&rest);
-	config_edit(fast_monitoring, port);
+	e2e_config_edit(config_path, fast_monitoring, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &out), 0, "%s", pb_buf_str(&out));
 	/* a deploy needs an engine; here the row is put in observing directly, two days ago */
 	observing_since_two_days_ago();
@@ -306,7 +263,7 @@ Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 	EXPECT_IN(out, "[neo4j → staging #1]");
 	close(lfd);
 	cr_assert(tp_read_until(out_fd, &out, "🔴 DOWN: neo4j", 30000), "no DOWN alert: %s", pb_buf_str(&out));
-	lfd = listen_loopback(&port);
+	lfd = tp_listen_loopback(&port);
 	cr_assert(tp_read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
 	cr_assert(tp_read_until(out_fd, &out, "the outage lasted", 5000), "%s", pb_buf_str(&out));
 	cr_assert_eq(write(in_fd, "/promote status neo4j\n", 22), 22);
@@ -324,22 +281,11 @@ Test(e2e, console_observes_alerts_and_reports_while_the_prompt_waits)
 /* demo-web (external) probed by tcp on `port`, checked every second. */
 static void external_on_port(cJSON *cfg, int port)
 {
-	cJSON *comp, *staging, *probe = cJSON_CreateObject();
+	cJSON *staging = staging_of(cfg, "demo-web");
 
-	cJSON_AddStringToObject(probe, "kind", "tcp");
-	cJSON_AddStringToObject(probe, "host", "127.0.0.1");
-	cJSON_AddNumberToObject(probe, "port", port);
-	cJSON_AddNumberToObject(probe, "timeout_ms", 300);
-	cJSON_ArrayForEach(comp, cJSON_GetObjectItem(cfg, "components")) {
-		if (strcmp(cJSON_GetObjectItem(comp, "id")->valuestring, "demo-web"))
-			continue;
-		staging = cJSON_GetObjectItem(cJSON_GetObjectItem(comp, "environments"), "staging");
-		cr_assert_str_eq(cJSON_GetObjectItem(staging, "deployment")->valuestring, "external");
-		cJSON_ReplaceItemInObject(staging, "validation", probe);
-		cJSON_ReplaceItemInObject(staging, "monitoring", cJSON_Parse("{\"interval_s\": 1, \"deadline_ms\": 400}"));
-		return;
-	}
-	cr_assert_fail("the example config has no demo-web");
+	cr_assert_str_eq(cJSON_GetObjectItem(staging, "deployment")->valuestring, "external");
+	probe_tcp(staging, port);
+	cJSON_ReplaceItemInObject(staging, "monitoring", cJSON_Parse("{\"interval_s\": 1, \"deadline_ms\": 400}"));
 }
 
 /*
@@ -351,7 +297,7 @@ static void external_on_port(cJSON *cfg, int port)
 Test(e2e, external_deploy_is_observed_without_an_engine)
 {
 	char *args[] = { "--config", config_path, NULL };
-	int port = 0, lfd = listen_loopback(&port);
+	int port = 0, lfd = tp_listen_loopback(&port);
 	pb_buf out, rest;
 	int in_fd, out_fd, tries;
 	bool seen = false;
@@ -359,7 +305,7 @@ Test(e2e, external_deploy_is_observed_without_an_engine)
 
 	pb_buf_init(&out);
 	pb_buf_init(&rest);
-	config_edit(external_on_port, port);
+	e2e_config_edit(config_path, external_on_port, port);
 	cr_assert_eq(exec_as("alice", "/promote request demo-web staging see monitoring", &out), 0, "%s", pb_buf_str(&out));
 	cr_assert_eq(exec_as("alice", "/promote validate demo-web", &out), 0, "%s", pb_buf_str(&out));
 	cr_assert_eq(exec_as("bob", "/promote approve demo-web", &out), 0, "%s", pb_buf_str(&out));
@@ -412,16 +358,11 @@ static int64_t db_int(sqlite3 *h, const char *sql)
 /* Polls (bounded) until `sql` gives at least `want`. */
 static void db_wait(sqlite3 *h, const char *sql, int64_t want, const char *what)
 {
-	struct timespec t0, t;
+	int64_t deadline = tp_now_ms() + 30000;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (db_int(h, sql) >= want)
-			return;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		cr_assert_lt((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000, 30000,
-			     "storage never showed %s", what);
-		poll(NULL, 0, 20);
+	while (db_int(h, sql) < want) {
+		cr_assert_lt(tp_now_ms(), deadline, "storage never showed %s", what);
+		tp_pause();
 	}
 }
 
@@ -471,7 +412,7 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 {
 	char *args[] = { "--config", config_path, NULL };
 	char db[300], sql[200];
-	int port = 0, lfd = listen_loopback(&port), in_fd, out_fd;
+	int port = 0, lfd = tp_listen_loopback(&port), in_fd, out_fd;
 	pb_buf out, all, rest;
 	sqlite3 *h;
 	pid_t pid;
@@ -479,7 +420,7 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	pb_buf_init(&out);
 	pb_buf_init(&all);
 	pb_buf_init(&rest);
-	config_edit(fast_monitoring, port);
+	e2e_config_edit(config_path, fast_monitoring, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &out), 0, "%s", pb_buf_str(&out));
 	snprintf(db, sizeof(db), "%s/promobot.db", dir);
 	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
@@ -538,7 +479,7 @@ Test(e2e, a_bot_killed_around_the_down_transition_decides_and_delivers_it_once)
 	pb_buf_reset(&out);
 	pid = tp_start_interactive(args, NULL, &in_fd, &out_fd);
 	cr_assert(tp_read_until(out_fd, &out, "alice> ", 30000), "no prompt: %s", pb_buf_str(&out));
-	lfd = listen_loopback(&port);
+	lfd = tp_listen_loopback(&port);
 	cr_assert(tp_read_until(out_fd, &out, "🟢 UP again: neo4j", 30000), "no UP alert: %s", pb_buf_str(&out));
 	cr_assert_eq(write(in_fd, "/quit\n", 6), 6);
 	close(in_fd);
@@ -595,7 +536,7 @@ Test(e2e, two_replicas_one_leader_and_failover_on_sigkill)
 {
 	char *args[] = { "--config", config_path, NULL };
 	char sql[300], a_pid[32];
-	int port = 0, lfd = listen_loopback(&port);
+	int port = 0, lfd = tp_listen_loopback(&port);
 	int a_in, a_out, b_in, b_out, status = 0;
 	pb_buf a, b, rest;
 	int64_t killed_at, first, last, count;
@@ -606,7 +547,7 @@ Test(e2e, two_replicas_one_leader_and_failover_on_sigkill)
 	pb_buf_init(&a);
 	pb_buf_init(&b);
 	pb_buf_init(&rest);
-	config_edit(fast_monitoring_ha, port);
+	e2e_config_edit(config_path, fast_monitoring_ha, port);
 	cr_assert_eq(exec_as("alice", "/promote request neo4j staging", &a), 0, "%s", pb_buf_str(&a));
 	observing_since_two_days_ago();
 	snprintf(db, sizeof(db), "%s/promobot.db", dir);
@@ -650,7 +591,7 @@ Test(e2e, two_replicas_one_leader_and_failover_on_sigkill)
 	cr_expect(strstr(strstr(pb_buf_str(&b), "leader: acquired (was "), a_pid), "taken over from A: %s",
 		  pb_buf_str(&b));
 	/* checks continue on B: the target comes back and B posts UP (DOWN was A's, not posted again) */
-	lfd = listen_loopback(&port);
+	lfd = tp_listen_loopback(&port);
 	cr_assert(tp_read_until(b_out, &b, "🟢 UP again: neo4j", 30000), "no UP alert from B: %s", pb_buf_str(&b));
 	cr_expect_null(strstr(pb_buf_str(&b), "🔴 DOWN: neo4j"), "DOWN posted once: %s", pb_buf_str(&b));
 	cr_assert_eq(write(b_in, "/quit\n", 6), 6);

@@ -1,10 +1,12 @@
-/* test_e2e_github.c — the real promobot binary against the fake GitHub/Slack: --check-config --online, the poller's timer. */
+/* test_e2e_ghpoll.c — the real promobot binary against the fake GitHub/Slack: --check-config --online, the poller's timer. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "e2e_config.h"
 #include "fake_slack.h"
 #include "github_fake.h"
 #include "pb_str.h"
@@ -36,36 +38,43 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[200];
-
 	fake_slack_free(slack);
 	github_fake_free(gh);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir); /* our own mkdtemp path, no user text */
-	cr_expect_eq(system(cmd), 0);
+	tp_remove_dir(dir);
 }
 
 TestSuite(e2e_github, .init = setup, .fini = teardown, .timeout = 300);
 
-/* chat: "console" or "slack" (through the fake); repo of the second component; extra top-level keys. */
-static void write_config(const char *chat, const char *repo2, const char *extra)
+/*
+ * chat: "console" or "slack" (through the fake); repo2: the second component's repo; docker_host: a docker
+ * section naming that engine (or NULL: none).
+ */
+static void write_config(const char *chat, const char *repo2, const char *docker_host)
 {
-	FILE *f = fopen(config_path, "w");
-
-	cr_assert_not_null(f);
-	fprintf(f,
-		"{\"storage\": {\"path\": \"%s/promobot.db\"},\n"
-		" \"chat\": {\"platform\": \"%s\", \"slack\": {\"api_url\": \"%s\", \"channel\": \"C0PROMO\","
-		"   \"bot_token_env\": \"PB_E2E_SLACK_BOT\", \"app_token_env\": \"PB_E2E_SLACK_APP\"}},\n"
-		" \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_E2E_GH_TOKEN\", \"poll_interval_s\": 5},\n"
-		" %s\n"
-		" \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"admin\"]}},\n"
-		" \"components\": [\n"
+	cJSON *cfg = cJSON_Parse(
+		"{\"chat\": {\"slack\": {\"channel\": \"C0PROMO\","
+		"   \"bot_token_env\": \"PB_E2E_SLACK_BOT\", \"app_token_env\": \"PB_E2E_SLACK_APP\"}},"
+		" \"github\": {\"token_env\": \"PB_E2E_GH_TOKEN\", \"poll_interval_s\": 5},"
+		" \"users\": {\"alice\": {\"name\": \"Alice\", \"roles\": [\"requester\", \"admin\"]}},"
+		" \"components\": ["
 		"  {\"id\": \"neo4j\", \"name\": \"Neo4j\", \"stage\": \"development\", \"revision\": {\"value\": \"v1\"},"
-		"   \"github_repo\": \"acme/tta\"},\n"
-		"  {\"id\": \"graph\", \"name\": \"Graph\", \"stage\": \"development\", \"revision\": {\"value\": \"v1\"},"
-		"   \"github_repo\": \"%s\"}]}\n",
-		dir, chat, fake_slack_api_url(slack), github_fake_url(gh), extra ? extra : "", repo2);
-	fclose(f);
+		"   \"github_repo\": \"acme/tta\"},"
+		"  {\"id\": \"graph\", \"name\": \"Graph\", \"stage\": \"development\", \"revision\": {\"value\": \"v1\"}}]}");
+	cJSON *chat_cfg;
+	char db[160];
+
+	cr_assert_not_null(cfg);
+	snprintf(db, sizeof(db), "%s/promobot.db", dir);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(cfg, "storage"), "path", db);
+	chat_cfg = cJSON_GetObjectItem(cfg, "chat");
+	cJSON_AddStringToObject(chat_cfg, "platform", chat);
+	cJSON_AddStringToObject(cJSON_GetObjectItem(chat_cfg, "slack"), "api_url", fake_slack_api_url(slack));
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cfg, "github"), "api_url", github_fake_url(gh));
+	cJSON_AddStringToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(cfg, "components"), 1), "github_repo", repo2);
+	if (docker_host)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(cfg, "docker"), "host", docker_host);
+	e2e_config_write(config_path, cfg);
+	cJSON_Delete(cfg);
 }
 
 #define EXPECT_IN(buf, needle) \
@@ -78,7 +87,7 @@ Test(e2e_github, check_config_online_reports_live_problems_with_their_paths)
 	pb_buf out;
 
 	pb_buf_init(&out);
-	write_config("slack", "acme/gone", "\"docker\": {\"host\": \"unix:///tmp/promobot-e2e-no-docker.sock\"},");
+	write_config("slack", "acme/gone", "unix:///tmp/promobot-e2e-no-docker.sock");
 	cr_assert_eq(tp_run(args, env, NULL, &out), 1, "%s", pb_buf_str(&out));
 	snprintf(line, sizeof(line), "%s: valid (2 components, 1 users, chat slack, storage sqlite)", config_path);
 	EXPECT_IN(out, line);

@@ -25,9 +25,7 @@ static github_fake *fake;
 /* The example config: storage in a temp folder, a github section at the fake, neo4j mirrored to REPO. */
 static void write_config(void)
 {
-	char *text;
 	cJSON *cfg, *comp, *gh;
-	FILE *f;
 
 	cfg = e2e_example_config(dir);
 	cJSON_DeleteItemFromObject(cfg, "github");
@@ -41,20 +39,15 @@ static void write_config(void)
 		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(comp, "id")), "neo4j"))
 			cJSON_AddStringToObject(comp, "github_repo", REPO);
 	}
-	text = cJSON_Print(cfg);
+	e2e_config_write(config_path, cfg);
 	cJSON_Delete(cfg);
-	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
-	f = fopen(config_path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(text);
 }
 
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/promobot-e2egh-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
+	snprintf(config_path, sizeof(config_path), "%s/promobot.json", dir);
 	cr_assert_eq(github_fake_start(&fake), 0);
 	github_fake_add_token(fake, TOKEN);
 	github_fake_add_repo(fake, REPO);
@@ -64,12 +57,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[400];
-
 	github_fake_free(fake);
 	fake = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir); /* our own mkdtemp path, no user text */
-	cr_expect_eq(system(cmd), 0);
+	tp_remove_dir(dir);
 }
 
 TestSuite(e2e_github, .init = setup, .fini = teardown, .timeout = 300);

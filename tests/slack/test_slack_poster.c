@@ -14,6 +14,7 @@
 #include "pb_store.h"
 #include "pb_str.h"
 #include "slack_poster.h"
+#include "testproc.h"
 
 #define APP_TOKEN "xapp-1-A0FAKE-test-app-token"
 #define BOT_TOKEN "xoxb-0000-test-bot-token"
@@ -49,16 +50,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char path[160];
-	const char *files[] = { "promobot.db", "promobot.db-wal", "promobot.db-shm" };
-
 	fake_slack_free(F);
 	pb_config_free(CFG);
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", DIR_, files[i]);
-		unlink(path);
-	}
-	rmdir(DIR_);
+	tp_remove_dir(DIR_);
 }
 
 TestSuite(slack_poster, .init = setup, .fini = teardown, .timeout = 60);
