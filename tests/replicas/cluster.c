@@ -174,12 +174,17 @@ void slash_on(cluster *c, int i, const char *env_id, const char *user, const cha
 /* The parent message of the promotion's thread: the only ok chat.postMessage without thread_ts. */
 size_t parents(cluster *c, char *ts, size_t size)
 {
+	return parent_nth(c, 0, ts, size);
+}
+
+size_t parent_nth(cluster *c, size_t k, char *ts, size_t size)
+{
 	fake_slack_call call;
 	size_t n = 0;
 
 	for (size_t i = 0; fake_slack_call_get(c->fake, "chat.postMessage", i, &call); i++) {
 		if (call.ok && !strstr(call.body, "\"thread_ts\"")) {
-			if (!n)
+			if (n == k)
 				snprintf(ts, size, "%s", call.ts);
 			n++;
 		}

@@ -66,6 +66,8 @@ void slash_on(cluster *c, int i, const char *env_id, const char *user, const cha
 
 /* The parent message of the promotion's thread: the only ok chat.postMessage without thread_ts. */
 size_t parents(cluster *c, char *ts, size_t size);
+/* The same for the k-th such parent (0 = the first): one per promotion, in the order they were opened. */
+size_t parent_nth(cluster *c, size_t k, char *ts, size_t size);
 
 /* A write to the shared store from outside (as an operator with the database shell would). */
 void db_exec(const cluster *c, const char *sql);
