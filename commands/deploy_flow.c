@@ -162,6 +162,23 @@ static void flow_init(flow *f, pb_cmd_ctx *ctx, const pb_component *c, const pb_
 	snprintf(f->label, sizeof(f->label), "%s → %s #%lld", c->id, pb_stage_name(d->stage), (long long)p->id);
 }
 
+/*
+ * A restore (an interrupted deploy's, a rollback's) waits for the previous
+ * container's health and validation like a deploy does, which can outlast
+ * ha.lease_s: its component lease is renewed meanwhile, or another replica's
+ * command would take it over and work on the same containers at once. A
+ * keeper that cannot start (or a lease that is not held) leaves it as before.
+ */
+static void keep_lease(flow *f)
+{
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_lease_keeper_start(f->ctx->svc, f->c->id, &f->keeper, &e))
+		pb_warn("deploy", "%s: the component lease is not renewed during the restore: %s", f->label,
+			pb_err_text(&e));
+}
+
 static void ports_text(const pb_deploy_cfg *d, char *out, size_t size)
 {
 	size_t i, n = 0;
@@ -1061,6 +1078,7 @@ int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const 
 	}
 	snprintf(out->cause, sizeof(out->cause), "deploy interrupted: the process deploying %s stopped before it "
 		 "finished", c->id);
+	keep_lease(&f);
 	rollback(&f);
 	/* the interrupted deploy's row, still "running", gets its end */
 	pb_err_init(&e);
@@ -1068,6 +1086,7 @@ int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const 
 		f.dep_recorded = true;
 		dep_record(&f, out->rolled_back && out->rollback_ok ? "rolled_back" : "failed", out->cause);
 	}
+	pb_lease_keeper_stop(f.keeper);
 	return out->rollback_ok ? 0 : PB_E_FAILED;
 }
 
@@ -1174,7 +1193,9 @@ int pb_rollback_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_
 	else if (r != PB_E_NOTFOUND)
 		return flow_fail(&f, "❌ Rollback failed", "%s", pb_err_text(&e));
 	snprintf(out->cause, sizeof(out->cause), "rollback requested by %s", ctx->caller.id ? ctx->caller.id : "?");
+	keep_lease(&f);
 	rollback(&f);
+	pb_lease_keeper_stop(f.keeper);
 	if (f.dep_recorded)
 		dep_record(&f, "rolled_back", out->cause);
 	if (f.moved && !out->rollback_ok) {

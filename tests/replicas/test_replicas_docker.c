@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -169,6 +170,36 @@ static size_t in_thread(world *w, const char *ts, const char *needle)
 	return n;
 }
 
+#define RECOVERY_LEASE "SELECT %s FROM leases WHERE name = 'component:neo4j' AND purpose = 'recover an interrupted deploy'"
+
+/*
+ * The restore takes longer than ha.lease_s (v1, started again, is held before
+ * it listens, as a slow database would be): the recovering replica keeps
+ * renewing the component lease, so a deploy typed meanwhile is told the
+ * component is busy instead of taking the lease over and restoring a second
+ * time. Then v1 is let through.
+ */
+static void restore_outlasts_the_lease(world *w, int survivor, int64_t p2)
+{
+	char sql[300];
+	int64_t acquired, deadline = tp_now_ms() + WAIT_MS;
+
+	snprintf(sql, sizeof(sql), RECOVERY_LEASE, "acquired_at");
+	while ((acquired = db_int(&w->c, sql)) <= 0 && tp_now_ms() < deadline)
+		tp_pause();
+	cr_assert_gt(acquired, 0, "the survivor never took the lease to recover the deploy");
+	/* past the point where the lease, never renewed, would have expired */
+	while ((int64_t)time(NULL) <= acquired + LEASE_S + 1 && tp_now_ms() < deadline + WAIT_MS)
+		tp_pause();
+	cr_assert(state_is(w, p2, "deploying", 0), "the restore ended while v1 was held");
+	snprintf(sql, sizeof(sql), RECOVERY_LEASE " AND expires_at > %lld", "count(*)", (long long)time(NULL));
+	cr_expect_eq(db_int(&w->c, sql), 1, "the recovering replica let its lease expire mid-restore");
+	slash_on(&w->c, survivor, "env-p2-typed", "U0CAROL", "deploy neo4j");
+	cr_expect(fake_slack_wait_matching(w->c.fake, "chat.postEphemeral", "is busy: recover an interrupted deploy", 1,
+					   WAIT_MS), "the typed deploy was not told the component is busy");
+	unlink(w->hold);
+}
+
 /*
  * neo4j was deployed once on staging (v1 running, its promotion over); the
  * next deploy runs on replica `victim` and is SIGKILLed once its new
@@ -180,7 +211,7 @@ static size_t in_thread(world *w, const char *ts, const char *needle)
  * "💥 Deploy interrupted" once in its thread, the lease released. Then a new
  * promotion deploys on the survivor like any other.
  */
-static void sigkill_mid_deploy(bool kill_leader)
+static void sigkill_mid_deploy(bool kill_leader, bool slow_restore)
 {
 	char v1[80], half[80], prev[200], ts[32], sql[320], owner[48];
 	int leader, victim, survivor;
@@ -219,11 +250,14 @@ static void sigkill_mid_deploy(bool kill_leader)
 	lease_expiry = db_int(&w.c, sql); /* a renewal may still push it later: a lower bound */
 	cr_assert_gt(lease_expiry, 0, "the deployer holds no component lease");
 	replica_kill(&w.c, victim);
-	unlink(w.hold); /* from now on a started container listens */
+	if (!slow_restore)
+		unlink(w.hold); /* from now on a started container listens */
 
 	if (kill_leader)
 		cr_assert_eq(wait_leader(&w.c, "leader: acquired (was ", WAIT_MS), survivor,
 			     "the survivor did not take the lead over");
+	if (slow_restore)
+		restore_outlasts_the_lease(&w, survivor, p2);
 	cr_assert(state_is(&w, p2, "failed", WAIT_MS), "the interrupted deploy was not recovered");
 
 	/* the record */
@@ -279,12 +313,17 @@ TestSuite(replicas_docker, .timeout = 600);
 
 Test(replicas_docker, sigkill_of_a_follower_mid_deploy_the_leader_restores_the_previous_container)
 {
-	sigkill_mid_deploy(false);
+	sigkill_mid_deploy(false, false);
 }
 
 Test(replicas_docker, sigkill_of_the_leader_mid_deploy_the_survivor_leads_then_restores)
 {
-	sigkill_mid_deploy(true);
+	sigkill_mid_deploy(true, false);
+}
+
+Test(replicas_docker, a_restore_longer_than_the_lease_keeps_it_and_a_typed_deploy_is_told_busy)
+{
+	sigkill_mid_deploy(false, true);
 }
 
 int main(int argc, char *argv[])
