@@ -263,8 +263,9 @@ static void sigkill_mid_deploy(bool kill_leader, bool slow_restore)
 
 	/* the record */
 	cr_expect_eq(db_int(&w.c, "SELECT count(*) FROM promotions WHERE state = 'deploying'"), 0, "stuck deploying");
-	cr_expect_eq(db_int(&w.c, "SELECT count(*) FROM leases WHERE name = 'component:neo4j'"), 0,
-		     "the component lease is still held");
+	/* released once the command or the sweep is over, just after the transition */
+	cr_expect(db_wait(&w.c, "SELECT count(*) FROM leases WHERE name = 'component:neo4j'", 0, WAIT_MS),
+		  "the component lease is still held");
 	snprintf(sql, sizeof(sql), "SELECT min(at) FROM events WHERE promotion_id = %lld AND to_state = 'failed'",
 		 (long long)p2);
 	cr_expect_geq(db_int(&w.c, sql), lease_expiry, "recovered before the deployer's lease expired");
@@ -304,9 +305,65 @@ static void sigkill_mid_deploy(bool kill_leader, bool slow_restore)
 	inspect(&w, prev, &st, 0);
 	cr_expect_str_eq(st.id, v1, "v1 is not the one kept for rollback");
 	cr_expect(fx_wait_port(w.port, WAIT_MS));
-	cr_expect_eq(db_int(&w.c, "SELECT count(*) FROM leases WHERE name = 'component:neo4j'"), 0);
+	cr_expect(db_wait(&w.c, "SELECT count(*) FROM leases WHERE name = 'component:neo4j'", 0, WAIT_MS),
+		  "the component lease is still held after the deploy");
 	cr_expect_eq(fake_slack_calls_matching(w.c.fake, "chat.postMessage", "Deploy interrupted"), 1,
 		     "an interrupted deploy said again");
+	world_finish(&w);
+}
+
+/*
+ * The component's first deployment (nothing to replace) is SIGKILLed once its
+ * container exists: the leader removes that half-made container — nothing
+ * runs under the name that no deploy validated, and the next deploy does not
+ * keep it "for rollback" — records the promotion failed and says so once;
+ * then the next promotion deploys.
+ */
+Test(replicas_docker, a_first_deploy_sigkilled_mid_way_leaves_no_container_behind, .timeout = 600)
+{
+	char half[80], ts[32], sql[320];
+	int leader, victim;
+	int64_t p1, p2;
+	pb_docker_state st;
+	world w;
+
+	world_start(&w);
+	leader = wait_leader(&w.c, "leader: acquired", WAIT_MS);
+	cr_assert_geq(leader, 0, "nobody took the scheduler lease");
+	victim = 1 - leader;
+	p1 = approve_on(&w, leader, "p1");
+	touch(w.hold);
+	slash_on(&w.c, victim, "env-p1-deploy", "U0CAROL", "deploy neo4j");
+	cr_assert(wait_new_container(&w, "", half, sizeof(half)), "the container never appeared");
+	cr_assert(state_is(&w, p1, "deploying", 0), "the deploy ended before the kill");
+	replica_kill(&w.c, victim);
+	unlink(w.hold);
+	cr_assert(state_is(&w, p1, "failed", WAIT_MS), "the interrupted deploy was not recovered");
+
+	inspect(&w, w.name, &st, PB_E_NOTFOUND);
+	inspect(&w, half, &st, PB_E_NOTFOUND);
+	cr_expect_eq(db_int(&w.c, "SELECT count(*) FROM promotions WHERE state = 'deploying'"), 0, "stuck deploying");
+	/* released once the command or the sweep is over, just after the transition */
+	cr_expect(db_wait(&w.c, "SELECT count(*) FROM leases WHERE name = 'component:neo4j'", 0, WAIT_MS),
+		  "the component lease is still held");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM deployments WHERE promotion_id = %lld AND status = 'failed'",
+		 (long long)p1);
+	cr_expect_eq(db_int(&w.c, sql), 1, "the deployment is not recorded failed");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE promotion_id = %lld AND to_state = 'failed'"
+		 " AND detail LIKE 'deploy interrupted%%' AND detail NOT LIKE '%%restore%%'", (long long)p1);
+	cr_expect_eq(db_int(&w.c, sql), 1, "the failure is not recorded as an interrupted deploy");
+	cr_assert(fake_slack_wait_matching(w.c.fake, "chat.postMessage", "Deploy interrupted", 1, WAIT_MS),
+		  "\"Deploy interrupted\" never posted");
+	cr_assert_eq(parents(&w.c, ts, sizeof(ts)), 1);
+	cr_expect_eq(in_thread(&w, ts, "Deploy interrupted"), 1);
+	cr_expect_eq(in_thread(&w, ts, "Cleaned up"), 1, "the removal is not said in the thread");
+
+	p2 = approve_on(&w, leader, "p2");
+	slash_on(&w.c, leader, "env-p2-deploy", "U0CAROL", "deploy neo4j");
+	cr_assert(state_is(&w, p2, "observing", 2 * WAIT_MS), "the deploy after the recovery did not succeed");
+	inspect(&w, w.name, &st, 0);
+	cr_expect(st.running);
+	cr_expect(fx_wait_port(w.port, WAIT_MS));
 	world_finish(&w);
 }
 
