@@ -162,6 +162,23 @@ static void flow_init(flow *f, pb_cmd_ctx *ctx, const pb_component *c, const pb_
 	snprintf(f->label, sizeof(f->label), "%s → %s #%lld", c->id, pb_stage_name(d->stage), (long long)p->id);
 }
 
+/*
+ * A restore (an interrupted deploy's, a rollback's) waits for the previous
+ * container's health and validation like a deploy does, which can outlast
+ * ha.lease_s: its component lease is renewed meanwhile, or another replica's
+ * command would take it over and work on the same containers at once. A
+ * keeper that cannot start (or a lease that is not held) leaves it as before.
+ */
+static void keep_lease(flow *f)
+{
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_lease_keeper_start(f->ctx->svc, f->c->id, &f->keeper, &e))
+		pb_warn("deploy", "%s: the component lease is not renewed during the restore: %s", f->label,
+			pb_err_text(&e));
+}
+
 static void ports_text(const pb_deploy_cfg *d, char *out, size_t size)
 {
 	size_t i, n = 0;
@@ -1018,13 +1035,37 @@ int pb_deploy_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cf
 	return 0;
 }
 
+/* Whether container id carries this promotion's labels (step_create puts them): the interrupted deploy made it. */
+static bool made_by_this_deploy(flow *f, const char *id)
+{
+	char comp[PB_ID_MAX + 32], prom[64];
+	const char *labels[2] = { comp, prom };
+	pb_docker_container *list = NULL;
+	size_t n = 0;
+	bool mine = false;
+	pb_err e;
+
+	snprintf(comp, sizeof(comp), "promobot.component=%s", f->c->id);
+	snprintf(prom, sizeof(prom), "promobot.promotion=%lld", (long long)f->p->id);
+	pb_err_init(&e);
+	if (pb_docker_container_list(f->dk, true, labels, 2, &list, &n, &e) != 0)
+		pb_warn("deploy", "%s: listing the interrupted deploy's containers: %s", f->label, pb_err_text(&e));
+	for (size_t i = 0; i < n && !mine; i++)
+		mine = strcmp(list[i].id, id) == 0;
+	free(list);
+	return mine;
+}
+
 /*
  * A deploy whose process died: what the engine shows tells how far it got.
  * The previous container renamed <name>-previous-<promotion> means it was
  * moved (and maybe a new one created under the name): the new one goes and
- * the previous comes back. No such rename but a stopped container under the
- * name means it was stopped only (the new one is created after the rename):
- * it is started again. Anything else changed nothing to undo.
+ * the previous comes back. No such rename but a container under the name
+ * labelled with this promotion means a first deployment (nothing to replace)
+ * got as far as creating it: it goes, like a failed deploy's. No rename but a
+ * stopped container under the name means it was stopped only (the new one is
+ * created after the rename): it is started again. Anything else changed
+ * nothing to undo.
  */
 int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_cfg *d,
 				  const pb_promotion *p, pb_deploy_outcome *out)
@@ -1049,18 +1090,22 @@ int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const 
 		f.previous[0] = '\0';
 		pb_err_init(&e);
 		r = pb_docker_container_inspect(f.dk, d->container_name, &cur, &e);
-		if (r == PB_E_NOTFOUND || (r == 0 && cur.running))
+		if (r == 0 && made_by_this_deploy(&f, cur.id))
+			pb_strlcpy(f.new_id, cur.id, sizeof(f.new_id)); /* a first deployment's, half made */
+		else if (r == PB_E_NOTFOUND || (r == 0 && cur.running))
 			return 0; /* nothing moved */
-		if (r)
+		else if (r)
 			return flow_fail(&f, "🚨 Restore FAILED", "the engine cannot be asked what the interrupted deploy "
 					 "left: %s", pb_err_text(&e));
-		f.moved = true;
+		else
+			f.moved = true;
 	} else {
 		return flow_fail(&f, "🚨 Restore FAILED", "the engine cannot be asked what the interrupted deploy left: %s",
 				 pb_err_text(&e));
 	}
 	snprintf(out->cause, sizeof(out->cause), "deploy interrupted: the process deploying %s stopped before it "
 		 "finished", c->id);
+	keep_lease(&f);
 	rollback(&f);
 	/* the interrupted deploy's row, still "running", gets its end */
 	pb_err_init(&e);
@@ -1068,6 +1113,7 @@ int pb_deploy_restore_interrupted(pb_cmd_ctx *ctx, const pb_component *c, const 
 		f.dep_recorded = true;
 		dep_record(&f, out->rolled_back && out->rollback_ok ? "rolled_back" : "failed", out->cause);
 	}
+	pb_lease_keeper_stop(f.keeper);
 	return out->rollback_ok ? 0 : PB_E_FAILED;
 }
 
@@ -1174,7 +1220,9 @@ int pb_rollback_execute(pb_cmd_ctx *ctx, const pb_component *c, const pb_deploy_
 	else if (r != PB_E_NOTFOUND)
 		return flow_fail(&f, "❌ Rollback failed", "%s", pb_err_text(&e));
 	snprintf(out->cause, sizeof(out->cause), "rollback requested by %s", ctx->caller.id ? ctx->caller.id : "?");
+	keep_lease(&f);
 	rollback(&f);
+	pb_lease_keeper_stop(f.keeper);
 	if (f.dep_recorded)
 		dep_record(&f, "rolled_back", out->cause);
 	if (f.moved && !out->rollback_ok) {

@@ -4,7 +4,8 @@
 # end-to-end suite again under valgrind, then every libFuzzer harness for a short fixed time.
 # usage: scripts/test.sh   PROMOBOT_SKIP_DOCKER=1 disables the Docker suites, PROMOBOT_SKIP_PODMAN=1
 #                          only their podman run (both reported in the summary, never counted as passed).
-#                          PROMOBOT_SKIP_PG=1 disables the storage-pg suites (a private PostgreSQL otherwise).
+#                          PROMOBOT_SKIP_PG=1 disables the storage-pg suites, replicas_pg and docker_replicas_pg
+#                          (a private PostgreSQL otherwise, up for both engine runs).
 #                          PROMOBOT_SKIP_FUZZ=1 skips the libFuzzer harnesses (PROMOBOT_FUZZ_SECONDS: time each, 12).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +50,7 @@ fi
 # The storage suites run a second time on a private PostgreSQL (suite storage-pg).
 pg_dir=""
 if [ "${PROMOBOT_SKIP_PG:-0}" = 1 ]; then
-	notes+=("storage-pg suites and replicas_pg DISABLED by PROMOBOT_SKIP_PG=1 (reported SKIP, not counted)")
+	notes+=("storage-pg suites, replicas_pg and docker_replicas_pg DISABLED by PROMOBOT_SKIP_PG=1 (reported SKIP, not counted)")
 else
 	pg_lines=$(scripts/pg-env.sh start) || {
 		echo "test.sh: could not start a private PostgreSQL (scripts/pg-env.sh said why);" >&2
@@ -67,13 +68,10 @@ trap cleanup EXIT
 
 meson test -C build-test --print-errorlogs --num-processes 2 --timeout-multiplier 2
 [ $? -eq 0 ] || fail=1
-if [ -n "$pg_dir" ]; then
-	scripts/pg-env.sh stop "$pg_dir" >/dev/null 2>&1
-	pg_dir=""
-fi
 read -r ok bad skip <<<"$(count_results build-test/meson-logs/testlog.json)"
 
-# 1b. The Docker suites a second time, against podman's Docker-compatible API (a private service).
+# 1b. The Docker suites a second time, against podman's Docker-compatible API (a private service);
+#     the PostgreSQL cluster is still up for docker_replicas_pg.
 if [ "${PROMOBOT_SKIP_DOCKER:-0}" = 1 ] || [ "${PROMOBOT_SKIP_PODMAN:-0}" = 1 ]; then
 	notes+=("docker suites against podman DISABLED by PROMOBOT_SKIP_DOCKER/PROMOBOT_SKIP_PODMAN=1 (not run, not counted)")
 else
@@ -91,6 +89,10 @@ else
 	else
 		bad=$((bad + 1)) # podman could not be started: podman-env.sh said why
 	fi
+fi
+if [ -n "$pg_dir" ]; then
+	scripts/pg-env.sh stop "$pg_dir" >/dev/null 2>&1
+	pg_dir=""
 fi
 
 # 2. The end-to-end suite once more, against a build without sanitizers, under valgrind
