@@ -178,7 +178,7 @@ static int post_once(pb_slack_web *w, const char *url, const char *json, const c
 	req.max_body = 1 << 20;
 	req.ca_file = w->ca_file;
 	/* libcurl would silently resend a post whose reused connection died unanswered: a duplicate message */
-	req.fresh_connection = fresh;
+	req.no_resend = fresh;
 	pb_http_resp_init(&resp);
 	*retry_ms = 0;
 	rc = pb_http_do(w->http, &req, &resp, err);

@@ -702,7 +702,7 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 	req.max_body = GH_MAX_BODY;
 	req.ca_file = g->ca_file;
 	req.follow_redirects = get;
-	req.fresh_connection = !idempotent; /* libcurl must not resend a create on a dead reused connection */
+	req.no_resend = !idempotent; /* libcurl must not resend a create on a dead reused connection */
 
 	memset(&pol, 0, sizeof(pol));
 	pol.attempts = GH_ATTEMPTS;

@@ -79,6 +79,7 @@ void pb_http_resp_deinit(pb_http_resp *r)
 typedef struct http_xfer {
 	const pb_http_req *req;
 	pb_http_resp *resp;
+	size_t body_off;    /* no_resend: how much of the body libcurl has read */
 	size_t max_body;
 	int over_cap;       /* the body exceeded max_body */
 	int receiver_abort; /* on_data asked to stop */
@@ -169,7 +170,20 @@ oom:
 	return -ENOMEM;
 }
 
-static void set_method(CURL *c, const pb_http_req *req)
+/* no_resend's body reader; no seek callback, so libcurl cannot rewind it for a silent resend. */
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	http_xfer *x = ud;
+	size_t left = x->req->body_len - x->body_off, n = size * nmemb;
+
+	if (n > left)
+		n = left;
+	memcpy(buf, (const char *)x->req->body + x->body_off, n);
+	x->body_off += n;
+	return n;
+}
+
+static void set_method(CURL *c, const pb_http_req *req, http_xfer *x)
 {
 	const char *m = req->method ? req->method : "GET";
 	const void *body = req->body ? req->body : "";
@@ -187,7 +201,13 @@ static void set_method(CURL *c, const pb_http_req *req)
 		/* An explicit size (0 for no body) keeps libcurl from chunking:
 		 * Docker rejects chunked empty POSTs on start/stop. */
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, len);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		if (req->no_resend && len > 0) {
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, x);
+		} else {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		}
 	}
 	if (strcmp(m, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
@@ -245,9 +265,9 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
-	set_method(c, req);
-	if (req->fresh_connection)
-		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	set_method(c, req, &x);
+	if (req->no_resend && !(req->body && req->body_len))
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L); /* nothing to refuse a rewind of */
 	if (req->follow_redirects) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
@@ -259,7 +279,8 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
 	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	resp->total_ms = secs * 1000.0;
-	resp->maybe_sent = sent > 0;
+	/* the resend libcurl wanted after the connection died: the request had gone out on it */
+	resp->maybe_sent = sent > 0 || rc == CURLE_SEND_FAIL_REWIND;
 	/* Drop the pointers into this call's stack before returning. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);

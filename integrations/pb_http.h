@@ -38,12 +38,16 @@ typedef struct pb_http_req {
 	void *on_data_ud;
 	bool follow_redirects;       /* follow 301/302/307/308 (at most 5; Authorization is not sent to another host) */
 	/*
-	 * Send on a new connection: libcurl silently resends a request whose
-	 * reused keep-alive connection died before any answer — for a POST that
-	 * creates something that is a duplicate nobody sees. Set it for every
-	 * request that must not be repeated behind the caller's back.
+	 * Never sent twice by libcurl: it silently resends a request whose reused
+	 * keep-alive connection died before any answer — for a POST that creates
+	 * something, a duplicate nobody sees. With this set the body is handed to
+	 * libcurl by a read callback that cannot rewind, so that resend fails
+	 * instead (CURLE_SEND_FAIL_REWIND: the call fails with maybe_sent set) and
+	 * keep-alive still serves every request that goes through; a request
+	 * without a body goes on a new connection. Set it for every request that
+	 * must not be repeated behind the caller's back.
 	 */
-	bool fresh_connection;
+	bool no_resend;
 } pb_http_req;
 
 typedef struct pb_http_resp {

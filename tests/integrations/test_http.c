@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,4 +405,181 @@ Test(http_escape, escapes_reserved)
 	cr_assert_str_eq(e, "plain-Text_1.2~");
 	free(e);
 	cr_assert_null(pb_http_escape(NULL));
+}
+
+/* ---- no_resend over keep-alive: a server that keeps connections open and can drop a request unanswered ---- */
+
+typedef struct ka_srv {
+	int lfd, stop[2], port;
+	pthread_t th;
+	pthread_mutex_t lock;
+	int connections;     /* accepted so far */
+	int requests;        /* requests read in full, answered or not */
+	int drop_next;       /* read the next request, then close without a byte of answer */
+	char bodies[8][64];  /* the first bodies seen, in order */
+} ka_srv;
+
+/* Reads one request (headers and Content-Length body) into buf; false when the peer or the server stops. */
+static bool ka_read(ka_srv *s, int fd, char *buf, size_t size, size_t *body_at, long *body_len)
+{
+	struct pollfd p[2] = { { fd, POLLIN, 0 }, { s->stop[0], POLLIN, 0 } };
+	size_t len = 0;
+	char *eoh = NULL;
+
+	*body_len = 0;
+	while (len < size - 1) {
+		ssize_t r;
+
+		if (poll(p, 2, -1) < 0 || p[1].revents)
+			return false;
+		r = read(fd, buf + len, size - 1 - len);
+		if (r <= 0)
+			return false;
+		len += (size_t)r;
+		buf[len] = '\0';
+		if (!eoh && (eoh = strstr(buf, "\r\n\r\n")) != NULL) {
+			char *cl = strcasestr(buf, "\r\nContent-Length:");
+
+			*body_len = cl ? strtol(cl + 17, NULL, 10) : 0;
+			*body_at = (size_t)(eoh + 4 - buf);
+		}
+		if (eoh && *body_at + (size_t)*body_len <= len)
+			return true;
+	}
+	return false;
+}
+
+static void ka_conn(ka_srv *s, int fd)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	char req[8192];
+	size_t at = 0;
+	long blen;
+
+	while (ka_read(s, fd, req, sizeof(req), &at, &blen)) {
+		bool drop;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->requests < 8)
+			snprintf(s->bodies[s->requests], sizeof(s->bodies[0]), "%.*s", (int)blen, req + at);
+		s->requests++;
+		drop = s->drop_next;
+		s->drop_next = 0;
+		pthread_mutex_unlock(&s->lock);
+		if (drop)
+			return; /* the caller closes: the connection dies before any answer */
+		write_all(fd, ok, sizeof(ok) - 1);
+	}
+}
+
+static void *ka_main(void *ud)
+{
+	ka_srv *s = ud;
+	struct pollfd p[2] = { { s->lfd, POLLIN, 0 }, { s->stop[0], POLLIN, 0 } };
+
+	for (;;) {
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!p[0].revents || (fd = accept(s->lfd, NULL, NULL)) < 0)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		s->connections++;
+		pthread_mutex_unlock(&s->lock);
+		ka_conn(s, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static ka_srv KA;
+
+static void ka_setup(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+
+	memset(&KA, 0, sizeof(KA));
+	pthread_mutex_init(&KA.lock, NULL);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	KA.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(KA.lfd >= 0);
+	cr_assert(bind(KA.lfd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	cr_assert(listen(KA.lfd, 16) == 0);
+	cr_assert(getsockname(KA.lfd, (struct sockaddr *)&a, &al) == 0);
+	KA.port = ntohs(a.sin_port);
+	cr_assert(pipe(KA.stop) == 0);
+	cr_assert(pthread_create(&KA.th, NULL, ka_main, &KA) == 0);
+	cr_assert_eq(pb_http_new(&H), 0);
+	pb_http_resp_init(&R);
+	pb_err_init(&E);
+}
+
+static void ka_teardown(void)
+{
+	pb_http_resp_deinit(&R);
+	pb_http_free(H);
+	write_all(KA.stop[1], "x", 1);
+	pthread_join(KA.th, NULL);
+	close(KA.lfd);
+	close(KA.stop[0]);
+	close(KA.stop[1]);
+	pthread_mutex_destroy(&KA.lock);
+}
+
+static int ka_post(const char *body, bool no_resend)
+{
+	pb_http_req req = { 0 };
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/chat.postMessage", KA.port);
+	req.method = "POST";
+	req.url = url;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.timeout_ms = 10000;
+	req.no_resend = no_resend;
+	pb_err_init(&E);
+	return pb_http_do(H, &req, &R, &E);
+}
+
+TestSuite(http_keepalive, .init = ka_setup, .fini = ka_teardown, .timeout = 30);
+
+Test(http_keepalive, no_resend_posts_share_one_connection_and_arrive_whole)
+{
+	cr_assert_eq(ka_post("{\"text\":\"one\"}", true), 0, "%s", pb_err_text(&E));
+	cr_assert_eq(ka_post("{\"text\":\"two\"}", true), 0, "%s", pb_err_text(&E));
+	cr_assert_eq(ka_post("{\"text\":\"three\"}", true), 0, "%s", pb_err_text(&E));
+	cr_expect_eq(R.status, 200);
+	cr_expect_eq(KA.requests, 3);
+	cr_expect_eq(KA.connections, 1, "keep-alive serves no_resend posts too");
+	cr_expect_str_eq(KA.bodies[0], "{\"text\":\"one\"}");
+	cr_expect_str_eq(KA.bodies[2], "{\"text\":\"three\"}");
+}
+
+Test(http_keepalive, a_no_resend_post_whose_reused_connection_dies_unanswered_is_sent_once_and_maybe_sent)
+{
+	cr_assert_eq(ka_post("{\"text\":\"warm-up\"}", true), 0, "%s", pb_err_text(&E));
+	KA.drop_next = 1;
+	cr_assert_neq(ka_post("{\"text\":\"exactly-once\"}", true), 0, "the dropped post must fail, not be resent");
+	cr_expect(R.maybe_sent, "it went out on the dead connection: outcome unknown");
+	cr_expect_eq(KA.requests, 2, "libcurl did not resend it");
+	cr_expect_str_eq(KA.bodies[1], "{\"text\":\"exactly-once\"}");
+	/* the handle still works: the next post goes on a new connection */
+	cr_assert_eq(ka_post("{\"text\":\"after\"}", true), 0, "%s", pb_err_text(&E));
+	cr_expect_eq(KA.requests, 3);
+	cr_expect_geq(KA.connections, 2);
+}
+
+/* What no_resend guards against: without it libcurl resends the same post on a new connection. */
+Test(http_keepalive, without_no_resend_libcurl_resends_a_post_behind_the_callers_back)
+{
+	cr_assert_eq(ka_post("{\"text\":\"warm-up\"}", false), 0, "%s", pb_err_text(&E));
+	KA.drop_next = 1;
+	cr_assert_eq(ka_post("{\"text\":\"twice\"}", false), 0, "%s", pb_err_text(&E));
+	cr_expect_eq(KA.requests, 3, "sent, dropped, silently sent again");
+	cr_expect_str_eq(KA.bodies[1], "{\"text\":\"twice\"}");
+	cr_expect_str_eq(KA.bodies[2], "{\"text\":\"twice\"}");
 }
