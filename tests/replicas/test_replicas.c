@@ -536,11 +536,18 @@ static void kill_on_request(github_fake *f, void *ud, const char *method_and_pat
  * The survivor takes over the scheduler lease and with it the delivery: it
  * finds the issue by the op's hidden marker instead of opening a second one;
  * the promotion records #1, and the next step's comment lands on it once.
+ * The dead leader's claim on the op is long (4 × github.timeout_ms = 120 s):
+ * the survivor releases it at the takeover and delivers within the leader
+ * lease + github.timeout_ms + 1 s (plus a margin for the outbox tick), not
+ * after the claim.
  */
+#define OUTBOX_TIMEOUT_S 30
+#define OUTBOX_LEASE_S 3
 Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothing, .timeout = 300)
 {
 	char extra[512], *issue;
 	kill_hook hook = { 0, "POST /repos/" REPO "/issues", 0 };
+	int64_t killed_ms, bound_ms;
 	github_fake *gh;
 	int leader, other, status = 0;
 	cluster c;
@@ -551,8 +558,8 @@ Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothin
 	github_fake_add_repo(gh, REPO);
 	setenv("PB_REPLICAS_GITHUB_TOKEN", GH_TOKEN, 1);
 	snprintf(extra, sizeof(extra),
-		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_REPLICAS_GITHUB_TOKEN\", \"timeout_ms\": 2000},\n"
-		 " \"ha\": {\"leader_lease_s\": 3},\n", github_fake_url(gh));
+		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_REPLICAS_GITHUB_TOKEN\", \"timeout_ms\": %d},\n"
+		 " \"ha\": {\"leader_lease_s\": %d},\n", github_fake_url(gh), OUTBOX_TIMEOUT_S * 1000, OUTBOX_LEASE_S);
 	component_extra = " \"github_repo\": \"" REPO "\",";
 	cluster_start(&c, extra, STAGING_IMAGE);
 	leader = wait_leader(&c, "leader: acquired (was nobody)", WAIT_MS);
@@ -563,6 +570,7 @@ Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothin
 
 	slash_on(&c, leader, "env-gh-req", "U0ALICE", "request neo4j staging");
 	cr_assert_eq(waitpid(c.r[leader].pid, &status, 0), c.r[leader].pid, "the leader was not killed");
+	killed_ms = tp_now_ms();
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %d", status);
 	c.r[leader].pid = 0;
 	cr_assert(__atomic_load_n(&hook.fired, __ATOMIC_SEQ_CST));
@@ -571,8 +579,14 @@ Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothin
 
 	/* the survivor leads and delivers what the dead one left unconfirmed */
 	cr_assert_eq(wait_leader(&c, "leader: acquired (was ", WAIT_MS), other, "the survivor did not take over");
-	/* the dead replica's claim on the op runs out first (github.timeout_ms × 4, at least 60 s) */
-	cr_assert(db_wait(&c, "SELECT issue_number FROM promotions", 1, 4 * WAIT_MS), "the promotion never got its issue");
+	/* the dead replica's claim (github.timeout_ms × 4 = 120 s) is released at the takeover, held only for the bound */
+	bound_ms = (OUTBOX_LEASE_S + OUTBOX_TIMEOUT_S + 1 + 10) * 1000;
+	cr_assert_lt(bound_ms, 4 * OUTBOX_TIMEOUT_S * 1000, "the bound must be shorter than the claim to prove anything");
+	cr_assert(db_wait(&c, "SELECT issue_number FROM promotions", 1, (int)(killed_ms + bound_ms - tp_now_ms())),
+		  "the promotion did not get its issue within the leader lease + github.timeout_ms (%lld ms)",
+		  (long long)bound_ms);
+	cr_expect(log_has(&c, other, "1 GitHub update claimed by the previous leader released"),
+		  "the survivor did not say it released the dead leader's claim");
 	cr_assert(db_wait(&c, "SELECT count(*) FROM gh_ops WHERE state <> 'done'", 0, WAIT_MS), "ops left undelivered");
 	issue = github_fake_issue_json(gh, REPO, 2);
 	cr_expect_null(issue, "a second issue was opened: %s", issue ? issue : "");
