@@ -613,44 +613,81 @@ static void pg_server(const char *what)
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
-/* Each of n status commands (ids env-<tag>-<k>, user U<k><tag>) acked and answered exactly once. */
-static void status_burst(cluster *c, const char *tag, int n)
+/*
+ * n status commands (ids env-<env_tag>-<k>, user U<k><user_tag>), each acked; waits until each user
+ * has `answers` ephemeral replies in all.
+ */
+static void status_burst_as(cluster *c, const char *env_tag, const char *user_tag, int n, size_t answers)
 {
 	char id[48], user[48];
 
 	for (int k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "env-%s-%d", tag, k);
-		snprintf(user, sizeof(user), "U%d%s", k, tag);
+		snprintf(id, sizeof(id), "env-%s-%d", env_tag, k);
+		snprintf(user, sizeof(user), "U%d%s", k, user_tag);
 		slash(c, id, user, "status neo4j");
 	}
 	for (int k = 0; k < n; k++) {
 		char needle[64];
 
-		snprintf(user, sizeof(user), "U%d%s", k, tag);
+		snprintf(user, sizeof(user), "U%d%s", k, user_tag);
 		snprintf(needle, sizeof(needle), "\"user\":\"%s\"", user);
-		cr_assert(fake_slack_wait_matching(c->fake, "chat.postEphemeral", needle, 1, WAIT_MS), "%s not answered",
-			  user);
+		cr_assert(fake_slack_wait_matching(c->fake, "chat.postEphemeral", needle, answers, WAIT_MS),
+			  "%s not answered", user);
 	}
 }
 
-/* After the replicas stopped: each of status_burst's users got exactly one answer. */
-static void answered_once(cluster *c, const char *tag, int n)
+/* Each of n status commands (ids env-<tag>-<k>, user U<k><tag>) acked and answered. */
+static void status_burst(cluster *c, const char *tag, int n)
+{
+	status_burst_as(c, tag, tag, n, 1);
+}
+
+/* After the replicas stopped: each of status_burst's users got exactly `answers` replies. */
+static void answered_n(cluster *c, const char *tag, int n, size_t answers)
 {
 	for (int k = 0; k < n; k++) {
 		char needle[64];
 
 		snprintf(needle, sizeof(needle), "\"user\":\"U%d%s\"", k, tag);
-		cr_expect_eq(fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle), 1,
+		cr_expect_eq(fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle), answers,
 			     "%s answered %zu times", needle, fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle));
 	}
+}
+
+static void answered_once(cluster *c, const char *tag, int n)
+{
+	answered_n(c, tag, n, 1);
+}
+
+/* The "not run" replies (storage unavailable) to users U<k><tag>. */
+static size_t told_not_run(cluster *c, const char *tag, int n)
+{
+	size_t told = 0;
+	fake_slack_call call;
+
+	for (size_t i = 0; fake_slack_call_get(c->fake, "chat.postEphemeral", i, &call); i++) {
+		for (int k = 0; k < n; k++) {
+			char needle[64];
+
+			snprintf(needle, sizeof(needle), "\"user\":\"U%d%s\"", k, tag);
+			if (strstr(call.body, needle) && strstr(call.body, "was *not run*"))
+				told++;
+		}
+		fake_slack_call_deinit(&call);
+	}
+	return told;
 }
 
 /*
  * The PostgreSQL server goes away under two replicas taking commands, and
  * comes back: while it is down each replica says so in its log, commands are
- * still acked and answered (with what the store allows); once it is back both
- * reconnect by themselves, the promotion walks on across the replicas and
- * nothing committed before the restart is lost: one promotion, its whole trail.
+ * still acked and each caller is told once that storage is unavailable and
+ * the command was NOT run (its de-dup claim could not be recorded: run
+ * anyway, a Slack retry could run it twice); once it is back both reconnect
+ * by themselves, the same commands typed again are answered once, the
+ * promotion walks on across the replicas and nothing committed before the
+ * restart is lost: one promotion, its whole trail. No command is silently
+ * dropped or run twice.
  */
 Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_nothing, .timeout = 300)
 {
@@ -673,7 +710,10 @@ Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_n
 			tp_pause();
 		cr_expect(log_has(&c, i, "connection to PostgreSQL lost"), "replica %d did not say PostgreSQL is gone", i);
 	}
+	cr_expect_eq(told_not_run(&c, "DOWN", 6), 6, "a command run (or dropped) while PostgreSQL was down");
 	pg_server("up");
+	/* the same commands, typed again by the same users */
+	status_burst_as(&c, "DOWN-again", "DOWN", 6, 2);
 
 	slash_on(&c, 1, "env-pg-validate", "U0ALICE", "validate neo4j");
 	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS), "not validated");
@@ -687,9 +727,10 @@ Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_n
 	cr_expect_eq(db_int(&c, "SELECT count(*) FROM promotions"), 1);
 	cr_expect_eq(db_int(&c, "SELECT count(*) FROM events WHERE kind = 'state'"), 3);
 	cr_expect_eq(db_int(&c, "SELECT count(*) FROM events"), 5);
-	cr_expect_eq(fake_slack_ack_count(c.fake), 6 * 3 + 3, "an envelope acked twice or never");
+	cr_expect_eq(fake_slack_ack_count(c.fake), 6 * 4 + 3, "an envelope acked twice or never");
 	answered_once(&c, "BEFORE", 6);
-	answered_once(&c, "DOWN", 6);
+	answered_n(&c, "DOWN", 6, 2);
+	cr_expect_eq(told_not_run(&c, "DOWN", 6), 6, "typed again after the restart, told 'not run' again");
 	answered_once(&c, "AFTER", 6);
 	cluster_finish(&c);
 }
