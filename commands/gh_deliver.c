@@ -200,8 +200,10 @@ static int64_t lease_s(const pb_services *svc)
  *     after anything the old one sent has landed, and adopts it.
  *  3. What is not covered: a process frozen between the gate's check and the
  *     write of the request onto its socket (a few instructions) for longer
- *     than lease/3 + timeout_ms. Closing that would need GitHub to refuse a
- *     stale writer, which it cannot; the window is bounded to that code path.
+ *     than lease/3 + timeout_ms; and GitHub still working on a request whose
+ *     sender gave up on it (curl's timeout) more than lease/3 later. Closing
+ *     those would need GitHub to refuse a stale writer, which it cannot; the
+ *     margin of a third of a lease is what stands between them and a double.
  *
  * Today's bound for a failover is therefore the leader lease (the takeover)
  * plus github.timeout_ms + 1 s, instead of the whole op claim.
