@@ -153,11 +153,14 @@ static bool stop_child(pid_t pid, const char *what, const char *log)
 	return true;
 }
 
+/* BENCH_WORKER_NICE: the config's worker_nice (-1: not written, the bot's default). */
+static long worker_nice = -1;
+
 /* Replica 0 writes dir/promobot.json; every replica runs it (one store) and logs to its own file. */
 static pid_t start_replica(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval,
 			   int replica)
 {
-	char cfg[512], log[512];
+	char cfg[512], log[512], nice[32] = "";
 	FILE *f;
 	pid_t pid;
 
@@ -173,18 +176,20 @@ static pid_t start_replica(const char *bin, const char *dir, const fake_slack *f
 		goto run;
 	if (!f)
 		return -1;
+	if (worker_nice >= 0)
+		snprintf(nice, sizeof(nice), "\"worker_nice\":%ld,", worker_nice);
 	fprintf(f,
 		"{\"storage\":{\"path\":\"%s/promobot.db\"},"
 		"\"chat\":{\"platform\":\"slack\",\"slack\":{\"api_url\":\"%s\",\"app_token_env\":\"BENCH_SLACK_APP\","
 		"\"bot_token_env\":\"BENCH_SLACK_BOT\",\"channel\":\"C0PROMO\",\"min_post_interval_ms\":%d}},"
-		"\"workers\":%d,"
+		"\"workers\":%d,%s"
 		"\"users\":{\"U0ALICE\":{\"name\":\"Alice\",\"roles\":[\"requester\",\"approver\"]}},"
 		"\"policy\":{\"required_approvals\":1,\"required_checks\":[\"tests\"]},"
 		"\"components\":[{\"id\":\"neo4j\",\"name\":\"Neo4j\",\"group\":\"Core\",\"stage\":\"development\","
 		"\"workdir\":\"%s\",\"revision\":{\"value\":\"5.13\"},"
 		"\"checks\":[{\"name\":\"unit tests\",\"criterion\":\"tests\",\"argv\":[\"true\"]}],"
 		"\"environments\":{\"staging\":{\"image\":\"neo4j:5.13\",\"container_name\":\"neo4j-staging\"}}}]}\n",
-		dir, fake_slack_api_url(fake), interval, workers, dir);
+		dir, fake_slack_api_url(fake), interval, workers, nice, dir);
 	fclose(f);
 run:
 	{
@@ -503,6 +508,7 @@ int main(int argc, char **argv)
 	long slow_env = arg_long(getenv("BENCH_SLOW"), 1);
 	char dir[] = "/tmp/pb-slack-bench-XXXXXX", sub[512], floor_bin[PATH_MAX];
 	long replicas = arg_long(getenv("BENCH_REPLICAS"), 1);
+	const char *nice_env = getenv("BENCH_WORKER_NICE");
 	bool do_seq, do_flight, do_replicas;
 	int rc = 0;
 
@@ -513,10 +519,20 @@ int main(int argc, char **argv)
 	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || slow_env < 0 || slow_env > 100 ||
 	    replicas < 1 || replicas > 2 || !(do_seq || do_flight || do_replicas)) {
 		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight|replicas] "
-			"[BENCH_SEQ_N=2000] [BENCH_REPLICAS=1|2] slack_bench [N=1000] [workers=4] [window=200]\n");
+			"[BENCH_SEQ_N=2000] [BENCH_REPLICAS=1|2] [BENCH_WORKER_NICE=0..19] slack_bench [N=1000] [workers=4] [window=200]\n");
 		return 2;
 	}
 	slow = slow_env;
+	/* arg_long takes positive numbers only; 0 is a valid nice */
+	worker_nice = !nice_env ? -1 : !strcmp(nice_env, "0") ? 0 : arg_long(nice_env, -1);
+	if (nice_env && (worker_nice < 0 || worker_nice > 19)) {
+		fprintf(stderr, "BENCH_WORKER_NICE must be 0..19\n");
+		return 2;
+	}
+	if (worker_nice >= 0)
+		printf("promobot worker_nice: %ld (config)\n", worker_nice);
+	else
+		printf("promobot worker_nice: its default\n");
 	if (do_seq && !find_floor(floor_bin, sizeof(floor_bin))) {
 		fprintf(stderr, "cannot locate floor_client (set FLOOR_BIN)\n");
 		return 2;

@@ -1,5 +1,6 @@
 /* slack_poster.c — delivers queued posts to Slack from one thread: channel order, pacing, 429, lookups before resends. */
 #include "slack_poster.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -537,6 +538,7 @@ static void *poster_main(void *arg)
 	poster_thread t = { .ps = ps };
 	pb_err e;
 
+	pb_thread_set_nice("slack-poster", ps->cfg.nice);
 	pb_err_init(&e);
 	t.svc_ok = pb_services_open(&t.svc, ps->cfg.cfg, NULL, "slack-poster", PB_SVC_NO_ENGINE | PB_SVC_NO_GITHUB, &e) == 0;
 	if (!t.svc_ok)

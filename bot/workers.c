@@ -5,8 +5,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "pb_err.h"
+#include "pb_log.h"
 
 struct pb_workers {
 	pthread_mutex_t lock;
@@ -34,6 +39,7 @@ static void *worker_main(void *arg)
 	void *state;
 
 	free(arg);
+	pb_thread_set_nice(w->ops.name, w->ops.nice);
 	state = w->ops.init ? w->ops.init(w->ops.ud, wa.index) : NULL;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
@@ -61,6 +67,14 @@ static void *worker_main(void *arg)
 	if (w->ops.fini)
 		w->ops.fini(w->ops.ud, state);
 	return NULL;
+}
+
+void pb_thread_set_nice(const char *who, int nice)
+{
+	/* PRIO_PROCESS with a thread id sets that thread only (setpriority(2), Linux notes) */
+	if (nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) != 0)
+		pb_warn("workers", "%s: cannot lower the thread's priority to nice %d: %s", who ? who : "thread", nice,
+			strerror(errno));
 }
 
 int pb_workers_new(size_t nthreads, size_t capacity, const pb_workers_ops *ops, pb_workers **out)

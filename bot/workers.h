@@ -30,6 +30,7 @@ typedef struct pb_workers_ops {
 	void (*fini)(void *ud, void *state);
 	void *ud;
 	const char *name;
+	int nice;   /* > 0: the threads yield the CPU to the loop thread (pb_thread_set_nice) */
 } pb_workers_ops;
 
 /* What a pool did so far; depth = queued + running now. */
@@ -51,5 +52,14 @@ size_t pb_workers_pending(pb_workers *w);
 void pb_workers_stats_get(pb_workers *w, pb_workers_stats *out);
 /* Runs every queued job to completion (an accepted job always runs), then stops and joins. NULL-safe. */
 void pb_workers_free(pb_workers *w);
+
+/*
+ * Lowers the calling thread's priority to `nice` (0 leaves it alone). Linux
+ * gives each thread its own nice; within the process's scheduling group
+ * (its autogroup or systemd cgroup) the loop thread, which acks Slack within
+ * its deadline, then gets the CPU before replies, storage work and posts.
+ * Raising nice needs no privilege. Logs and carries on when it fails.
+ */
+void pb_thread_set_nice(const char *who, int nice);
 
 #endif

@@ -284,6 +284,7 @@ typedef struct pb_config {
 	pb_docker_cfg docker;
 	bool docker_enabled;   /* an engine section was configured */
 	int workers;           /* worker threads, default 4 */
+	int worker_nice;       /* nice of command/background/poster threads (0..19), default 19 */
 	pb_http_cfg http;
 	pb_schedule_cfg schedule;
 	pb_ha_cfg ha;

@@ -1,10 +1,14 @@
 /* test_slack_unit.c — Slack adapter pieces without the bot: envelopes, blocks, backoff, workers, Web API vs the fake. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fake_slack.h"
 #include "pb_card.h"
@@ -463,7 +467,7 @@ static void gate_open(gate *g)
 Test(slack_workers, full_queue_is_busy_and_free_drains)
 {
 	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test" };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0 };
 	pb_workers_stats st;
 	pb_workers *w;
 	int accepted = 0;
@@ -512,7 +516,7 @@ static bool wait_running(pb_workers *w, size_t n)
 Test(slack_workers, room_counts_free_queue_slots)
 {
 	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test" };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0 };
 	pb_workers *w;
 
 	cr_assert_eq(pb_workers_new(1, 3, &ops, &w), 0);
@@ -535,7 +539,7 @@ Test(slack_workers, two_pools_do_not_wait_for_each_other)
 {
 	gate slow = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
 	gate fast = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, true, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test" };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0 };
 	pb_workers *a, *b;
 
 	cr_assert_eq(pb_workers_new(1, 4, &ops, &a), 0);
@@ -549,6 +553,33 @@ Test(slack_workers, two_pools_do_not_wait_for_each_other)
 	gate_open(&slow);
 	pb_workers_free(a);
 	cr_expect_eq(slow.ran, 1);
+}
+
+typedef struct nice_job {
+	pb_job job;
+	int seen;
+} nice_job;
+
+static void nice_run(pb_job *job, void *state)
+{
+	(void)state;
+	errno = 0;
+	((nice_job *)job)->seen = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+
+Test(slack_workers, a_pool_runs_its_jobs_at_its_nice_and_leaves_the_caller_alone)
+{
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 7 };
+	nice_job j = { { nice_run, NULL }, -100 };
+	int before = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	pb_workers *w;
+
+	cr_assert_lt(before, 7, "the test must start below nice 7 (runs at %d)", before);
+	cr_assert_eq(pb_workers_new(1, 2, &ops, &w), 0);
+	cr_assert_eq(pb_workers_submit(w, &j.job), 0);
+	pb_workers_free(w); /* drains: the job has run when this returns */
+	cr_expect_eq(j.seen, 7, "the worker thread runs at nice 7 (saw %d)", j.seen);
+	cr_expect_eq(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), before, "only the pool's threads moved");
 }
 
 /* ---- pacing and the Web API against the fake ---- */
