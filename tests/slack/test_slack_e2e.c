@@ -1025,10 +1025,37 @@ Test(slack_e2e, a_command_is_not_run_while_storage_takes_no_write_and_runs_once_
 	cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions"), 1);
 	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "was *not run*"), 2);
 	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0BOB\""), 1);
+
+	/* a button click while storage takes no write: not run, Bob told ephemerally; clicked again later, it runs */
 	{
 		char ts[32];
 
-		cr_expect(parent_ts(&b, ts, sizeof(ts)), "no thread parent");
+		cr_assert(parent_ts(&b, ts, sizeof(ts)), "no thread parent");
+		validate_in_thread(&b, ts);
+		cr_assert(db_wait(&b, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS));
+		/* validate's component lease goes after its replies: locked out, it would stay until it expires */
+		{
+			int64_t deadline = now_ms() + WAIT_MS;
+
+			while (db_int(&b, "SELECT count(*) FROM leases WHERE name LIKE 'component:%'") != 0 &&
+			       now_ms() < deadline)
+				sleep_poll();
+			cr_assert_eq(db_int(&b, "SELECT count(*) FROM leases WHERE name LIKE 'component:%'"), 0);
+		}
+		cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+		sqlite3_busy_timeout(h, 10000);
+		cr_assert_eq(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+		cr_assert_gt(fake_slack_send_action(b.fake, "env-down-click", "U0BOB", CHANNEL, ts, "approve:0", "neo4j",
+						    "1700000299.000001"), 0);
+		cr_assert(fake_slack_wait_ack(b.fake, "env-down-click", WAIT_MS, NULL));
+		cr_assert(wait_matching(&b, "chat.postEphemeral", "was *not run*", 3, WAIT_MS), "Bob's click: not told");
+		cr_assert_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+		sqlite3_close(h);
+		cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions WHERE state = 'approved'"), 0, "the click ran");
+		cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by"), 0);
+		click_once(&b, "U0BOB", ts, "approve:0", "chat.update", "Approved by <@U0BOB>");
+		cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by <@U0BOB>"), 1);
+		cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions WHERE state = 'approved'"), 1);
 	}
 	bot_finish(&b, true);
 }
