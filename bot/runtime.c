@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin_http.h"
+#include "github.h"
 #include "pb_ghpoll.h"
 #include "pb_log.h"
 #include "scheduler.h"
@@ -88,6 +89,14 @@ struct pb_runtime {
 
 /* ---- background workers: their own services, the adapter's system sink ---- */
 
+static bool rt_is_leader(pb_runtime *rt);
+
+/* The background workers' GitHub gate: asked before every try of every request. */
+static bool leader_gate(void *ud)
+{
+	return rt_is_leader(ud);
+}
+
 typedef struct bg_worker {
 	pb_services svc;
 	bool ok;
@@ -112,6 +121,9 @@ static void *bg_init(void *ud, int index)
 	}
 	w->svc.system_sink = rt->system_sink;
 	pb_services_set_metrics(&w->svc, &rt->m);
+	/* everything this pool sends to GitHub is leader work: no request once the lease may be gone */
+	if (w->svc.github)
+		pb_github_set_gate(w->svc.github, leader_gate, rt);
 	return w;
 }
 
@@ -294,6 +306,31 @@ static void lead_fini(void *ud, void *state)
 	pb_store_close(st);
 }
 
+/*
+ * Taken over from another process (its lease had expired: it died or stalled):
+ * the GitHub ops it had claimed are released for this leader at once, held only
+ * while a request of the old leader may still be in flight (commands/gh_deliver.c).
+ */
+static void leader_took_over(pb_runtime *rt, pb_store *st, const pb_lease *prev)
+{
+	int64_t until = 0;
+	size_t n = 0;
+	char when[64];
+	pb_err e;
+
+	pb_err_init(&e);
+	if (pb_ghout_takeover(st, rt->cfg, prev, rt->lead_st.owner, &n, &until, &e)) {
+		pb_warn("runtime", "leader: the previous leader's GitHub updates wait out their claim: %s",
+			pb_err_text(&e));
+		return;
+	}
+	if (n) {
+		pb_time_fmt(until, when, sizeof(when));
+		pb_info("runtime", "leader: %zu GitHub update%s claimed by the previous leader released (looked up"
+			" on GitHub before sending, from %s)", n, n == 1 ? "" : "s", when);
+	}
+}
+
 static void lead_run(pb_job *job, void *state)
 {
 	pb_runtime *rt = ((rt_job *)job)->rt;
@@ -319,6 +356,8 @@ static void lead_run(pb_job *job, void *state)
 		if (!was)
 			pb_info("runtime", "leader: acquired (was %s)", prev.owner[0] ? prev.owner : "nobody");
 		pb_metric_set(rt->m.leader, NULL, 1);
+		if (prev.owner[0] && strcmp(prev.owner, rt->lead_st.owner) != 0)
+			leader_took_over(rt, st, &prev);
 	} else if (r == PB_E_BUSY) {
 		leader_step_down(rt, pb_err_text(&e));
 	} else {

@@ -162,25 +162,59 @@ static void mark_clicked(job_sink *js, const char *verb)
 				    m->message_ts);
 }
 
+/*
+ * While storage cannot record a de-dup claim (PostgreSQL restarting, a locked
+ * or read-only file) the claim is tried again with a doubling wait on the
+ * worker, for about this long in all; then the command is NOT run: run without
+ * its claim, a Slack retry of the same envelope could run it a second time.
+ */
+#define CLAIM_FIRST_WAIT_MS 100
+#define CLAIM_BOUND_MS 3000
+#define STORAGE_DOWN_TEXT \
+	":warning: Storage is unavailable right now, so your command was *not run*. Please try again in a minute."
+
+typedef enum { CLAIM_RUN, CLAIM_DUPLICATE, CLAIM_UNAVAILABLE } claim_result;
+
 /* Dedupe: the envelope, the event and the click each run once, whatever Slack retries. */
-static bool claim(slack_worker *w, const char *kind, const char *id)
+static claim_result claim(slack_worker *w, const char *kind, const char *id)
 {
+	int64_t deadline, left, wait = CLAIM_FIRST_WAIT_MS;
 	char key[256];
+	bool failed = false;
 	pb_err e;
 	int rc;
 
 	if (!id || !id[0])
-		return true;
+		return CLAIM_RUN;
 	snprintf(key, sizeof(key), "slack:%s:%s", kind, id);
-	pb_err_init(&e);
-	rc = pb_store_event_id_claim(w->svc.store, key, pb_services_now(&w->svc), &e);
-	if (rc == PB_E_CONFLICT) {
-		pb_info("slack", "duplicate %s %s skipped", kind, id);
-		return false;
+	deadline = pb_clock_mono_ms(w->svc.clock) + CLAIM_BOUND_MS;
+	for (;;) {
+		pb_err_init(&e);
+		rc = pb_store_event_id_claim(w->svc.store, key, pb_services_now(&w->svc), &e);
+		if (rc == 0)
+			return CLAIM_RUN;
+		if (rc == PB_E_CONFLICT && !failed) {
+			pb_info("slack", "duplicate %s %s skipped", kind, id);
+			return CLAIM_DUPLICATE;
+		}
+		if (rc == PB_E_CONFLICT) {
+			/* our failed attempt may have committed with its answer lost: running it could be the second run */
+			pb_warn("slack", "%s %s: recorded after a storage failure (or a duplicate): not run", kind, id);
+			return CLAIM_UNAVAILABLE;
+		}
+		if (!failed)
+			pb_warn("slack", "cannot record %s %s, retrying for up to %d ms: %s", kind, id, CLAIM_BOUND_MS,
+				pb_err_text(&e));
+		failed = true;
+		left = deadline - pb_clock_mono_ms(w->svc.clock);
+		if (left <= 0)
+			break;
+		pb_clock_sleep_ms(w->svc.clock, wait < left ? wait : left);
+		wait *= 2;
 	}
-	if (rc)
-		pb_warn("slack", "cannot record %s %s (running it anyway): %s", kind, id, pb_err_text(&e));
-	return true;
+	pb_error("slack", "cannot record %s %s: storage unavailable, the command was not run: %s", kind, id,
+		 pb_err_text(&e));
+	return CLAIM_UNAVAILABLE;
 }
 
 static char *action_text(const pb_slack_msg *m)
@@ -199,6 +233,51 @@ static char *action_text(const pb_slack_msg *m)
 		return NULL;
 	}
 	return pb_buf_steal(&b);
+}
+
+/* An ephemeral line to whoever sent m, where they typed or clicked (nothing when Slack named nobody). */
+static void tell_user(slack_app *app, const pb_slack_msg *m, const char *text)
+{
+	const char *channel = m->kind == PB_SLACK_MSG_ACTION ? m->message_channel : m->channel_id;
+	cJSON *body;
+
+	if (!m->user_id[0])
+		return;
+	body = cJSON_CreateObject();
+	if (!body || !cJSON_AddStringToObject(body, "text", text)) {
+		cJSON_Delete(body);
+		return;
+	}
+	pb_slack_poster_submit_card(app->poster, NULL, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body,
+				    0, m->user_id, NULL);
+}
+
+/* The verb label of a command that never reached dispatch: a known command's name or "unknown" (bounded). */
+static const char *verb_of(const pb_slack_msg *m)
+{
+	const char *t = m->kind == PB_SLACK_MSG_ACTION ? m->action : m->text;
+	const pb_command *cmd;
+	char word[32];
+	size_t n;
+
+	t += strspn(t, " \t/");
+	if (!strncmp(t, "promote", 7) && (t[7] == ' ' || t[7] == '\t'))
+		t += 7 + strspn(t + 7, " \t");
+	n = strcspn(t, " \t\r\n");
+	if (n == 0 || n >= sizeof(word))
+		return "unknown";
+	memcpy(word, t, n);
+	word[n] = '\0';
+	cmd = pb_command_find(word);
+	return cmd ? cmd->name : "unknown";
+}
+
+/* Storage did not take the de-dup claim in time: the command is not run; the user and /metrics learn it. */
+static void not_run(slack_app *app, const pb_slack_msg *m)
+{
+	tell_user(app, m, STORAGE_DOWN_TEXT);
+	if (app->metrics)
+		pb_metric_inc(app->metrics->commands, PB_LV(verb_of(m), "not_run"));
 }
 
 /* Opens the worker's services (one worker at a time: a fresh file is being set up). */
@@ -226,6 +305,7 @@ static void cmd_job_run(pb_job *job, void *state)
 	pb_slack_msg *m = &cj->m;
 	job_sink js = { .sink = { .emit = job_emit, .confirms = true } };
 	pb_caller caller;
+	claim_result cl;
 	char *text = NULL;
 	pb_err e;
 	int rc;
@@ -242,17 +322,24 @@ static void cmd_job_run(pb_job *job, void *state)
 	if (w && !w->svc_ok)
 		worker_open_services(w); /* opening failed at start (e.g. the file was locked): try again */
 	if (!w || !w->svc_ok) {
-		pb_error("slack", "worker not ready: envelope %s dropped", m->envelope_id);
+		pb_error("slack", "worker not ready: envelope %s not run", m->envelope_id);
+		not_run(app, m);
 		return;
 	}
-	if (!claim(w, "envelope", m->envelope_id) || !claim(w, "event", m->event_id))
-		return;
-	if (m->kind == PB_SLACK_MSG_ACTION) {
+	cl = claim(w, "envelope", m->envelope_id);
+	if (cl == CLAIM_RUN)
+		cl = claim(w, "event", m->event_id);
+	if (cl == CLAIM_RUN && m->kind == PB_SLACK_MSG_ACTION && m->action_ts[0]) {
 		char act[256];
 
 		snprintf(act, sizeof(act), "%s:%s:%s", m->message_ts, m->user_id, m->action_ts);
-		if (m->action_ts[0] && !claim(w, "action", act))
-			return;
+		cl = claim(w, "action", act);
+	}
+	if (cl == CLAIM_UNAVAILABLE)
+		not_run(app, m);
+	if (cl != CLAIM_RUN)
+		return;
+	if (m->kind == PB_SLACK_MSG_ACTION) {
 		text = action_text(m);
 		if (!text) {
 			pb_warn("slack", "button %s with value '%s' ignored", m->action, m->action_value);
@@ -332,19 +419,7 @@ static void app_tick(void *ud)
 
 static void app_busy(void *ud, const pb_slack_msg *m)
 {
-	slack_app *app = ud;
-	const char *channel = m->kind == PB_SLACK_MSG_ACTION ? m->message_channel : m->channel_id;
-	cJSON *body;
-
-	if (!m->user_id[0])
-		return;
-	body = cJSON_CreateObject();
-	if (!body || !cJSON_AddStringToObject(body, "text", PB_SLACK_BUSY_TEXT)) {
-		cJSON_Delete(body);
-		return;
-	}
-	pb_slack_poster_submit_card(app->poster, NULL, PB_POST_EPHEMERAL, str_or(channel, app->cfg->slack.channel), body,
-				    0, m->user_id, NULL);
+	tell_user(ud, m, PB_SLACK_BUSY_TEXT);
 }
 
 static bool app_has_room(void *ud, size_t held)

@@ -147,7 +147,8 @@ static int record_retry(const gh_dl *d, pb_ghop *op, int status, const char *why
 	const pb_services *svc = d->svc;
 	int64_t now = pb_services_now(svc), next = now + backoff_s(op);
 	pb_github_stats gs;
-	bool maybe = d->lookup || pb_github_maybe_sent(d->g);
+	/* stopped by the gate halfway through an op: an earlier request of it may have acted */
+	bool maybe = d->lookup || pb_github_maybe_sent(d->g) || pb_github_gate_refused(d->g);
 	int r;
 
 	pb_github_get_stats(d->g, &gs);
@@ -167,7 +168,79 @@ static int64_t lease_s(const pb_services *svc)
 	return s < GH_LEASE_MIN_S ? GH_LEASE_MIN_S : s;
 }
 
-/* One op: claim, run, record. 1 when delivered, 2 retried, 3 failed, 0 taken by someone else; <0 fatal. */
+/* ---- a leader change ---- */
+
+/*
+ * Fencing, and why the released claims are still held a little while.
+ *
+ * Only the scheduler leader delivers. Its ops are claimed for lease_s()
+ * (4 × github.timeout_ms, at least 60 s) so that nobody else sends one while
+ * its request may be on the wire. When the leader dies that claim is just a
+ * wait: the new leader would send the op only a minute or more later. So the
+ * replica that takes an expired scheduler lease over releases the previous
+ * holder's claims at once (pb_ghout_takeover) — but not to zero, because the
+ * previous leader may not be dead, only paused (SIGSTOP, a stall, a hung
+ * request), and GitHub takes no fencing token we could attach to a request:
+ *
+ *  1. The old leader stops starting requests once it is no longer sure it
+ *     leads. Its background workers' GitHub client asks a gate before every
+ *     try of every request (pb_github_set_gate, after any rate-limit, backoff
+ *     or write-budget wait); the runtime's gate compares the monotonic clock
+ *     with the lease's renew deadline (two thirds of the lease after the last
+ *     successful renewal began, so before the lease can expire). A stall
+ *     anywhere before the check is caught by it; deliver_one also asks before
+ *     claiming, so a replica that lost the lease claims nothing.
+ *  2. A request that was already on the wire when the old leader's deadline
+ *     passed ends (answered or timed out by curl) within github.timeout_ms.
+ *     Its last byte reaches GitHub before the old lease's expiry + timeout_ms
+ *     (the deadline is a third of a lease before the expiry, which absorbs
+ *     clock skew between replicas, see README). The released claim is held
+ *     until exactly then (+1 s: the column counts seconds), and marked
+ *     maybe_sent: the new leader's first attempt looks for the op's marker
+ *     after anything the old one sent has landed, and adopts it.
+ *  3. What is not covered: a process frozen between the gate's check and the
+ *     write of the request onto its socket (a few instructions) for longer
+ *     than lease/3 + timeout_ms; and GitHub still working on a request whose
+ *     sender gave up on it (curl's timeout) more than lease/3 later. Closing
+ *     those would need GitHub to refuse a stale writer, which it cannot; the
+ *     margin of a third of a lease is what stands between them and a double.
+ *
+ * Today's bound for a failover is therefore the leader lease (the takeover)
+ * plus github.timeout_ms + 1 s, instead of the whole op claim.
+ */
+int pb_ghout_takeover(pb_store *st, const pb_config *cfg, const pb_lease *prev, const char *own, size_t *released,
+		      int64_t *hold_until, pb_err *err)
+{
+	char process[PB_ID_MAX];
+	const char *p = prev ? prev->owner : "";
+	int64_t timeout_ms = cfg->github.timeout_ms > 0 ? cfg->github.timeout_ms : 30000, until;
+	size_t len = 0;
+	int colons = 0;
+
+	if (released)
+		*released = 0;
+	if (hold_until)
+		*hold_until = 0;
+	/* the process part of "host:pid:nonce:worker", its trailing ':' included */
+	while (p[len] && colons < 3)
+		if (p[len++] == ':')
+			colons++;
+	if (colons < 3 || len >= sizeof(process))
+		return 0; /* no owner (a clean release) or not a token of ours: nothing was claimed under it */
+	memcpy(process, p, len);
+	process[len] = '\0';
+	if (own && !strncmp(own, process, len))
+		return 0; /* our own process: its claims are live, not a dead leader's */
+	until = prev->expires_at + (timeout_ms + 999) / 1000 + 1;
+	if (hold_until)
+		*hold_until = until;
+	return pb_store_ghops_release_process(st, process, until, released, err);
+}
+
+/*
+ * One op: claim, run, record. 1 when delivered, 2 retried, 3 failed, 0 taken by someone else,
+ * 4 this process may no longer send (the gate: it is not sure it still leads); <0 fatal.
+ */
 static int deliver_one(const pb_services *svc, pb_ghop *op, pb_err *err)
 {
 	int64_t now = pb_services_now(svc);
@@ -177,6 +250,9 @@ static int deliver_one(const pb_services *svc, pb_ghop *op, pb_err *err)
 	gh_dl d;
 	int r;
 
+	/* a replica that lost the lease claims nothing: the op stays free for the new leader */
+	if (!pb_github_may_send(svc->github))
+		return 4;
 	r = pb_store_ghop_claim(svc->store, op->id, svc->lock_owner, now, now + lease_s(svc), &was_maybe, err);
 	if (r == PB_E_CONFLICT)
 		return 0;
@@ -207,7 +283,7 @@ static int deliver_one(const pb_services *svc, pb_ghop *op, pb_err *err)
 		r = record_retry(&d, op, status_of(pb_err_text(&e)), pb_err_text(&e), err);
 		if (r == 0 && fatal)
 			r = pb_err_set(err, fatal, "%s", pb_err_text(&e));
-		r = r ? r : 2;
+		r = r ? r : pb_github_gate_refused(d.g) ? 4 : 2;
 	} else {
 		r = record_failed(&d, status_of(pb_err_text(&e)), pb_err_text(&e), err);
 		r = r ? r : 3;
@@ -241,6 +317,10 @@ int pb_ghout_deliver(const pb_services *svc, size_t max_ops, pb_ghout_stats *sta
 		/* one op per group per round: the next of a group is due only once its head is done */
 		for (size_t i = 0; i < n && r >= 0 && done < max_ops; i++) {
 			r = deliver_one(svc, &due[i], err);
+			if (r == 4) {
+				pb_info(GH_MOD, "delivery stopped: this replica is no longer sure it leads");
+				break;
+			}
 			if (r > 0)
 				done++;
 			if (r == 1)
@@ -251,7 +331,7 @@ int pb_ghout_deliver(const pb_services *svc, size_t max_ops, pb_ghout_stats *sta
 				stats->failed++, moved++;
 		}
 		pb_ghops_free(due, n);
-		if (r < 0 || moved == 0 || done >= max_ops)
+		if (r < 0 || r == 4 || moved == 0 || done >= max_ops)
 			break;
 	}
 	if (r >= 0)

@@ -95,6 +95,18 @@ int pb_ghout_deliver(const pb_services *svc, size_t max_ops, pb_ghout_stats *sta
 void pb_ghout_marker(int64_t id, char *out, size_t size);
 
 /*
+ * A replica that just took the scheduler lease over from `prev` (another
+ * process's owner token, found expired) releases the ops that process had
+ * claimed: they are held only until prev's lease expiry + github.timeout_ms
+ * (+1 s, the column's granularity) and marked maybe_sent, instead of until
+ * their own claim ran out (4 × github.timeout_ms, at least 60 s). `own` is the
+ * caller's token: nothing is released when prev is this very process.
+ * *released (may be NULL) gets how many ops moved; *hold_until their new end.
+ */
+int pb_ghout_takeover(pb_store *st, const pb_config *cfg, const pb_lease *prev, const char *own, size_t *released,
+		      int64_t *hold_until, pb_err *err);
+
+/*
  * `promobot exec`: delivers until every op with id > after_id is done or
  * failed, or bound_ms (on the services' clock) passed, sleeping until the next
  * retry in between. 0 when all went out; PB_E_BUSY with err saying how many

@@ -64,6 +64,9 @@ struct pb_github {
 	bool maybe_sent;
 	int secondary_hits;       /* consecutive secondary limits without retry-after */
 	pb_github_stats stats;
+	bool (*gate)(void *ud);   /* asked before every try of every request; NULL = always */
+	void *gate_ud;
+	bool gate_refused;        /* the last call stopped because the gate said no */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -427,6 +430,33 @@ bool pb_github_maybe_sent(const pb_github *g)
 	return g->maybe_sent;
 }
 
+void pb_github_set_gate(pb_github *g, bool (*may_send)(void *ud), void *ud)
+{
+	g->gate = may_send;
+	g->gate_ud = ud;
+}
+
+static bool gh_gate(void *ud)
+{
+	pb_github *g = ud;
+
+	if (!g->gate || g->gate(g->gate_ud))
+		return true;
+	g->gate_refused = true;
+	return false;
+}
+
+bool pb_github_may_send(pb_github *g)
+{
+	g->gate_refused = false;
+	return gh_gate(g);
+}
+
+bool pb_github_gate_refused(const pb_github *g)
+{
+	return g->gate_refused;
+}
+
 void pb_github_get_stats(const pb_github *g, pb_github_stats *out)
 {
 	*out = g->stats;
@@ -652,6 +682,7 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 	if (next)
 		next[0] = '\0';
 	g->maybe_sent = false;
+	g->gate_refused = false;
 	pb_buf_init(&url);
 	pb_buf_init(&auth);
 	pb_http_resp_init(&resp);
@@ -690,6 +721,7 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 	}
 	if (is_write(method))
 		bucket_take(g);
+	/* the write budget may have waited: the gate is asked again before every try (pol.may_send) */
 
 	memset(&req, 0, sizeof(req));
 	req.method = method;
@@ -714,6 +746,8 @@ static int gh_call(pb_github *g, const char *method, const char *url_or_path, co
 	pol.rng = &g->rng;
 	pol.classify = gh_classify;
 	pol.classify_ud = g;
+	pol.may_send = gh_gate;
+	pol.may_send_ud = g;
 
 	r = pb_http_do_policy(g->http, &req, &pol, &resp, err);
 	g->stats.waited_ms += pol.waited_ms;

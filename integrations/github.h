@@ -45,6 +45,18 @@ int pb_github_new(const pb_github_cfg *cfg, const pb_clock *clock, pb_github **o
 void pb_github_free(pb_github *g);
 /* After a failed call: true when the request may have taken effect on GitHub. */
 bool pb_github_maybe_sent(const pb_github *g);
+/*
+ * A gate asked right before every try of every request (after the write
+ * budget's, a rate limit's or a backoff's wait): false sends nothing and the
+ * call returns PB_E_UNAVAILABLE. The runtime's background workers are gated on
+ * still holding the scheduler lease, so a replica that stalled past its lease
+ * starts no request after a new leader took over (see commands/gh_deliver.c).
+ */
+void pb_github_set_gate(pb_github *g, bool (*may_send)(void *ud), void *ud);
+/* Asks the gate now (true without one); the answer also sets pb_github_gate_refused. */
+bool pb_github_may_send(pb_github *g);
+/* After a failed call: true when the gate stopped it (nothing of that try left). */
+bool pb_github_gate_refused(const pb_github *g);
 
 typedef struct pb_github_stats {
 	uint64_t requests;        /* HTTP requests sent */

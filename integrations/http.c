@@ -417,6 +417,11 @@ int pb_http_do_policy(pb_http *h, const pb_http_req *req, pb_http_policy *pol, p
 		int64_t verdict, wait;
 
 		pb_err_init(&scratch);
+		if (pol->may_send && !pol->may_send(pol->may_send_ud)) {
+			/* resp keeps what the last try left (maybe_sent false before the first) */
+			return pb_err_set(err, PB_E_UNAVAILABLE, "%s %s not sent: this process may no longer send it",
+					  req->method ? req->method : "GET", req->url);
+		}
 		r = pb_http_do(h, req, resp, &scratch);
 		pol->tries++;
 		if (r < 0)

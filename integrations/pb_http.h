@@ -105,6 +105,13 @@ typedef struct pb_http_policy {
 	uint64_t *rng;               /* jitter state (xorshift64, non-zero); NULL = no jitter */
 	int64_t (*classify)(void *ud, const pb_http_resp *resp, int attempt);
 	void *classify_ud;
+	/*
+	 * Asked right before every try (after any wait): false sends nothing more and
+	 * returns PB_E_UNAVAILABLE (a caller that may no longer act, e.g. a replica
+	 * that lost its leader lease while it waited). NULL = always send.
+	 */
+	bool (*may_send)(void *ud);
+	void *may_send_ud;
 	/* out */
 	int tries;                   /* requests made */
 	int64_t waited_ms;           /* time spent waiting between them */

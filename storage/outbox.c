@@ -176,6 +176,38 @@ int pb_store_ghop_claim(pb_store *st, int64_t id, const char *owner, int64_t now
 	return r;
 }
 
+int pb_store_ghops_release_process(pb_store *st, const char *process, int64_t hold_until, size_t *released,
+				   pb_err *err)
+{
+	pb_q *stmt;
+	int r;
+
+	if (released)
+		*released = 0;
+	if (!process || !process[0])
+		return pb_err_set(err, -EINVAL, "storage: outbox release: no owner process given");
+	/*
+	 * A prefix compare, not LIKE: a host name may hold '_' (a LIKE wildcard). Only
+	 * claims held past hold_until move (shortened, never lengthened); maybe_sent
+	 * is set so the next attempt looks for the op's marker before sending.
+	 */
+	r = pb_sql_prepare(st,
+			   "UPDATE gh_ops SET lease_until = ?2, maybe_sent = 1"
+			   " WHERE state = 'pending' AND lease_until > ?2"
+			   " AND substr(lease_owner, 1, length(?1)) = ?1",
+			   &stmt, "outbox release", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, process);
+	pb_q_bind_i64(stmt, 2, hold_until);
+	r = pb_sql_step_done(st, stmt, "outbox release", err);
+	if (r)
+		return r > 0 ? pb_err_set(err, -EIO, "storage: outbox release: unexpected constraint failure") : r;
+	if (released)
+		*released = (size_t)st->changes;
+	return 0;
+}
+
 int pb_store_ghop_done(pb_store *st, int64_t id, const char *result, int64_t now, pb_err *err)
 {
 	pb_q *stmt;

@@ -544,6 +544,15 @@ int pb_store_ghops_due(pb_store *st, int64_t now, size_t limit, pb_ghop **out, s
  */
 int pb_store_ghop_claim(pb_store *st, int64_t id, const char *owner, int64_t now, int64_t lease_until,
 			bool *was_maybe_sent, pb_err *err);
+/*
+ * After a leader takeover: every pending op claimed by the process `process`
+ * (an owner token's "host:pid:nonce:" prefix) is held only until hold_until
+ * (epoch s; claims ending earlier are left alone) and marked maybe_sent, so
+ * the next attempt looks for what that process may have sent. *released
+ * (may be NULL) gets how many moved. commands/gh_deliver.c says why the hold.
+ */
+int pb_store_ghops_release_process(pb_store *st, const char *process, int64_t hold_until, size_t *released,
+				   pb_err *err);
 /* Delivered: state done, result (JSON text, may be NULL), lease released. */
 int pb_store_ghop_done(pb_store *st, int64_t id, const char *result, int64_t now, pb_err *err);
 /* Try again at next_at; maybe_sent as the failed attempt left it. */

@@ -515,6 +515,149 @@ Test(ghoutbox, a_restart_mid_delivery_ends_in_the_exact_state)
 	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 2);
 }
 
+/* ---- a leader change ---- */
+
+/* A token of another process (what pb_lease_token makes on another host). */
+#define A_PROCESS "host-a:4242:0badf00d:"
+
+/* The head op of the promotion's group (asserts there is one). */
+static pb_ghop head_op(void)
+{
+	pb_ghop *due = NULL, op;
+	size_t n = 0;
+
+	cr_assert_eq(pb_store_ghops_due(h.store, th_now(&h), 0, &due, &n, &err), 0, "%s", pb_err_text(&err));
+	cr_assert_geq(n, 1, "nothing due");
+	op = due[0];
+	memset(&due[0], 0, sizeof(due[0]));
+	pb_ghops_free(due, n);
+	return op;
+}
+
+/*
+ * Leader A (another process, its own services on the same store) holds the
+ * scheduler lease, claims the validation comment, sends it — GitHub makes it —
+ * and dies before recording it. Its claim would last 60 s. B takes the expired
+ * scheduler lease over 16 s later and releases A's claims: B delivers the op
+ * once A's lease expiry + github.timeout_ms (+1 s) has passed, not before, and
+ * looks for the comment's marker first: one comment on GitHub, the group goes on.
+ */
+Test(ghoutbox, a_new_leader_delivers_the_dead_leaders_claimed_op_after_the_bound_once)
+{
+	pb_services a;
+	pb_lease prev;
+	pb_ghop op;
+	char own[192], body[128], marker[64];
+	int64_t t0, until = 0, cid = 0;
+	size_t released = 0;
+	int lookups;
+
+	run_ok("alice", "/promote request neo4j staging");
+	deliver();
+	run_ok("alice", "/promote validate neo4j");
+
+	memset(&a, 0, sizeof(a));
+	cr_assert_eq(pb_services_open(&a, h.cfg, &h.clock.clock, "a", PB_SVC_NO_ENGINE, &err), 0, "%s",
+		     pb_err_text(&err));
+	a.lock_owner = A_PROCESS "slack-bg-0";
+	t0 = th_now(&h);
+	cr_assert_eq(pb_store_lease_acquire(a.store, "scheduler", A_PROCESS "slack-scheduler", "scheduler leader", t0,
+					    15, NULL, &err), 0, "%s", pb_err_text(&err));
+	/* A delivers up to the comment, claims it, GitHub makes it, A dies */
+	for (op = head_op(); strcmp(op.kind, "comment") != 0; op = head_op()) {
+		pb_ghop_deinit(&op);
+		cr_assert_eq(pb_ghout_deliver(&a, 1, NULL, &err), 0, "%s", pb_err_text(&err));
+	}
+	cr_assert_eq(pb_store_ghop_claim(a.store, op.id, a.lock_owner, t0, t0 + 60, NULL, &err), 0, "%s",
+		     pb_err_text(&err));
+	pb_ghout_marker(op.id, marker, sizeof(marker));
+	snprintf(body, sizeof(body), "Validated.\n\n%s", marker);
+	cr_assert_eq(pb_github_comment_create(a.github, REPO, 1, body, &cid, &err), 0, "%s", pb_err_text(&err));
+	pb_services_close(&a);
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 1);
+
+	/* B: the lease expired at t0 + 15; B takes it over */
+	pb_fake_clock_advance(&h.clock, 16 * 1000);
+	pb_lease_token("test-scheduler", own, sizeof(own));
+	cr_assert_eq(pb_store_lease_acquire(h.store, "scheduler", own, "scheduler leader", th_now(&h), 15, &prev, &err),
+		     0, "%s", pb_err_text(&err));
+	cr_assert_str_eq(prev.owner, A_PROCESS "slack-scheduler");
+	cr_assert_eq(pb_ghout_takeover(h.store, h.cfg, &prev, own, &released, &until, &err), 0, "%s",
+		     pb_err_text(&err));
+	cr_assert_eq(released, 1);
+	cr_assert_eq(until, t0 + 15 + 1 + 1, "expiry + github.timeout_ms (1 s) + 1 s");
+	cr_assert_lt(until, t0 + 60, "far sooner than the claim");
+
+	/* not before the bound: A's request could still be landing */
+	lookups = github_fake_count(fake, "GET /repos/" REPO "/issues/1/comments", 0);
+	deliver();
+	cr_assert_eq(github_fake_count(fake, "GET /repos/" REPO "/issues/1/comments", 0), lookups);
+	cr_assert_eq(pending(), 2, "the comment and the label change after it wait: %zu", pending());
+	{
+		int64_t id = op.id;
+
+		pb_ghop_deinit(&op);
+		cr_assert_eq(pb_store_ghop_get(h.store, id, &op, &err), 0);
+	}
+	cr_assert_eq(op.state, PB_GHOP_PENDING);
+	pb_ghop_deinit(&op);
+
+	pb_fake_clock_advance(&h.clock, (until - th_now(&h)) * 1000);
+	deliver();
+	cr_assert_gt(github_fake_count(fake, "GET /repos/" REPO "/issues/1/comments", 0), lookups, "no lookup");
+	cr_assert_eq(github_fake_comment_count(fake, REPO, 1), 1, "the comment twice");
+	cr_assert_eq(pending(), 0);
+	{
+		cJSON *is = issue(1);
+
+		cr_assert(has_label(is, "promotion:in-review"), "the group went on");
+		cJSON_Delete(is);
+	}
+	/* a takeover from this very process releases nothing */
+	cr_assert_eq(pb_ghout_takeover(h.store, h.cfg, &prev, A_PROCESS "other-worker", &released, NULL, &err), 0);
+	cr_assert_eq(released, 0);
+}
+
+/* The gate of a replica that lost its lease: closed before the first try, or halfway through an op. */
+static bool gate_tries(void *ud)
+{
+	int *left = ud;
+
+	return (*left)-- > 0;
+}
+
+Test(ghoutbox, a_replica_no_longer_sure_it_leads_starts_no_request)
+{
+	int left = 0, sent;
+	pb_ghop op;
+
+	run_ok("alice", "/promote request neo4j staging");
+	pb_github_set_gate(h.svc.github, gate_tries, &left);
+	deliver();
+	cr_assert_eq(github_fake_count(fake, "", 0), 0, "a request went out");
+	cr_assert_eq(pb_store_ghop_get(h.store, 1, &op, &err), 0);
+	cr_assert_eq(op.attempts, 0, "claimed without sending: the op would wait out a claim");
+	pb_ghop_deinit(&op);
+
+	/* the check before the claim and one try pass, then the deadline passes in the middle of the op */
+	left = 2;
+	deliver();
+	sent = github_fake_count(fake, "", 0);
+	cr_assert_eq(sent, 1, "a request after the gate closed");
+	cr_assert_eq(pb_store_ghop_get(h.store, 1, &op, &err), 0);
+	cr_assert_eq(op.state, PB_GHOP_PENDING);
+	cr_assert(op.maybe_sent, "its first request may have acted: look before repeating");
+	cr_assert(strstr(op.last_error, "not sent"), "%s", op.last_error);
+	pb_ghop_deinit(&op);
+
+	pb_github_set_gate(h.svc.github, NULL, NULL);
+	pb_fake_clock_advance(&h.clock, 600 * 1000);
+	deliver();
+	cr_assert_eq(promotion_of("neo4j").issue_number, 1);
+	cr_assert_eq(issues_created(), 1);
+	cr_assert_eq(pending(), 0);
+}
+
 /* ---- not configured: today's behaviour ---- */
 
 static void setup_plain(void)

@@ -283,11 +283,18 @@ static void kill_on_request(github_fake *f, void *ud, const char *method_and_pat
  * The survivor takes over the scheduler lease and with it the delivery: it
  * finds the issue by the op's hidden marker instead of opening a second one;
  * the promotion records #1, and the next step's comment lands on it once.
+ * The dead leader's claim on the op is long (4 × github.timeout_ms = 120 s):
+ * the survivor releases it at the takeover and delivers within the leader
+ * lease + github.timeout_ms + 1 s (plus a margin for the outbox tick), not
+ * after the claim.
  */
+#define OUTBOX_TIMEOUT_S 30
+#define OUTBOX_LEASE_S 3
 Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothing, .timeout = 300)
 {
 	char extra[512], *issue;
 	kill_hook hook = { 0, "POST /repos/" REPO "/issues", 0 };
+	int64_t killed_ms, bound_ms;
 	github_fake *gh;
 	int leader, other, status = 0;
 	cluster c;
@@ -298,8 +305,8 @@ Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothin
 	github_fake_add_repo(gh, REPO);
 	setenv("PB_REPLICAS_GITHUB_TOKEN", GH_TOKEN, 1);
 	snprintf(extra, sizeof(extra),
-		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_REPLICAS_GITHUB_TOKEN\", \"timeout_ms\": 2000},\n"
-		 " \"ha\": {\"leader_lease_s\": 3},\n", github_fake_url(gh));
+		 " \"github\": {\"api_url\": \"%s\", \"token_env\": \"PB_REPLICAS_GITHUB_TOKEN\", \"timeout_ms\": %d},\n"
+		 " \"ha\": {\"leader_lease_s\": %d},\n", github_fake_url(gh), OUTBOX_TIMEOUT_S * 1000, OUTBOX_LEASE_S);
 	component_extra = " \"github_repo\": \"" REPO "\",";
 	cluster_start(&c, extra, STAGING_IMAGE);
 	leader = wait_leader(&c, "leader: acquired (was nobody)", WAIT_MS);
@@ -310,6 +317,7 @@ Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothin
 
 	slash_on(&c, leader, "env-gh-req", "U0ALICE", "request neo4j staging");
 	cr_assert_eq(waitpid(c.r[leader].pid, &status, 0), c.r[leader].pid, "the leader was not killed");
+	killed_ms = tp_now_ms();
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %d", status);
 	c.r[leader].pid = 0;
 	cr_assert(__atomic_load_n(&hook.fired, __ATOMIC_SEQ_CST));
@@ -318,8 +326,14 @@ Test(replicas, sigkill_in_the_middle_of_outbox_delivery_loses_and_doubles_nothin
 
 	/* the survivor leads and delivers what the dead one left unconfirmed */
 	cr_assert_eq(wait_leader(&c, "leader: acquired (was ", WAIT_MS), other, "the survivor did not take over");
-	/* the dead replica's claim on the op runs out first (github.timeout_ms × 4, at least 60 s) */
-	cr_assert(db_wait(&c, "SELECT issue_number FROM promotions", 1, 4 * WAIT_MS), "the promotion never got its issue");
+	/* the dead replica's claim (github.timeout_ms × 4 = 120 s) is released at the takeover, held only for the bound */
+	bound_ms = (OUTBOX_LEASE_S + OUTBOX_TIMEOUT_S + 1 + 10) * 1000;
+	cr_assert_lt(bound_ms, 4 * OUTBOX_TIMEOUT_S * 1000, "the bound must be shorter than the claim to prove anything");
+	cr_assert(db_wait(&c, "SELECT issue_number FROM promotions", 1, (int)(killed_ms + bound_ms - tp_now_ms())),
+		  "the promotion did not get its issue within the leader lease + github.timeout_ms (%lld ms)",
+		  (long long)bound_ms);
+	cr_expect(log_has(&c, other, "1 GitHub update claimed by the previous leader released"),
+		  "the survivor did not say it released the dead leader's claim");
 	cr_assert(db_wait(&c, "SELECT count(*) FROM gh_ops WHERE state <> 'done'", 0, WAIT_MS), "ops left undelivered");
 	issue = github_fake_issue_json(gh, REPO, 2);
 	cr_expect_null(issue, "a second issue was opened: %s", issue ? issue : "");
@@ -346,44 +360,81 @@ static void pg_server(const char *what)
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
-/* Each of n status commands (ids env-<tag>-<k>, user U<k><tag>) acked and answered exactly once. */
-static void status_burst(cluster *c, const char *tag, int n)
+/*
+ * n status commands (ids env-<env_tag>-<k>, user U<k><user_tag>), each acked; waits until each user
+ * has `answers` ephemeral replies in all.
+ */
+static void status_burst_as(cluster *c, const char *env_tag, const char *user_tag, int n, size_t answers)
 {
 	char id[48], user[48];
 
 	for (int k = 0; k < n; k++) {
-		snprintf(id, sizeof(id), "env-%s-%d", tag, k);
-		snprintf(user, sizeof(user), "U%d%s", k, tag);
+		snprintf(id, sizeof(id), "env-%s-%d", env_tag, k);
+		snprintf(user, sizeof(user), "U%d%s", k, user_tag);
 		slash(c, id, user, "status neo4j");
 	}
 	for (int k = 0; k < n; k++) {
 		char needle[64];
 
-		snprintf(user, sizeof(user), "U%d%s", k, tag);
+		snprintf(user, sizeof(user), "U%d%s", k, user_tag);
 		snprintf(needle, sizeof(needle), "\"user\":\"%s\"", user);
-		cr_assert(fake_slack_wait_matching(c->fake, "chat.postEphemeral", needle, 1, WAIT_MS), "%s not answered",
-			  user);
+		cr_assert(fake_slack_wait_matching(c->fake, "chat.postEphemeral", needle, answers, WAIT_MS),
+			  "%s not answered", user);
 	}
 }
 
-/* After the replicas stopped: each of status_burst's users got exactly one answer. */
-static void answered_once(cluster *c, const char *tag, int n)
+/* Each of n status commands (ids env-<tag>-<k>, user U<k><tag>) acked and answered. */
+static void status_burst(cluster *c, const char *tag, int n)
+{
+	status_burst_as(c, tag, tag, n, 1);
+}
+
+/* After the replicas stopped: each of status_burst's users got exactly `answers` replies. */
+static void answered_n(cluster *c, const char *tag, int n, size_t answers)
 {
 	for (int k = 0; k < n; k++) {
 		char needle[64];
 
 		snprintf(needle, sizeof(needle), "\"user\":\"U%d%s\"", k, tag);
-		cr_expect_eq(fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle), 1,
+		cr_expect_eq(fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle), answers,
 			     "%s answered %zu times", needle, fake_slack_calls_matching(c->fake, "chat.postEphemeral", needle));
 	}
+}
+
+static void answered_once(cluster *c, const char *tag, int n)
+{
+	answered_n(c, tag, n, 1);
+}
+
+/* The "not run" replies (storage unavailable) to users U<k><tag>. */
+static size_t told_not_run(cluster *c, const char *tag, int n)
+{
+	size_t told = 0;
+	fake_slack_call call;
+
+	for (size_t i = 0; fake_slack_call_get(c->fake, "chat.postEphemeral", i, &call); i++) {
+		for (int k = 0; k < n; k++) {
+			char needle[64];
+
+			snprintf(needle, sizeof(needle), "\"user\":\"U%d%s\"", k, tag);
+			if (strstr(call.body, needle) && strstr(call.body, "was *not run*"))
+				told++;
+		}
+		fake_slack_call_deinit(&call);
+	}
+	return told;
 }
 
 /*
  * The PostgreSQL server goes away under two replicas taking commands, and
  * comes back: while it is down each replica says so in its log, commands are
- * still acked and answered (with what the store allows); once it is back both
- * reconnect by themselves, the promotion walks on across the replicas and
- * nothing committed before the restart is lost: one promotion, its whole trail.
+ * still acked and each caller is told once that storage is unavailable and
+ * the command was NOT run (its de-dup claim could not be recorded: run
+ * anyway, a Slack retry could run it twice); once it is back both reconnect
+ * by themselves, the same commands typed again are answered once, the
+ * promotion walks on across the replicas and nothing committed before the
+ * restart is lost: one promotion, its whole trail. No command is silently
+ * dropped or run twice.
  */
 Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_nothing, .timeout = 300)
 {
@@ -406,7 +457,10 @@ Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_n
 			tp_pause();
 		cr_expect(log_has(&c, i, "connection to PostgreSQL lost"), "replica %d did not say PostgreSQL is gone", i);
 	}
+	cr_expect_eq(told_not_run(&c, "DOWN", 6), 6, "a command run (or dropped) while PostgreSQL was down");
 	pg_server("up");
+	/* the same commands, typed again by the same users */
+	status_burst_as(&c, "DOWN-again", "DOWN", 6, 2);
 
 	slash_on(&c, 1, "env-pg-validate", "U0ALICE", "validate neo4j");
 	cr_assert(db_wait(&c, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS), "not validated");
@@ -420,9 +474,10 @@ Test(replicas, postgresql_restarted_under_load_the_replicas_reconnect_and_lose_n
 	cr_expect_eq(db_int(&c, "SELECT count(*) FROM promotions"), 1);
 	cr_expect_eq(db_int(&c, "SELECT count(*) FROM events WHERE kind = 'state'"), 3);
 	cr_expect_eq(db_int(&c, "SELECT count(*) FROM events"), 5);
-	cr_expect_eq(fake_slack_ack_count(c.fake), 6 * 3 + 3, "an envelope acked twice or never");
+	cr_expect_eq(fake_slack_ack_count(c.fake), 6 * 4 + 3, "an envelope acked twice or never");
 	answered_once(&c, "BEFORE", 6);
-	answered_once(&c, "DOWN", 6);
+	answered_n(&c, "DOWN", 6, 2);
+	cr_expect_eq(told_not_run(&c, "DOWN", 6), 6, "typed again after the restart, told 'not run' again");
 	answered_once(&c, "AFTER", 6);
 	cluster_finish(&c);
 }

@@ -983,3 +983,79 @@ Test(slack_e2e, a_bot_killed_between_the_down_decision_and_its_post_posts_it_onc
 	cr_expect_eq(db_int(&b, "SELECT count(*) FROM obs_posts WHERE kind = 'down'"), 1, "decided once");
 	bot_finish(&b, true);
 }
+
+/*
+ * Storage that takes no write (another connection holds SQLite's write lock,
+ * as a stuck writer or a database restarting would): the envelope's de-dup
+ * claim cannot be recorded within the bound, so the command is NOT run — run
+ * without it, a Slack retry could run it twice — and the caller is told so,
+ * once, ephemerally. Once storage is back the same command typed again runs
+ * exactly once.
+ */
+Test(slack_e2e, a_command_is_not_run_while_storage_takes_no_write_and_runs_once_after, .timeout = 120)
+{
+	char db[320], *log;
+	sqlite3 *h;
+	bot b;
+
+	bot_start(&b);
+	snprintf(db, sizeof(db), "%s/promobot.db", b.dir);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000); /* the bot writes at start (its lease, the probe): wait our turn */
+	cr_assert_eq(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	run_slash(&b, "env-down-1", "U0ALICE", "request neo4j staging");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "was *not run*", 1, WAIT_MS), "the caller was not told");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0ALICE\""), 1);
+	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postMessage", false), 0, "the request opened a thread");
+	/* a read-only command could read (WAL), but without its claim it is not run either */
+	run_slash(&b, "env-down-status", "U0BOB", "status neo4j");
+	cr_assert(wait_matching(&b, "chat.postEphemeral", "\"user\":\"U0BOB\"", 1, WAIT_MS), "Bob was not answered");
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "was *not run*"), 2, "status ran");
+	cr_assert_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_close(h);
+	cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions"), 0, "the request ran");
+	log = read_log(&b);
+	cr_expect(strstr(log, "storage unavailable, the command was not run"), "no log line: %s", log);
+	free(log);
+
+	/* storage is back: the same command, typed again, runs once */
+	run_slash(&b, "env-down-2", "U0ALICE", "request neo4j staging");
+	cr_assert(db_wait(&b, "SELECT count(*) FROM promotions", 1, WAIT_MS), "the request did not run");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postMessage", 1, WAIT_MS), "no thread");
+	cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions"), 1);
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "was *not run*"), 2);
+	cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.postEphemeral", "\"user\":\"U0BOB\""), 1);
+
+	/* a button click while storage takes no write: not run, Bob told ephemerally; clicked again later, it runs */
+	{
+		char ts[32];
+
+		cr_assert(parent_ts(&b, ts, sizeof(ts)), "no thread parent");
+		validate_in_thread(&b, ts);
+		cr_assert(db_wait(&b, "SELECT count(*) FROM promotions WHERE state = 'in_review'", 1, WAIT_MS));
+		/* validate's component lease goes after its replies: locked out, it would stay until it expires */
+		{
+			int64_t deadline = now_ms() + WAIT_MS;
+
+			while (db_int(&b, "SELECT count(*) FROM leases WHERE name LIKE 'component:%'") != 0 &&
+			       now_ms() < deadline)
+				sleep_poll();
+			cr_assert_eq(db_int(&b, "SELECT count(*) FROM leases WHERE name LIKE 'component:%'"), 0);
+		}
+		cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+		sqlite3_busy_timeout(h, 10000);
+		cr_assert_eq(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+		cr_assert_gt(fake_slack_send_action(b.fake, "env-down-click", "U0BOB", CHANNEL, ts, "approve:0", "neo4j",
+						    "1700000299.000001"), 0);
+		cr_assert(fake_slack_wait_ack(b.fake, "env-down-click", WAIT_MS, NULL));
+		cr_assert(wait_matching(&b, "chat.postEphemeral", "was *not run*", 3, WAIT_MS), "Bob's click: not told");
+		cr_assert_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+		sqlite3_close(h);
+		cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions WHERE state = 'approved'"), 0, "the click ran");
+		cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by"), 0);
+		click_once(&b, "U0BOB", ts, "approve:0", "chat.update", "Approved by <@U0BOB>");
+		cr_expect_eq(fake_slack_calls_matching(b.fake, "chat.update", "Approved by <@U0BOB>"), 1);
+		cr_expect_eq(db_int(&b, "SELECT count(*) FROM promotions WHERE state = 'approved'"), 1);
+	}
+	bot_finish(&b, true);
+}

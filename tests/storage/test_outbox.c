@@ -1,5 +1,6 @@
 /* test_outbox.c — the GitHub outbox, drift rows and issue links through pb_store_* (both backends). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,72 @@ Test(outbox, due_respects_next_at_leases_and_limit)
 	cr_assert_eq(pb_store_ghops_due(st_store, ST_NOW + 60, 0, &due, &n, NULL), 0);
 	cr_assert_eq(n, 2);
 	pb_ghops_free(due, n);
+}
+
+/* The lease_until of op id (asserts it exists). */
+static int64_t lease_until_of(int64_t id)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "SELECT lease_until FROM gh_ops WHERE id = %lld", (long long)id);
+	return st_sql_int(st_db_path(), sql);
+}
+
+/*
+ * A leader takeover: the claims of one process (every worker of it) are cut down
+ * to the hold and marked maybe-sent; another process's — even one whose token
+ * the prefix would match as a LIKE pattern ('_' in the host) or as a bare
+ * string prefix (pid 11 vs 111) — and a claim already ending earlier are not.
+ */
+Test(outbox, release_process_cuts_only_that_process_claims_to_the_hold)
+{
+	int64_t a = add_op(0, "blocker:1", "issue.open", 1), b = add_op(0, "blocker:2", "issue.open", 2);
+	int64_t c = add_op(0, "blocker:3", "issue.open", 3), d = add_op(0, "blocker:4", "issue.open", 4);
+	int64_t e5 = add_op(0, "blocker:5", "issue.open", 5), f = add_op(0, "blocker:6", "issue.open", 6);
+	pb_ghop *due = NULL;
+	size_t n = 99;
+	bool maybe = false;
+	pb_ghop op;
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_ghop_claim(st_store, a, "h_x:11:0000beef:slack-bg-0", ST_NOW, ST_NOW + 120, NULL, NULL), 0);
+	cr_assert_eq(pb_store_ghop_claim(st_store, b, "h_x:11:0000beef:slack-bg-1", ST_NOW, ST_NOW + 120, NULL, NULL), 0);
+	cr_assert_eq(pb_store_ghop_claim(st_store, c, "h_x:111:0000beef:slack-bg-0", ST_NOW, ST_NOW + 120, NULL, NULL), 0);
+	cr_assert_eq(pb_store_ghop_claim(st_store, d, "hAx:11:0000beef:slack-bg-0", ST_NOW, ST_NOW + 120, NULL, NULL), 0);
+	cr_assert_eq(pb_store_ghop_claim(st_store, e5, "h_x:11:0000beef:slack-bg-0", ST_NOW, ST_NOW + 5, NULL, NULL), 0);
+	/* f: pending, never claimed */
+
+	cr_assert_eq(pb_store_ghops_release_process(st_store, "h_x:11:0000beef:", ST_NOW + 20, &n, &e), 0, "%s",
+		     pb_err_text(&e));
+	cr_assert_eq(n, 2);
+	cr_assert_eq(lease_until_of(a), ST_NOW + 20);
+	cr_assert_eq(lease_until_of(b), ST_NOW + 20);
+	cr_assert_eq(lease_until_of(c), ST_NOW + 120, "pid 111 is another process");
+	cr_assert_eq(lease_until_of(d), ST_NOW + 120, "'_' is no wildcard");
+	cr_assert_eq(lease_until_of(e5), ST_NOW + 5, "a claim is never lengthened");
+	cr_assert_eq(lease_until_of(f), 0);
+	cr_assert_eq(pb_store_ghop_get(st_store, a, &op, NULL), 0);
+	cr_assert(op.maybe_sent);
+	cr_assert_eq(op.state, PB_GHOP_PENDING);
+	pb_ghop_deinit(&op);
+
+	/* held until the hold, not a second less; then the next claimer is told to look first */
+	cr_assert_eq(pb_store_ghop_claim(st_store, a, "new:22:0000cafe:bg-0", ST_NOW + 19, ST_NOW + 80, NULL, NULL),
+		     PB_E_CONFLICT);
+	cr_assert_eq(pb_store_ghops_due(st_store, ST_NOW + 19, 0, &due, &n, NULL), 0);
+	cr_assert_eq(n, 2, "only e5 (its own claim ended) and the unclaimed f");
+	pb_ghops_free(due, n);
+	cr_assert_eq(pb_store_ghops_due(st_store, ST_NOW + 20, 0, &due, &n, NULL), 0);
+	cr_assert_eq(n, 4);
+	pb_ghops_free(due, n);
+	cr_assert_eq(pb_store_ghop_claim(st_store, a, "new:22:0000cafe:bg-0", ST_NOW + 20, ST_NOW + 80, &maybe, NULL), 0);
+	cr_assert(maybe, "the new leader looks before sending");
+
+	/* nothing left of that process: a second takeover changes nothing; no prefix is refused */
+	cr_assert_eq(pb_store_ghops_release_process(st_store, "h_x:11:0000beef:", ST_NOW + 20, &n, NULL), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(pb_store_ghops_release_process(st_store, "", ST_NOW + 20, &n, &e), -EINVAL);
 }
 
 Test(outbox, drift_rows_and_issue_links)
