@@ -538,7 +538,8 @@ static void *poster_main(void *arg)
 	poster_thread t = { .ps = ps };
 	pb_err e;
 
-	pb_thread_set_nice("slack-poster", ps->cfg.nice);
+	pb_thread_name("poster", -1);
+	pb_thread_lower("slack-poster", ps->cfg.nice, ps->cfg.idle);
 	pb_err_init(&e);
 	t.svc_ok = pb_services_open(&t.svc, ps->cfg.cfg, NULL, "slack-poster", PB_SVC_NO_ENGINE | PB_SVC_NO_GITHUB, &e) == 0;
 	if (!t.svc_ok)

@@ -76,7 +76,8 @@ typedef struct pb_slack_poster_cfg {
 	size_t capacity;         /* queued posts at most, e.g. 4096 */
 	int max_attempts;        /* deliveries of one post before it is given up, default 6 */
 	long timeout_ms;         /* per HTTP call, default 15000 */
-	int nice;                /* the poster thread's nice (pb_thread_set_nice), 0 = unchanged */
+	int nice;                /* the poster thread's nice (pb_thread_lower), 0 = unchanged */
+	bool idle;               /* SCHED_IDLE instead (pb_thread_lower) */
 } pb_slack_poster_cfg;
 
 typedef struct pb_slack_poster_stats {

@@ -501,7 +501,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	sigset_t old;
 	bool sig_started = false;
 	char *app_token = NULL;
-	pb_workers_ops ops = { worker_init, worker_fini, &app, "commands", cfg->worker_nice };
+	pb_workers_ops ops = { worker_init, worker_fini, &app, "commands", cfg->worker_nice, cfg->worker_idle };
 	pb_slack_poster_cfg pc = { 0 };
 	size_t nworkers = cfg->workers > 0 ? (size_t)cfg->workers : 4;
 	int rc;
@@ -527,6 +527,7 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pc.min_interval_ms = cfg->slack.min_post_interval_ms;
 	pc.capacity = POST_QUEUE_CAP;
 	pc.nice = cfg->worker_nice;
+	pc.idle = cfg->worker_idle;
 	/* Block the stop signals before any thread starts: only sig_main receives them. */
 	sigemptyset(&sw.set);
 	sigaddset(&sw.set, SIGINT);

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -39,7 +41,8 @@ static void *worker_main(void *arg)
 	void *state;
 
 	free(arg);
-	pb_thread_set_nice(w->ops.name, w->ops.nice);
+	pb_thread_name(w->ops.name, wa.index);
+	pb_thread_lower(w->ops.name, w->ops.nice, w->ops.idle);
 	state = w->ops.init ? w->ops.init(w->ops.ud, wa.index) : NULL;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
@@ -69,9 +72,29 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-void pb_thread_set_nice(const char *who, int nice)
+void pb_thread_name(const char *name, int index)
 {
-	/* PRIO_PROCESS with a thread id sets that thread only (setpriority(2), Linux notes) */
+	char comm[16]; /* the kernel keeps 15 bytes: "pb-commands-3", "pb-background-1" */
+
+	if (index >= 0)
+		snprintf(comm, sizeof(comm), "pb-%s-%d", name ? name : "worker", index);
+	else
+		snprintf(comm, sizeof(comm), "pb-%s", name ? name : "thread");
+	pthread_setname_np(pthread_self(), comm);
+}
+
+void pb_thread_lower(const char *who, int nice, bool idle)
+{
+	struct sched_param none = { 0 };
+
+	/* pid 0 is the calling thread for both calls; PRIO_PROCESS with a thread id sets that thread only */
+	if (idle && sched_setscheduler(0, SCHED_IDLE, &none) == 0)
+		return;
+	if (idle)
+		pb_warn("workers", "%s: cannot move the thread to SCHED_IDLE (%s); using nice %d", who ? who : "thread",
+			strerror(errno), nice > 0 ? nice : 19);
+	if (idle && nice <= 0)
+		nice = 19;
 	if (nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) != 0)
 		pb_warn("workers", "%s: cannot lower the thread's priority to nice %d: %s", who ? who : "thread", nice,
 			strerror(errno));

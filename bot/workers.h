@@ -30,7 +30,8 @@ typedef struct pb_workers_ops {
 	void (*fini)(void *ud, void *state);
 	void *ud;
 	const char *name;
-	int nice;   /* > 0: the threads yield the CPU to the loop thread (pb_thread_set_nice) */
+	int nice;   /* > 0: the threads yield the CPU to the loop thread (pb_thread_lower) */
+	bool idle;  /* SCHED_IDLE instead: any normal thread preempts them at once (pb_thread_lower) */
 } pb_workers_ops;
 
 /* What a pool did so far; depth = queued + running now. */
@@ -53,13 +54,20 @@ void pb_workers_stats_get(pb_workers *w, pb_workers_stats *out);
 /* Runs every queued job to completion (an accepted job always runs), then stops and joins. NULL-safe. */
 void pb_workers_free(pb_workers *w);
 
+/* Names the calling thread "pb-<name>-<index>" (index < 0: "pb-<name>") for top -H, ps -L and perf. */
+void pb_thread_name(const char *name, int index);
 /*
- * Lowers the calling thread's priority to `nice` (0 leaves it alone). Linux
- * gives each thread its own nice; within the process's scheduling group
- * (its autogroup or systemd cgroup) the loop thread, which acks Slack within
- * its deadline, then gets the CPU before replies, storage work and posts.
- * Raising nice needs no privilege. Logs and carries on when it fails.
+ * Lowers the calling thread's priority to `nice` (0 leaves it alone), or with
+ * `idle` puts it under SCHED_IDLE. Linux gives each thread its own nice and
+ * policy; within the process's scheduling group (its autogroup or systemd
+ * cgroup) the loop thread, which acks Slack within its deadline, then gets
+ * the CPU before replies, storage work and posts. A nice-19 thread still runs
+ * out the slice the scheduler protects for it (up to ~1.5 ms on EEVDF) before
+ * a woken loop thread gets its CPU; a SCHED_IDLE thread is preempted by any
+ * normal thread's wake-up at once, and a CPU running only such threads counts
+ * as idle when the kernel places a woken thread. Neither needs privilege;
+ * neither can be undone without it. Logs and carries on when refused.
  */
-void pb_thread_set_nice(const char *who, int nice);
+void pb_thread_lower(const char *who, int nice, bool idle);
 
 #endif

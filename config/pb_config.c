@@ -633,7 +633,7 @@ static void parse_ha(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "worker_nice", "http", "schedule", "ha",
+	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "worker_nice", "worker_idle", "http", "schedule", "ha",
 					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
@@ -644,6 +644,7 @@ static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	parse_docker(c, root, cfg);
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	cfg_get_int(c, root, "", "worker_nice", false, 19, 0, 19, &cfg->worker_nice);
+	cfg_get_bool(c, root, "", "worker_idle", false, &cfg->worker_idle);
 	parse_http(c, root, cfg);
 	parse_schedule(c, root, cfg);
 	parse_ha(c, root, cfg);

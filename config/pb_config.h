@@ -285,6 +285,7 @@ typedef struct pb_config {
 	bool docker_enabled;   /* an engine section was configured */
 	int workers;           /* worker threads, default 4 */
 	int worker_nice;       /* nice of command/background/poster threads (0..19), default 19 */
+	bool worker_idle;      /* those threads under SCHED_IDLE instead (worker_nice then moot), default false */
 	pb_http_cfg http;
 	pb_schedule_cfg schedule;
 	pb_ha_cfg ha;

@@ -312,6 +312,7 @@ Test(config, defaults_fill_every_optional_setting)
 	cr_assert_str_eq(cfg->platform, "console");
 	cr_assert_eq(cfg->workers, 4);
 	cr_assert_eq(cfg->worker_nice, 19, "worker threads yield to the loop thread by default");
+	cr_assert(!cfg->worker_idle, "SCHED_IDLE is asked for, never the default");
 	cr_assert_str_eq(cfg->slack.api_url, "https://slack.com/api/");
 	cr_assert_str_eq(cfg->slack.app_token_env, "SLACK_APP_TOKEN");
 	cr_assert_str_eq(cfg->slack.bot_token_env, "SLACK_BOT_TOKEN");
@@ -518,12 +519,14 @@ Test(config, policy_and_optional_values_are_read)
 	    "  \"required_checks\": [\"tests\", \"lint\"] }");
 	set(root, "", "workers", "8");
 	set(root, "", "worker_nice", "0");
+	set(root, "", "worker_idle", "true");
 	set(root, "components[0]", "revision", "{ \"command\": [\"git\", \"rev-parse\", \"HEAD\"] }");
 	set(root, "components[0]", "stage", "\"staging\"");
 	set(root, "components[0].environments.staging", "pull", "\"never\"");
 	cfg = parse_ok(root);
 	cr_assert_eq(cfg->policy.required_approvals, 2);
 	cr_assert_eq(cfg->worker_nice, 0);
+	cr_assert(cfg->worker_idle);
 	cr_assert(cfg->policy.self_approval);
 	cr_assert_eq(cfg->policy.observation_days, 3);
 	cr_assert_float_eq(cfg->policy.uptime_target, 99.9, 1e-9);
@@ -682,6 +685,9 @@ Test(config, range_checks)
 	root = base();
 	set(root, "", "worker_nice", "20");
 	expect_problem(root, "worker_nice: must be 0..19");
+	root = base();
+	set(root, "", "worker_idle", "1");
+	expect_problem(root, "worker_idle: expected boolean");
 	/* a lease shorter than this cannot be renewed reliably: a third of it between attempts */
 	root = base();
 	set(root, "", "ha", "{ \"leader_lease_s\": 2 }");

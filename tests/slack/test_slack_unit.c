@@ -1,6 +1,7 @@
 /* test_slack_unit.c — Slack adapter pieces without the bot: envelopes, blocks, backoff, workers, Web API vs the fake. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,7 +468,7 @@ static void gate_open(gate *g)
 Test(slack_workers, full_queue_is_busy_and_free_drains)
 {
 	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0 };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
 	pb_workers_stats st;
 	pb_workers *w;
 	int accepted = 0;
@@ -516,7 +517,7 @@ static bool wait_running(pb_workers *w, size_t n)
 Test(slack_workers, room_counts_free_queue_slots)
 {
 	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0 };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
 	pb_workers *w;
 
 	cr_assert_eq(pb_workers_new(1, 3, &ops, &w), 0);
@@ -539,7 +540,7 @@ Test(slack_workers, two_pools_do_not_wait_for_each_other)
 {
 	gate slow = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
 	gate fast = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, true, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0 };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
 	pb_workers *a, *b;
 
 	cr_assert_eq(pb_workers_new(1, 4, &ops, &a), 0);
@@ -569,7 +570,7 @@ static void nice_run(pb_job *job, void *state)
 
 Test(slack_workers, a_pool_runs_its_jobs_at_its_nice_and_leaves_the_caller_alone)
 {
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 7 };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 7, false };
 	nice_job j = { { nice_run, NULL }, -100 };
 	int before = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 	pb_workers *w;
@@ -580,6 +581,37 @@ Test(slack_workers, a_pool_runs_its_jobs_at_its_nice_and_leaves_the_caller_alone
 	pb_workers_free(w); /* drains: the job has run when this returns */
 	cr_expect_eq(j.seen, 7, "the worker thread runs at nice 7 (saw %d)", j.seen);
 	cr_expect_eq(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), before, "only the pool's threads moved");
+}
+
+typedef struct policy_job {
+	pb_job job;
+	int policy;
+	char name[16];
+} policy_job;
+
+static void policy_run(pb_job *job, void *state)
+{
+	policy_job *j = (policy_job *)job;
+
+	(void)state;
+	j->policy = sched_getscheduler(0);
+	pthread_getname_np(pthread_self(), j->name, sizeof(j->name));
+}
+
+Test(slack_workers, an_idle_pool_runs_its_jobs_under_sched_idle_named_and_leaves_the_caller_alone)
+{
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 19, true };
+	policy_job j = { { policy_run, NULL }, -100, "" };
+	int before = sched_getscheduler(0);
+	pb_workers *w;
+
+	cr_assert_neq(before, SCHED_IDLE, "the test must not start under SCHED_IDLE");
+	cr_assert_eq(pb_workers_new(1, 2, &ops, &w), 0);
+	cr_assert_eq(pb_workers_submit(w, &j.job), 0);
+	pb_workers_free(w); /* drains: the job has run when this returns */
+	cr_expect_eq(j.policy, SCHED_IDLE, "the worker thread runs under SCHED_IDLE (policy %d)", j.policy);
+	cr_expect_str_eq(j.name, "pb-test-0", "top -H and perf name the thread by its pool");
+	cr_expect_eq(sched_getscheduler(0), before, "only the pool's threads moved");
 }
 
 /* ---- pacing and the Web API against the fake ---- */
