@@ -181,6 +181,23 @@ static int lock_with_wait(pb_cmd_ctx *ctx, const char *component, const char *pu
 	return r;
 }
 
+/* The handler; a read-only one inside one read transaction (pb_store_read_begin says why). */
+static int run_reads(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
+{
+	bool opened = false;
+	int r;
+
+	if ((cmd->flags & PB_CMD_SNAPSHOT) && ctx->svc->store) {
+		r = pb_store_read_begin(ctx->svc->store, &opened, &ctx->err);
+		if (r)
+			return r;
+	}
+	r = cmd->fn(ctx, a->argc, a->argv);
+	if (opened)
+		pb_store_read_end(ctx->svc->store, opened);
+	return r;
+}
+
 /* Runs the handler with the component lock held for mutating commands. */
 static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 {
@@ -195,7 +212,7 @@ static int run_locked(pb_cmd_ctx *ctx, const pb_command *cmd, pb_argv *a)
 			return r;
 		locked = true;
 	}
-	r = cmd->fn(ctx, a->argc, a->argv);
+	r = run_reads(ctx, cmd, a);
 	if (locked)
 		pb_store_lock_release(ctx->svc->store, component, ctx->svc->lock_owner);
 	return r;

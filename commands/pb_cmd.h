@@ -37,6 +37,7 @@ enum {
 	PB_CMD_MUTATING = 1u << 0,   /* changes state: accepts --dry-run, serialised per component */
 	PB_CMD_REST_IS_TEXT = 1u << 1, /* trailing words are joined into one free-text argument */
 	PB_CMD_LOCKS = 1u << 2,      /* argv[1] is a component whose lock is held while it runs */
+	PB_CMD_SNAPSHOT = 1u << 3,   /* only reads storage: its reads run in one read transaction */
 };
 
 /* One row of the command table: all generic checks are data, run before the handler. */

@@ -8,7 +8,7 @@
 static const pb_command commands[] = {
 	{ "help", "[command]", 0, 1, 0, 0,
 	  "what you can run here, or how one command works", pb_cmd_help },
-	{ "status", "[component]", 0, 1, 0, 0,
+	{ "status", "[component]", 0, 1, 0, PB_CMD_SNAPSHOT,
 	  "every component's stage, or one component's promotion, checklist and blockers", pb_cmd_status },
 	{ "request", "<component> <stage> [justification]", 2, 3, PB_ROLE_REQUESTER,
 	  PB_CMD_MUTATING | PB_CMD_REST_IS_TEXT | PB_CMD_LOCKS,
@@ -48,10 +48,10 @@ static const pb_command commands[] = {
 	  PB_CMD_MUTATING | PB_CMD_REST_IS_TEXT,
 	  "open a blocker (low, medium, high, critical); critical stops approval and deploy",
 	  pb_cmd_block },
-	{ "blockers", "<component>", 1, 1, 0, 0, "list the component's open blockers", pb_cmd_blockers },
+	{ "blockers", "<component>", 1, 1, 0, PB_CMD_SNAPSHOT, "list the component's open blockers", pb_cmd_blockers },
 	{ "unblock", "<blocker-id>", 1, 1, ANY_MEMBER, PB_CMD_MUTATING,
 	  "resolve a blocker", pb_cmd_unblock },
-	{ "history", "<component>", 1, 1, 0, 0, "the component's audit trail", pb_cmd_history },
+	{ "history", "<component>", 1, 1, 0, PB_CMD_SNAPSHOT, "the component's audit trail", pb_cmd_history },
 };
 
 const pb_command *pb_command_table(size_t *count)

@@ -143,6 +143,12 @@ static int sq_begin_write(pb_store *st, const char *what, pb_err *err)
 	return sq_exec(st, "BEGIN IMMEDIATE", what, err);
 }
 
+/* DEFERRED: the WAL read lock is taken by the first SELECT and held until the end. */
+static int sq_begin_read(pb_store *st, pb_err *err)
+{
+	return sq_exec(st, "BEGIN DEFERRED", "begin read", err);
+}
+
 static bool sq_in_tx(pb_store *st)
 {
 	return !sqlite3_get_autocommit(sq_db(st));
@@ -343,6 +349,7 @@ const pb_db_ops pb_db_sqlite_ops = {
 	.exec = sq_exec,
 	.begin_write = sq_begin_write,
 	.in_tx = sq_in_tx,
+	.begin_read = sq_begin_read,
 	.version_read = sq_version_read,
 	.version_write = sq_version_write,
 	.prepare = sq_prepare,

@@ -252,6 +252,22 @@ const char *const pb_sqlite_migrations[PB_STORE_SCHEMA_VERSION + 1] = {
 	"  SELECT 'component:' || component, owner, purpose, acquired_at, acquired_at, acquired_at, host, pid"
 	"  FROM component_locks;"
 	"DROP TABLE component_locks;",
+	/*
+	 * v11: the de-dup claim every Slack command writes touches one b-tree
+	 * instead of three. As a rowid table with a TEXT primary key and an
+	 * index on seen_at, each claim wrote three pages to the WAL (table,
+	 * key index, seen_at index; ~78k instructions and three WAL frames per
+	 * command, measured by bench/cmd_cost.sh); WITHOUT ROWID keeps the
+	 * rows in the key's own b-tree. The seen_at index only served the
+	 * prune at start-up, which now scans the table once (a week of ids).
+	 */
+	[11] =
+	"CREATE TABLE processed_event_ids_v11 ("
+	"  key TEXT PRIMARY KEY,"
+	"  seen_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO processed_event_ids_v11(key, seen_at) SELECT key, seen_at FROM processed_event_ids;"
+	"DROP TABLE processed_event_ids;"
+	"ALTER TABLE processed_event_ids_v11 RENAME TO processed_event_ids;",
 };
 
 _Static_assert(sizeof(pb_sqlite_migrations) / sizeof(pb_sqlite_migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

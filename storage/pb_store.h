@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 10 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 11 /* keep in sync with storage/migrations.c */
 
 /*
  * Opens and migrates to the latest schema. `target` is a SQLite file path
@@ -56,6 +56,16 @@ int pb_store_create_at_version(const char *path, int version, pb_err *err);
 /* Transactions: BEGIN IMMEDIATE so writers serialise up front (no upgrade deadlocks). */
 int pb_store_begin(pb_store *st, pb_err *err);
 int pb_store_commit(pb_store *st, pb_err *err);
+/*
+ * A run of reads on one snapshot (read-only commands: status, blockers,
+ * history). On SQLite each statement outside a transaction takes and drops
+ * the WAL read lock itself (3-5 fcntl calls each time another connection has
+ * written); one read transaction takes it once. On PostgreSQL it costs two
+ * round trips and is not opened. *opened says whether pb_store_read_end has
+ * a transaction to end; inside an open transaction nothing is opened.
+ */
+int pb_store_read_begin(pb_store *st, bool *opened, pb_err *err);
+void pb_store_read_end(pb_store *st, bool opened);
 /* Optional: fn is told each committed transaction's begin→commit time (metrics). Same thread as the store. */
 void pb_store_set_tx_observer(pb_store *st, void (*fn)(void *ud, double seconds), void *ud);
 void pb_store_rollback(pb_store *st);

@@ -351,6 +351,25 @@ int pb_store_begin(pb_store *st, pb_err *err)
 	return st->ops->begin_write(st, "begin", err);
 }
 
+int pb_store_read_begin(pb_store *st, bool *opened, pb_err *err)
+{
+	int r;
+
+	*opened = false;
+	if (!st->ops->begin_read || st->ops->in_tx(st))
+		return 0;
+	r = st->ops->begin_read(st, err);
+	*opened = r == 0;
+	return r;
+}
+
+void pb_store_read_end(pb_store *st, bool opened)
+{
+	/* A read transaction changed nothing: ROLLBACK ends it as well as COMMIT and cannot fail on a write. */
+	if (opened)
+		pb_store_rollback(st);
+}
+
 void pb_store_set_tx_observer(pb_store *st, void (*fn)(void *ud, double seconds), void *ud)
 {
 	st->tx_observer = fn;

@@ -32,6 +32,9 @@ struct pb_db_ops {
 	/* Opens a transaction that holds the store's write lock from its first statement. */
 	int (*begin_write)(pb_store *st, const char *what, pb_err *err);
 	bool (*in_tx)(pb_store *st);
+	/* Opens a read transaction: the statements until its COMMIT see one snapshot. NULL: the backend
+	 * gains nothing from one (each statement already runs on its own snapshot at no extra cost). */
+	int (*begin_read)(pb_store *st, pb_err *err);
 	int (*version_read)(pb_store *st, int *out, pb_err *err);
 	int (*version_write)(pb_store *st, int version, pb_err *err); /* inside the migration's transaction */
 	int (*prepare)(pb_store *st, const char *sql, pb_q **out, const char *what, pb_err *err);

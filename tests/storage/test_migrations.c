@@ -152,7 +152,7 @@ Test(migrations, each_version_has_exactly_its_tables)
 				  " AND table_name IN" TABLES
 				: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN" TABLES;
 	/* v10 replaces component_locks with leases */
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16, 16 };
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16, 16, 16 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
@@ -262,6 +262,35 @@ Test(migrations, v10_turns_component_locks_into_expired_leases)
 		     pb_err_text(&err));
 	cr_assert_eq(pb_store_lease_get(st, "component:neo4j", &l, NULL), 0);
 	cr_assert_str_eq(l.owner, "new-owner");
+	pb_store_close(st);
+	remove(path);
+}
+
+/* v11: the claims of before the upgrade still count (a Slack retry is still a duplicate); one b-tree per claim. */
+Test(migrations, v11_keeps_the_claimed_event_ids_in_a_leaner_table)
+{
+	char path[4200];
+	pb_store *st = NULL;
+	pb_err err;
+
+	sibling("v10", path, sizeof(path));
+	cr_assert_eq(pb_store_create_at_version(path, 10, NULL), 0);
+	cr_assert_eq(st_sql(path, "INSERT INTO processed_event_ids(key, seen_at) VALUES ('slack:envelope:old', 100),"
+				  " ('slack:event:kept', 1700000000)"), 0);
+	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
+	pb_err_init(&err);
+	cr_assert_eq(pb_store_event_id_claim(st, "slack:event:kept", 1700000001, &err), PB_E_CONFLICT,
+		     "a claim from before the upgrade still stops a second run");
+	cr_assert_eq(pb_store_event_id_claim(st, "slack:event:new", 1700000001, NULL), 0);
+	cr_assert_eq(pb_store_event_ids_prune(st, 1000, NULL), 0);
+	cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM processed_event_ids"), 2, "only the old one pruned");
+	if (st_pg())
+		cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+					      " AND indexname = 'processed_event_ids_seen'"), 0);
+	else
+		cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM sqlite_master WHERE (name = 'processed_event_ids'"
+					      " AND sql LIKE '%WITHOUT ROWID%') OR name = 'processed_event_ids_seen'"), 1,
+			     "one b-tree: WITHOUT ROWID, no seen_at index");
 	pb_store_close(st);
 	remove(path);
 }
