@@ -1,4 +1,5 @@
 /* slack_bench.c — slash commands through the fake Slack: promobot's ack latency next to a bare acking client's, then throughput with many in flight. */
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -20,7 +21,12 @@
  * usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] slack_bench [N=1000] [workers=4] [window=200]
  *   BENCH_MODE=all|seq|flight|replicas   (default all)
  *   BENCH_SEQ_N=2000            sequential commands per client in the seq part
+ *   BENCH_SEQ_ROUNDS=5          floor/promobot rounds in the seq part (1..50), alternating so that a drift of
+ *                               the machine's load touches both; one table per round, then the median ratio
+ *   BENCH_SEQ_DUMP=prefix       writes every seq sample (µs, send order) to prefix.<client>.<round>
+ *   BENCH_WORKER_NICE=0..19     worker_nice in promobot's config; BENCH_WORKER_IDLE=1 sets worker_idle: true
  *   BENCH_SLOW=1                multiplies the seq waits (connect 30 s, ack 10 s, replies 60 s), e.g. under valgrind
+ *   TMPDIR                      where the run's store, configs and sockets go (default /tmp)
  * seq:    BENCH_SEQ_N slash commands one at a time (send, wait for the ack, next), first against
  *         floor_client (acks only), then against promobot (acks, then its workers reply), each
  *         with its own fake Slack; latency is taken here in microseconds around send → ack seen.
@@ -155,12 +161,14 @@ static bool stop_child(pid_t pid, const char *what, const char *log)
 
 /* BENCH_WORKER_NICE: the config's worker_nice (-1: not written, the bot's default). */
 static long worker_nice = -1;
+/* BENCH_WORKER_IDLE=1: the config's worker_idle is true (SCHED_IDLE workers); otherwise not written. */
+static bool worker_idle;
 
 /* Replica 0 writes dir/promobot.json; every replica runs it (one store) and logs to its own file. */
 static pid_t start_replica(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval,
 			   int replica)
 {
-	char cfg[512], log[512], nice[32] = "";
+	char cfg[512], log[512], nice[64] = "";
 	FILE *f;
 	pid_t pid;
 
@@ -177,7 +185,9 @@ static pid_t start_replica(const char *bin, const char *dir, const fake_slack *f
 	if (!f)
 		return -1;
 	if (worker_nice >= 0)
-		snprintf(nice, sizeof(nice), "\"worker_nice\":%ld,", worker_nice);
+		snprintf(nice, sizeof(nice), "\"worker_nice\":%ld,%s", worker_nice, worker_idle ? "\"worker_idle\":true," : "");
+	else if (worker_idle)
+		snprintf(nice, sizeof(nice), "\"worker_idle\":true,");
 	fprintf(f,
 		"{\"storage\":{\"path\":\"%s/promobot.db\"},"
 		"\"chat\":{\"platform\":\"slack\",\"slack\":{\"api_url\":\"%s\",\"app_token_env\":\"BENCH_SLACK_APP\","
@@ -239,6 +249,33 @@ typedef struct seq_result {
 	long waits;                /* times the sender waited for replies before the next send */
 } seq_result;
 
+/* BENCH_SEQ_ROUNDS: how many floor/promobot rounds the sequential part runs; the one running now (1-based). */
+#define SEQ_MAX_ROUNDS 50
+static int seq_rounds = 5, seq_round_no = 1;
+static double seq_p99_ms[2][SEQ_MAX_ROUNDS]; /* [0] floor, [1] promobot, per round */
+
+/* BENCH_SEQ_DUMP=prefix: every sample in send order (index, total, harness in, client, harness out; µs) to
+ * prefix.<client>.<round>, to see where the slowest ones fall (start-up, a burst, evenly spread). */
+static void dump_series(const char *tag, long n, const seq_result *r)
+{
+	const char *prefix = getenv("BENCH_SEQ_DUMP");
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (!prefix || !*prefix)
+		return;
+	snprintf(path, sizeof(path), "%s.%s.%d", prefix, tag, seq_round_no);
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "BENCH_SEQ_DUMP: cannot write %s\n", path);
+		return;
+	}
+	for (long i = 0; i < n; i++)
+		fprintf(f, "%ld %lld %lld %lld %lld\n", i, (long long)r->lat_us[i], (long long)r->in_us[i],
+			(long long)r->client_us[i], (long long)r->out_us[i]);
+	fclose(f);
+}
+
 /*
  * n slash commands one at a time; each sample is send → ack seen by this thread, in µs.
  * reply_window > 0: before a send, at most that many commands may be unreplied (counted in
@@ -249,6 +286,9 @@ typedef struct seq_result {
 static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_window, seq_result *r)
 {
 	char id[48];
+
+	fake_slack_reserve(fake, (size_t)n);
+	pthread_setname_np(pthread_self(), tag[0] == 'f' ? "drive-floor" : "drive-bot");
 
 	for (long i = 0; i < n; i++) {
 		size_t replied = (size_t)(i - reply_window + 1);
@@ -288,6 +328,7 @@ static bool seq_drive(fake_slack *fake, const char *tag, long n, long reply_wind
 			free(a.payload);
 		}
 	}
+	dump_series(tag, n, r);
 	qsort(r->lat_us, (size_t)n, sizeof(*r->lat_us), cmp_i64);
 	qsort(r->client_us, (size_t)n, sizeof(*r->client_us), cmp_i64);
 	qsort(r->in_us, (size_t)n, sizeof(*r->in_us), cmp_i64);
@@ -361,9 +402,9 @@ static void seq_row(const char *name, const seq_result *r, long n)
 	       (double)pct(r->client_us, n, 99) / 1000.0);
 }
 
-/* The floor first, then promobot, each against its own fake; one table. */
-static int seq_compare(const char *bin, const char *floor_bin, const char *dir, long n, int workers,
-		       long reply_window)
+/* One round: the floor first, then promobot, each against its own fake; one table; *ratio = the p99s' ratio. */
+static int seq_round(const char *bin, const char *floor_bin, const char *dir, long n, int workers,
+		     long reply_window, double *ratio)
 {
 	seq_result fl = { 0 }, pb = { 0 };
 	char sub[512];
@@ -377,12 +418,12 @@ static int seq_compare(const char *bin, const char *floor_bin, const char *dir, 
 	pb.in_us = calloc((size_t)n, sizeof(int64_t));
 	fl.out_us = calloc((size_t)n, sizeof(int64_t));
 	pb.out_us = calloc((size_t)n, sizeof(int64_t));
-	snprintf(sub, sizeof(sub), "%s/seq", dir);
+	snprintf(sub, sizeof(sub), "%s/seq%d", dir, seq_round_no);
 	if (!fl.lat_us || !pb.lat_us || !fl.client_us || !pb.client_us || !fl.in_us || !pb.in_us || !fl.out_us ||
 	    !pb.out_us || !seq_floor(floor_bin, dir, n, &fl) || !seq_bot(bin, sub, n, workers, reply_window, &pb))
 		goto out;
-	printf("sequential: %ld slash commands one at a time (send, wait for the ack, next); promobot %d workers\n",
-	       n, workers);
+	printf("sequential, round %d of %d: %ld slash commands one at a time (send, wait for the ack, next); "
+	       "promobot %d workers\n", seq_round_no, seq_rounds, n, workers);
 	printf("%-10s %9s %9s %9s %9s %12s | %s\n", "", "ack latency (send → ack seen, bench thread)", "", "", "",
 	       "", "of which in the client (envelope written → ack read)");
 	printf("%-10s %9s %9s %9s %9s %12s | %9s %9s %9s\n", "client", "p50 ms", "p95 ms", "p99 ms", "max ms",
@@ -395,8 +436,10 @@ static int seq_compare(const char *bin, const char *floor_bin, const char *dir, 
 	       (double)pct(fl.client_us, n, 99) / 1000.0, (double)pct(fl.out_us, n, 99) / 1000.0, "promobot",
 	       (double)pct(pb.in_us, n, 99) / 1000.0, (double)pct(pb.client_us, n, 99) / 1000.0,
 	       (double)pct(pb.out_us, n, 99) / 1000.0);
-	printf("promobot.p99 / floor.p99: %.2fx (goal <= 2x)\n",
-	       (double)pct(pb.lat_us, n, 99) / (double)(pct(fl.lat_us, n, 99) > 0 ? pct(fl.lat_us, n, 99) : 1));
+	*ratio = (double)pct(pb.lat_us, n, 99) / (double)(pct(fl.lat_us, n, 99) > 0 ? pct(fl.lat_us, n, 99) : 1);
+	seq_p99_ms[0][seq_round_no - 1] = (double)pct(fl.lat_us, n, 99) / 1000.0;
+	seq_p99_ms[1][seq_round_no - 1] = (double)pct(pb.lat_us, n, 99) / 1000.0;
+	printf("promobot.p99 / floor.p99: %.2fx (goal <= 2x)\n", *ratio);
 	printf("promobot replies:         %zu / %ld (answered busy %zu; sender waited for replies %ld times, "
 	       "window %ld)\n", pb.replies, n, pb.busy, pb.waits, reply_window);
 	printf("floor acks with payload:  %zu\n\n", fl.busy);
@@ -411,6 +454,41 @@ out:
 	free(fl.out_us);
 	free(pb.out_us);
 	return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * BENCH_SEQ_ROUNDS rounds (floor, promobot, floor, promobot …: a drift of the
+ * machine's load reaches both alike), then every round's ratio and their
+ * median. A p99 of 2,000 samples is the 20th worst: one stall of the VM or of
+ * another process moves it, so one round alone says little.
+ */
+static int seq_compare(const char *bin, const char *floor_bin, const char *dir, long n, int workers,
+		       long reply_window)
+{
+	double ratios[SEQ_MAX_ROUNDS], sorted[SEQ_MAX_ROUNDS];
+	int rc = 0;
+
+	for (seq_round_no = 1; seq_round_no <= seq_rounds && !rc; seq_round_no++)
+		rc = seq_round(bin, floor_bin, dir, n, workers, reply_window, &ratios[seq_round_no - 1]);
+	if (rc)
+		return rc;
+	memcpy(sorted, ratios, sizeof(double) * (size_t)seq_rounds);
+	qsort(sorted, (size_t)seq_rounds, sizeof(double), cmp_double);
+	printf("sequential, %d rounds: p99 floor / promobot (ms) and their ratio per round\n", seq_rounds);
+	for (int i = 0; i < seq_rounds; i++)
+		printf("  round %d: %.3f / %.3f = %.2fx\n", i + 1, seq_p99_ms[0][i], seq_p99_ms[1][i], ratios[i]);
+	printf("promobot.p99 / floor.p99, median of %d rounds: %.2fx (goal <= 2x; best %.2fx, worst %.2fx)\n\n",
+	       seq_rounds, seq_rounds % 2 ? sorted[seq_rounds / 2]
+					   : (sorted[seq_rounds / 2 - 1] + sorted[seq_rounds / 2]) / 2.0,
+	       sorted[0], sorted[seq_rounds - 1]);
+	return 0;
 }
 
 /* N commands with up to `window` unanswered (the figures the bench always printed), over `replicas` bots. */
@@ -433,6 +511,7 @@ static int flight_run(const char *bin, const char *dir, long n, int workers, lon
 		return 1;
 	}
 	fake_slack_set_distribution(fake, FAKE_SLACK_ROUND_ROBIN);
+	fake_slack_reserve(fake, (size_t)n);
 	for (int r = 0; r < replicas; r++) {
 		pid[r] = start_replica(bin, dir, fake, workers, 0, r);
 		if (pid[r] < 0 || !fake_slack_wait_hellos(fake, r + 1, (int)(CONNECT_WAIT_MS * slow))) {
@@ -506,9 +585,11 @@ int main(int argc, char **argv)
 	long window = arg_long(argc > 3 ? argv[3] : NULL, 200);
 	long seq_n = arg_long(getenv("BENCH_SEQ_N"), 2000);
 	long slow_env = arg_long(getenv("BENCH_SLOW"), 1);
-	char dir[] = "/tmp/pb-slack-bench-XXXXXX", sub[512], floor_bin[PATH_MAX];
+	char dir[PATH_MAX], sub[PATH_MAX + 16], floor_bin[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
 	long replicas = arg_long(getenv("BENCH_REPLICAS"), 1);
 	const char *nice_env = getenv("BENCH_WORKER_NICE");
+	long rounds = arg_long(getenv("BENCH_SEQ_ROUNDS"), 5);
 	bool do_seq, do_flight, do_replicas;
 	int rc = 0;
 
@@ -517,12 +598,14 @@ int main(int argc, char **argv)
 	do_flight = !strcmp(mode, "all") || !strcmp(mode, "flight");
 	do_replicas = !strcmp(mode, "replicas");
 	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || slow_env < 0 || slow_env > 100 ||
-	    replicas < 1 || replicas > 2 || !(do_seq || do_flight || do_replicas)) {
+	    replicas < 1 || replicas > 2 || rounds < 1 || rounds > SEQ_MAX_ROUNDS || !(do_seq || do_flight || do_replicas)) {
 		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight|replicas] "
-			"[BENCH_SEQ_N=2000] [BENCH_REPLICAS=1|2] [BENCH_WORKER_NICE=0..19] slack_bench [N=1000] [workers=4] [window=200]\n");
+			"[BENCH_SEQ_N=2000] [BENCH_SEQ_ROUNDS=5] [BENCH_REPLICAS=1|2] [BENCH_WORKER_NICE=0..19] [BENCH_WORKER_IDLE=1] slack_bench [N=1000] [workers=4] [window=200]\n");
 		return 2;
 	}
 	slow = slow_env;
+	seq_rounds = (int)rounds;
+	worker_idle = getenv("BENCH_WORKER_IDLE") && !strcmp(getenv("BENCH_WORKER_IDLE"), "1");
 	/* arg_long takes positive numbers only; 0 is a valid nice */
 	worker_nice = !nice_env ? -1 : !strcmp(nice_env, "0") ? 0 : arg_long(nice_env, -1);
 	if (nice_env && (worker_nice < 0 || worker_nice > 19)) {
@@ -533,10 +616,12 @@ int main(int argc, char **argv)
 		printf("promobot worker_nice: %ld (config)\n", worker_nice);
 	else
 		printf("promobot worker_nice: its default\n");
+	printf("promobot worker_idle: %s\n", worker_idle ? "true (config)" : "its default (false)");
 	if (do_seq && !find_floor(floor_bin, sizeof(floor_bin))) {
 		fprintf(stderr, "cannot locate floor_client (set FLOOR_BIN)\n");
 		return 2;
 	}
+	snprintf(dir, sizeof(dir), "%s/pb-slack-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "setup failed\n");
 		return 1;

@@ -13,6 +13,7 @@
 #define FAKE_MAX_CONNS 16
 #define FAKE_MAX_CHANNELS 8
 #define FAKE_MAX_LIMITS 8
+#define FAKE_MAX_TALLIES 64   /* distinct methods counted; the Web API has fewer than this many that the fake answers */
 #define FAKE_BODY_MAX (1u << 20)
 #define FAKE_RX_MAX (1u << 20)
 
@@ -42,6 +43,7 @@ typedef struct envelope {
 	bool acked;
 	int64_t sent_ms;
 	int64_t wire_us;        /* its last frame written to the socket (first time), 0 = not yet */
+	size_t first_ack;       /* 1 + the index in acks of its first ack, 0 = none yet (an O(1) wait_ack) */
 } envelope;
 
 typedef struct msg_rec {
@@ -129,6 +131,17 @@ struct fake_slack {
 	size_t nacks, capacks;
 	fake_slack_call *calls;
 	size_t ncalls, capcalls;
+	/*
+	 * Calls per method, kept as they are recorded: a bench asks for a count
+	 * before every command, and a scan of every call so far (thousands) under
+	 * api_lock made the harness itself slower the longer it ran.
+	 */
+	struct call_tally {
+		char method[48];
+		size_t all, ok;
+	} tallies[FAKE_MAX_TALLIES];
+	int ntallies;
+	size_t nok;
 	msg_rec *msgs;
 	size_t nmsgs, capmsgs;
 	unsigned ts_seq;
@@ -172,6 +185,18 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
 	arr = realloc(arr, *cap * elem);
 	if (!arr)
 		abort();
+	return arr;
+}
+
+/* arr with room for at least want elements (never shrinks). */
+static void *reserve(void *arr, size_t *cap, size_t want, size_t elem)
+{
+	if (want <= *cap)
+		return arr;
+	arr = realloc(arr, want * elem);
+	if (!arr)
+		abort();
+	*cap = want;
 	return arr;
 }
 
@@ -328,6 +353,8 @@ static void record_ack(fake_slack *f, fconn *c, const char *text, size_t len)
 	a->payload = payload ? cJSON_PrintUnformatted(payload) : NULL;
 	e = env_find(f, id->valuestring);
 	if (e) {
+		if (!e->first_ack)
+			e->first_ack = f->nacks;
 		e->acked = true;
 		a->sent_ms = e->sent_ms;
 		a->wire_us = e->wire_us;
@@ -678,6 +705,30 @@ static cJSON *parse_form(const char *body, size_t len)
 	return obj;
 }
 
+static struct call_tally *tally_find(fake_slack *f, const char *method)
+{
+	for (int i = 0; i < f->ntallies; i++)
+		if (!strcmp(f->tallies[i].method, method))
+			return &f->tallies[i];
+	return NULL;
+}
+
+/* Counts a recorded call under its method (api_lock held). */
+static void tally_call(fake_slack *f, const fake_slack_call *call)
+{
+	struct call_tally *t = tally_find(f, call->method);
+
+	if (!t && f->ntallies < FAKE_MAX_TALLIES) {
+		t = &f->tallies[f->ntallies++];
+		snprintf(t->method, sizeof(t->method), "%s", call->method);
+	}
+	if (!t)
+		abort(); /* a test calling more distinct methods than the fake counts: raise FAKE_MAX_TALLIES */
+	t->all++;
+	t->ok += call->ok;
+	f->nok += call->ok;
+}
+
 static void http_respond(fake_slack *f, pss *p)
 {
 	const char *method = strncmp(p->path, "/api/", 5) == 0 ? p->path + 5 : NULL;
@@ -780,6 +831,7 @@ done:
 	snprintf(call->ts, sizeof(call->ts), "%s", ts);
 	call->body = p->body ? strndup(p->body, p->body_len) : strdup("");
 	call->at_ms = mono_ms();
+	tally_call(f, call);
 	json = cJSON_PrintUnformatted(reply);
 	p->resp_len = json ? strlen(json) : 0;
 	p->resp = malloc(LWS_PRE + p->resp_len + 1);
@@ -1068,6 +1120,7 @@ static void *fake_main(void *arg)
 	fake_srv *srv = arg;
 	fake_slack *f = srv->f;
 
+	pthread_setname_np(pthread_self(), srv == &f->api ? "fake-api" : "fake-sock");
 	for (;;) {
 		bool quit;
 
@@ -1261,6 +1314,18 @@ void fake_slack_free(fake_slack *f)
 	pthread_mutex_destroy(&f->api_lock);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+void fake_slack_reserve(fake_slack *f, size_t envelopes)
+{
+	pthread_mutex_lock(&f->lock);
+	f->envs = reserve(f->envs, &f->capenvs, f->nenvs + envelopes, sizeof(*f->envs));
+	f->acks = reserve(f->acks, &f->capacks, f->nacks + envelopes, sizeof(*f->acks));
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_lock(&f->api_lock);
+	f->calls = reserve(f->calls, &f->capcalls, f->ncalls + envelopes, sizeof(*f->calls));
+	f->msgs = reserve(f->msgs, &f->capmsgs, f->nmsgs + envelopes, sizeof(*f->msgs));
+	pthread_mutex_unlock(&f->api_lock);
 }
 
 int fake_slack_port(const fake_slack *f)
@@ -1579,16 +1644,24 @@ static bool pred_ack(fake_slack *f, const void *arg)
 {
 	const ack_q *q = arg;
 
-	for (size_t i = 0; i < f->nacks; i++) {
-		if (!strcmp(f->acks[i].envelope_id, q->id)) {
-			if (q->out) {
-				*q->out = f->acks[i];
-				q->out->payload = f->acks[i].payload ? strdup(f->acks[i].payload) : NULL;
-			}
-			return true;
-		}
+	const envelope *e = env_find(f, q->id);
+	size_t i = 0;
+
+	/* A sent envelope knows its first ack: no scan of every ack so far under the lock the socket thread needs. */
+	if (e && !e->first_ack)
+		return false;
+	if (e)
+		i = e->first_ack - 1;
+	else
+		while (i < f->nacks && strcmp(f->acks[i].envelope_id, q->id))
+			i++;
+	if (i >= f->nacks)
+		return false;
+	if (q->out) {
+		*q->out = f->acks[i];
+		q->out->payload = f->acks[i].payload ? strdup(f->acks[i].payload) : NULL;
 	}
-	return false;
+	return true;
 }
 
 bool fake_slack_wait_ack(fake_slack *f, const char *envelope_id, int timeout_ms, fake_slack_ack *out)
@@ -1682,12 +1755,12 @@ void fake_slack_rate_limit(fake_slack *f, const char *method, int count, int ret
 
 static size_t count_locked(fake_slack *f, const char *method, bool ok_only)
 {
-	size_t n = 0;
+	const struct call_tally *t;
 
-	for (size_t i = 0; i < f->ncalls; i++)
-		if ((!method || !strcmp(f->calls[i].method, method)) && (!ok_only || f->calls[i].ok))
-			n++;
-	return n;
+	if (!method)
+		return ok_only ? f->nok : f->ncalls;
+	t = tally_find(f, method);
+	return !t ? 0 : ok_only ? t->ok : t->all;
 }
 
 size_t fake_slack_call_count(fake_slack *f, const char *method, bool ok_only)

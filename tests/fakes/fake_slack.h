@@ -50,6 +50,12 @@ int fake_slack_start_tls(const char *app_token, const char *bot_token, const cha
 			 const char *key_pem, fake_slack **out);
 /* Stops the server and frees everything. NULL-safe. */
 void fake_slack_free(fake_slack *f);
+/*
+ * Makes room for `envelopes` more envelopes, acks, calls and messages now, so
+ * a bench never times the fake's own array growth (a realloc and copy of
+ * every record so far under the lock the socket thread needs).
+ */
+void fake_slack_reserve(fake_slack *f, size_t envelopes);
 /* The Web API's port; the socket's is in the URL apps.connections.open returns. */
 int fake_slack_port(const fake_slack *f);
 /* "http://127.0.0.1:<port>/api/" */
