@@ -556,6 +556,85 @@ Test(slack_workers, two_pools_do_not_wait_for_each_other)
 	cr_expect_eq(slow.ran, 1);
 }
 
+/*
+ * The pool's queue is lock-free: several producers at once, a queue smaller
+ * than the work, and a free while jobs are still queued must run every
+ * accepted job exactly once and refuse (and count) the rest.
+ */
+#define STRESS_PRODUCERS 4
+#define STRESS_JOBS 5000
+
+typedef struct stress_job {
+	pb_job job;
+	_Atomic int *ran;
+} stress_job;
+
+typedef struct stress_producer {
+	pb_workers *w;
+	stress_job *jobs;
+	int accepted, refused;
+} stress_producer;
+
+static void stress_run(pb_job *job, void *state)
+{
+	(void)state;
+	(*((stress_job *)job)->ran)++;
+}
+
+static void *stress_produce(void *arg)
+{
+	stress_producer *p = arg;
+
+	for (int i = 0; i < STRESS_JOBS; i++) {
+		/* every fourth job is given one try only, the rest are retried until a slot frees */
+		while (pb_workers_submit(p->w, &p->jobs[i].job) != 0) {
+			p->refused++;
+			if (i % 4 == 0)
+				break;
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+Test(slack_workers, many_producers_every_accepted_job_runs_once)
+{
+	static stress_job jobs[STRESS_PRODUCERS][STRESS_JOBS];
+	static _Atomic int ran[STRESS_PRODUCERS][STRESS_JOBS];
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
+	stress_producer prod[STRESS_PRODUCERS];
+	pthread_t t[STRESS_PRODUCERS];
+	pb_workers_stats st;
+	uint64_t refused = 0;
+	int runs = 0;
+	pb_workers *w;
+
+	cr_assert_eq(pb_workers_new(3, 6, &ops, &w), 0);
+	for (int p = 0; p < STRESS_PRODUCERS; p++) {
+		for (int i = 0; i < STRESS_JOBS; i++)
+			jobs[p][i] = (stress_job){ { stress_run, NULL }, &ran[p][i] };
+		prod[p] = (stress_producer){ w, jobs[p], 0, 0 };
+		cr_assert_eq(pthread_create(&t[p], NULL, stress_produce, &prod[p]), 0);
+	}
+	for (int p = 0; p < STRESS_PRODUCERS; p++) {
+		pthread_join(t[p], NULL);
+		refused += (uint64_t)prod[p].refused;
+	}
+	pb_workers_stats_get(w, &st); /* the producers are done: submitted and refused are final */
+	pb_workers_free(w); /* jobs may still be queued: free drains them */
+	for (int p = 0; p < STRESS_PRODUCERS; p++)
+		for (int i = 0; i < STRESS_JOBS; i++) {
+			cr_assert_leq(ran[p][i], 1, "job %d of producer %d ran %d times", i, p, (int)ran[p][i]);
+			if (i % 4)
+				cr_assert_eq(ran[p][i], 1, "a retried job %d of producer %d never ran", i, p);
+			runs += ran[p][i];
+		}
+	cr_assert_gt(refused, 0, "a queue of 6 for 4 producers must refuse some submits");
+	cr_expect_eq(st.refused, refused, "every refusal is counted");
+	cr_expect_eq(st.submitted, (uint64_t)runs, "every accepted job ran");
+	cr_assert_geq(runs, STRESS_PRODUCERS * STRESS_JOBS * 3 / 4);
+}
+
 typedef struct nice_job {
 	pb_job job;
 	int seen;
