@@ -16,6 +16,7 @@
 #define RX_CAP (4u << 20)      /* a reassembled message larger than this is dropped */
 #define MAX_CONNS 4            /* current + retiring + spare */
 #define STOP_GRACE_MS 2000
+#define ACK_PENDING_MAX 64     /* ack latencies kept while the metrics lock is a worker's */
 
 typedef struct tx_msg {
 	struct tx_msg *next;
@@ -47,6 +48,9 @@ struct pb_slack_loop {
 	uint32_t retry_table[1];
 	slack_conn conns[MAX_CONNS];
 	size_t held;                   /* envelopes acked, waiting in a tx_msg for their ack's write */
+	/* Ack latencies not in the metric yet: the registry's lock was a worker's (ack_latency_note). */
+	double ack_pending[ACK_PENDING_MAX];
+	size_t ack_npending;
 	unsigned next_serial;
 	unsigned attempt;
 	pb_timer retry_timer;
@@ -384,6 +388,36 @@ static void conn_rx(pb_slack_loop *l, slack_conn *c, struct lws *wsi, const void
 	pb_buf_deinit(&c->rx);
 }
 
+/*
+ * The metrics registry has one lock, which the workers take for each of their
+ * updates: the loop only records when it is free, keeping up to
+ * ACK_PENDING_MAX latencies until then (they show at a later ack, none is
+ * lost; a full buffer, or the loop's end, waits for the lock once).
+ */
+static void ack_latency_flush(pb_slack_loop *l, bool wait)
+{
+	pb_metric *f = l->cfg.metrics ? l->cfg.metrics->ack_latency : NULL;
+	int rc;
+
+	if (!l->ack_npending)
+		return;
+	rc = pb_metric_observe_many_try(f, NULL, l->ack_pending, l->ack_npending);
+	if (rc == PB_E_BUSY && !wait)
+		return;
+	if (rc == PB_E_BUSY)
+		for (size_t i = 0; i < l->ack_npending; i++)
+			pb_metric_observe(f, NULL, l->ack_pending[i]);
+	l->ack_npending = 0;
+}
+
+static void ack_latency_note(pb_slack_loop *l, double seconds)
+{
+	if (!l->cfg.metrics)
+		return;
+	l->ack_pending[l->ack_npending++] = seconds;
+	ack_latency_flush(l, l->ack_npending == ACK_PENDING_MAX);
+}
+
 static int conn_writeable(slack_conn *c, struct lws *wsi)
 {
 	tx_msg *t = c->tx_head;
@@ -401,9 +435,8 @@ static int conn_writeable(slack_conn *c, struct lws *wsi)
 			c->loop->cfg.submit(c->loop->cfg.ud, t->job, t->job_len);
 			t->job = NULL;
 		}
-		if (n >= 0 && t->timed_from_ms && c->loop->cfg.metrics) /* a whole frame in → its ack written */
-			pb_metric_observe(c->loop->cfg.metrics->ack_latency, NULL,
-					  (double)(pb_clock_mono_ms(NULL) - t->timed_from_ms) / 1000.0);
+		if (n >= 0 && t->timed_from_ms) /* a whole frame in → its ack written */
+			ack_latency_note(c->loop, (double)(pb_clock_mono_ms(NULL) - t->timed_from_ms) / 1000.0);
 		drop_job(c, t);
 		free(t);
 		if (n < 0)
@@ -725,6 +758,7 @@ void pb_slack_loop_free(pb_slack_loop *l)
 		pthread_join(l->opener, NULL);
 	}
 	l->stopping = true;
+	ack_latency_flush(l, true);
 	pb_loop_closer_remove(&l->closer);
 	pb_timer_cancel(&l->retry_timer);
 	pb_timer_cancel(&l->stop_timer);

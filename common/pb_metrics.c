@@ -420,6 +420,27 @@ int pb_metric_touch(pb_metric *f, const char *const *lv)
 	return update(f, lv, OP_TOUCH, 0);
 }
 
+int pb_metric_observe_many_try(pb_metric *f, const char *const *lv, const double *v, size_t n)
+{
+	series *s;
+	int rc;
+
+	if (!f || !n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!op_allowed(f, OP_OBSERVE, v[i]))
+			return PB_E_INVALID;
+	if (!lv_valid(f, lv))
+		return PB_E_INVALID;
+	if (pthread_mutex_trylock(&f->reg->lock))
+		return PB_E_BUSY;
+	rc = series_get(f, lv, &s);
+	for (size_t i = 0; !rc && i < n; i++)
+		observe(f, s, v[i]);
+	pthread_mutex_unlock(&f->reg->lock);
+	return rc;
+}
+
 static double read_value(pb_metric *f, const char *const *lv, bool sum)
 {
 	series *s;

@@ -79,6 +79,13 @@ int pb_metric_add(pb_metric *f, const char *const *lv, double v);   /* counter (
 int pb_metric_inc(pb_metric *f, const char *const *lv);             /* add 1 */
 int pb_metric_set(pb_metric *f, const char *const *lv, double v);   /* gauge only */
 int pb_metric_observe(pb_metric *f, const char *const *lv, double v); /* histogram only */
+/*
+ * Records n observations of a histogram at once without waiting: PB_E_BUSY,
+ * nothing recorded, while another thread updates the registry. For the event
+ * loop, which must never wait on a lock a worker holds: it keeps them and
+ * tries again later. PB_E_INVALID as above (any NaN: none recorded).
+ */
+int pb_metric_observe_many_try(pb_metric *f, const char *const *lv, const double *v, size_t n);
 /* Creates the series with value 0 so it is rendered before its first event. */
 int pb_metric_touch(pb_metric *f, const char *const *lv);
 

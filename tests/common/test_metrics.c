@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,5 +385,61 @@ Test(metrics, promobot_families_register_once)
 	pb_err_init(&err);
 	cr_assert_eq(pb_metrics_promobot_register(m, &p, &err), PB_E_INVALID);
 	cr_assert(strstr(pb_err_text(&err), "already registered"), "%s", pb_err_text(&err));
+	pb_metrics_free(m);
+}
+
+/* A thread that keeps the registry's lock busy with its own updates until told to stop. */
+typedef struct lock_hammer {
+	pb_metric *f;
+	atomic_bool stop;
+} lock_hammer;
+
+static void *lock_hammer_run(void *arg)
+{
+	lock_hammer *h = arg;
+
+	while (!atomic_load(&h->stop))
+		pb_metric_inc(h->f, NULL);
+	return NULL;
+}
+
+/*
+ * observe_many_try never waits: while another thread holds the registry it
+ * says busy and records none of the batch; what it accepted is all there,
+ * once. (The event loop keeps its ack latencies this way.)
+ */
+Test(metrics, observe_many_try_records_all_or_nothing_and_never_waits)
+{
+	pb_metrics *m = reg(0);
+	const double bounds[] = { 0.001, 0.01 };
+	pb_metric_desc hd = { "try_seconds", "h", PB_METRIC_HISTOGRAM, { NULL }, bounds, 2 };
+	pb_metric_desc cd = { "hammer_total", "c", PB_METRIC_COUNTER, { NULL }, NULL, 0 };
+	const double batch[3] = { 0.0005, 0.005, 0.5 };
+	const double nan_batch[2] = { 0.0005, NAN };
+	lock_hammer h = { NULL, false };
+	pb_metric *f;
+	pthread_t t;
+	long accepted = 0, busy = 0;
+
+	cr_assert_eq(pb_metrics_register(m, &hd, &f, NULL), 0);
+	cr_assert_eq(pb_metrics_register(m, &cd, &h.f, NULL), 0);
+	cr_assert_eq(pb_metric_observe_many_try(f, NULL, nan_batch, 2), PB_E_INVALID);
+	cr_assert_eq(pb_metric_value(f, NULL), 0, "a batch with a NaN records nothing");
+	cr_assert_eq(pthread_create(&t, NULL, lock_hammer_run, &h), 0);
+	/* bounded: a busy answer comes within a few thousand tries on any machine with two threads running */
+	for (long i = 0; i < 20000000 && (busy < 10 || accepted < 10); i++) {
+		int rc = pb_metric_observe_many_try(f, NULL, batch, 3);
+
+		cr_assert(rc == 0 || rc == PB_E_BUSY, "rc %d", rc);
+		if (rc)
+			busy++;
+		else
+			accepted++;
+	}
+	atomic_store(&h.stop, true);
+	pthread_join(t, NULL);
+	cr_assert_geq(busy, 10, "never busy while another thread updated the registry");
+	cr_assert_eq(pb_metric_value(f, NULL), (double)(3 * accepted), "count = 3 per accepted batch, none per busy one");
+	cr_assert_float_eq(pb_metric_sum(f, NULL), 0.5055 * (double)accepted, 1e-6 * (double)accepted);
 	pb_metrics_free(m);
 }
