@@ -82,6 +82,7 @@ Test(replicas, one_promotion_and_a_complete_audit_trail_across_replicas, .timeou
 	cr_assert(fake_slack_wait_calls(c.fake, "chat.postMessage", 1, WAIT_MS), "no thread for the winner");
 	cr_assert_eq(db_int(&c, "SELECT count(*) FROM promotions"), 1);
 	cr_assert_eq(parents(&c, ts, sizeof(ts)), 1, "one promotion, one thread");
+	wait_thread_stored(&c);
 
 	/* validate on replica 0; Slack redelivers the same envelope on replica 1: acked, not run again */
 	slash_on(&c, 0, "env-validate", "U0ALICE", "validate neo4j");
@@ -137,6 +138,19 @@ Test(replicas, one_promotion_and_a_complete_audit_trail_across_replicas, .timeou
 	cr_expect_eq(fake_slack_call_count(c.fake, "chat.postMessage", false),
 		     fake_slack_call_count(c.fake, "chat.postMessage", true), "every post was accepted");
 	cluster_finish(&c);
+}
+
+/* On a failure, what was posted outside the promotion's thread (the first post opens it). */
+static void print_posts_outside(cluster *c, const char *needle)
+{
+	fake_slack_call call;
+
+	for (size_t i = 0; fake_slack_call_get(c->fake, "chat.postMessage", i, &call); i++) {
+		if (!strstr(call.body, needle))
+			fprintf(stderr, "post #%zu outside the thread (status %ld, ok %d, %s): %.600s\n", i, call.status,
+				call.ok, call.error, call.body);
+		fake_slack_call_deinit(&call);
+	}
 }
 
 /* ---- one scheduler leader (the 'scheduler' lease) ---- */
@@ -227,6 +241,9 @@ Test(replicas, sigkill_of_the_leader_mid_observation_the_other_takes_over, .time
 	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "## Day 2 Monitoring Report"), 1);
 	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "Monitoring Report"), 2, "a report twice");
 	snprintf(needle, sizeof(needle), "\"thread_ts\":\"%s\"", ts);
+	if (fake_slack_calls_matching(c.fake, "chat.postMessage", needle) !=
+	    fake_slack_call_count(c.fake, "chat.postMessage", false) - 1)
+		print_posts_outside(&c, needle);
 	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", needle),
 		     fake_slack_call_count(c.fake, "chat.postMessage", false) - 1, "a post outside the thread");
 	cr_expect_eq(fake_slack_calls_matching(c.fake, "chat.postMessage", "DOWN: neo4j"), 1, "DOWN posted once");
