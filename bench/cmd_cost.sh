@@ -41,7 +41,7 @@ done
 
 run() { # $1 = commands, $2 = output dir
 	mkdir -p "$2"
-	if ! CG_OUT=$2 PROMOBOT_BIN=$tmp/pb.sh FLOOR_BIN=$tmp/fl.sh BENCH_MODE=seq BENCH_SEQ_N=$1 BENCH_SLOW=10 \
+	if ! CG_OUT=$2 PROMOBOT_BIN=$tmp/pb.sh FLOOR_BIN=$tmp/fl.sh BENCH_MODE=seq BENCH_SEQ_N=$1 BENCH_SEQ_ROUNDS=1 BENCH_SLOW=10 \
 		"$build/bench/slack_bench" 1000 "$workers" 200 >"$2/bench.log" 2>&1; then
 		echo "cmd_cost: the run of $1 commands failed:" >&2
 		cat "$2/bench.log" >&2
