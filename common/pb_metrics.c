@@ -372,27 +372,39 @@ static void observe(const pb_metric *f, series *s, double v)
 	s->sum += v;
 }
 
-static int update(pb_metric *f, const char *const *lv, update_op op, double v)
+/* Applies n values of one op to one series under the registry's lock; !wait: PB_E_BUSY when it is taken. */
+static int update_many(pb_metric *f, const char *const *lv, update_op op, const double *v, size_t n, bool wait)
 {
 	series *s;
 	int rc;
 
 	if (!f)
 		return 0;
-	if (!op_allowed(f, op, v) || !lv_valid(f, lv))
+	for (size_t i = 0; i < n; i++)
+		if (!op_allowed(f, op, v[i]))
+			return PB_E_INVALID;
+	if (!lv_valid(f, lv))
 		return PB_E_INVALID;
-	pthread_mutex_lock(&f->reg->lock);
+	if (!wait && pthread_mutex_trylock(&f->reg->lock))
+		return PB_E_BUSY;
+	if (wait)
+		pthread_mutex_lock(&f->reg->lock);
 	rc = series_get(f, lv, &s);
-	if (!rc) {
+	for (size_t i = 0; !rc && i < n; i++) {
 		if (op == OP_ADD)
-			s->value += v;
+			s->value += v[i];
 		else if (op == OP_SET)
-			s->value = v;
+			s->value = v[i];
 		else if (op == OP_OBSERVE)
-			observe(f, s, v);
+			observe(f, s, v[i]);
 	}
 	pthread_mutex_unlock(&f->reg->lock);
 	return rc;
+}
+
+static int update(pb_metric *f, const char *const *lv, update_op op, double v)
+{
+	return update_many(f, lv, op, &v, 1, true);
 }
 
 int pb_metric_add(pb_metric *f, const char *const *lv, double v)
@@ -422,23 +434,7 @@ int pb_metric_touch(pb_metric *f, const char *const *lv)
 
 int pb_metric_observe_many_try(pb_metric *f, const char *const *lv, const double *v, size_t n)
 {
-	series *s;
-	int rc;
-
-	if (!f || !n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!op_allowed(f, OP_OBSERVE, v[i]))
-			return PB_E_INVALID;
-	if (!lv_valid(f, lv))
-		return PB_E_INVALID;
-	if (pthread_mutex_trylock(&f->reg->lock))
-		return PB_E_BUSY;
-	rc = series_get(f, lv, &s);
-	for (size_t i = 0; !rc && i < n; i++)
-		observe(f, s, v[i]);
-	pthread_mutex_unlock(&f->reg->lock);
-	return rc;
+	return n ? update_many(f, lv, OP_OBSERVE, v, n, false) : 0;
 }
 
 static double read_value(pb_metric *f, const char *const *lv, bool sum)
