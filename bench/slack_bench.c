@@ -25,6 +25,7 @@
  *                               the machine's load touches both; one table per round, then the median ratio
  *   BENCH_SEQ_DUMP=prefix       writes every seq sample (µs, send order) to prefix.<client>.<round>
  *   BENCH_WORKER_NICE=0..19     worker_nice in promobot's config; BENCH_WORKER_IDLE=1 sets worker_idle: true
+ *   BENCH_WORKER_CPUS=0..64     worker_cpus (0: the command pool and the poster without CPU lanes)
  *   BENCH_SLOW=1                multiplies the seq waits (connect 30 s, ack 10 s, replies 60 s), e.g. under valgrind
  *   TMPDIR                      where the run's store, configs and sockets go (default /tmp)
  * seq:    BENCH_SEQ_N slash commands one at a time (send, wait for the ack, next), first against
@@ -163,12 +164,14 @@ static bool stop_child(pid_t pid, const char *what, const char *log)
 static long worker_nice = -1;
 /* BENCH_WORKER_IDLE=1: the config's worker_idle is true (SCHED_IDLE workers); otherwise not written. */
 static bool worker_idle;
+/* BENCH_WORKER_CPUS: the config's worker_cpus (0: no CPU lanes; -1: not written, the bot's default). */
+static long worker_cpus = -1;
 
 /* Replica 0 writes dir/promobot.json; every replica runs it (one store) and logs to its own file. */
 static pid_t start_replica(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval,
 			   int replica)
 {
-	char cfg[512], log[512], nice[64] = "";
+	char cfg[512], log[512], nice[64] = "", cpus[32] = "";
 	FILE *f;
 	pid_t pid;
 
@@ -188,18 +191,20 @@ static pid_t start_replica(const char *bin, const char *dir, const fake_slack *f
 		snprintf(nice, sizeof(nice), "\"worker_nice\":%ld,%s", worker_nice, worker_idle ? "\"worker_idle\":true," : "");
 	else if (worker_idle)
 		snprintf(nice, sizeof(nice), "\"worker_idle\":true,");
+	if (worker_cpus >= 0)
+		snprintf(cpus, sizeof(cpus), "\"worker_cpus\":%ld,", worker_cpus);
 	fprintf(f,
 		"{\"storage\":{\"path\":\"%s/promobot.db\"},"
 		"\"chat\":{\"platform\":\"slack\",\"slack\":{\"api_url\":\"%s\",\"app_token_env\":\"BENCH_SLACK_APP\","
 		"\"bot_token_env\":\"BENCH_SLACK_BOT\",\"channel\":\"C0PROMO\",\"min_post_interval_ms\":%d}},"
-		"\"workers\":%d,%s"
+		"\"workers\":%d,%s%s"
 		"\"users\":{\"U0ALICE\":{\"name\":\"Alice\",\"roles\":[\"requester\",\"approver\"]}},"
 		"\"policy\":{\"required_approvals\":1,\"required_checks\":[\"tests\"]},"
 		"\"components\":[{\"id\":\"neo4j\",\"name\":\"Neo4j\",\"group\":\"Core\",\"stage\":\"development\","
 		"\"workdir\":\"%s\",\"revision\":{\"value\":\"5.13\"},"
 		"\"checks\":[{\"name\":\"unit tests\",\"criterion\":\"tests\",\"argv\":[\"true\"]}],"
 		"\"environments\":{\"staging\":{\"image\":\"neo4j:5.13\",\"container_name\":\"neo4j-staging\"}}}]}\n",
-		dir, fake_slack_api_url(fake), interval, workers, nice, dir);
+		dir, fake_slack_api_url(fake), interval, workers, nice, cpus, dir);
 	fclose(f);
 run:
 	{
@@ -589,6 +594,7 @@ int main(int argc, char **argv)
 	const char *tmp = getenv("TMPDIR");
 	long replicas = arg_long(getenv("BENCH_REPLICAS"), 1);
 	const char *nice_env = getenv("BENCH_WORKER_NICE");
+	const char *cpus_env = getenv("BENCH_WORKER_CPUS");
 	long rounds = arg_long(getenv("BENCH_SEQ_ROUNDS"), 5);
 	bool do_seq, do_flight, do_replicas;
 	int rc = 0;
@@ -600,7 +606,7 @@ int main(int argc, char **argv)
 	if (!bin || n < 0 || workers < 0 || workers > 64 || window < 0 || seq_n < 0 || slow_env < 0 || slow_env > 100 ||
 	    replicas < 1 || replicas > 2 || rounds < 1 || rounds > SEQ_MAX_ROUNDS || !(do_seq || do_flight || do_replicas)) {
 		fprintf(stderr, "usage: PROMOBOT_BIN=…/promobot [FLOOR_BIN=…/floor_client] [BENCH_MODE=all|seq|flight|replicas] "
-			"[BENCH_SEQ_N=2000] [BENCH_SEQ_ROUNDS=5] [BENCH_REPLICAS=1|2] [BENCH_WORKER_NICE=0..19] [BENCH_WORKER_IDLE=1] slack_bench [N=1000] [workers=4] [window=200]\n");
+			"[BENCH_SEQ_N=2000] [BENCH_SEQ_ROUNDS=5] [BENCH_REPLICAS=1|2] [BENCH_WORKER_NICE=0..19] [BENCH_WORKER_IDLE=1] [BENCH_WORKER_CPUS=0..64] slack_bench [N=1000] [workers=4] [window=200]\n");
 		return 2;
 	}
 	slow = slow_env;
@@ -617,6 +623,15 @@ int main(int argc, char **argv)
 	else
 		printf("promobot worker_nice: its default\n");
 	printf("promobot worker_idle: %s\n", worker_idle ? "true (config)" : "its default (false)");
+	worker_cpus = !cpus_env ? -1 : !strcmp(cpus_env, "0") ? 0 : arg_long(cpus_env, -1);
+	if (cpus_env && (worker_cpus < 0 || worker_cpus > 64)) {
+		fprintf(stderr, "BENCH_WORKER_CPUS must be 0..64\n");
+		return 2;
+	}
+	if (worker_cpus >= 0)
+		printf("promobot worker_cpus: %ld (config%s)\n", worker_cpus, worker_cpus ? "" : ": no CPU lanes");
+	else
+		printf("promobot worker_cpus: its default (CPUs - 1, at least 1)\n");
 	if (do_seq && !find_floor(floor_bin, sizeof(floor_bin))) {
 		fprintf(stderr, "cannot locate floor_client (set FLOOR_BIN)\n");
 		return 2;

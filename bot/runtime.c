@@ -581,9 +581,9 @@ static int start_admin(pb_runtime *rt, pb_err *err)
 
 int pb_runtime_start(pb_runtime *rt, pb_err *err)
 {
-	pb_workers_ops ops = { bg_init, bg_fini, rt, "background", rt->cfg->worker_nice, rt->cfg->worker_idle };
+	pb_workers_ops ops = { bg_init, bg_fini, rt, "background", rt->cfg->worker_nice, rt->cfg->worker_idle, NULL };
 	/* the leader lease must be renewed in time whatever the load: normal priority */
-	pb_workers_ops lops = { lead_init, lead_fini, rt, "leader", 0, false };
+	pb_workers_ops lops = { lead_init, lead_fini, rt, "leader", 0, false, NULL };
 	/*
 	 * A sweep queues at most one check per observing promotion (one open per
 	 * component and target stage): room for all of them, so promotions

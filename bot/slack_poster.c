@@ -487,6 +487,20 @@ static send_result deliver(poster_thread *t, pb_post *p)
 
 /* ---- the thread ---- */
 
+/* As a guest of the command pool's lanes: the loop's CPU stays free; the HTTP wait itself holds no lane. */
+static send_result deliver_in_lane(poster_thread *t, pb_post *p)
+{
+	pb_lanes *lanes = t->ps->cfg.lanes;
+	send_result r;
+
+	if (lanes)
+		pb_lanes_guest_take(lanes);
+	r = deliver(t, p);
+	if (lanes)
+		pb_lanes_guest_give(lanes);
+	return r;
+}
+
 static void record(pb_slack_poster *ps, pb_post *p, send_result r)
 {
 	pthread_mutex_lock(&ps->lock);
@@ -566,7 +580,7 @@ static void *poster_main(void *arg)
 		}
 		ps->busy = true;
 		pthread_mutex_unlock(&ps->lock);
-		record(ps, p, deliver(&t, p));
+		record(ps, p, deliver_in_lane(&t, p));
 		pthread_mutex_lock(&ps->lock);
 	}
 	pthread_cond_broadcast(&ps->changed);

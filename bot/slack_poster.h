@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lanes.h"
 #include "pb_acks.h"
 #include "pb_card.h"
 #include "pb_clock.h"
@@ -78,6 +79,7 @@ typedef struct pb_slack_poster_cfg {
 	long timeout_ms;         /* per HTTP call, default 15000 */
 	int nice;                /* the poster thread's nice (pb_thread_lower), 0 = unchanged */
 	bool idle;               /* SCHED_IDLE instead (pb_thread_lower) */
+	pb_lanes *lanes;         /* borrowed, may be NULL: a delivery's CPU work takes one of the command pool's lanes */
 } pb_slack_poster_cfg;
 
 typedef struct pb_slack_poster_stats {

@@ -501,7 +501,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	sigset_t old;
 	bool sig_started = false;
 	char *app_token = NULL;
-	pb_workers_ops ops = { worker_init, worker_fini, &app, "commands", cfg->worker_nice, cfg->worker_idle };
+	pb_workers_ops ops = { worker_init, worker_fini, &app, "commands", cfg->worker_nice, cfg->worker_idle, NULL };
+	int ncpus = pb_config_worker_cpus(cfg);
 	pb_slack_poster_cfg pc = { 0 };
 	size_t nworkers = cfg->workers > 0 ? (size_t)cfg->workers : 4;
 	int rc;
@@ -528,6 +529,12 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	pc.capacity = POST_QUEUE_CAP;
 	pc.nice = cfg->worker_nice;
 	pc.idle = cfg->worker_idle;
+	/* The command workers and the poster share the CPU lanes: the loop's CPU stays free for acks. */
+	if (ncpus > 0 && pb_lanes_new(ncpus, &ops.lanes) != 0) {
+		rc = pb_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	pc.lanes = ops.lanes;
 	/* Block the stop signals before any thread starts: only sig_main receives them. */
 	sigemptyset(&sw.set);
 	sigaddset(&sw.set, SIGINT);
@@ -600,6 +607,7 @@ out_mask:
 	app.poster = NULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
+	pb_lanes_free(ops.lanes); /* after its members and its guest */
 	free(app.bot_token);
 	free(app_token);
 	return rc;

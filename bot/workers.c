@@ -125,10 +125,32 @@ static pb_job *worker_next(pb_workers *w)
 	return job;
 }
 
+static void run_job(pb_workers *w, pb_job *job, void *state)
+{
+	atomic_fetch_add(&w->qr, QR_RUNNING - 1); /* queued → running in one step */
+	job->run(job, state);
+	if (job->free)
+		job->free(job);
+	atomic_fetch_add(&w->done, 1);
+	atomic_fetch_sub(&w->qr, QR_RUNNING);
+}
+
+/* With lanes: a worker holds one while it waits for jobs and runs them, and hands it over only when owed. */
+static pb_job *lane_next(pb_workers *w)
+{
+	pb_job *job;
+
+	pb_lanes_member_idle(w->ops.lanes, true, &w->stopping);
+	job = worker_next(w);
+	pb_lanes_member_idle(w->ops.lanes, false, &w->stopping);
+	return job;
+}
+
 static void *worker_main(void *arg)
 {
 	worker_arg wa = *(worker_arg *)arg;
 	pb_workers *w = wa.pool;
+	pb_lanes *lanes = w->ops.lanes;
 	void *state;
 	pb_job *job;
 
@@ -136,15 +158,18 @@ static void *worker_main(void *arg)
 	pb_thread_name(w->ops.name, wa.index);
 	pb_thread_lower(w->ops.name, w->ops.nice, w->ops.idle);
 	state = w->ops.init ? w->ops.init(w->ops.ud, wa.index) : NULL;
+	if (lanes)
+		pb_lanes_member_take(lanes, &w->stopping);
 	/* Stopping still drains: an acked command must run. */
-	while ((job = worker_next(w))) {
-		atomic_fetch_add(&w->qr, QR_RUNNING - 1); /* queued → running in one step */
-		job->run(job, state);
-		if (job->free)
-			job->free(job);
-		atomic_fetch_add(&w->done, 1);
-		atomic_fetch_sub(&w->qr, QR_RUNNING);
+	while ((job = lanes ? lane_next(w) : worker_next(w))) {
+		run_job(w, job, state);
+		if (lanes && pb_lanes_member_should_yield(lanes)) {
+			pb_lanes_member_give(lanes);
+			pb_lanes_member_take(lanes, &w->stopping);
+		}
 	}
+	if (lanes)
+		pb_lanes_member_give(lanes);
 	if (w->ops.fini)
 		w->ops.fini(w->ops.ud, state);
 	return NULL;
@@ -292,6 +317,8 @@ void pb_workers_free(pb_workers *w)
 	if (!w)
 		return;
 	atomic_store(&w->stopping, true);
+	if (w->ops.lanes) /* members asleep for a lane, or for a borrowed one back, see stopping */
+		pb_lanes_wake(w->ops.lanes);
 	for (size_t i = 0; i < w->started; i++)
 		sem_post(&w->ready);
 	for (size_t i = 0; i < w->started; i++)

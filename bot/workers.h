@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lanes.h"
+
 typedef struct pb_workers pb_workers;
 
 /*
@@ -32,6 +34,13 @@ typedef struct pb_workers_ops {
 	const char *name;
 	int nice;   /* > 0: the threads yield the CPU to the loop thread (pb_thread_lower) */
 	bool idle;  /* SCHED_IDLE instead: any normal thread preempts them at once (pb_thread_lower) */
+	/*
+	 * Not NULL: the pool's jobs compute only on one of these CPU lanes (lanes.h);
+	 * a job waiting outside its own CPU work (pb_lane_leave: HTTP, a sleep, a
+	 * lock, a child process) holds none, so a deploy never blocks a `status`.
+	 * Borrowed: outlives the pool. NULL: no cap.
+	 */
+	pb_lanes *lanes;
 } pb_workers_ops;
 
 /* What a pool did so far; depth = queued + running now. */

@@ -18,6 +18,7 @@
 #include "docker.h"
 #include "health.h"
 #include "pb_clock.h"
+#include "pb_lane.h"
 #include "pb_lease_keeper.h"
 #include "pb_log.h"
 
@@ -721,7 +722,9 @@ static int wait_healthy(flow *f, const char *id, int timeout_s, pb_docker_state 
 				 st->health[0] ? ", health " : "", st->health);
 			return PB_E_FAILED;
 		}
+		pb_lane_leave();
 		poll(NULL, 0, FLOW_POLL_MS);
+		pb_lane_enter();
 	}
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,18 @@ void pb_problems_deinit(pb_problems *p)
 	free(p->items);
 	p->items = NULL;
 	p->count = 0;
+}
+
+int pb_config_worker_cpus(const pb_config *cfg)
+{
+	cpu_set_t set;
+	int n;
+
+	if (cfg->worker_cpus >= 0)
+		return cfg->worker_cpus;
+	/* the affinity mask, not the machine: taskset and cgroup cpusets narrow it */
+	n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? n - 1 : 1;
 }
 
 const pb_user *pb_config_user(const pb_config *cfg, const char *id)
@@ -633,7 +646,7 @@ static void parse_ha(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "worker_nice", "worker_idle", "http", "schedule", "ha",
+	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "worker_nice", "worker_idle", "worker_cpus", "http", "schedule", "ha",
 					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
@@ -645,6 +658,7 @@ static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_int(c, root, "", "workers", false, 4, 1, 64, &cfg->workers);
 	cfg_get_int(c, root, "", "worker_nice", false, 19, 0, 19, &cfg->worker_nice);
 	cfg_get_bool(c, root, "", "worker_idle", false, &cfg->worker_idle);
+	cfg_get_int(c, root, "", "worker_cpus", false, -1, 0, 64, &cfg->worker_cpus);
 	parse_http(c, root, cfg);
 	parse_schedule(c, root, cfg);
 	parse_ha(c, root, cfg);

@@ -286,6 +286,7 @@ typedef struct pb_config {
 	int workers;           /* worker threads, default 4 */
 	int worker_nice;       /* nice of command/background/poster threads (0..19), default 19 */
 	bool worker_idle;      /* those threads under SCHED_IDLE instead (worker_nice then moot), default false */
+	int worker_cpus;       /* command jobs on the CPU at once (0: no cap); -1 (default): pb_config_worker_cpus */
 	pb_http_cfg http;
 	pb_schedule_cfg schedule;
 	pb_ha_cfg ha;
@@ -320,6 +321,12 @@ int pb_config_parse(const char *json, size_t len, const char *base_dir,
 void pb_config_free(pb_config *cfg);
 
 const pb_user *pb_config_user(const pb_config *cfg, const char *id);
+/*
+ * CPU lanes of the command pool: worker_cpus when set, else the CPUs this
+ * process may run on minus one (at least one), the one left over being the
+ * event loop's — its acks then find a CPU without waiting for a reply's work.
+ */
+int pb_config_worker_cpus(const pb_config *cfg);
 const pb_component *pb_config_component(const pb_config *cfg, const char *id);
 /* Deploy settings of a component for a stage, or NULL when not configured. */
 const pb_deploy_cfg *pb_config_deploy(const pb_component *c, pb_stage stage);

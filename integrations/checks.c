@@ -2,6 +2,7 @@
 #include "pb_checks.h"
 
 #include "pb_clock.h"
+#include "pb_lane.h"
 #include "pb_str.h"
 
 #include <errno.h>
@@ -237,7 +238,9 @@ static bool supervise(pid_t pid, int out_r, sink *s, int64_t deadline)
 			pfd[n++] = (struct pollfd){ .fd = out_r, .events = POLLIN };
 		if (!exited && pidfd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		pb_lane_leave(); /* the check's child runs: this job uses no CPU meanwhile */
 		rc = poll(pfd, n, timeout);
+		pb_lane_enter();
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (open_out && rc > 0 && pfd[0].revents)

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pb_lane.h"
 #include "pb_clock.h"
 #include "pb_http.h"
 #include "pb_json.h"
@@ -1488,7 +1489,9 @@ int pb_docker_container_stats(pb_docker *d, const char *id, pb_docker_stats *out
 	 * the wait is the measurement window, like `docker stats --no-stream`.
 	 */
 	if (system_usage(j, "precpu_stats") <= 0 && system_usage(j, "cpu_stats") > 0) {
+		pb_lane_leave();
 		poll(NULL, 0, DK_STATS_WINDOW_MS);
+		pb_lane_enter();
 		r = stats_sample(d, id, what, &j2, err);
 		if (r) {
 			cJSON_Delete(j);

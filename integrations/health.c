@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "neo4j.h"
+#include "pb_lane.h"
 #include "pb_clock.h"
 #include "pb_http.h"
 #include "pb_json.h"
@@ -100,7 +101,9 @@ static int neo4j_discover_wait(pb_neo4j *n, long wait_ms, pb_neo4j_info *info, p
 		/* Only "not reachable yet" is worth waiting for; a wrong answer is final. */
 		if (r != PB_E_UNAVAILABLE || pb_clock_mono_ms(NULL) + HEALTH_RETRY_MS > deadline)
 			break;
+		pb_lane_leave();
 		poll(NULL, 0, HEALTH_RETRY_MS);
+		pb_lane_enter();
 	}
 	if (r)
 		pb_err_set(err, r, "%s", pb_err_text(&e));
@@ -319,7 +322,9 @@ static int run_http(const pb_health_cfg *cfg, long wait_ms, pb_health_report *re
 		r = pb_http_do(h, &q, &resp, &e);
 		if (r != PB_E_UNAVAILABLE || pb_clock_mono_ms(NULL) + HEALTH_RETRY_MS > deadline)
 			break;
+		pb_lane_leave();
 		poll(NULL, 0, HEALTH_RETRY_MS);
+		pb_lane_enter();
 	}
 	if (r) {
 		r = fail(rep, err, "http GET", pb_err_text(&e));
@@ -360,7 +365,9 @@ int pb_health_tcp_connect(const char *host, int port, int timeout_ms, char *why,
 		r = connect(fd, a->ai_addr, a->ai_addrlen);
 		if (r < 0 && errno == EINPROGRESS) {
 			p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			pb_lane_leave();
 			r = poll(&p, 1, timeout_ms);
+			pb_lane_enter();
 			if (r == 0) {
 				snprintf(why, wsize, "connect %s:%d: timed out after %d ms", host, port, timeout_ms);
 				close(fd);
@@ -399,7 +406,9 @@ static int run_tcp(const pb_health_cfg *cfg, long wait_ms, pb_health_report *rep
 		}
 		if (pb_clock_mono_ms(NULL) + HEALTH_RETRY_MS > deadline)
 			break;
+		pb_lane_leave();
 		poll(NULL, 0, HEALTH_RETRY_MS);
+		pb_lane_enter();
 	}
 	return fail(rep, err, "tcp connect", why);
 }

@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 
+#include "pb_lane.h"
+
 #define HTTP_DEFAULT_TIMEOUT_MS 30000L
 #define HTTP_DEFAULT_CONNECT_MS 5000L
 #define HTTP_DEFAULT_MAX_BODY ((size_t)8 << 20)
@@ -274,7 +276,9 @@ int pb_http_do(pb_http *h, const pb_http_req *req, pb_http_resp *resp, pb_err *e
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	}
 
+	pb_lane_leave(); /* the peer's answer is a wait, not our CPU work: a command pool's lane serves others */
 	rc = curl_easy_perform(c);
+	pb_lane_enter();
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
 	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);

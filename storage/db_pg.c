@@ -13,6 +13,7 @@
 #include <string.h>
 #include <libpq-fe.h>
 
+#include "pb_lane.h"
 #include "pb_log.h"
 #include "pb_str.h"
 #include "store_priv.h"
@@ -151,7 +152,9 @@ static int pg_session_setup(pb_store *st, const char *what, pb_err *err)
 	int r = 0;
 
 	PQsetNoticeProcessor(pg_c(st)->c, pg_notice, NULL);
+	pb_lane_leave(); /* a round trip to the server: the worker's CPU lane may serve another job */
 	res = PQexec(pg_c(st)->c, PG_SESSION_SQL);
+	pb_lane_enter();
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		r = pg_fail(st, res, false, what, err);
 	PQclear(res);
@@ -238,7 +241,9 @@ static int pg_connect(pb_store *st, const char *target, const char *password, pb
 	}
 	pc->gen = 1;
 	/* application_name first: the URI may name its own; expand_dbname reads the URI */
+	pb_lane_leave();
 	pc->c = PQconnectdbParams(keys, vals, 1);
+	pb_lane_enter();
 	if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
 		pg_msg(pc->c ? PQerrorMessage(pc->c) : "out of memory", msg, sizeof(msg));
 		r = pb_err_set(err, -EIO, "storage: cannot connect to PostgreSQL at %s: %s", st->label, msg);
@@ -317,7 +322,9 @@ static int pg_exec(pb_store *st, const char *sql, const char *what, pb_err *err)
 		return 0;
 	}
 	was_in_tx = PQtransactionStatus(pc->c) != PQTRANS_IDLE;
+	pb_lane_leave();
 	res = PQexec(pc->c, sql);
+	pb_lane_enter();
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
@@ -367,7 +374,9 @@ static int pg_exec_int(pb_store *st, const char *sql, int64_t *out, const char *
 	if (r)
 		return r;
 	was_in_tx = PQtransactionStatus(pc->c) != PQTRANS_IDLE;
+	pb_lane_leave();
 	res = PQexec(pc->c, sql);
+	pb_lane_enter();
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		r = pg_fail(st, res, was_in_tx, what, err);
 	else if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
@@ -616,7 +625,9 @@ static int pg_server_prepare(pg_q *q, const char *what, pb_err *err)
 			q->prep_types[i] = q->types[i];
 	}
 	snprintf(q->name, sizeof(q->name), "pb%u", ++pc->names);
+	pb_lane_leave();
 	res = PQprepare(pc->c, q->name, q->text, q->nparams, q->prep_types);
+	pb_lane_enter();
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		r = pg_fail(st, res, was_in_tx, what, err);
 		q->prep_gen = 0;
@@ -642,14 +653,18 @@ static int pg_run(pg_q *q, const char *what, pb_err *err)
 		return r;
 	was_in_tx = PQtransactionStatus(pc->c) != PQTRANS_IDLE;
 	if (!q->cached) {
+		pb_lane_leave();
 		q->res = PQexecParams(pc->c, q->text, q->nparams, q->types, vals, NULL, NULL, 0);
+		pb_lane_enter();
 	} else {
 		if (q->prep_gen != pc->gen || !pg_types_fit(q)) {
 			r = pg_server_prepare(q, what, err);
 			if (r)
 				return r;
 		}
+		pb_lane_leave();
 		q->res = PQexecPrepared(pc->c, q->name, q->nparams, vals, NULL, NULL, 0);
+		pb_lane_enter();
 	}
 	switch (PQresultStatus(q->res)) {
 	case PGRES_TUPLES_OK:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pb_clock.h"
+#include "pb_lane.h"
 #include "pb_log.h"
 #include "pb_str.h"
 #include "store_priv.h"
@@ -263,7 +264,9 @@ int pb_store_open_with(const char *target, const char *password, pb_store **out,
 		}
 		struct timespec ts = { 0, pause_ms * 1000000L };
 
+		pb_lane_leave();
 		nanosleep(&ts, NULL);
+		pb_lane_enter();
 		if (pause_ms < 100)
 			pause_ms *= 2;
 	}

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,17 @@ Test(config, example_config_loads_with_expected_values)
 
 /* ---- defaults and paths ---------------------------------------------------- */
 
+Test(config, worker_cpus_zero_lifts_the_cap)
+{
+	cJSON *root = base();
+	pb_config *cfg;
+
+	set(root, "", "worker_cpus", "0");
+	cfg = parse_ok(root);
+	cr_assert_eq(pb_config_worker_cpus(cfg), 0, "0: the command pool runs without CPU lanes");
+	pb_config_free(cfg);
+}
+
 Test(config, defaults_fill_every_optional_setting)
 {
 	pb_config *cfg = parse_ok(base());
@@ -313,6 +325,13 @@ Test(config, defaults_fill_every_optional_setting)
 	cr_assert_eq(cfg->workers, 4);
 	cr_assert_eq(cfg->worker_nice, 19, "worker threads yield to the loop thread by default");
 	cr_assert(!cfg->worker_idle, "SCHED_IDLE is asked for, never the default");
+	{
+		cpu_set_t set;
+		int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+
+		cr_assert_eq(cfg->worker_cpus, -1, "not set: chosen at start from the CPUs the process may use");
+		cr_assert_eq(pb_config_worker_cpus(cfg), n > 1 ? n - 1 : 1, "one CPU is left to the loop, at least one lane");
+	}
 	cr_assert_str_eq(cfg->slack.api_url, "https://slack.com/api/");
 	cr_assert_str_eq(cfg->slack.app_token_env, "SLACK_APP_TOKEN");
 	cr_assert_str_eq(cfg->slack.bot_token_env, "SLACK_BOT_TOKEN");
@@ -520,6 +539,7 @@ Test(config, policy_and_optional_values_are_read)
 	set(root, "", "workers", "8");
 	set(root, "", "worker_nice", "0");
 	set(root, "", "worker_idle", "true");
+	set(root, "", "worker_cpus", "3");
 	set(root, "components[0]", "revision", "{ \"command\": [\"git\", \"rev-parse\", \"HEAD\"] }");
 	set(root, "components[0]", "stage", "\"staging\"");
 	set(root, "components[0].environments.staging", "pull", "\"never\"");
@@ -527,6 +547,7 @@ Test(config, policy_and_optional_values_are_read)
 	cr_assert_eq(cfg->policy.required_approvals, 2);
 	cr_assert_eq(cfg->worker_nice, 0);
 	cr_assert(cfg->worker_idle);
+	cr_assert_eq(pb_config_worker_cpus(cfg), 3);
 	cr_assert(cfg->policy.self_approval);
 	cr_assert_eq(cfg->policy.observation_days, 3);
 	cr_assert_float_eq(cfg->policy.uptime_target, 99.9, 1e-9);
@@ -688,6 +709,9 @@ Test(config, range_checks)
 	root = base();
 	set(root, "", "worker_idle", "1");
 	expect_problem(root, "worker_idle: expected boolean");
+	root = base();
+	set(root, "", "worker_cpus", "-1");
+	expect_problem(root, "worker_cpus: must be 0..64");
 	/* a lease shorter than this cannot be renewed reliably: a third of it between attempts */
 	root = base();
 	set(root, "", "ha", "{ \"leader_lease_s\": 2 }");

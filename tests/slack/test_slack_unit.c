@@ -468,7 +468,7 @@ static void gate_open(gate *g)
 Test(slack_workers, full_queue_is_busy_and_free_drains)
 {
 	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false, NULL };
 	pb_workers_stats st;
 	pb_workers *w;
 	int accepted = 0;
@@ -517,7 +517,7 @@ static bool wait_running(pb_workers *w, size_t n)
 Test(slack_workers, room_counts_free_queue_slots)
 {
 	gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false, NULL };
 	pb_workers *w;
 
 	cr_assert_eq(pb_workers_new(1, 3, &ops, &w), 0);
@@ -540,7 +540,7 @@ Test(slack_workers, two_pools_do_not_wait_for_each_other)
 {
 	gate slow = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0, { 0 } };
 	gate fast = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, true, 0, 0, { 0 } };
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false, NULL };
 	pb_workers *a, *b;
 
 	cr_assert_eq(pb_workers_new(1, 4, &ops, &a), 0);
@@ -601,7 +601,7 @@ Test(slack_workers, many_producers_every_accepted_job_runs_once)
 {
 	static stress_job jobs[STRESS_PRODUCERS][STRESS_JOBS];
 	static _Atomic int ran[STRESS_PRODUCERS][STRESS_JOBS];
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 0, false, NULL };
 	stress_producer prod[STRESS_PRODUCERS];
 	pthread_t t[STRESS_PRODUCERS];
 	pb_workers_stats st;
@@ -649,7 +649,7 @@ static void nice_run(pb_job *job, void *state)
 
 Test(slack_workers, a_pool_runs_its_jobs_at_its_nice_and_leaves_the_caller_alone)
 {
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 7, false };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 7, false, NULL };
 	nice_job j = { { nice_run, NULL }, -100 };
 	int before = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 	pb_workers *w;
@@ -679,7 +679,7 @@ static void policy_run(pb_job *job, void *state)
 
 Test(slack_workers, an_idle_pool_runs_its_jobs_under_sched_idle_named_and_leaves_the_caller_alone)
 {
-	pb_workers_ops ops = { NULL, NULL, NULL, "test", 19, true };
+	pb_workers_ops ops = { NULL, NULL, NULL, "test", 19, true, NULL };
 	policy_job j = { { policy_run, NULL }, -100, "" };
 	int before = sched_getscheduler(0);
 	pb_workers *w;
