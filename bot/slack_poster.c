@@ -19,6 +19,8 @@
 #define POSTER_EVENT_TYPE "promobot_post"
 #define POSTER_BACKOFF_MS 500
 #define POSTER_BACKOFF_MAX_MS 30000
+/* how often a card looks again for a thread another replica is opening (PB_THREAD_CLAIM_S bounds the wait) */
+#define POSTER_CLAIM_POLL_MS 200
 /* How far back an unknown outcome is looked for: Slack's clock and ours may differ a little. */
 #define POSTER_LOOKBACK_S 120
 /* Orders (channels, users' ephemeral views) looked at per pick: bounds the scan of a long queue. */
@@ -36,6 +38,7 @@ struct pb_post {
 	pb_acks *acks;             /* its delivery is confirmed there under id; NULL = not asked */
 	int attempts;
 	bool unknown;              /* an earlier attempt may have posted it: look before sending */
+	bool claim_waited;         /* it waited for another replica's thread (logged once) */
 	int64_t sent_wall_s;       /* when that attempt went out */
 	int64_t not_before_ms;     /* backoff after a transport failure (monotonic) */
 	pb_post *next;
@@ -221,6 +224,7 @@ typedef struct poster_thread {
 	pb_services svc;
 	bool svc_ok;
 	pb_slack_web web;
+	char owner[192];           /* this replica in thread claims */
 } poster_thread;
 
 static const char *default_channel(const poster_thread *t)
@@ -427,13 +431,62 @@ static send_result post_ephemeral(poster_thread *t, pb_post *p)
 	return send_with(t, p, "chat.postEphemeral", p->channel, "user", p->user, NULL);
 }
 
+static send_result post_in_thread(poster_thread *t, pb_post *p);
+
+typedef enum { OPEN_POST, OPEN_WAIT, OPEN_JOIN } open_step;
+
+/*
+ * May this replica post the promotion's thread parent? Its request claimed
+ * it (cmd_request.c) or nobody holds a live claim: post. Another replica
+ * holds one: wait for its parent (the post retries, PB_THREAD_CLAIM_S at
+ * most). The thread is stored already: join it.
+ */
+static open_step open_claim(poster_thread *t, pb_post *p)
+{
+	int64_t now = pb_services_now(&t->svc), held = 0;
+	pb_err e;
+	int rc;
+
+	pb_err_init(&e);
+	rc = pb_store_promotion_claim_thread(t->svc.store, p->promotion_id, t->owner, now, now + PB_THREAD_CLAIM_S,
+					     &held, &e);
+	if (rc == PB_E_CONFLICT)
+		return OPEN_JOIN;
+	if (rc == PB_E_BUSY) {
+		if (!p->claim_waited)
+			pb_info("slack", "post %s: another replica is opening promotion %lld's thread (claim until %lld): "
+				"waiting for it", p->id, (long long)p->promotion_id, (long long)held);
+		p->claim_waited = true;
+		p->not_before_ms = pb_clock_mono_ms(NULL) + POSTER_CLAIM_POLL_MS;
+		pthread_mutex_lock(&t->ps->lock);
+		t->ps->st.thread_waits++;
+		pthread_mutex_unlock(&t->ps->lock);
+		return OPEN_WAIT;
+	}
+	if (rc) /* as before claims: one parent too many is better than a card lost */
+		pb_warn("slack", "post %s: cannot claim promotion %lld's thread (%s): posting its parent", p->id,
+			(long long)p->promotion_id, pb_err_text(&e));
+	return OPEN_POST;
+}
+
 /* Top-level post that starts the promotion's thread; its ts is stored with the promotion. */
 static send_result post_open(poster_thread *t, pb_post *p)
 {
 	const char *channel = default_channel(t);
-	send_result r = post_message(t, p, channel);
+	send_result r;
 	pb_err e;
 
+	if (p->promotion_id && t->svc_ok) {
+		switch (open_claim(t, p)) {
+		case OPEN_WAIT:
+			return SEND_RETRY;
+		case OPEN_JOIN: /* another replica's parent came first: this card goes in its thread */
+			return post_in_thread(t, p);
+		case OPEN_POST:
+			break;
+		}
+	}
+	r = post_message(t, p, channel);
 	if (r != SEND_DONE || !p->ts[0] || !p->promotion_id || !t->svc_ok)
 		return r;
 	pb_err_init(&e);
@@ -459,8 +512,8 @@ static send_result post_in_thread(poster_thread *t, pb_post *p)
 			(long long)p->promotion_id, pb_err_text(&e));
 	if (rc)
 		return post_message(t, p, default_channel(t));
-	if (!pr.thread_ref[0])
-		return post_open(t, p); /* posted before a restart or after a failed post: start one now */
+	if (!pr.thread_ref[0]) /* another replica is opening it, or this one's parent failed or predates a restart */
+		return post_open(t, p);
 	if (p->kind == PB_POST_PARENT)
 		return post_update(t, p, pr.channel_ref[0] ? pr.channel_ref : default_channel(t), pr.thread_ref);
 	pb_strlcpy(p->thread_ts, pr.thread_ref, sizeof(p->thread_ts)); /* always the parent's ts */
@@ -553,6 +606,7 @@ static void *poster_main(void *arg)
 	pb_err e;
 
 	pb_thread_name("poster", -1);
+	pb_lease_token("replica", t.owner, sizeof(t.owner));
 	pb_thread_lower("slack-poster", ps->cfg.nice, ps->cfg.idle);
 	pb_err_init(&e);
 	t.svc_ok = pb_services_open(&t.svc, ps->cfg.cfg, NULL, "slack-poster", PB_SVC_NO_ENGINE | PB_SVC_NO_GITHUB, &e) == 0;

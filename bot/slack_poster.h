@@ -88,6 +88,7 @@ typedef struct pb_slack_poster_stats {
 	uint64_t rate_limited;   /* 429s seen */
 	uint64_t dropped;        /* refused at submit: queue full or stopping */
 	uint64_t recovered;      /* unknown outcomes found already posted (not sent again) */
+	uint64_t thread_waits;   /* a card looked for a thread another replica claimed and waited */
 	size_t queued;
 } pb_slack_poster_stats;
 

@@ -46,6 +46,22 @@ static int check_target(pb_cmd_ctx *ctx, const pb_component *c, const char *stag
 	return 0;
 }
 
+/*
+ * This replica posts the thread's parent (PB_THREAD_CLAIM_S, pb_store.h): a
+ * card another replica emits before the parent's ts is stored waits for it
+ * instead of opening a second thread. Claimed with the insert: no instant
+ * in which the promotion exists unclaimed.
+ */
+static int claim_thread(pb_cmd_ctx *ctx, const pb_promotion *p)
+{
+	char owner[192];
+	int64_t now = pb_services_now(ctx->svc);
+
+	pb_lease_token("replica", owner, sizeof(owner));
+	return pb_store_promotion_claim_thread(ctx->svc->store, p->id, owner, now, now + PB_THREAD_CLAIM_S, NULL,
+					       &ctx->err);
+}
+
 static int insert_promotion(pb_cmd_ctx *ctx, pb_promotion *p)
 {
 	char detail[PB_TEXT_MAX];
@@ -54,6 +70,8 @@ static int insert_promotion(pb_cmd_ctx *ctx, pb_promotion *p)
 	if (r)
 		return r;
 	r = pb_store_promotion_insert(ctx->svc->store, p, &ctx->err);
+	if (r == 0)
+		r = claim_thread(ctx, p);
 	if (r == 0) {
 		snprintf(detail, sizeof(detail), "%s → %s%s%s", pb_stage_name(p->from_stage),
 			 pb_stage_name(p->target_stage), p->justification[0] ? ": " : "", p->justification);

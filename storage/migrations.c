@@ -268,6 +268,15 @@ const char *const pb_sqlite_migrations[PB_STORE_SCHEMA_VERSION + 1] = {
 	"INSERT INTO processed_event_ids_v11(key, seen_at) SELECT key, seen_at FROM processed_event_ids;"
 	"DROP TABLE processed_event_ids;"
 	"ALTER TABLE processed_event_ids_v11 RENAME TO processed_event_ids;",
+	/*
+	 * v12: who may post a promotion's thread parent, and until when
+	 * (pb_store_promotion_claim_thread): between replicas, a card emitted
+	 * before the parent's ts is stored waits instead of opening a second
+	 * thread. Promotions of before have their thread or none: no claim.
+	 */
+	[12] =
+	"ALTER TABLE promotions ADD COLUMN thread_claim TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE promotions ADD COLUMN thread_claim_until INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(pb_sqlite_migrations) / sizeof(pb_sqlite_migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

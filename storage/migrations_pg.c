@@ -255,6 +255,10 @@ const char *const pb_pg_migrations[PB_STORE_SCHEMA_VERSION + 1] = {
 	 * at start-up scans the table.
 	 */
 	[11] = "DROP INDEX processed_event_ids_seen;",
+	/* v12: the thread claim (see storage/migrations.c v12). */
+	[12] =
+	"ALTER TABLE promotions ADD COLUMN thread_claim TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE promotions ADD COLUMN thread_claim_until BIGINT NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(pb_pg_migrations) / sizeof(pb_pg_migrations[0]) == PB_STORE_SCHEMA_VERSION + 1,

@@ -25,7 +25,7 @@
  */
 typedef struct pb_store pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 11 /* keep in sync with storage/migrations.c */
+#define PB_STORE_SCHEMA_VERSION 12 /* keep in sync with storage/migrations.c */
 
 /*
  * Opens and migrates to the latest schema. `target` is a SQLite file path
@@ -144,6 +144,22 @@ int pb_store_promotion_by_thread(pb_store *st, const char *channel, const char *
 int pb_store_promotion_set_state(pb_store *st, int64_t id, pb_state expected, pb_state next, int64_t now,
 				 pb_err *err);
 int pb_store_promotion_set_revision(pb_store *st, int64_t id, const char *revision, int64_t now, pb_err *err);
+/*
+ * The right to post a promotion's thread parent, between replicas sharing the
+ * store: the replica whose request creates the promotion claims it in the
+ * same transaction, so a card another replica emits before the parent's ts is
+ * stored waits for that thread instead of opening a second one.
+ * PB_THREAD_CLAIM_S bounds the wait when the claimer dies first.
+ */
+#define PB_THREAD_CLAIM_S 30
+/*
+ * Claims (or renews) it for `owner` until `until` (seconds, like `now`): 0
+ * claimed; PB_E_CONFLICT the thread is stored already; PB_E_BUSY another
+ * owner's claim runs until *held_until (may be NULL); PB_E_NOTFOUND. Only
+ * PB_E_NOTFOUND and failures set text. set_thread ends the claim.
+ */
+int pb_store_promotion_claim_thread(pb_store *st, int64_t id, const char *owner, int64_t now, int64_t until,
+				    int64_t *held_until, pb_err *err);
 int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel, const char *thread_ref,
 				  int64_t now, pb_err *err);
 int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, int64_t now, pb_err *err);

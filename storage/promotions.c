@@ -259,7 +259,8 @@ int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel,
 	int r;
 
 	r = pb_sql_prepare(st,
-			   "UPDATE promotions SET channel_ref = ?1, thread_ref = ?2, updated_at = ?3 WHERE id = ?4",
+			   "UPDATE promotions SET channel_ref = ?1, thread_ref = ?2, updated_at = ?3,"
+			   " thread_claim = '', thread_claim_until = 0 WHERE id = ?4",
 			   &stmt, "promotion set thread", err);
 	if (r)
 		return r;
@@ -268,6 +269,70 @@ int pb_store_promotion_set_thread(pb_store *st, int64_t id, const char *channel,
 	pb_q_bind_i64(stmt, 3, now);
 	pb_q_bind_i64(stmt, 4, id);
 	return promo_update(st, stmt, id, "promotion set thread", err);
+}
+
+typedef struct thread_claim_row {
+	char thread_ref[PB_ID_MAX];
+	int64_t until;
+} thread_claim_row;
+
+static int thread_claim_fill(pb_q *s, void *elem, pb_err *err)
+{
+	thread_claim_row *row = elem;
+
+	(void)err;
+	pb_sql_col_text(s, 0, row->thread_ref, sizeof(row->thread_ref));
+	row->until = pb_q_col_i64(s, 1);
+	return 0;
+}
+
+/* Why a claim did not take: the thread is there, or whose claim still runs. */
+static int thread_claim_refused(pb_store *st, int64_t id, int64_t *held_until, pb_err *err)
+{
+	thread_claim_row row = { { 0 }, 0 };
+	pb_q *stmt;
+	int r;
+
+	r = pb_sql_prepare(st, "SELECT thread_ref, thread_claim_until FROM promotions WHERE id = ?1", &stmt,
+			   "promotion claim thread", err);
+	if (r)
+		return r;
+	pb_q_bind_i64(stmt, 1, id);
+	r = pb_sql_one(st, stmt, thread_claim_fill, &row, "promotion claim thread", err);
+	if (r == PB_E_NOTFOUND)
+		return pb_err_set(err, PB_E_NOTFOUND, "promotion #%lld does not exist", (long long)id);
+	if (r)
+		return r;
+	if (row.thread_ref[0])
+		return PB_E_CONFLICT;
+	if (held_until)
+		*held_until = row.until;
+	return PB_E_BUSY;
+}
+
+int pb_store_promotion_claim_thread(pb_store *st, int64_t id, const char *owner, int64_t now, int64_t until,
+				    int64_t *held_until, pb_err *err)
+{
+	pb_q *stmt;
+	int r;
+
+	if (!owner || !owner[0])
+		return pb_err_set(err, -EINVAL, "storage: promotion claim thread: no owner");
+	/* one statement: of two replicas claiming at once, one changes the row, the other sees the claim */
+	r = pb_sql_prepare(st,
+			   "UPDATE promotions SET thread_claim = ?1, thread_claim_until = ?2 WHERE id = ?3"
+			   " AND thread_ref = '' AND (thread_claim = '' OR thread_claim = ?1 OR thread_claim_until <= ?4)",
+			   &stmt, "promotion claim thread", err);
+	if (r)
+		return r;
+	pb_sql_bind_text(stmt, 1, owner);
+	pb_q_bind_i64(stmt, 2, until);
+	pb_q_bind_i64(stmt, 3, id);
+	pb_q_bind_i64(stmt, 4, now);
+	r = pb_sql_step_done(st, stmt, "promotion claim thread", err);
+	if (r || st->changes == 1)
+		return r;
+	return thread_claim_refused(st, id, held_until, err);
 }
 
 int pb_store_promotion_set_issue(pb_store *st, int64_t id, int64_t issue_number, int64_t now, pb_err *err)

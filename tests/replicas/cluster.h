@@ -79,8 +79,6 @@ bool log_has(const cluster *c, int i, const char *needle);
 int wait_leader(const cluster *c, const char *needle, int timeout_ms);
 
 /* request (replica 0) → validate (1) → approve (0) → deploy (1): observing; ts gets the thread's parent. */
-/* Waits until the promotion's thread ts is stored (its first post is seen by the fake a moment earlier). */
-void wait_thread_stored(cluster *c);
 void walk_to_observing(cluster *c, char *ts, size_t size);
 
 /* SIGKILL: the replica dies without a word (its Socket Mode connection drops with it). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_slack.h"
@@ -273,6 +274,95 @@ Test(slack_poster, thread_posts_find_the_thread_their_open_post_created)
 	fake_slack_call_deinit(&parent);
 	fake_slack_call_deinit(&reply);
 	fake_slack_call_deinit(&upd);
+	pb_store_close(st);
+}
+
+/* Polls (bounded, 10 s) until the poster has decided at least n times to wait for a claimed thread. */
+static bool wait_thread_waits(pb_slack_poster *p, uint64_t n)
+{
+	pb_slack_poster_stats st;
+
+	for (int i = 0; i < 10000; i++) {
+		pb_slack_poster_stats_get(p, &st);
+		if (st.thread_waits >= n)
+			return true;
+		poll(NULL, 0, 1);
+	}
+	return false;
+}
+
+/*
+ * Two replicas: the request ran on the other one, which claimed the thread
+ * and has not stored its parent's ts yet. A card here waits for that thread
+ * instead of opening a second one, and goes in it once the ts is stored.
+ */
+Test(slack_poster, a_card_waits_for_the_thread_another_replica_claimed)
+{
+	pb_slack_poster *here, *elsewhere;
+	pb_store *st;
+	pb_promotion pr;
+	fake_slack_call parent, reply;
+	int64_t now = (int64_t)time(NULL);
+	pb_err e;
+	char want[64];
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
+	promotion_new(st, &pr);
+	cr_assert_eq(pb_store_promotion_claim_thread(st, pr.id, "host-b:4242:00c0ffee:replica", now,
+						     now + PB_THREAD_CLAIM_S, NULL, &e), 0, "%s", pb_err_text(&e));
+	here = poster(0);
+	submit(here, PB_POST_THREAD, "C0PROMO", "reply-here", pr.id);
+	cr_assert(wait_thread_waits(here, 1), "the card never looked for the claimed thread");
+	cr_assert_eq(fake_slack_calls_matching(F, "chat.postMessage", "reply-here"), 0,
+		     "a card posted while another replica opens the thread");
+	/* the other replica's parent (a second poster: its own queue), then its stored ts */
+	elsewhere = poster(0);
+	submit(elsewhere, PB_POST_CHANNEL, "C0PROMO", "parent-elsewhere", 0);
+	cr_assert(pb_slack_poster_wait_idle(elsewhere, IDLE_MS));
+	pb_slack_poster_free(elsewhere, 0);
+	cr_assert_geq(ok_index("chat.postMessage", "parent-elsewhere", &parent), 0);
+	cr_assert_eq(pb_store_promotion_set_thread(st, pr.id, "C0PROMO", parent.ts, now, &e), 0, "%s",
+		     pb_err_text(&e));
+	cr_assert(pb_slack_poster_wait_idle(here, IDLE_MS));
+	pb_slack_poster_free(here, 0);
+	cr_assert_geq(ok_index("chat.postMessage", "reply-here", &reply), 0);
+	snprintf(want, sizeof(want), "\"thread_ts\":\"%s\"", parent.ts);
+	cr_expect(strstr(reply.body, want), "the card did not go in the other replica's thread: %s", reply.body);
+	cr_assert_eq(pb_store_promotion_get(st, pr.id, &pr, &e), 0);
+	cr_expect_str_eq(pr.thread_ref, parent.ts, "one thread: the other replica's");
+	fake_slack_call_deinit(&parent);
+	fake_slack_call_deinit(&reply);
+	pb_store_close(st);
+}
+
+/* The other replica died before its parent: once its claim runs out, a card here opens the thread. */
+Test(slack_poster, an_expired_claim_lets_the_card_open_the_thread)
+{
+	pb_slack_poster *p;
+	pb_store *st;
+	pb_promotion pr;
+	fake_slack_call c;
+	pb_slack_poster_stats stats;
+	int64_t now = (int64_t)time(NULL);
+	pb_err e;
+
+	pb_err_init(&e);
+	cr_assert_eq(pb_store_open(CFG->storage_path, &st, &e), 0, "%s", pb_err_text(&e));
+	promotion_new(st, &pr);
+	cr_assert_eq(pb_store_promotion_claim_thread(st, pr.id, "host-b:4242:00c0ffee:replica", now - 40, now - 10,
+						     NULL, &e), 0, "%s", pb_err_text(&e));
+	p = poster(0);
+	submit(p, PB_POST_THREAD, "C0PROMO", "opens-it", pr.id);
+	cr_assert(pb_slack_poster_wait_idle(p, IDLE_MS));
+	pb_slack_poster_stats_get(p, &stats);
+	pb_slack_poster_free(p, 0);
+	cr_expect_eq(stats.thread_waits, 0, "an expired claim is nobody's");
+	cr_assert_geq(ok_index("chat.postMessage", "opens-it", &c), 0);
+	cr_expect_null(strstr(c.body, "thread_ts"), "no thread existed: the card is its parent");
+	cr_assert_eq(pb_store_promotion_get(st, pr.id, &pr, &e), 0);
+	cr_expect_str_eq(pr.thread_ref, c.ts);
+	fake_slack_call_deinit(&c);
 	pb_store_close(st);
 }
 

@@ -152,7 +152,7 @@ Test(migrations, each_version_has_exactly_its_tables)
 				  " AND table_name IN" TABLES
 				: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN" TABLES;
 	/* v10 replaces component_locks with leases */
-	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16, 16, 16 };
+	static const int expected[] = { 0, 3, 6, 9, 10, 14, 14, 15, 16, 16, 16, 16, 16 };
 
 	_Static_assert(sizeof(expected) / sizeof(expected[0]) == PB_STORE_SCHEMA_VERSION + 1, "one row per version");
 	cr_assert_eq(pb_store_create_at_version(st_db_path(), 0, NULL), 0);
@@ -291,6 +291,31 @@ Test(migrations, v11_keeps_the_claimed_event_ids_in_a_leaner_table)
 		cr_assert_eq(st_sql_int(path, "SELECT count(*) FROM sqlite_master WHERE (name = 'processed_event_ids'"
 					      " AND sql LIKE '%WITHOUT ROWID%') OR name = 'processed_event_ids_seen'"), 1,
 			     "one b-tree: WITHOUT ROWID, no seen_at index");
+	pb_store_close(st);
+	remove(path);
+}
+
+/* v12: promotions of before keep their thread and have no claim; a new claim works at once. */
+Test(migrations, v12_adds_the_thread_claim_to_existing_promotions)
+{
+	char path[4200];
+	pb_store *st = NULL;
+	pb_promotion p;
+	int64_t held = 0;
+
+	sibling("v11", path, sizeof(path));
+	cr_assert_eq(pb_store_create_at_version(path, 11, NULL), 0);
+	cr_assert_eq(st_sql(path, "INSERT INTO promotions(id, component, from_stage, target_stage, state, requester,"
+				  " justification, revision, thread_ref, channel_ref, issue_number, created_at, updated_at)"
+				  " VALUES (1, 'neo4j', 1, 2, 'requested', 'alice', '', '', '111.1', 'C1', 0, 100, 100),"
+				  " (2, 'redis', 1, 2, 'requested', 'alice', '', '', '', '', 0, 100, 100)"), 0);
+	cr_assert_eq(pb_store_open(path, &st, NULL), 0);
+	cr_assert_eq(pb_store_promotion_get(st, 1, &p, NULL), 0);
+	cr_assert_str_eq(p.thread_ref, "111.1");
+	cr_assert_eq(pb_store_promotion_claim_thread(st, 1, "replica-a", 200, 230, NULL, NULL), PB_E_CONFLICT);
+	cr_assert_eq(pb_store_promotion_claim_thread(st, 2, "replica-a", 200, 230, NULL, NULL), 0);
+	cr_assert_eq(pb_store_promotion_claim_thread(st, 2, "replica-b", 201, 231, &held, NULL), PB_E_BUSY);
+	cr_assert_eq(held, 230);
 	pb_store_close(st);
 	remove(path);
 }

@@ -1,5 +1,7 @@
 /* test_promotions.c — promotion aggregate: lookups, CAS transitions, one open promotion per target. */
 #include <criterion/criterion.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,35 @@ Test(promotions, by_thread_finds_the_thread_owner_only)
 	st_promotion(st_store, "kafka", 2);
 	cr_assert_eq(pb_store_promotion_by_thread(st_store, "", "", &got, NULL), PB_E_NOTFOUND);
 	cr_assert_eq(pb_store_promotion_set_thread(st_store, 777, "C1", "x", ST_NOW, NULL), PB_E_NOTFOUND);
+}
+
+/* The right to post the thread parent: one owner at a time, until its claim runs out or the thread is stored. */
+Test(promotions, a_thread_claim_has_one_owner_until_it_expires_or_the_thread_is_stored)
+{
+	int64_t id = st_promotion(st_store, "neo4j", 2), held = 0;
+
+	err_reset();
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-a", ST_NOW, ST_NOW + 30, NULL, &err), 0,
+		     "%s", pb_err_text(&err));
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-b", ST_NOW + 1, ST_NOW + 31, &held, &err),
+		     PB_E_BUSY, "another replica's claim runs");
+	cr_assert_eq(held, ST_NOW + 30, "and says until when");
+	cr_assert_not(err.set, "an expected answer carries no text: %s", err.msg);
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-a", ST_NOW + 2, ST_NOW + 40, NULL, &err), 0,
+		     "the owner renews it");
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-b", ST_NOW + 39, ST_NOW + 69, NULL, &err),
+		     PB_E_BUSY, "the renewal moved the end");
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-b", ST_NOW + 40, ST_NOW + 70, NULL, &err), 0,
+		     "an expired claim goes to the next replica");
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-a", ST_NOW + 41, ST_NOW + 71, NULL, &err),
+		     PB_E_BUSY);
+	cr_assert_eq(pb_store_promotion_set_thread(st_store, id, "C1", "333.3", ST_NOW + 42, &err), 0);
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "replica-b", ST_NOW + 43, ST_NOW + 73, NULL, &err),
+		     PB_E_CONFLICT, "once the thread is stored nobody opens another, its claimer neither");
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, 777, "replica-a", ST_NOW, ST_NOW + 30, NULL, &err),
+		     PB_E_NOTFOUND);
+	err_reset();
+	cr_assert_eq(pb_store_promotion_claim_thread(st_store, id, "", ST_NOW, ST_NOW + 30, NULL, &err), -EINVAL);
 }
 
 Test(promotions, set_revision_and_issue)
