@@ -26,6 +26,7 @@
  *   BENCH_SEQ_DUMP=prefix       writes every seq sample (µs, send order) to prefix.<client>.<round>
  *   BENCH_WORKER_NICE=0..19     worker_nice in promobot's config; BENCH_WORKER_IDLE=1 sets worker_idle: true
  *   BENCH_WORKER_CPUS=0..64     worker_cpus (0: the command pool and the poster without CPU lanes)
+ *   BENCH_WORKER_PIN=0          worker_pin: false (the lanes' threads may run on any CPU)
  *   BENCH_SLOW=1                multiplies the seq waits (connect 30 s, ack 10 s, replies 60 s), e.g. under valgrind
  *   TMPDIR                      where the run's store, configs and sockets go (default /tmp)
  * seq:    BENCH_SEQ_N slash commands one at a time (send, wait for the ack, next), first against
@@ -166,12 +167,14 @@ static long worker_nice = -1;
 static bool worker_idle;
 /* BENCH_WORKER_CPUS: the config's worker_cpus (0: no CPU lanes; -1: not written, the bot's default). */
 static long worker_cpus = -1;
+/* BENCH_WORKER_PIN=0: the config's worker_pin is false (lanes not pinned); otherwise not written. */
+static bool worker_unpinned;
 
 /* Replica 0 writes dir/promobot.json; every replica runs it (one store) and logs to its own file. */
 static pid_t start_replica(const char *bin, const char *dir, const fake_slack *fake, int workers, int interval,
 			   int replica)
 {
-	char cfg[512], log[512], nice[64] = "", cpus[32] = "";
+	char cfg[512], log[512], nice[64] = "", cpus[64] = "";
 	FILE *f;
 	pid_t pid;
 
@@ -193,6 +196,8 @@ static pid_t start_replica(const char *bin, const char *dir, const fake_slack *f
 		snprintf(nice, sizeof(nice), "\"worker_idle\":true,");
 	if (worker_cpus >= 0)
 		snprintf(cpus, sizeof(cpus), "\"worker_cpus\":%ld,", worker_cpus);
+	if (worker_unpinned)
+		snprintf(cpus + strlen(cpus), sizeof(cpus) - strlen(cpus), "\"worker_pin\":false,");
 	fprintf(f,
 		"{\"storage\":{\"path\":\"%s/promobot.db\"},"
 		"\"chat\":{\"platform\":\"slack\",\"slack\":{\"api_url\":\"%s\",\"app_token_env\":\"BENCH_SLACK_APP\","
@@ -632,6 +637,8 @@ int main(int argc, char **argv)
 		printf("promobot worker_cpus: %ld (config%s)\n", worker_cpus, worker_cpus ? "" : ": no CPU lanes");
 	else
 		printf("promobot worker_cpus: its default (CPUs - 1, at least 1)\n");
+	worker_unpinned = getenv("BENCH_WORKER_PIN") && !strcmp(getenv("BENCH_WORKER_PIN"), "0");
+	printf("promobot worker_pin: %s\n", worker_unpinned ? "false (config)" : "its default (true)");
 	if (do_seq && !find_floor(floor_bin, sizeof(floor_bin))) {
 		fprintf(stderr, "cannot locate floor_client (set FLOOR_BIN)\n");
 		return 2;

@@ -8,7 +8,8 @@
 # on a shared machine the harness's own threads wait for a CPU too, so compare runs with similar load.
 # BENCH_WORKER_NICE=0..19 writes worker_nice into promobot's config (default: the bot's own default, 19);
 # BENCH_WORKER_IDLE=1 writes worker_idle: true (SCHED_IDLE workers); BENCH_WORKER_CPUS=N writes worker_cpus
-# (0: no CPU lanes, as before they existed; unset: the bot's default, CPUs - 1). BENCH_SEQ_ROUNDS (5) alternating
+# (0: no CPU lanes, as before they existed; unset: the bot's default, CPUs - 1); BENCH_WORKER_PIN=0 writes
+# worker_pin: false (the lanes' threads not pinned to the last CPUs). BENCH_SEQ_ROUNDS (5) alternating
 # floor/promobot rounds, summarised as the median of the per-round p99 ratios; BENCH_SEQ_DUMP=prefix
 # writes every sequential sample to prefix.<client>.<round>.
 # BENCH_AUTOGROUP_NICE=-10 (needs CAP_SYS_NICE) runs the whole bench (harness, floor, promobot) in a
@@ -19,7 +20,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-/tmp/build-bench}
 [ -d "$build" ] || meson setup "$build" "$src" -Dbuildtype=release >/dev/null
 ninja -C "$build" promobot bench/slack_bench bench/floor_client >/dev/null
-echo "command: BENCH_WORKER_NICE=${BENCH_WORKER_NICE:-} BENCH_WORKER_IDLE=${BENCH_WORKER_IDLE:-0} BENCH_WORKER_CPUS=${BENCH_WORKER_CPUS:-} BENCH_SEQ_ROUNDS=${BENCH_SEQ_ROUNDS:-5} BENCH_MODE=${BENCH_MODE:-all} BENCH_REPLICAS=${BENCH_REPLICAS:-1} BENCH_SEQ_N=${BENCH_SEQ_N:-2000} PROMOBOT_BIN=$build/promobot" \
+echo "command: BENCH_WORKER_NICE=${BENCH_WORKER_NICE:-} BENCH_WORKER_IDLE=${BENCH_WORKER_IDLE:-0} BENCH_WORKER_CPUS=${BENCH_WORKER_CPUS:-} BENCH_WORKER_PIN=${BENCH_WORKER_PIN:-} BENCH_SEQ_ROUNDS=${BENCH_SEQ_ROUNDS:-5} BENCH_MODE=${BENCH_MODE:-all} BENCH_REPLICAS=${BENCH_REPLICAS:-1} BENCH_SEQ_N=${BENCH_SEQ_N:-2000} PROMOBOT_BIN=$build/promobot" \
 	"FLOOR_BIN=$build/bench/floor_client $build/bench/slack_bench ${1:-1000} ${2:-4} ${3:-200}"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; kernel $(uname -r)"
 export PROMOBOT_BIN="$build/promobot" FLOOR_BIN="$build/bench/floor_client"

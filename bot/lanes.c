@@ -22,6 +22,8 @@ struct pb_lanes {
 	guest_mode guest;
 	atomic_bool yield;  /* free < 0 || guest_waiting: read after every job without the lock */
 	atomic_uint_fast64_t member_waits, guest_waits, borrowed, member_returns;
+	bool pinned;        /* set before any member or guest starts, read-only after */
+	cpu_set_t pin;
 };
 
 int pb_lanes_new(int n, pb_lanes **out)
@@ -58,6 +60,39 @@ void pb_lanes_free(pb_lanes *l)
 int pb_lanes_count(const pb_lanes *l)
 {
 	return l ? l->n : 0;
+}
+
+int pb_lanes_pin_last(pb_lanes *l, const cpu_set_t *allowed)
+{
+	int left = l->n;
+
+	l->pinned = false;
+	CPU_ZERO(&l->pin);
+	if (CPU_COUNT(allowed) <= l->n)
+		return 0;
+	/* from the highest CPU down: the first CPUs (where the kernel starts most threads) stay free */
+	for (int cpu = CPU_SETSIZE - 1; cpu >= 0 && left > 0; cpu--)
+		if (CPU_ISSET(cpu, allowed)) {
+			CPU_SET(cpu, &l->pin);
+			left--;
+		}
+	l->pinned = true;
+	return 1;
+}
+
+bool pb_lanes_pinned(const pb_lanes *l, cpu_set_t *out)
+{
+	if (!l || !l->pinned)
+		return false;
+	*out = l->pin;
+	return true;
+}
+
+int pb_lanes_pin_self(const pb_lanes *l)
+{
+	if (!l || !l->pinned)
+		return 0;
+	return -pthread_setaffinity_np(pthread_self(), sizeof(l->pin), &l->pin);
 }
 
 void pb_lanes_stats_get(pb_lanes *l, pb_lanes_stats *out)

@@ -2,6 +2,7 @@
 #ifndef PB_LANES_H
 #define PB_LANES_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,17 @@
  */
 typedef struct pb_lanes pb_lanes;
 
+/*
+ * Pinning (worker_pin): with fewer lanes than CPUs the process may run on,
+ * the lanes' threads run only on the last N of those CPUs. The cap alone
+ * leaves the kernel free to move the one busy reply thread onto the CPU the
+ * loop (and whatever acks wait on) just woke up on; pinned, the reply work
+ * stays on its own CPUs and wake-ups find the others idle (issue 7's
+ * sequential bench, 2 CPUs: ack p99 / floor median 1.9-2.3x -> 1.5-1.9x).
+ * The threads lose the freedom to use an idle first CPU: worker_pin: false
+ * gives it back.
+ */
+
 typedef struct pb_lanes_stats {
 	uint64_t member_waits; /* a member found no lane and slept */
 	uint64_t guest_waits;  /* the guest found no lane and slept */
@@ -43,6 +55,17 @@ int pb_lanes_new(int n, pb_lanes **out);
 void pb_lanes_free(pb_lanes *l);
 int pb_lanes_count(const pb_lanes *l);
 void pb_lanes_stats_get(pb_lanes *l, pb_lanes_stats *out);
+
+/*
+ * Pins the lanes' threads to the last pb_lanes_count() CPUs of *allowed (the
+ * process's affinity mask). Returns 1 when they will be pinned, 0 when there
+ * are no more CPUs than lanes (nothing to leave free: not pinned).
+ */
+int pb_lanes_pin_last(pb_lanes *l, const cpu_set_t *allowed);
+/* The CPUs the lanes' threads are pinned to; false when not pinned. */
+bool pb_lanes_pinned(const pb_lanes *l, cpu_set_t *out);
+/* Called once by each member and the guest on its own thread; no-op unpinned. 0 or -errno. */
+int pb_lanes_pin_self(const pb_lanes *l);
 
 /* ---- members (workers.c) ---- */
 /* Between jobs: waits for a lane unless *stop; also binds pb_lane_leave/enter of the calling thread. */

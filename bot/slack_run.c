@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ typedef struct slack_app {
 	pb_slack_system_sink system; /* for work no chat message started */
 	const pb_metrics_promobot *metrics;
 	pb_slack_poster_stats last;  /* what app_tick already counted (loop thread) */
+	pb_lanes *lanes;             /* the command pool's and the poster's CPU lanes, or NULL (no cap) */
+	pb_lanes_stats last_lanes;   /* likewise */
 	pthread_mutex_t open_lock;   /* services open one at a time: a fresh file is being set up */
 } slack_app;
 
@@ -371,6 +374,27 @@ static void cmd_job_free(pb_job *job)
 	free(cj);
 }
 
+/* worker_pin: the lanes' threads on the last CPUs the process may use, the first left to the loop (lanes.h). */
+static void lanes_pin(pb_lanes *lanes)
+{
+	cpu_set_t allowed, pin;
+	char list[256];
+	size_t len = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+		pb_warn("slack", "CPU lanes not pinned: cannot read the affinity mask: %s", strerror(errno));
+		return;
+	}
+	if (!pb_lanes_pin_last(lanes, &allowed) || !pb_lanes_pinned(lanes, &pin))
+		return;
+	list[0] = '\0';
+	for (int cpu = 0; cpu < CPU_SETSIZE && len + 8 < sizeof(list); cpu++)
+		if (CPU_ISSET(cpu, &pin))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", len ? "," : "", cpu);
+	pb_info("slack", "CPU lanes: %d of %d CPUs, commands and posts on CPU %s", pb_lanes_count(lanes),
+		CPU_COUNT(&allowed), list);
+}
+
 static void *worker_init(void *ud, int index)
 {
 	slack_app *app = ud;
@@ -412,7 +436,18 @@ static void app_tick(void *ud)
 		      (double)(st.failed + st.dropped - app->last.failed - app->last.dropped));
 	pb_metric_add(app->metrics->slack_rate_limited, NULL, (double)(st.rate_limited - app->last.rate_limited));
 	pb_metric_set(app->metrics->queue_depth, PB_LV("slack_poster"), (double)st.queued);
+	pb_metric_add(app->metrics->slack_thread_waits, NULL, (double)(st.thread_waits - app->last.thread_waits));
 	app->last = st;
+	if (app->lanes) {
+		pb_lanes_stats ls;
+
+		pb_lanes_stats_get(app->lanes, &ls);
+		pb_metric_add(app->metrics->cpu_lane_waits, PB_LV("worker"),
+			      (double)(ls.member_waits - app->last_lanes.member_waits));
+		pb_metric_add(app->metrics->cpu_lane_waits, PB_LV("poster"),
+			      (double)(ls.guest_waits - app->last_lanes.guest_waits));
+		app->last_lanes = ls;
+	}
 }
 
 /* ---- busy notices: the caller learns the command was not run, even for clicks and mentions ---- */
@@ -535,6 +570,8 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 		goto out;
 	}
 	pc.lanes = ops.lanes;
+	if (ops.lanes && cfg->worker_pin)
+		lanes_pin(ops.lanes);
 	/* Block the stop signals before any thread starts: only sig_main receives them. */
 	sigemptyset(&sw.set);
 	sigaddset(&sw.set, SIGINT);
@@ -544,6 +581,12 @@ int pb_slack_run(const pb_config *cfg, pb_err *err)
 	if (rc)
 		goto out_mask;
 	app.metrics = pb_runtime_metrics(rt);
+	app.lanes = ops.lanes;
+	/* shown from the first scrape, before the first tick */
+	pb_metric_set(app.metrics->cpu_lanes, NULL, (double)pb_lanes_count(ops.lanes));
+	pb_metric_touch(app.metrics->cpu_lane_waits, PB_LV("worker"));
+	pb_metric_touch(app.metrics->cpu_lane_waits, PB_LV("poster"));
+	pb_metric_touch(app.metrics->slack_thread_waits, NULL);
 	rc = pb_slack_poster_new(&pc, &app.poster, err);
 	if (rc)
 		goto out_mask;

@@ -153,10 +153,13 @@ static void *worker_main(void *arg)
 	pb_lanes *lanes = w->ops.lanes;
 	void *state;
 	pb_job *job;
+	int rc;
 
 	free(arg);
 	pb_thread_name(w->ops.name, wa.index);
 	pb_thread_lower(w->ops.name, w->ops.nice, w->ops.idle);
+	if (lanes && (rc = pb_lanes_pin_self(lanes)) != 0)
+		pb_warn("workers", "%s: cannot pin the thread to the lanes' CPUs: %s", w->ops.name, strerror(-rc));
 	state = w->ops.init ? w->ops.init(w->ops.ud, wa.index) : NULL;
 	if (lanes)
 		pb_lanes_member_take(lanes, &w->stopping);

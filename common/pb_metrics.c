@@ -712,6 +712,15 @@ int pb_metrics_promobot_register(pb_metrics *m, pb_metrics_promobot *out, pb_err
 		{ &out->leader, { "promobot_leader",
 				  "1 while this replica holds the scheduler lease (runs checks, reports, GitHub delivery).",
 				  PB_METRIC_GAUGE, { NULL }, NULL, 0 } },
+		{ &out->cpu_lanes, { "promobot_cpu_lanes",
+				     "CPU lanes shared by the command workers and the Slack poster (worker_cpus); 0: no cap.",
+				     PB_METRIC_GAUGE, { NULL }, NULL, 0 } },
+		{ &out->cpu_lane_waits, { "promobot_cpu_lane_waits_total",
+					  "Times a command worker (between jobs) or the Slack poster found no free CPU lane and slept.",
+					  PB_METRIC_COUNTER, { "thread" }, NULL, 0 } },
+		{ &out->slack_thread_waits, { "promobot_slack_thread_waits_total",
+					      "Cards that waited for the thread of a promotion another replica claimed.",
+					      PB_METRIC_COUNTER, { NULL }, NULL, 0 } },
 	};
 	int rc;
 

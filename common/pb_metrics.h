@@ -122,6 +122,9 @@ extern const size_t pb_metrics_latency_nbuckets;
  *   promobot_slack_rate_limited_total            counter  HTTP 429 answers from the Web API
  *   promobot_storage_transaction_seconds         histogram one storage transaction, begin -> commit
  *   promobot_leader                              gauge    1 while this replica is the scheduler leader
+ *   promobot_cpu_lanes                           gauge    CPU lanes of the command workers and poster (0: no cap)
+ *   promobot_cpu_lane_waits_total{thread}        counter  thread: worker|poster found no free lane and slept
+ *   promobot_slack_thread_waits_total            counter  cards that waited for a thread another replica claimed
  */
 typedef struct pb_metrics_promobot {
 	pb_metric *commands;
@@ -134,6 +137,9 @@ typedef struct pb_metrics_promobot {
 	pb_metric *storage_tx;
 	pb_metric *github_outbox_pending;
 	pb_metric *leader;
+	pb_metric *cpu_lanes;
+	pb_metric *cpu_lane_waits;
+	pb_metric *slack_thread_waits;
 } pb_metrics_promobot;
 
 /* Registers the families above into m and fills `out`. 0 ok, PB_E_INVALID (name taken), -ENOMEM. */

@@ -646,7 +646,7 @@ static void parse_ha(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 
 static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 {
-	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "worker_nice", "worker_idle", "worker_cpus", "http", "schedule", "ha",
+	static const char *const keys[] = { "storage", "chat", "github", "docker", "workers", "worker_nice", "worker_idle", "worker_cpus", "worker_pin", "http", "schedule", "ha",
 					    "monitoring", "users", "policy", "components", NULL };
 
 	cfg_check_keys(c, root, "", keys);
@@ -659,6 +659,7 @@ static void parse_root(cfg_ctx *c, const cJSON *root, pb_config *cfg)
 	cfg_get_int(c, root, "", "worker_nice", false, 19, 0, 19, &cfg->worker_nice);
 	cfg_get_bool(c, root, "", "worker_idle", false, &cfg->worker_idle);
 	cfg_get_int(c, root, "", "worker_cpus", false, -1, 0, 64, &cfg->worker_cpus);
+	cfg_get_bool(c, root, "", "worker_pin", true, &cfg->worker_pin);
 	parse_http(c, root, cfg);
 	parse_schedule(c, root, cfg);
 	parse_ha(c, root, cfg);

@@ -287,6 +287,7 @@ typedef struct pb_config {
 	int worker_nice;       /* nice of command/background/poster threads (0..19), default 19 */
 	bool worker_idle;      /* those threads under SCHED_IDLE instead (worker_nice then moot), default false */
 	int worker_cpus;       /* command jobs on the CPU at once (0: no cap); -1 (default): pb_config_worker_cpus */
+	bool worker_pin;       /* lanes < CPUs: their threads only on the last worker_cpus CPUs (lanes.h), default true */
 	pb_http_cfg http;
 	pb_schedule_cfg schedule;
 	pb_ha_cfg ha;

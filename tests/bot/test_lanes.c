@@ -337,3 +337,110 @@ Test(lanes, many_jobs_and_a_guest_keep_the_cap)
 		     atomic_load(&s.max_active));
 	pb_lanes_free(l);
 }
+
+static cpu_set_t cpus_of(const int *list, int n)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < n; i++)
+		CPU_SET(list[i], &set);
+	return set;
+}
+
+Test(lanes, pinning_takes_the_last_cpus_of_the_mask_and_leaves_the_first)
+{
+	static const int four[] = { 0, 1, 2, 3 }, sparse[] = { 0, 5, 7 }, two[] = { 0, 1 };
+	cpu_set_t allowed, got, want;
+	pb_lanes *one, *pair;
+
+	cr_assert_eq(pb_lanes_new(1, &one), 0);
+	cr_assert_eq(pb_lanes_new(2, &pair), 0);
+	cr_assert_not(pb_lanes_pinned(one, &got), "not pinned until asked");
+
+	allowed = cpus_of(four, 4);
+	cr_assert_eq(pb_lanes_pin_last(one, &allowed), 1);
+	cr_assert(pb_lanes_pinned(one, &got));
+	want = cpus_of((const int[]){ 3 }, 1);
+	cr_assert(CPU_EQUAL(&got, &want), "one lane of CPUs 0-3 runs on CPU 3");
+	cr_assert_eq(pb_lanes_pin_last(pair, &allowed), 1);
+	cr_assert(pb_lanes_pinned(pair, &got));
+	want = cpus_of((const int[]){ 2, 3 }, 2);
+	cr_assert(CPU_EQUAL(&got, &want), "two lanes of CPUs 0-3 run on CPUs 2 and 3");
+
+	allowed = cpus_of(sparse, 3); /* taskset -c 0,5,7 */
+	cr_assert_eq(pb_lanes_pin_last(pair, &allowed), 1);
+	cr_assert(pb_lanes_pinned(pair, &got));
+	want = cpus_of((const int[]){ 5, 7 }, 2);
+	cr_assert(CPU_EQUAL(&got, &want), "only CPUs of the mask, the highest ones");
+
+	allowed = cpus_of(two, 2); /* as many lanes as CPUs: nothing to leave to the loop */
+	cr_assert_eq(pb_lanes_pin_last(pair, &allowed), 0);
+	cr_assert_not(pb_lanes_pinned(pair, &got), "a later call without spare CPUs unpins");
+	cr_assert_eq(pb_lanes_pin_self(pair), 0, "unpinned: a no-op");
+	pb_lanes_free(pair);
+	pb_lanes_free(one);
+}
+
+typedef struct affinity_job {
+	pb_job job;
+	cpu_set_t seen;
+	atomic_bool done;
+} affinity_job;
+
+static void affinity_run(pb_job *pj, void *state)
+{
+	affinity_job *j = (affinity_job *)pj;
+
+	(void)state;
+	CPU_ZERO(&j->seen);
+	pthread_getaffinity_np(pthread_self(), sizeof(j->seen), &j->seen);
+	atomic_store(&j->done, true);
+}
+
+static void affinity_free(pb_job *pj)
+{
+	(void)pj; /* on the test's stack */
+}
+
+static void *guest_affinity(void *arg)
+{
+	pb_lanes *l = arg;
+	cpu_set_t *seen = calloc(1, sizeof(*seen));
+
+	cr_assert_not_null(seen);
+	cr_assert_eq(pb_lanes_pin_self(l), 0);
+	pthread_getaffinity_np(pthread_self(), sizeof(*seen), seen);
+	return seen;
+}
+
+Test(lanes, pinned_lanes_run_their_workers_and_guest_on_the_last_cpu)
+{
+	affinity_job j = { .job = { .run = affinity_run, .free = affinity_free } };
+	cpu_set_t allowed, want, *guest_seen;
+	pb_lanes *l;
+	pb_workers *w;
+	pthread_t guest;
+	int pinned;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	cr_assert_eq(pb_lanes_new(1, &l), 0);
+	pinned = pb_lanes_pin_last(l, &allowed);
+	/* with one CPU (a runner under taskset -c 0) there is nothing to leave free: the threads keep the mask */
+	cr_assert_eq(pinned, CPU_COUNT(&allowed) > 1);
+	if (!pb_lanes_pinned(l, &want))
+		want = allowed;
+	else
+		cr_assert_eq(CPU_COUNT(&want), 1);
+	w = pool(2, l);
+	cr_assert_eq(pb_workers_submit(w, &j.job), 0);
+	WAIT_UNTIL(atomic_load(&j.done));
+	pb_workers_free(w);
+	cr_assert(CPU_EQUAL(&j.seen, &want), "the worker runs on %d CPU(s), want %d", CPU_COUNT(&j.seen),
+		  CPU_COUNT(&want));
+	cr_assert_eq(pthread_create(&guest, NULL, guest_affinity, l), 0);
+	cr_assert_eq(pthread_join(guest, (void **)&guest_seen), 0);
+	cr_assert(CPU_EQUAL(guest_seen, &want), "the guest (poster) pins itself the same way");
+	free(guest_seen);
+	pb_lanes_free(l);
+}

@@ -368,7 +368,9 @@ Test(metrics, promobot_families_register_once)
 	pb_err_init(&err);
 	cr_assert_eq(pb_metrics_promobot_register(m, &p, &err), 0, "%s", pb_err_text(&err));
 	cr_assert(p.commands && p.ack_latency && p.queue_depth && p.jobs_dropped && p.slack_reconnects &&
-		  p.slack_posts && p.slack_rate_limited && p.storage_tx);
+		  p.slack_posts && p.slack_rate_limited && p.storage_tx && p.cpu_lanes && p.cpu_lane_waits &&
+		  p.slack_thread_waits);
+	cr_assert_eq(pb_metric_add(p.cpu_lane_waits, PB_LV("poster"), 3), 0);
 	cr_assert_eq(pb_metric_inc(p.commands, PB_LV("status", "ok")), 0);
 	cr_assert_eq(pb_metric_observe(p.ack_latency, NULL, 0.0007), 0);
 	char *text = render(m);
@@ -380,6 +382,9 @@ Test(metrics, promobot_families_register_once)
 	cr_assert(strstr(text, "promobot_slack_reconnects_total 0\n"));
 	cr_assert(strstr(text, "promobot_slack_rate_limited_total 0\n"));
 	cr_assert(strstr(text, "promobot_storage_transaction_seconds_count 0\n"));
+	cr_assert(strstr(text, "promobot_cpu_lanes 0\n"));
+	cr_assert(strstr(text, "promobot_cpu_lane_waits_total{thread=\"poster\"} 3\n"));
+	cr_assert(strstr(text, "promobot_slack_thread_waits_total 0\n"));
 	free(text);
 
 	pb_err_init(&err);

@@ -325,6 +325,7 @@ Test(config, defaults_fill_every_optional_setting)
 	cr_assert_eq(cfg->workers, 4);
 	cr_assert_eq(cfg->worker_nice, 19, "worker threads yield to the loop thread by default");
 	cr_assert(!cfg->worker_idle, "SCHED_IDLE is asked for, never the default");
+	cr_assert(cfg->worker_pin, "the lanes' threads leave the first CPUs to the loop by default");
 	{
 		cpu_set_t set;
 		int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
@@ -540,6 +541,7 @@ Test(config, policy_and_optional_values_are_read)
 	set(root, "", "worker_nice", "0");
 	set(root, "", "worker_idle", "true");
 	set(root, "", "worker_cpus", "3");
+	set(root, "", "worker_pin", "false");
 	set(root, "components[0]", "revision", "{ \"command\": [\"git\", \"rev-parse\", \"HEAD\"] }");
 	set(root, "components[0]", "stage", "\"staging\"");
 	set(root, "components[0].environments.staging", "pull", "\"never\"");
@@ -548,6 +550,7 @@ Test(config, policy_and_optional_values_are_read)
 	cr_assert_eq(cfg->worker_nice, 0);
 	cr_assert(cfg->worker_idle);
 	cr_assert_eq(pb_config_worker_cpus(cfg), 3);
+	cr_assert_not(cfg->worker_pin);
 	cr_assert(cfg->policy.self_approval);
 	cr_assert_eq(cfg->policy.observation_days, 3);
 	cr_assert_float_eq(cfg->policy.uptime_target, 99.9, 1e-9);
@@ -712,6 +715,9 @@ Test(config, range_checks)
 	root = base();
 	set(root, "", "worker_cpus", "-1");
 	expect_problem(root, "worker_cpus: must be 0..64");
+	root = base();
+	set(root, "", "worker_pin", "0");
+	expect_problem(root, "worker_pin: expected boolean");
 	/* a lease shorter than this cannot be renewed reliably: a third of it between attempts */
 	root = base();
 	set(root, "", "ha", "{ \"leader_lease_s\": 2 }");

@@ -1,7 +1,9 @@
 /* test_slack_e2e.c — the real promobot binary on Slack against the fake: acks, threads, buttons, refresh, restarts. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -743,6 +745,147 @@ Test(slack_e2e, rate_limited_posts_are_delayed_not_dropped, .timeout = 90)
 	run_slash(&b, "env-429", "U0ALICE", "status neo4j");
 	cr_assert(fake_slack_wait_calls(b.fake, "chat.postEphemeral", 1, WAIT_MS), "reply dropped after 429");
 	cr_expect_eq(fake_slack_call_count(b.fake, "chat.postEphemeral", false), 3);
+	bot_finish(&b, true);
+}
+
+/* The admin port promobot logged ("admin listener on 127.0.0.1:N"), 0 when not (yet) there. */
+static int admin_port(const bot *b)
+{
+	char *log = read_log(b), *at = log ? strstr(log, "admin listener on 127.0.0.1:") : NULL;
+	int port = at ? atoi(at + strlen("admin listener on 127.0.0.1:")) : 0;
+
+	free(log);
+	return port;
+}
+
+/* GET path on 127.0.0.1:port; the whole response (headers and body) or NULL. */
+static char *http_get(int port, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char req[256];
+	pb_buf out;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return NULL;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	pb_buf_init(&out);
+	tp_drain(fd, &out);
+	close(fd);
+	char *text = strdup(pb_buf_str(&out));
+
+	pb_buf_deinit(&out);
+	return text;
+}
+
+/* Scrapes /metrics until it contains `want` (the bot adds the poster's figures every second). */
+static char *metrics_with(int port, const char *want)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+
+	for (;;) {
+		char *text = http_get(port, "/metrics");
+
+		if (text && strstr(text, want))
+			return text;
+		if (now_ms() > deadline)
+			cr_assert_fail("/metrics never showed %s; last scrape:\n%s", want, text ? text : "(none)");
+		free(text);
+		sleep_poll();
+	}
+}
+
+/* How many of pid's threads named prefix* may run on exactly the CPU list `cpus` (/proc: Cpus_allowed_list), and how many not. */
+static void threads_on(pid_t pid, const char *prefix, const char *cpus, int *on, int *off)
+{
+	char path[128], want[64];
+
+	*on = *off = 0;
+	snprintf(want, sizeof(want), "Cpus_allowed_list:\t%s\n", cpus);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+
+	cr_assert_not_null(d, "cannot list %s", path);
+	for (struct dirent *e; (e = readdir(d));) {
+		char file[320], line[256] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/comm", path, e->d_name);
+		f = fopen(file, "r"); /* /proc files have no size: read them line by line */
+		if (!f || !fgets(line, sizeof(line), f) || strncmp(line, prefix, strlen(prefix))) {
+			if (f)
+				fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(file, sizeof(file), "%s/%s/status", path, e->d_name);
+		f = fopen(file, "r");
+		cr_assert_not_null(f, "cannot read %s", file);
+		bool found = false;
+
+		while (fgets(line, sizeof(line), f))
+			found = found || !strcmp(line, want);
+		fclose(f);
+		*(found ? on : off) += 1;
+	}
+	closedir(d);
+}
+
+Test(slack_e2e, metrics_show_posts_429s_cpu_lanes_and_thread_waits, .timeout = 90)
+{
+	cpu_set_t set;
+	int ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1, port = 0;
+	char want[64], *text;
+	bot b;
+
+	top_extra = " \"http\": {\"listen\": \"127.0.0.1:0\"},\n";
+	bot_start(&b);
+	top_extra = "";
+	fake_slack_rate_limit(b.fake, "chat.postEphemeral", 2, 1);
+	run_slash(&b, "env-metrics", "U0ALICE", "status neo4j");
+	cr_assert(fake_slack_wait_calls(b.fake, "chat.postEphemeral", 1, WAIT_MS), "reply dropped after 429");
+	for (int64_t deadline = now_ms() + WAIT_MS; !(port = admin_port(&b)) && now_ms() < deadline;)
+		sleep_poll();
+	cr_assert_gt(port, 0, "no admin listener in the log");
+	text = metrics_with(port, "promobot_slack_posts_total{result=\"ok\"} 1\n");
+	cr_expect(strstr(text, "promobot_slack_rate_limited_total 2\n"), "%s", text);
+	/* the default lanes: the CPUs this process may use minus one, at least one */
+	snprintf(want, sizeof(want), "promobot_cpu_lanes %d\n", ncpu > 1 ? ncpu - 1 : 1);
+	cr_expect(strstr(text, want), "want %s in:\n%s", want, text);
+	cr_expect(strstr(text, "# TYPE promobot_cpu_lane_waits_total counter\n"), "%s", text);
+	cr_expect(strstr(text, "promobot_cpu_lane_waits_total{thread=\"worker\"} "), "%s", text);
+	cr_expect(strstr(text, "promobot_cpu_lane_waits_total{thread=\"poster\"} "), "%s", text);
+	cr_expect(strstr(text, "promobot_slack_thread_waits_total 0\n"), "one replica never waits for a thread: %s", text);
+	cr_expect(strstr(text, "promobot_queue_depth{pool=\"slack_poster\"} 0\n"), "%s", text);
+	free(text);
+	if (ncpu > 1) { /* worker_pin (default): the commands and the poster on the last CPU, the others left free */
+		char last[16];
+		int on, off;
+
+		for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
+			if (CPU_ISSET(cpu, &set)) {
+				snprintf(last, sizeof(last), "%d", cpu);
+				break;
+			}
+		snprintf(want, sizeof(want), "CPU lanes: %d of %d CPUs, commands and posts on CPU %s", ncpu - 1, ncpu,
+			 ncpu == 2 ? last : "");
+		cr_expect(wait_log(&b, want, WAIT_MS), "no \"%s\" in the log", want);
+		if (ncpu == 2) {
+			threads_on(b.pid, "pb-commands-", last, &on, &off);
+			cr_expect(on == 4 && off == 0, "command workers on CPU %s: %d, elsewhere: %d", last, on, off);
+			threads_on(b.pid, "pb-poster", last, &on, &off);
+			cr_expect(on == 1 && off == 0, "poster on CPU %s: %d, elsewhere: %d", last, on, off);
+			threads_on(b.pid, "pb-background-", last, &on, &off);
+			cr_expect(on == 0, "the background pool is not pinned: %d on CPU %s", on, last);
+		}
+	}
 	bot_finish(&b, true);
 }
 
