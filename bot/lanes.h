@@ -36,9 +36,11 @@ typedef struct pb_lanes pb_lanes;
  * leaves the kernel free to move the one busy reply thread onto the CPU the
  * loop (and whatever acks wait on) just woke up on; pinned, the reply work
  * stays on its own CPUs and wake-ups find the others idle (issue 7's
- * sequential bench, 2 CPUs: ack p99 / floor median 1.9-2.3x -> 1.5-1.9x).
- * The threads lose the freedom to use an idle first CPU: worker_pin: false
- * gives it back.
+ * sequential bench, 2 CPUs, ten runs each: ack p99 / floor, median 1.94x
+ * unpinned -> 1.74x pinned). The threads lose the freedom to use an idle
+ * first CPU: worker_pin: false gives it back. What they start keeps the
+ * pinning (a deploy's lease keeper) except a validation check: its child
+ * gets the process's CPUs back (integrations/checks.c).
  */
 
 typedef struct pb_lanes_stats {

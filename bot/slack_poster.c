@@ -604,12 +604,13 @@ static void *poster_main(void *arg)
 	pb_slack_poster *ps = arg;
 	poster_thread t = { .ps = ps };
 	pb_err e;
+	int rc;
 
 	pb_thread_name("poster", -1);
 	pb_lease_token("replica", t.owner, sizeof(t.owner));
 	pb_thread_lower("slack-poster", ps->cfg.nice, ps->cfg.idle);
-	if (ps->cfg.lanes && pb_lanes_pin_self(ps->cfg.lanes) != 0)
-		pb_warn("slack", "poster: cannot pin the thread to the lanes' CPUs");
+	if (ps->cfg.lanes && (rc = pb_lanes_pin_self(ps->cfg.lanes)) != 0)
+		pb_warn("slack", "poster: cannot pin the thread to the lanes' CPUs: %s", strerror(-rc));
 	pb_err_init(&e);
 	t.svc_ok = pb_services_open(&t.svc, ps->cfg.cfg, NULL, "slack-poster", PB_SVC_NO_ENGINE | PB_SVC_NO_GITHUB, &e) == 0;
 	if (!t.svc_ok)

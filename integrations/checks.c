@@ -11,6 +11,7 @@
 #include <math.h>
 #include <poll.h>
 #include <regex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ typedef struct launch {
 	int devnull;
 	int out_w;             /* write end of the output pipe */
 	int status_w;          /* write end of the CLOEXEC exec-status pipe */
+	bool has_cpus;
+	cpu_set_t cpus;        /* the process's CPUs, for a check started by a pinned worker */
 } launch;
 
 /*
@@ -107,6 +110,9 @@ static void __attribute__((noreturn)) child_exec(const launch *l)
 	sigaction(SIGCHLD, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A worker pinned to the CPU lanes (worker_pin) must not pin its check: the raw syscall, like close_range. */
+	if (l->has_cpus)
+		syscall(SYS_sched_setaffinity, 0, sizeof(l->cpus), &l->cpus);
 	/* The bot's own descriptors (chat socket, database) opened without
 	 * O_CLOEXEC must not leak into a check; status_w stays open until exec. */
 #ifdef SYS_close_range
@@ -418,6 +424,8 @@ int pb_check_run(const pb_check_spec *spec, pb_check_result *out)
 	}
 	l.argv = spec->argv;
 	l.cwd = spec->cwd;
+	/* The main thread's mask is the process's: only the lanes' threads are pinned (bot/lanes.h). */
+	l.has_cpus = sched_getaffinity(getpid(), sizeof(l.cpus), &l.cpus) == 0;
 	l.path = resolve_argv0(spec->argv[0]);
 	if (!l.path) {
 		set_exec_error(out, spec->argv[0], errno);

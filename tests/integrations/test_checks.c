@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -382,4 +385,76 @@ Test(integrations, example_config_demo_checks_pass_and_report_coverage)
 	unsetenv("DEMO_LOW_COVERAGE");
 	pb_config_free(cfg);
 	pb_problems_deinit(&probs);
+}
+
+typedef struct pinned_run {
+	cpu_set_t pin;
+	pb_check_result r;
+	char thread_cpus[64];
+} pinned_run;
+
+/* "Cpus_allowed_list:\t0-1\n" of a /proc status text, as "0-1". */
+static void cpus_allowed(const char *status, char *out, size_t size)
+{
+	const char *at = strstr(status, "Cpus_allowed_list:\t");
+
+	cr_assert_not_null(at, "no Cpus_allowed_list in: %s", status);
+	at += strlen("Cpus_allowed_list:\t");
+	snprintf(out, size, "%.*s", (int)strcspn(at, "\n"), at);
+}
+
+/* A command worker pinned to the lanes' CPU (bot/lanes.h) runs a check. */
+static void *run_pinned(void *arg)
+{
+	static const char *const argv[] = { "cat", "/proc/self/status", NULL };
+	pinned_run *p = arg;
+	char path[64];
+	FILE *f;
+	char line[256];
+
+	cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(p->pin), &p->pin), 0);
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/status", (long)syscall(SYS_gettid));
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Cpus_allowed_list:\t", 19))
+			cpus_allowed(line, p->thread_cpus, sizeof(p->thread_cpus));
+	fclose(f);
+	p->r = run(argv, 30, 65536, NULL, NULL);
+	return NULL;
+}
+
+Test(integrations, a_check_started_by_a_pinned_worker_gets_the_process_cpus)
+{
+	pinned_run p;
+	cpu_set_t all;
+	pthread_t t;
+	char child[64], want[64];
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&p.pin);
+	for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
+		if (CPU_ISSET(cpu, &all)) {
+			CPU_SET(cpu, &p.pin); /* the last CPU, as worker_pin does with one lane */
+			break;
+		}
+	{
+		char line[256];
+		FILE *f = fopen("/proc/self/status", "r");
+
+		cr_assert_not_null(f);
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Cpus_allowed_list:\t", 19))
+				cpus_allowed(line, want, sizeof(want));
+		fclose(f);
+	}
+	cr_assert_eq(pthread_create(&t, NULL, run_pinned, &p), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert(pb_check_passed(&p.r), "%s", p.r.output);
+	cpus_allowed(p.r.output, child, sizeof(child));
+	if (CPU_COUNT(&all) > 1)
+		cr_assert_str_neq(p.thread_cpus, want, "the worker thread itself is pinned (%s)", p.thread_cpus);
+	cr_assert_str_eq(child, want, "the check runs on the process's CPUs %s, not the worker's %s", want,
+			 p.thread_cpus);
+	pb_check_result_deinit(&p.r);
 }
