@@ -403,23 +403,31 @@ static void cpus_allowed(const char *status, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)strcspn(at, "\n"), at);
 }
 
+/* The same, of a /proc status file (no size to stat: read line by line). */
+static void cpus_allowed_of(const char *path, char *out, size_t size)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	cr_assert_not_null(f, "cannot read %s", path);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Cpus_allowed_list:\t", 19))
+			cpus_allowed(line, out, size);
+	fclose(f);
+	cr_assert(out[0], "no Cpus_allowed_list in %s", path);
+}
+
 /* A command worker pinned to the lanes' CPU (bot/lanes.h) runs a check. */
 static void *run_pinned(void *arg)
 {
 	static const char *const argv[] = { "cat", "/proc/self/status", NULL };
 	pinned_run *p = arg;
 	char path[64];
-	FILE *f;
-	char line[256];
 
 	cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(p->pin), &p->pin), 0);
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/status", (long)syscall(SYS_gettid));
-	f = fopen(path, "r");
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Cpus_allowed_list:\t", 19))
-			cpus_allowed(line, p->thread_cpus, sizeof(p->thread_cpus));
-	fclose(f);
+	cpus_allowed_of(path, p->thread_cpus, sizeof(p->thread_cpus));
 	p->r = run(argv, 30, 65536, NULL, NULL);
 	return NULL;
 }
@@ -438,16 +446,7 @@ Test(integrations, a_check_started_by_a_pinned_worker_gets_the_process_cpus)
 			CPU_SET(cpu, &p.pin); /* the last CPU, as worker_pin does with one lane */
 			break;
 		}
-	{
-		char line[256];
-		FILE *f = fopen("/proc/self/status", "r");
-
-		cr_assert_not_null(f);
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, "Cpus_allowed_list:\t", 19))
-				cpus_allowed(line, want, sizeof(want));
-		fclose(f);
-	}
+	cpus_allowed_of("/proc/self/status", want, sizeof(want));
 	cr_assert_eq(pthread_create(&t, NULL, run_pinned, &p), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert(pb_check_passed(&p.r), "%s", p.r.output);
